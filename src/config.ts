@@ -1,0 +1,189 @@
+// Operator configuration: a JSON file (UCLOUD_OPERATOR_CONFIG, rendered by the Helm chart) plus
+// environment variables for the few things that differ per deployment or are secret. Secrets are
+// read from files (mounted Secrets) or env and never logged: `describeConfig` masks them.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ProductPriceUnitSchema } from './ucloud/job.js';
+
+const Toleration = z.object({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.number().int().optional(),
+});
+
+export const ProductConfigSchema = z.object({
+  id: z.string().min(1),
+  category: z.string().min(1),
+  cpu: z.number().int().min(1),
+  memoryInGigs: z.number().int().min(1),
+  gpu: z.number().int().min(0).default(0),
+  unitOfPrice: ProductPriceUnitSchema.default('CREDITS_PER_MINUTE'),
+});
+export type ProductConfig = z.infer<typeof ProductConfigSchema>;
+
+export const CategoryConfigSchema = z.object({
+  nodeSelector: z.record(z.string(), z.string()).optional(),
+  tolerations: z.array(Toleration).default([]),
+});
+
+export const ConfigSchema = z.object({
+  providerId: z.string().min(1).regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+  namespace: z.string().min(1).max(63),
+  ucloud: z.object({
+    coreUrl: z.url(),
+    /** Provider public key as UCloud issues it (base64 DER SPKI) or PEM. */
+    publicKey: z.string().min(1),
+    refreshToken: z.string().min(1),
+    jwtIssuer: z.string().default('cloud.sdu.dk'),
+    clockToleranceSeconds: z.number().int().min(0).max(600).default(30),
+  }),
+  http: z
+    .object({
+      host: z.string().default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      probePort: z.number().int().min(0).max(65535).default(8081),
+      bodyLimitBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
+    })
+    .prefault({}),
+  products: z.array(ProductConfigSchema).min(1),
+  categories: z.record(z.string(), CategoryConfigSchema).default({}),
+  /** Label used to put a product category on matching nodes, as UCloud's backends do. */
+  machineLabel: z.string().default('ucloud.dk/machine'),
+  useMachineSelector: z.boolean().default(true),
+  jobs: z
+    .object({
+      /** exit-code: non-zero exit, OOM, eviction => FAILURE (UCloud since 2026). scheduler-only: only provider faults are FAILURE (legacy). */
+      failureRule: z.enum(['exit-code', 'scheduler-only']).default('exit-code'),
+      clusterDomain: z.string().default('cluster.local'),
+      allowRunAsRoot: z.boolean().default(false),
+      imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+      gangTimeoutSeconds: z.number().int().min(1).default(300),
+      unschedulableGraceSeconds: z.number().int().min(1).default(300),
+      imagePullGraceSeconds: z.number().int().min(1).default(120),
+      vanishedPodGraceSeconds: z.number().int().min(0).default(30),
+      /** Final jobs' pods are deleted; the UCloudJob itself is kept this long, then deleted (0 = keep). */
+      retainFinishedSeconds: z.number().int().min(0).default(0),
+      workVolume: z
+        .discriminatedUnion('type', [
+          z.object({ type: z.literal('emptyDir'), sizeLimit: z.string().optional() }),
+          z.object({ type: z.literal('pvc'), claimName: z.string().min(1), subPathPrefix: z.string().default('jobs') }),
+        ])
+        .default({ type: 'emptyDir' }),
+      /** The site's shared filesystem holding users' UCloud files, mounted by subPath. */
+      sharedStorage: z.object({ claimName: z.string().min(1) }).optional(),
+      networkPolicy: z
+        .object({
+          allowDns: z.boolean().default(true),
+          dnsNamespace: z.string().default('kube-system'),
+          dnsPodLabels: z.record(z.string(), z.string()).default({ 'k8s-app': 'kube-dns' }),
+        })
+        .prefault({}),
+      podLabels: z.record(z.string(), z.string()).default({}),
+      podAnnotations: z.record(z.string(), z.string()).default({}),
+    })
+    .prefault({}),
+  accounting: z
+    .object({
+      enabled: z.boolean().default(true),
+      intervalSeconds: z.number().int().min(1).default(60),
+      checkCreditsBeforeStart: z.boolean().default(false),
+    })
+    .prefault({}),
+  reporting: z
+    .object({
+      batchWindowMs: z.number().int().min(0).default(50),
+      maxItemsPerCall: z.number().int().min(1).max(1000).default(1000),
+      retryAttempts: z.number().int().min(1).default(5),
+    })
+    .prefault({}),
+  reconciler: z
+    .object({
+      workers: z.number().int().min(1).max(64).default(4),
+      resyncSeconds: z.number().int().min(0).default(300),
+    })
+    .prefault({}),
+  leaderElection: z
+    .object({
+      enabled: z.boolean().default(false),
+      leaseName: z.string().default('ucloud-operator-leader'),
+      leaseDurationSeconds: z.number().int().min(2).default(15),
+      renewDeadlineSeconds: z.number().int().min(1).default(10),
+      retryPeriodSeconds: z.number().int().min(1).default(2),
+      identity: z.string().optional(),
+    })
+    .prefault({}),
+});
+export type OperatorConfig = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) return readFileSync(file, 'utf8').trim();
+  return env[name];
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/** Environment variables that override the file, and where they go. */
+export const ENV_OVERRIDES: ReadonlyArray<[env: string, path: string[], kind: 'string' | 'int' | 'bool' | 'secret']> = [
+  ['UCLOUD_PROVIDER_ID', ['providerId'], 'string'],
+  ['UCLOUD_OPERATOR_NAMESPACE', ['namespace'], 'string'],
+  ['UCLOUD_CORE_URL', ['ucloud', 'coreUrl'], 'string'],
+  ['UCLOUD_PUBLIC_KEY', ['ucloud', 'publicKey'], 'secret'],
+  ['UCLOUD_REFRESH_TOKEN', ['ucloud', 'refreshToken'], 'secret'],
+  ['HTTP_PORT', ['http', 'port'], 'int'],
+  ['PROBE_PORT', ['http', 'probePort'], 'int'],
+  ['LEADER_ELECTION', ['leaderElection', 'enabled'], 'bool'],
+  ['POD_NAME', ['leaderElection', 'identity'], 'string'],
+];
+
+/** Builds and validates the configuration; every problem is listed in one ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  let raw: Record<string, unknown> = {};
+  const file = env.UCLOUD_OPERATOR_CONFIG;
+  if (file) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`cannot read configuration file ${file}: ${(e as Error).message}`);
+    }
+  }
+  for (const [name, path, kind] of ENV_OVERRIDES) {
+    const value = kind === 'secret' ? readSecret(env, name) : env[name];
+    if (value === undefined || value === '') continue;
+    if (kind === 'int') {
+      const n = Number(value);
+      if (!Number.isInteger(n)) throw new ConfigError(`${name} must be an integer, got "${value}"`);
+      setPath(raw, path, n);
+    } else if (kind === 'bool') {
+      setPath(raw, path, value === 'true' || value === '1');
+    } else setPath(raw, path, value);
+  }
+  return parseConfig(raw);
+}
+
+export function parseConfig(raw: unknown): OperatorConfig {
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** The configuration with secrets masked, for the start-up log line. */
+export function describeConfig(cfg: OperatorConfig): unknown {
+  return { ...cfg, ucloud: { ...cfg.ucloud, publicKey: '[set]', refreshToken: '[set]' } };
+}

@@ -1,0 +1,56 @@
+// The thin, typed port between the operator and Kubernetes. Everything above it (adapter,
+// reconciler, accounting, reporting) is written against these interfaces, so unit tests can use
+// the in-memory fake (test/support/fake-kube.ts) while integration tests use the real apiserver
+// through client-node (client-node-port.ts).
+import type { V1ConfigMap, V1NetworkPolicy, V1Node, V1Pod, V1Service, V1Lease } from '@kubernetes/client-node';
+import type { UCloudJob, UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+
+/** Creates return `created: false` with the existing object when it is already there (409 AlreadyExists). */
+export interface CreateResult<T> {
+  created: boolean;
+  object: T;
+}
+
+export interface UCloudJobApi {
+  get(namespace: string, name: string): Promise<UCloudJob | undefined>;
+  list(namespace: string): Promise<{ items: unknown[]; resourceVersion: string }>;
+  create(job: UCloudJob): Promise<CreateResult<UCloudJob>>;
+  /** Replaces metadata+spec; fails with 409 when metadata.resourceVersion is stale. */
+  replace(job: UCloudJob): Promise<UCloudJob>;
+  /** Replaces status through the status subresource; fails with 409 when resourceVersion is stale. */
+  replaceStatus(job: UCloudJob): Promise<UCloudJob>;
+  /** JSON merge patch of status (no precondition): only for fields with a single writer. */
+  mergePatchStatus(namespace: string, name: string, status: Partial<UCloudJobStatus>): Promise<UCloudJob>;
+  /** JSON merge patch of metadata (labels, annotations, finalizers). */
+  mergePatchMetadata(namespace: string, name: string, metadata: Record<string, unknown>): Promise<UCloudJob>;
+  delete(namespace: string, name: string): Promise<void>;
+}
+
+export interface NamespacedApi<T> {
+  get(namespace: string, name: string): Promise<T | undefined>;
+  list(namespace: string, labelSelector?: string): Promise<{ items: T[]; resourceVersion: string }>;
+  create(namespace: string, obj: T): Promise<CreateResult<T>>;
+  replace(namespace: string, name: string, obj: T): Promise<T>;
+  /** Deletes; a missing object is not an error. */
+  delete(namespace: string, name: string, opts?: { gracePeriodSeconds?: number; uid?: string }): Promise<void>;
+}
+
+export interface KubeEvent {
+  namespace: string;
+  regarding: { apiVersion: string; kind: string; name: string; namespace: string; uid?: string };
+  type: 'Normal' | 'Warning';
+  reason: string;
+  action: string;
+  note: string;
+}
+
+export interface KubePort {
+  ucloudJobs: UCloudJobApi;
+  pods: NamespacedApi<V1Pod>;
+  configMaps: NamespacedApi<V1ConfigMap>;
+  services: NamespacedApi<V1Service>;
+  networkPolicies: NamespacedApi<V1NetworkPolicy>;
+  leases: NamespacedApi<V1Lease>;
+  listNodes(labelSelector?: string): Promise<V1Node[]>;
+  recordEvent(event: KubeEvent): Promise<void>;
+}
