@@ -1,34 +1,36 @@
 // Renders an application's invocation into argv words and environment variables, following
-// UCloud's own backend (IM2's BuildParameter/DefaultArgBuilder). The words are passed to the
-// container as its command: no shell, no quoting, one argv item per word, so a text value with
-// spaces or quotes stays one argument. One deliberate deviation (docs/adr/0003): a boolean whose
-// value is the bare default literal behind a flag prefix is a switch, as the spec's example says.
-import {
-  AppParameterValueSchema,
-  type AppParameterValue,
-  type ApplicationInvocation,
-  type ApplicationParameter,
-  type InvocationParameter,
-} from '../ucloud/job.js';
+// UCloud's own backend (IM2's JobBuildParameter/JobDefaultArgBuilder). The words become the
+// container's command as they are: no shell, no quoting, one argv item per word, so a text value
+// with spaces or quotes stays one argument and cannot inject another. One deliberate deviation
+// (docs/adr/0003): a boolean rendering the bare default literal behind a flag prefix is a switch,
+// which is what makes the spec's `acme-batch --debug "Hello, World!"` come out as documented.
+import type { AppParameterValue, ApplicationInvocation, ApplicationParameter, InvocationParameter } from '../ucloud/job.js';
+import { AppParameterValueSchema } from '../ucloud/job.js';
+
+export type InvocationErrorReason = 'missing' | 'type' | 'value';
 
 export class InvocationError extends Error {
   override readonly name = 'InvocationError';
   constructor(
     readonly parameter: string,
-    why: string,
+    readonly reason: InvocationErrorReason,
+    message: string,
   ) {
-    super(why);
+    super(message);
   }
 }
 
 export type FileMapper = (ucloudPath: string) => string;
 
-interface Bound {
+export interface BoundValue {
   param: ApplicationParameter;
   value: AppParameterValue;
 }
 
-const VALUE_TYPES: Record<ApplicationParameter['type'], AppParameterValue['type'][]> = {
+// Which value types each parameter type accepts. Wider than IM2's check in two harmless ways that
+// UCloud clients produce: a whole number sent for a floating_point, and text/textarea/enumeration
+// values tagged with either of the string types.
+const ACCEPTS: Record<ApplicationParameter['type'], ReadonlyArray<AppParameterValue['type']>> = {
   input_file: ['file'],
   input_directory: ['file'],
   text: ['text', 'textarea'],
@@ -43,68 +45,81 @@ const VALUE_TYPES: Record<ApplicationParameter['type'], AppParameterValue['type'
   network_ip: ['network'],
 };
 
-const PRIMITIVE_DEFAULT: Partial<Record<ApplicationParameter['type'], (v: unknown) => AppParameterValue | undefined>> = {
+// Defaults come from the application author, not the user, so UCloud/Core never checked that the
+// job's owner may use them. Like IM2 we therefore only honour plain-data defaults: a default file,
+// peer or license would let an application reach something its user was never granted.
+const FROM_PRIMITIVE: Partial<Record<ApplicationParameter['type'], (v: unknown) => AppParameterValue | undefined>> = {
   text: (v) => (typeof v === 'string' ? { type: 'text', value: v } : undefined),
   textarea: (v) => (typeof v === 'string' ? { type: 'textarea', value: v } : undefined),
   enumeration: (v) => (typeof v === 'string' ? { type: 'enumeration', value: v } : undefined),
   integer: (v) => (typeof v === 'number' && Number.isInteger(v) ? { type: 'integer', value: v } : undefined),
-  floating_point: (v) => (typeof v === 'number' ? { type: 'floating_point', value: v } : undefined),
+  floating_point: (v) => (typeof v === 'number' && Number.isFinite(v) ? { type: 'floating_point', value: v } : undefined),
   boolean: (v) => (typeof v === 'boolean' ? { type: 'boolean', value: v } : undefined),
 };
 
 function defaultOf(param: ApplicationParameter): AppParameterValue | undefined {
+  const fromPrimitive = FROM_PRIMITIVE[param.type];
   const d = param.defaultValue;
-  if (d === undefined || d === null) return undefined;
-  const parsed = AppParameterValueSchema.safeParse(d);
-  if (parsed.success && VALUE_TYPES[param.type].includes(parsed.data.type)) return parsed.data;
-  if (typeof d === 'object' && d !== null && 'value' in d) return PRIMITIVE_DEFAULT[param.type]?.((d as { value: unknown }).value);
-  return PRIMITIVE_DEFAULT[param.type]?.(d);
+  if (!fromPrimitive || d === undefined || d === null) return undefined;
+  const typed = AppParameterValueSchema.safeParse(d);
+  if (typed.success) return ACCEPTS[param.type].includes(typed.data.type) ? typed.data : undefined;
+  // IM2 also reads `{"value": 5}` without a type, and the bare primitive `5`.
+  if (typeof d === 'object' && 'value' in d) return fromPrimitive((d as { value: unknown }).value);
+  return fromPrimitive(d);
 }
 
-/** Binds the job's values (and defaults) to the application's parameters, checking types. */
-export function bindParameters(app: ApplicationInvocation, values: Record<string, AppParameterValue>): Map<string, Bound> {
-  const bound = new Map<string, Bound>();
+function checkValue(param: ApplicationParameter, value: AppParameterValue): void {
+  if (!ACCEPTS[param.type].includes(value.type)) {
+    throw new InvocationError(param.name, 'type', `parameter "${param.name}" is of type ${param.type} but got a ${value.type} value`);
+  }
+  // execve cannot pass a NUL byte: the pod would fail at start with a runtime error nobody reads.
+  if ('value' in value && typeof value.value === 'string' && value.value.includes('\u0000')) {
+    throw new InvocationError(param.name, 'value', `parameter "${param.name}" contains a NUL character`);
+  }
+}
+
+/** The job's values (or else the defaults) of the application's parameters, checked against their types. */
+export function bindParameters(app: ApplicationInvocation, values: Record<string, AppParameterValue>): Map<string, BoundValue> {
+  const bound = new Map<string, BoundValue>();
   for (const param of app.parameters) {
-    const given = values[param.name];
+    // Own properties only: a parameter called "constructor" must not find Object.prototype's.
+    const given = Object.hasOwn(values, param.name) ? values[param.name] : undefined;
     const value = given ?? defaultOf(param);
     if (value === undefined) {
-      if (param.optional !== true) throw new InvocationError(param.name, `parameter "${param.name}" is required but has no value`);
+      if (param.optional !== true) throw new InvocationError(param.name, 'missing', `parameter "${param.name}" is required but has no value`);
       continue;
     }
-    if (!VALUE_TYPES[param.type].includes(value.type)) {
-      throw new InvocationError(param.name, `parameter "${param.name}" is of type ${param.type} but got a ${value.type} value`);
-    }
+    checkValue(param, value);
     bound.set(param.name, { param, value });
   }
   return bound;
 }
 
-/** Integers as plain decimal digits (never 1e+21), floats with their decimals. */
+/** Integers as plain digits even past 2^53 (String(1e21) would be "1e+21"); floats as JS prints them. */
 function numberText(n: number, integer: boolean): string {
-  if (integer && Number.isSafeInteger(n)) return String(n);
-  if (integer) return BigInt(Math.trunc(n)).toString();
-  return Number.isInteger(n) ? n.toFixed(1).replace(/\.0$/, '') : String(n);
+  return integer && Number.isInteger(n) ? BigInt(n).toString() : String(n);
 }
 
-function isDefaultBoolLiteral(param: ApplicationParameter, b: boolean): boolean {
-  const v = b ? param.trueValue : param.falseValue;
-  return v === null || v === undefined || v === '' || v === (b ? 'true' : 'false');
-}
+const isDefaultBoolLiteral = (param: ApplicationParameter, b: boolean): boolean => {
+  const custom = b ? param.trueValue : param.falseValue;
+  return custom === null || custom === undefined || custom === '' || custom === String(b);
+};
 
-function valueText({ param, value }: Bound, files: FileMapper): string {
+/** IM2's JobDefaultArgBuilder: one value as text. */
+function valueText({ param, value }: BoundValue, files: FileMapper): string {
   switch (value.type) {
     case 'text':
     case 'textarea':
-      return value.value;
     case 'enumeration':
-      return param.options?.find((o) => o.name === value.value)?.value ?? value.value;
+      // IM2 goes by the parameter's type: an enumeration sent as text still maps name → value.
+      return param.type === 'enumeration' ? (param.options?.find((o) => o.name === value.value)?.value ?? value.value) : value.value;
     case 'integer':
       return numberText(value.value, true);
     case 'floating_point':
       return numberText(value.value, false);
     case 'boolean': {
-      const v = value.value ? param.trueValue : param.falseValue;
-      return v === null || v === undefined || v === '' ? String(value.value) : v;
+      const custom = value.value ? param.trueValue : param.falseValue;
+      return custom === null || custom === undefined || custom === '' ? String(value.value) : custom;
     }
     case 'file':
       return files(value.path);
@@ -113,76 +128,93 @@ function valueText({ param, value }: Bound, files: FileMapper): string {
     case 'license_server':
     case 'ingress':
     case 'network':
-    case 'block_storage':
-    case 'private_network':
       return value.id;
-    default:
-      throw new InvocationError(param.name, `parameter "${param.name}" has a value of type ${value.type} that cannot be rendered`);
+    default: {
+      // Unreachable: ACCEPTS admits no other value type for any parameter.
+      const type: string = (value as AppParameterValue).type;
+      throw new InvocationError(param.name, 'type', `parameter "${param.name}" has a ${type} value that cannot be rendered`);
+    }
   }
 }
 
-function renderPart(part: InvocationParameter, bound: Map<string, Bound>, files: FileMapper, inEnv: boolean): string[] {
+// IM2 trims prefixes and suffixes, so authors write "--debug " and get the word "--debug". Values
+// are never trimmed: IM2 trims them only when the part has a global prefix or suffix, by accident.
+const trimmed = (s: string | null | undefined): string => (s ?? '').trim();
+
+function renderVar(part: Extract<InvocationParameter, { type: 'var' }>, bound: Map<string, BoundValue>, files: FileMapper): string[] {
+  const prefixGlobal = trimmed(part.prefixGlobal);
+  const suffixGlobal = trimmed(part.suffixGlobal);
+  const prefixVariable = trimmed(part.prefixVariable);
+  const suffixVariable = trimmed(part.suffixVariable);
+  const gluePrefix = part.isPrefixVariablePartOfArg === true;
+  const glueSuffix = part.isSuffixVariablePartOfArg === true;
+  // ADR 0003: behind a flag prefix, a default-literal boolean is a switch rather than a value, but
+  // only when the value would be an argument of its own ("--x=true" keeps its value).
+  const valueStandsAlone = !(gluePrefix && prefixVariable) && !(glueSuffix && suffixVariable);
+  const switchable = valueStandsAlone && (prefixGlobal !== '' || prefixVariable !== '');
+
+  const middle: string[] = [];
+  let rendered = 0;
+  for (const name of part.variableNames) {
+    const b = bound.get(name);
+    if (!b) continue;
+    if (switchable && b.value.type === 'boolean' && isDefaultBoolLiteral(b.param, b.value.value)) {
+      if (!b.value.value) continue;
+      rendered++;
+      if (prefixVariable) middle.push(prefixVariable);
+      if (suffixVariable) middle.push(suffixVariable);
+      continue;
+    }
+    rendered++;
+    let arg = '';
+    if (prefixVariable) {
+      if (gluePrefix) arg += prefixVariable;
+      else middle.push(prefixVariable);
+    }
+    arg += valueText(b, files);
+    if (glueSuffix) middle.push(arg + suffixVariable);
+    else {
+      middle.push(arg);
+      if (suffixVariable) middle.push(suffixVariable);
+    }
+  }
+  // No value at all (every variable absent, or a false switch): not even the global prefix.
+  if (rendered === 0) return [];
+  return [...(prefixGlobal ? [prefixGlobal] : []), ...middle, ...(suffixGlobal ? [suffixGlobal] : [])];
+}
+
+function renderPart(part: InvocationParameter, bound: Map<string, BoundValue>, files: FileMapper, inEnvironment: boolean): string[] {
   switch (part.type) {
     case 'word':
       return [part.word];
     case 'env':
-      return [inEnv ? `$(${part.variable})` : `$${part.variable}`];
+      // Kubernetes expands $(VAR) in env values; on the command line we keep IM2's $VAR.
+      return [inEnvironment ? `$(${part.variable})` : `$${part.variable}`];
     case 'bool_flag': {
       const b = bound.get(part.variableName);
-      return b?.value.type === 'boolean' && b.value.value ? [part.flag] : [];
+      const flag = part.flag.trim();
+      return b?.value.type === 'boolean' && b.value.value && flag ? [flag] : [];
     }
-    case 'var': {
-      const prefixGlobal = (part.prefixGlobal ?? '').trim();
-      const suffixGlobal = (part.suffixGlobal ?? '').trim();
-      const prefixVariable = (part.prefixVariable ?? '').trim();
-      const suffixVariable = (part.suffixVariable ?? '').trim();
-      const relevant = part.variableNames.map((n) => bound.get(n)).filter((b): b is Bound => b !== undefined);
-      if (!relevant.length) return [];
-      // ADR 0003: `--debug` with debug=true and default literals renders as a switch.
-      const hasPrefix = prefixGlobal !== '' || prefixVariable !== '';
-      const middle: string[] = [];
-      let anyValue = false;
-      for (const b of relevant) {
-        const isSwitch = hasPrefix && b.value.type === 'boolean' && isDefaultBoolLiteral(b.param, b.value.value);
-        if (isSwitch && !(b.value as { value: boolean }).value) continue;
-        anyValue = true;
-        if (isSwitch) {
-          if (prefixVariable) middle.push(prefixVariable);
-          continue;
-        }
-        const text = valueText(b, files);
-        let main = '';
-        if (prefixVariable) {
-          if (part.isPrefixVariablePartOfArg) main += prefixVariable;
-          else middle.push(prefixVariable);
-        }
-        main += text;
-        if (part.isSuffixVariablePartOfArg) {
-          middle.push(main + suffixVariable);
-        } else {
-          middle.push(main);
-          if (suffixVariable) middle.push(suffixVariable);
-        }
-      }
-      if (!anyValue) return [];
-      return [...(prefixGlobal ? [prefixGlobal] : []), ...middle, ...(suffixGlobal ? [suffixGlobal] : [])];
-    }
+    case 'var':
+      return renderVar(part, bound, files);
   }
 }
 
-export function renderInvocation(app: ApplicationInvocation, values: Record<string, AppParameterValue>, files: FileMapper): string[] {
+/** The command line as argv words. Throws InvocationError naming the parameter at fault. */
+export function renderInvocation(app: ApplicationInvocation, values: Record<string, AppParameterValue>, fileMapper: FileMapper): string[] {
   const bound = bindParameters(app, values);
-  return app.invocation.flatMap((part) => renderPart(part, bound, files, false));
+  return app.invocation.flatMap((part) => renderPart(part, bound, fileMapper, false));
 }
 
+/**
+ * The application's environment section, each variable's words joined by spaces as IM2 does. A
+ * variable whose parts render nothing is still set, to the empty string, as IM2 sets it.
+ */
 export function renderEnvironment(
   app: ApplicationInvocation,
   values: Record<string, AppParameterValue>,
-  files: FileMapper,
+  fileMapper: FileMapper,
 ): Array<{ name: string; value: string }> {
   const bound = bindParameters(app, values);
-  return Object.entries(app.environment ?? {})
-    .map(([name, part]) => ({ name, words: renderPart(part, bound, files, true) }))
-    .filter((e) => e.words.length > 0)
-    .map(({ name, words }) => ({ name, value: words.join(' ') }));
+  return Object.entries(app.environment ?? {}).map(([name, part]) => ({ name, value: renderPart(part, bound, fileMapper, true).join(' ') }));
 }

@@ -1,41 +1,79 @@
-// UCloud paths → paths inside the site's shared filesystem PVC. Anything that could escape the
-// storage root is refused outright rather than "cleaned": a path with "..", "." or empty
-// segments, control characters, backslashes or percent-encoded separators is not a UCloud path.
+// UCloud paths → subPaths inside the site's shared-storage PVC, and where they appear in a rank.
+// Anything that could escape the storage root, or mean two things to two parsers, is refused
+// rather than "cleaned": cleaning is where traversal bugs live, and no real UCloud path needs it.
 export class PathError extends Error {
   override readonly name = 'PathError';
 }
 
-const MAX_PATH = 4096;
+/** PATH_MAX and NAME_MAX of Linux: a longer path cannot be mounted anyway. */
+export const MAX_PATH = 4096;
+export const MAX_SEGMENT = 255;
+/** Where files and folders appear inside every rank (IM2 and app-kubernetes use the same). */
+export const WORK_DIR = '/work';
 
+const CONTROL = /\p{Cc}/u;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// Decoded by some layer, these become ".", "/", "\" or NUL: a path containing them is not honest.
+const ENCODED_SEPARATOR = /%(2e|2f|5c|00)/i;
+
+/**
+ * The path relative to the storage root: the UCloud path without its leading "/". Never empty,
+ * never absolute, never with an empty, "." or ".." segment. Throws PathError saying why not.
+ */
 export function toSubPath(ucloudPath: string): string {
-  if (ucloudPath.length === 0 || ucloudPath.length > MAX_PATH) throw new PathError('path is empty or too long');
+  if (ucloudPath.length === 0) throw new PathError('path is empty');
+  if (ucloudPath.length > MAX_PATH) throw new PathError(`path is longer than ${MAX_PATH} characters`);
   if (!ucloudPath.startsWith('/')) throw new PathError('path must be absolute (start with "/")');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(ucloudPath)) throw new PathError('path contains control characters');
+  if (CONTROL.test(ucloudPath)) throw new PathError('path contains control characters');
+  if (LONE_SURROGATE.test(ucloudPath)) throw new PathError('path is not valid Unicode');
   if (ucloudPath.includes('\\')) throw new PathError('path contains a backslash');
-  if (/%(2e|2f|5c|00)/i.test(ucloudPath)) throw new PathError('path contains percent-encoded separators or dots');
-  const segments = ucloudPath.slice(1).replace(/\/+$/, '').split('/');
+  if (ENCODED_SEPARATOR.test(ucloudPath)) throw new PathError('path contains a percent-encoded dot, slash, backslash or NUL');
+  // One trailing slash is how folders are sometimes written; more than one is an empty segment.
+  const body = ucloudPath.slice(1).replace(/\/$/, '');
+  const segments = body.split('/');
   for (const s of segments) {
-    if (s === '') throw new PathError('path contains an empty segment ("//")');
+    if (s === '') throw new PathError(body === '' ? 'path is the storage root' : 'path contains an empty segment ("//")');
     if (s === '.' || s === '..') throw new PathError(`path contains a "${s}" segment`);
+    if (s.length > MAX_SEGMENT) throw new PathError(`path has a name longer than ${MAX_SEGMENT} characters`);
   }
   return segments.join('/');
 }
 
 export function basename(subPath: string): string {
-  const parts = subPath.split('/');
-  return parts[parts.length - 1] || 'root';
+  return subPath.slice(subPath.lastIndexOf('/') + 1);
 }
 
-/** Mount points under /work named after the file, de-duplicated like IM2 does (name, name-1, ...). */
-export class MountPathAllocator {
-  private readonly used = new Set<string>();
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-  allocate(subPath: string): string {
-    const base = basename(subPath);
-    let candidate = `/work/${base}`;
-    for (let n = 1; this.used.has(candidate); n++) candidate = `/work/${base}-${n}`;
-    this.used.add(candidate);
-    return candidate;
+/**
+ * Mount points for distinct subPaths, in the same order: `/work/<basename>`, and when several
+ * share a basename all of them get a suffix, `-1`, `-2`, ... in subPath order (as IM2 does, so a
+ * job's layout does not depend on the order the user picked the folders in). A suffixed name that
+ * another mount already uses is skipped, which IM2 does not do.
+ */
+export function mountPaths(subPaths: readonly string[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const sub of new Set(subPaths)) {
+    const base = basename(sub);
+    groups.set(base, [...(groups.get(base) ?? []), sub]);
   }
+  const taken = new Set<string>();
+  const assigned = new Map<string, string>();
+  for (const [base, members] of groups) {
+    if (members.length === 1) {
+      taken.add(base);
+      assigned.set(members[0]!, `${WORK_DIR}/${base}`);
+    }
+  }
+  for (const base of [...groups.keys()].sort(byCodeUnit)) {
+    const members = groups.get(base)!;
+    if (members.length === 1) continue;
+    let n = 1;
+    for (const sub of [...members].sort(byCodeUnit)) {
+      while (taken.has(`${base}-${n}`)) n++;
+      taken.add(`${base}-${n}`);
+      assigned.set(sub, `${WORK_DIR}/${base}-${n}`);
+    }
+  }
+  return subPaths.map((sub) => assigned.get(sub)!);
 }

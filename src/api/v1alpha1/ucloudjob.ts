@@ -12,7 +12,7 @@ export const PLURAL = 'ucloudjobs';
 export const SINGULAR = 'ucloudjob';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
-const d = (s: z.ZodType, description: string) => s.describe(description);
+const d = <T extends z.ZodType>(s: T, description: string): T => s.describe(description) as T;
 
 export const UCloudJobStateSchema = z
   .enum(['IN_QUEUE', 'RUNNING', 'SUCCESS', 'FAILURE', 'EXPIRED'])
