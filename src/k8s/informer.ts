@@ -1,0 +1,258 @@
+// A list+watch cache for one resource, in the spirit of client-go's reflector and KFC's Watcher.
+// Why not client-node's ListWatch: restarting it while a watch is open aborts the old request,
+// and that abort later arrives as an error that tears down the new watch; it also stops for good
+// on any non-410 error. Here every watch carries a generation so stale callbacks are ignored,
+// errors restart with backoff, 410 Gone relists, and a periodic relist (diffed against the cache)
+// catches watches that went quiet without an error (kubernetes-client/javascript #364, #596).
+// Handlers only receive objects to derive keys from; cached objects must never be mutated.
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../observability/log.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
+
+/** The part of an object the cache needs; UCloudJob (zod-typed) and V1Pod both fit. */
+export interface CachedObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+}
+type KubernetesObject = CachedObject;
+
+export interface InformerOptions<T extends CachedObject> {
+  kc: KubeConfig;
+  /** Watch path, e.g. /api/v1/namespaces/ns/pods */
+  path: string;
+  list: () => Promise<{ items: unknown[]; resourceVersion: string }>;
+  labelSelector?: string;
+  resource: string;
+  logger: Logger;
+  metrics?: OperatorMetrics;
+  /** Full relist interval; catches watches that went quiet without an error. 0 disables. */
+  relistIntervalMs?: number;
+  /** Trims objects before caching (e.g. pods to the fields the reconciler reads) to bound memory. */
+  transform?: (obj: unknown) => T;
+  /** Secondary index (e.g. pods by owning job); byIndex() answers from it without a scan. */
+  indexBy?: (obj: T) => string | undefined;
+}
+
+export type ChangeKind = 'add' | 'update' | 'delete';
+export type ChangeHandler<T> = (obj: T, kind: ChangeKind) => void;
+
+const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+export class Informer<T extends CachedObject> {
+  private readonly objects = new Map<string, T>();
+  private readonly index = new Map<string, Map<string, T>>();
+  private readonly handlers: ChangeHandler<T>[] = [];
+  private resourceVersion = '';
+  private generation = 0;
+  private abort?: AbortController;
+  private synced = false;
+  private stopped = true;
+  private restartDelayMs = 500;
+  private relistTimer?: NodeJS.Timeout;
+  private restartTimer?: NodeJS.Timeout;
+  private readonly watch: Watch;
+
+  constructor(private readonly opts: InformerOptions<T>) {
+    this.watch = new Watch(opts.kc);
+  }
+
+  onChange(handler: ChangeHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get size(): number {
+    return this.objects.size;
+  }
+
+  list(): T[] {
+    return [...this.objects.values()];
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    return this.objects.get(`${namespace}/${name}`);
+  }
+
+  /** Objects whose indexBy value is `value` (empty when no index is configured). */
+  byIndex(value: string): T[] {
+    const bucket = this.index.get(value);
+    return bucket ? [...bucket.values()] : [];
+  }
+
+  private put(key: string, obj: T): T | undefined {
+    const old = this.objects.get(key);
+    if (old) this.unindex(key, old);
+    this.objects.set(key, obj);
+    const iv = this.opts.indexBy?.(obj);
+    if (iv !== undefined) {
+      let bucket = this.index.get(iv);
+      if (!bucket) this.index.set(iv, (bucket = new Map()));
+      bucket.set(key, obj);
+    }
+    return old;
+  }
+
+  private remove(key: string): T | undefined {
+    const old = this.objects.get(key);
+    if (old) {
+      this.unindex(key, old);
+      this.objects.delete(key);
+    }
+    return old;
+  }
+
+  private unindex(key: string, obj: T): void {
+    const iv = this.opts.indexBy?.(obj);
+    if (iv === undefined) return;
+    const bucket = this.index.get(iv);
+    bucket?.delete(key);
+    if (bucket && bucket.size === 0) this.index.delete(iv);
+  }
+
+  /** Lists, fills the cache and starts watching; resolves once the first list is cached. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.relist();
+    this.scheduleRelist();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.generation++;
+    clearTimeout(this.relistTimer);
+    clearTimeout(this.restartTimer);
+    this.abort?.abort();
+    this.abort = undefined;
+  }
+
+  private emit(obj: T, kind: ChangeKind): void {
+    for (const h of this.handlers) {
+      try {
+        h(obj, kind);
+      } catch (e) {
+        this.opts.logger.error('Informer handler failed', { resource: this.opts.resource, err: e });
+      }
+    }
+  }
+
+  private touch(): void {
+    this.opts.metrics?.watchLastEvent.set({ resource: this.opts.resource }, Date.now() / 1000);
+  }
+
+  private toCached(raw: unknown): T {
+    return this.opts.transform ? this.opts.transform(raw) : (raw as T);
+  }
+
+  /** Full list, diffed against the cache (emitting add/update/delete), then a fresh watch. */
+  private async relist(): Promise<void> {
+    const gen = ++this.generation;
+    this.abort?.abort();
+    this.abort = undefined;
+    const listed = await this.opts.list();
+    if (gen !== this.generation || this.stopped) return;
+    const seen = new Set<string>();
+    for (const raw of listed.items) {
+      const obj = this.toCached(raw);
+      const key = keyOf(obj);
+      seen.add(key);
+      const old = this.put(key, obj);
+      if (!old) this.emit(obj, 'add');
+      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit(obj, 'update');
+    }
+    for (const [key, old] of this.objects) {
+      if (!seen.has(key)) {
+        this.remove(key);
+        this.emit(old, 'delete');
+      }
+    }
+    this.resourceVersion = listed.resourceVersion;
+    this.synced = true;
+    this.touch();
+    await this.startWatch(gen);
+  }
+
+  private async startWatch(gen: number): Promise<void> {
+    const query: Record<string, string | boolean> = {
+      resourceVersion: this.resourceVersion,
+      allowWatchBookmarks: true,
+    };
+    if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
+    const controller = await this.watch.watch(
+      this.opts.path,
+      query,
+      (type: string, obj: KubernetesObject & { code?: number }) => {
+        if (gen !== this.generation) return;
+        this.onEvent(type, obj);
+      },
+      (err: unknown) => {
+        if (gen !== this.generation || this.stopped) return;
+        this.onWatchEnd(err);
+      },
+    );
+    if (gen !== this.generation) controller.abort();
+    else this.abort = controller;
+  }
+
+  private onEvent(type: string, raw: KubernetesObject & { code?: number }): void {
+    this.touch();
+    if (type === 'ERROR') {
+      // 410 Gone: our resourceVersion is too old; the watch ends and we relist.
+      if (raw.code === 410) this.resourceVersion = '';
+      return;
+    }
+    const rv = raw.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+    if (type === 'BOOKMARK') return;
+    const obj = this.toCached(raw);
+    const key = keyOf(obj);
+    if (type === 'DELETED') {
+      const old = this.remove(key);
+      this.emit(old ?? obj, 'delete');
+      return;
+    }
+    const old = this.put(key, obj);
+    this.emit(obj, old ? 'update' : 'add');
+  }
+
+  private onWatchEnd(err: unknown): void {
+    const code = (err as { statusCode?: number; code?: number } | null)?.statusCode ?? (err as { code?: number } | null)?.code;
+    if (err && code !== 410) {
+      const delay = this.restartDelayMs;
+      this.restartDelayMs = Math.min(this.restartDelayMs * 2, 30_000);
+      this.opts.logger.warn('Watch failed, relisting after backoff', { resource: this.opts.resource, delayMs: delay, err });
+      this.resourceVersion = '';
+      this.restartAfter(delay);
+      return;
+    }
+    this.restartDelayMs = 500;
+    if (code === 410) this.resourceVersion = '';
+    // A normal close (apiserver watch timeout) resumes from the last resourceVersion.
+    this.restartAfter(0);
+  }
+
+  private restartAfter(delayMs: number): void {
+    clearTimeout(this.restartTimer);
+    const gen = ++this.generation; // invalidates the ended watch's callbacks
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped || gen !== this.generation) return;
+      const next = this.resourceVersion ? this.startWatch(gen) : this.relist();
+      next.catch((e: unknown) => this.onWatchEnd(e ?? new Error('watch failed')));
+    }, delayMs);
+    this.restartTimer.unref();
+  }
+
+  private scheduleRelist(): void {
+    const every = this.opts.relistIntervalMs ?? 0;
+    if (every <= 0 || this.stopped) return;
+    clearTimeout(this.relistTimer);
+    this.relistTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.relist()
+        .catch((e: unknown) => this.onWatchEnd(e ?? new Error('relist failed')))
+        .finally(() => this.scheduleRelist());
+    }, every);
+    this.relistTimer.unref();
+  }
+}

@@ -1,0 +1,122 @@
+// A keyed work queue with client-go semantics (util/workqueue): a key is queued at most once,
+// never processed by two workers at once (re-adds while in flight mark it dirty and it is queued
+// again on done), and failures are retried with per-key exponential backoff. Level-triggered
+// reconcilers only need keys: the worker reads the latest state from the cache itself.
+import type { OperatorMetrics } from '../observability/metrics.js';
+
+export interface RateLimiterOptions {
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly addedAt = new Map<string, number>();
+  private readonly delayed = new Map<string, NodeJS.Timeout>();
+  private waiters: Array<(key: string | undefined) => void> = [];
+  private shuttingDown = false;
+
+  constructor(
+    readonly name: string,
+    private readonly limiter: RateLimiterOptions = { baseDelayMs: 5, maxDelayMs: 60_000 },
+    private readonly metrics?: OperatorMetrics,
+  ) {}
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown) return;
+    this.metrics?.workqueueAdds.inc({ name: this.name });
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.addedAt.set(key, performance.now());
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.queued.delete(key);
+      this.startProcessing(key);
+      waiter(key);
+      return;
+    }
+    this.queue.push(key);
+    this.metrics?.workqueueDepth.set({ name: this.name }, this.queue.length);
+  }
+
+  /** Adds the key after a delay; a later addAfter for the same key keeps the earlier deadline. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (delayMs <= 0) return this.add(key);
+    if (this.delayed.has(key)) return;
+    const t = setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, delayMs);
+    t.unref();
+    this.delayed.set(key, t);
+  }
+
+  addRateLimited(key: string): void {
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    this.metrics?.workqueueRetries.inc({ name: this.name });
+    const delay = Math.min(this.limiter.maxDelayMs, this.limiter.baseDelayMs * 2 ** Math.min(n - 1, 30));
+    this.addAfter(key, delay);
+  }
+
+  /** Clears the key's failure count (call after a successful reconcile). */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** Resolves with the next key, or undefined once the queue is shut down and drained. */
+  get(): Promise<string | undefined> {
+    const key = this.queue.shift();
+    if (key !== undefined) {
+      this.queued.delete(key);
+      this.metrics?.workqueueDepth.set({ name: this.name }, this.queue.length);
+      this.startProcessing(key);
+      return Promise.resolve(key);
+    }
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private startProcessing(key: string): void {
+    this.processing.add(key);
+    const added = this.addedAt.get(key);
+    if (added !== undefined) {
+      this.metrics?.workqueueQueueDuration.observe({ name: this.name }, (performance.now() - added) / 1000);
+      this.addedAt.delete(key);
+    }
+  }
+
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.delete(key)) this.add(key);
+  }
+
+  get inFlight(): number {
+    return this.processing.size;
+  }
+
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const t of this.delayed.values()) clearTimeout(t);
+    this.delayed.clear();
+    for (const w of this.waiters) w(undefined);
+    this.waiters = [];
+  }
+}
