@@ -1,0 +1,474 @@
+import nock from 'nock';
+import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
+import { rootLogger, setLogLevel, setLogSink, type LogSink } from '../../src/observability/log.js';
+import { OperatorMetrics } from '../../src/observability/metrics.js';
+import { ControlApiError, JobsControlClient, isRetryable, type JobsControlClientOptions } from '../../src/ucloud/control-client.js';
+import type { ChargeItem, JobUpdateItem, SSHKey } from '../../src/ucloud/control-api.js';
+
+// Port 1 on loopback: nock answers everything, and nothing could connect there anyway.
+const CORE = 'http://127.0.0.1:1';
+const REFRESH_TOKEN = 'rt-0123456789abcdef-SECRET';
+const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
+
+let privateKey: CryptoKey;
+let originalSink: LogSink;
+
+beforeAll(async () => {
+  nock.disableNetConnect();
+  originalSink = setLogSink(() => undefined); // keep test output readable
+  ({ privateKey } = await generateKeyPair('RS256'));
+});
+afterEach(() => {
+  nock.cleanAll();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore(); // unpatch http/fetch for whatever runs next in this worker
+  setLogSink(originalSink);
+});
+
+/** A provider access token as Core issues it, expiring `ttlSec` after `issuedAtMs`. */
+async function accessToken(issuedAtMs = T0, ttlSec = 600, tag = 'a'): Promise<string> {
+  const iat = Math.floor(issuedAtMs / 1000);
+  return new SignJWT({ role: 'PROVIDER', principalType: 'provider', tag })
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+    .setIssuer('cloud.sdu.dk')
+    .setSubject('#P_example')
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttlSec)
+    .sign(privateKey);
+}
+
+interface Harness {
+  client: JobsControlClient;
+  sleeps: number[];
+  clock: { now: number };
+  metrics: OperatorMetrics;
+}
+
+function makeClient(over: Partial<JobsControlClientOptions> = {}): Harness {
+  const sleeps: number[] = [];
+  const clock = { now: T0 };
+  const metrics = new OperatorMetrics({ defaultMetrics: false });
+  const client = new JobsControlClient({
+    coreUrl: CORE,
+    refreshToken: REFRESH_TOKEN,
+    logger: rootLogger.child({ test: 'control-client' }),
+    metrics,
+    retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 1000 },
+    requestTimeoutMs: 2000,
+    now: () => clock.now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...over,
+  });
+  return { client, sleeps, clock, metrics };
+}
+
+function refreshOnce(token: string, shape: 'go' | 'kotlin' = 'go'): nock.Scope {
+  return nock(CORE)
+    .post('/auth/providers/refresh', { items: [{ refreshToken: REFRESH_TOKEN }] })
+    .reply(200, shape === 'go' ? { responses: [{ accessToken: token, csrfToken: '' }] } : { accessToken: token });
+}
+
+function bearer(token: string) {
+  return { reqheaders: { authorization: `Bearer ${token}` } };
+}
+
+const running = (id: string): JobUpdateItem => ({ id, update: { state: 'RUNNING', status: 'running' } });
+const charge = (id: string, periods = 1): ChargeItem => ({ id, chargeId: `${id}-w1`, units: 1, periods });
+
+async function counter(metrics: OperatorMetrics, labels: Record<string, string>): Promise<number> {
+  const { values } = await metrics.controlCalls.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val))
+    .reduce((s, v) => s + v.value, 0);
+}
+
+describe('JobsControlClient: access token', () => {
+  it('refreshes on the first call and sends the token as a bearer', async () => {
+    const tok = await accessToken();
+    const scope = refreshOnce(tok);
+    nock(CORE, bearer(tok)).post('/api/jobs/control/update', { items: [running('1')] }).reply(200, {});
+    const { client, metrics } = makeClient();
+    await client.update([running('1')]);
+    expect(scope.isDone()).toBe(true);
+    expect(nock.isDone()).toBe(true);
+    expect(await counter(metrics, { call: 'refresh', outcome: 'success' })).toBe(1);
+    expect(await counter(metrics, { call: 'update', outcome: 'success' })).toBe(1);
+  });
+
+  it('accepts the Kotlin refresh shape {accessToken}', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok, 'kotlin');
+    nock(CORE, bearer(tok)).post('/api/jobs/control/update').reply(200, {});
+    await makeClient().client.update([running('1')]);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('reuses the cached token while more than 3 minutes remain', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok); // a second refresh would find no interceptor and fail the call
+    nock(CORE, bearer(tok)).post('/api/jobs/control/update').times(3).reply(200, {});
+    const { client, clock } = makeClient();
+    await client.update([running('1')]);
+    clock.now = T0 + 6 * 60_000; // 4 minutes left
+    await client.update([running('1')]);
+    await client.update([running('2')]);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('renews when fewer than 3 minutes remain', async () => {
+    const first = await accessToken(T0, 600, 'first');
+    const second = await accessToken(T0 + 8 * 60_000, 600, 'second');
+    refreshOnce(first);
+    nock(CORE, bearer(first)).post('/api/jobs/control/update').reply(200, {});
+    const { client, clock } = makeClient();
+    await client.update([running('1')]);
+
+    refreshOnce(second);
+    nock(CORE, bearer(second)).post('/api/jobs/control/update').reply(200, {});
+    clock.now = T0 + 7 * 60_000 + 30_000; // 2.5 minutes left
+    await client.update([running('1')]);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('shares one refresh between concurrent calls', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE, bearer(tok)).post('/api/jobs/control/update').times(5).reply(200, {});
+    const { client } = makeClient();
+    await Promise.all([1, 2, 3, 4, 5].map((i) => client.update([running(String(i))])));
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('on a 401 renews the token once and repeats the call', async () => {
+    const stale = await accessToken(T0, 600, 'stale');
+    const fresh = await accessToken(T0, 600, 'fresh');
+    refreshOnce(stale);
+    nock(CORE, bearer(stale)).post('/api/jobs/control/update').reply(401, { why: 'Unauthorized', errorCode: null });
+    refreshOnce(fresh);
+    nock(CORE, bearer(fresh)).post('/api/jobs/control/update').reply(200, {});
+    const { client, sleeps, metrics } = makeClient();
+    await client.update([running('1')]);
+    expect(nock.isDone()).toBe(true);
+    expect(sleeps).toEqual([]); // a renewal is not a backoff
+    expect(await counter(metrics, { call: 'update', outcome: 'unauthorized' })).toBe(1);
+  });
+
+  it('a second 401 with a fresh token is an auth error: not retried, but the items stay retryable', async () => {
+    const a = await accessToken(T0, 600, 'a');
+    const b = await accessToken(T0, 600, 'b');
+    refreshOnce(a);
+    refreshOnce(b);
+    nock(CORE).post('/api/jobs/control/update').times(2).reply(401, { why: 'Unauthorized' });
+    const { client } = makeClient();
+    const err = await client.update([running('1')]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ControlApiError);
+    expect(err).toMatchObject({ status: 401, kind: 'auth', retryable: true, call: 'update' });
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('a refused refresh token fails fast as an auth error', async () => {
+    nock(CORE).post('/auth/providers/refresh').reply(401, { why: 'Invalid refresh token', errorCode: 'UNAUTHENTICATED' });
+    const { client, sleeps, metrics } = makeClient();
+    const err = (await client.update([running('1')]).catch((e: unknown) => e)) as ControlApiError;
+    expect(err).toMatchObject({ status: 401, kind: 'auth', call: 'refresh', errorCode: 'UNAUTHENTICATED' });
+    expect(sleeps).toEqual([]);
+    expect(await counter(metrics, { call: 'refresh', outcome: 'auth' })).toBe(1);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('retries a refresh that fails with 503', async () => {
+    const tok = await accessToken();
+    nock(CORE).post('/auth/providers/refresh').reply(503, { why: 'auth down' });
+    refreshOnce(tok);
+    nock(CORE, bearer(tok)).post('/api/jobs/control/update').reply(200, {});
+    const { client, sleeps } = makeClient();
+    await client.update([running('1')]);
+    expect(sleeps).toHaveLength(1);
+    expect(nock.isDone()).toBe(true);
+  });
+});
+
+describe('JobsControlClient: batching', () => {
+  it('splits 2500 updates into calls of 1000, 1000 and 500, in order', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    const seen: string[][] = [];
+    nock(CORE)
+      .post('/api/jobs/control/update', (body: { items: JobUpdateItem[] }) => {
+        seen.push(body.items.map((i) => i.id));
+        return true;
+      })
+      .times(3)
+      .reply(200, {});
+    const items = Array.from({ length: 2500 }, (_, i) => running(String(i)));
+    await makeClient().client.update(items);
+    expect(seen.map((s) => s.length)).toEqual([1000, 1000, 500]);
+    expect(seen.flat()).toEqual(items.map((i) => i.id));
+  });
+
+  it('honours a smaller maxItemsPerCall and refuses one above UCloud’s limit', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    const sizes: number[] = [];
+    nock(CORE)
+      .post('/api/jobs/control/update', (b: { items: unknown[] }) => sizes.push(b.items.length) > 0)
+      .times(3)
+      .reply(200, {});
+    await makeClient({ maxItemsPerCall: 2 }).client.update([running('1'), running('2'), running('3'), running('4'), running('5')]);
+    expect(sizes).toEqual([2, 2, 1]);
+    expect(() => makeClient({ maxItemsPerCall: 1001 })).toThrow(RangeError);
+  });
+
+  it('sends nothing for an empty list (UCloud rejects an empty bulk)', async () => {
+    const { client } = makeClient();
+    await client.update([]);
+    await expect(client.chargeCredits([])).resolves.toEqual({ insufficientFunds: [], duplicateCharges: [] });
+  });
+
+  it('chargeCredits merges insufficientFunds and duplicateCharges across chunks', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    const answers = [
+      { insufficientFunds: [{ id: 'a' }], duplicateCharges: [] },
+      { insufficientFunds: null, duplicateCharges: null }, // Go encodes empty slices as null
+      { insufficientFunds: [{ id: 'e' }, { id: 'a' }], duplicateCharges: [{ id: 'e' }] },
+    ];
+    const bodies: ChargeItem[][] = [];
+    let n = 0;
+    nock(CORE, bearer(tok))
+      .post('/api/jobs/control/chargeCredits', (b: { items: ChargeItem[] }) => bodies.push(b.items) > 0)
+      .times(3)
+      .reply(200, () => answers[n++]);
+    const items = ['a', 'b', 'c', 'd', 'e'].map((id) => charge(id, 3));
+    const res = await makeClient({ maxItemsPerCall: 2 }).client.chargeCredits(items);
+    expect(res).toEqual({ insufficientFunds: [{ id: 'a' }, { id: 'e' }], duplicateCharges: [{ id: 'e' }] });
+    expect(bodies.flat()).toEqual(items);
+  });
+
+  it('checkCredits uses its own endpoint', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE).post('/api/jobs/control/checkCredits').reply(200, { insufficientFunds: [{ id: 'x' }], duplicateCharges: [] });
+    await expect(makeClient().client.checkCredits([charge('x')])).resolves.toEqual({
+      insufficientFunds: [{ id: 'x' }],
+      duplicateCharges: [],
+    });
+  });
+});
+
+describe('JobsControlClient: retries', () => {
+  it('retries a 503 with full-jitter backoff and then succeeds', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE).post('/api/jobs/control/update').times(2).reply(503, { why: 'busy' });
+    nock(CORE).post('/api/jobs/control/update').reply(200, {});
+    const { client, sleeps, metrics } = makeClient({ random: () => 0.999 });
+    await client.update([running('1')]);
+    // cap = min(max, base·2^(n-1)): 100 then 200; jitter 0.999 sits just under the cap.
+    expect(sleeps).toEqual([99, 199]);
+    expect(nock.isDone()).toBe(true);
+    expect(await counter(metrics, { call: 'update', outcome: 'server_error' })).toBe(2);
+    expect(await counter(metrics, { call: 'update', outcome: 'success' })).toBe(1);
+    const { values } = await metrics.controlCallDuration.get();
+    expect(values.find((v) => v.metricName?.endsWith('_count') && v.labels.call === 'update')?.value).toBe(3);
+  });
+
+  it('never waits longer than maxDelayMs, and honours Retry-After up to it', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE).post('/api/jobs/control/update').reply(429, { why: 'slow down' }, { 'retry-after': '3' });
+    nock(CORE).post('/api/jobs/control/update').reply(429, { why: 'slow down' }, { 'retry-after': '0' });
+    nock(CORE).post('/api/jobs/control/update').reply(200, {});
+    const { client, sleeps } = makeClient({ random: () => 0, retry: { attempts: 5, baseDelayMs: 100, maxDelayMs: 1000 } });
+    await client.update([running('1')]);
+    expect(sleeps).toEqual([1000, 0]);
+  });
+
+  it('gives up after the configured number of attempts', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    let hits = 0;
+    nock(CORE)
+      .post('/api/jobs/control/update')
+      .times(10)
+      .reply(() => {
+        hits++;
+        return [502, { why: 'bad gateway', errorCode: 'UPSTREAM' }];
+      });
+    const { client, sleeps } = makeClient({ retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 100 } });
+    const err = await client.update([running('1')]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ControlApiError);
+    expect(err).toMatchObject({ status: 502, why: 'bad gateway', errorCode: 'UPSTREAM', kind: 'transient', retryable: true });
+    expect(hits).toBe(3);
+    expect(sleeps).toHaveLength(2);
+    expect(isRetryable(err)).toBe(true);
+  });
+
+  it('does not retry a 400 and carries why and errorCode', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    let hits = 0;
+    nock(CORE)
+      .post('/api/jobs/control/update')
+      .times(5)
+      .reply(() => {
+        hits++;
+        return [400, { why: 'Job 42 is not known', errorCode: 'BAD_JOB' }];
+      });
+    const { client, sleeps, metrics } = makeClient();
+    const err = (await client.update([running('42')]).catch((e: unknown) => e)) as ControlApiError;
+    expect(err).toBeInstanceOf(ControlApiError);
+    expect(err).toMatchObject({ status: 400, why: 'Job 42 is not known', errorCode: 'BAD_JOB', retryable: false, kind: 'rejected' });
+    expect(err.message).toContain('Job 42 is not known');
+    expect(isRetryable(err)).toBe(false);
+    expect(hits).toBe(1);
+    expect(sleeps).toEqual([]);
+    expect(await counter(metrics, { call: 'update', outcome: 'rejected' })).toBe(1);
+  });
+
+  it('treats a 4xx without a CommonErrorMessage body as status-only', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE).post('/api/jobs/control/update').reply(404, 'not here');
+    const err = (await makeClient().client.update([running('1')]).catch((e: unknown) => e)) as ControlApiError;
+    expect(err).toMatchObject({ status: 404, errorCode: undefined, retryable: false });
+    expect(err.why.length).toBeGreaterThan(0);
+  });
+
+  it('retries a request that times out', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE).post('/api/jobs/control/update').delay(1000).reply(200, {});
+    nock(CORE).post('/api/jobs/control/update').reply(200, {});
+    const { client, sleeps, metrics } = makeClient({ requestTimeoutMs: 50 });
+    await client.update([running('1')]);
+    expect(sleeps).toHaveLength(1);
+    expect(await counter(metrics, { call: 'update', outcome: 'timeout' })).toBe(1);
+  });
+
+  it('a call that always times out ends as a transient error with status 0', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE).post('/api/jobs/control/update').times(2).delay(1000).reply(200, {});
+    const { client } = makeClient({ requestTimeoutMs: 30, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+    const err = await client.update([running('1')]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 0, kind: 'transient', timedOut: true, retryable: true });
+  });
+
+  it('retries network errors', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE).post('/api/jobs/control/update').replyWithError('socket hang up');
+    nock(CORE).post('/api/jobs/control/update').reply(200, {});
+    const { client, sleeps, metrics } = makeClient();
+    await client.update([running('1')]);
+    expect(sleeps).toHaveLength(1);
+    expect(await counter(metrics, { call: 'update', outcome: 'network_error' })).toBe(1);
+  });
+
+  it('reports the cause of a fetch failure (as undici throws it)', async () => {
+    const tok = await accessToken();
+    let calls = 0;
+    const fakeFetch: typeof fetch = async (input) => {
+      calls++;
+      if (String(input).endsWith('/auth/providers/refresh')) return Response.json({ responses: [{ accessToken: tok, csrfToken: '' }] });
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+    };
+    const { client, sleeps } = makeClient({ fetch: fakeFetch, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+    const err = await client.update([running('1')]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 0, kind: 'transient', why: 'fetch failed (ECONNREFUSED)' });
+    expect(calls).toBe(3);
+    expect(sleeps).toHaveLength(1);
+  });
+
+  it('a 2xx body it cannot read is an invalid_response, not retried', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE).post('/api/jobs/control/chargeCredits').reply(200, { insufficientFunds: 'nope' });
+    const { client, sleeps } = makeClient();
+    const err = await client.chargeCredits([charge('1')]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'invalid_response', retryable: false, call: 'chargeCredits' });
+    expect(sleeps).toEqual([]);
+  });
+});
+
+describe('JobsControlClient: browseSshKeys', () => {
+  const key = (i: number): SSHKey => ({
+    id: `k${i}`,
+    owner: 'user#1234',
+    createdAt: T0 + i,
+    fingerprint: `SHA256:${i}`,
+    specification: { title: `key ${i}`, key: `ssh-ed25519 AAAA${i}` },
+  });
+
+  it('follows next until it is null, asking for 250 per page', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    const all = Array.from({ length: 600 }, (_, i) => key(i));
+    const requests: unknown[] = [];
+    nock(CORE, bearer(tok))
+      .post('/api/jobs/control/browseSshKeys', (b: unknown) => requests.push(b) > 0)
+      .times(3)
+      .reply(200, (_uri, body) => {
+        const b = body as { next: string | null; itemsPerPage: number };
+        const from = b.next ? Number(b.next) : 0;
+        const next = from + b.itemsPerPage < all.length ? String(from + b.itemsPerPage) : null;
+        return { items: all.slice(from, from + b.itemsPerPage), itemsPerPage: b.itemsPerPage, next };
+      });
+    const keys = await makeClient().client.browseSshKeys('job-7');
+    expect(keys).toEqual(all);
+    expect(requests).toEqual([
+      { jobId: 'job-7', itemsPerPage: 250, next: null },
+      { jobId: 'job-7', itemsPerPage: 250, next: '250' },
+      { jobId: 'job-7', itemsPerPage: 250, next: '500' },
+    ]);
+  });
+
+  it('stops on a cursor that does not advance', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE).post('/api/jobs/control/browseSshKeys').times(2).reply(200, { items: [key(1)], itemsPerPage: 250, next: 'same' });
+    const err = await makeClient().client.browseSshKeys('j').catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'invalid_response' });
+  });
+});
+
+describe('JobsControlClient: logging', () => {
+  it('never writes the refresh token or an access token to the log', async () => {
+    const lines: string[] = [];
+    const previous = setLogSink((l) => void lines.push(l));
+    setLogLevel('debug');
+    try {
+      const t1 = await accessToken(T0, 600, 'one');
+      const t2 = await accessToken(T0, 600, 'two');
+      // Core echoing a token back in an error must not leak it either.
+      nock(CORE).post('/auth/providers/refresh').reply(503, { why: 'down', errorCode: 'X' });
+      refreshOnce(t1);
+      nock(CORE).post('/api/jobs/control/update').reply(401, { why: 'bad token' });
+      refreshOnce(t2);
+      nock(CORE).post('/api/jobs/control/update').reply(500, { why: 'oops' });
+      nock(CORE).post('/api/jobs/control/update').replyWithError('connection reset');
+      nock(CORE).post('/api/jobs/control/update').reply(200, {});
+      nock(CORE)
+        .post('/api/jobs/control/chargeCredits')
+        .reply(400, { why: `rejected token ${t2} for ${REFRESH_TOKEN}`, errorCode: 'BAD' });
+      const { client } = makeClient({ retry: { attempts: 6, baseDelayMs: 1, maxDelayMs: 1 } });
+      await client.update([running('1')]);
+      const err = await client.chargeCredits([charge('1')]).catch((e: unknown) => e);
+      expect((err as ControlApiError).why).toBe('rejected token [redacted] for [redacted]');
+      rootLogger.error('caller logs the error', { err, why: (err as ControlApiError).why });
+      expect(nock.isDone()).toBe(true);
+      expect(lines.length).toBeGreaterThan(5);
+      const all = lines.join('\n');
+      expect(all).toContain('retrying');
+      for (const secret of [REFRESH_TOKEN, t1, t2, t1.split('.')[2]!, t2.split('.')[2]!]) expect(all).not.toContain(secret);
+    } finally {
+      setLogSink(previous);
+      setLogLevel('info');
+    }
+  });
+});
