@@ -1,0 +1,140 @@
+// One pod per rank. Security is deny-by-default: no service-account token, no service links, no
+// privilege escalation, all capabilities dropped, RuntimeDefault seccomp, non-root unless the
+// application asked for root (and the adapter allowed it). Requests equal limits (UCloud's
+// backends do the same), so a product is a guarantee, not a hint.
+import type { V1Container, V1EnvVar, V1Pod, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { configMapName, jobIdLabelValue, podName, serviceName } from '../../api/v1alpha1/names.js';
+import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
+import type { OperatorConfig } from '../../config.js';
+import { WORK_DIR } from '../../translate/storage-paths.js';
+import { childMetadata } from './owner.js';
+import { peerSearchDomain } from './peer-aliases.js';
+import { ETC_UCLOUD, RANK_FILE } from './rank-files.js';
+
+export const USER_CONTAINER = 'user-job';
+export const GPU_RESOURCE = 'nvidia.com/gpu';
+
+/** Set by the operator on every rank; an application's own value for these would be a lie. */
+export const RESERVED_ENV = ['UCLOUD_RANK', 'UCLOUD_TASK_COUNT', 'UCLOUD_JOB_ID', 'VC_TASK_INDEX'] as const;
+
+function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  const { spec } = job;
+  const vols: V1Volume[] = [
+    {
+      name: 'ucloud-etc',
+      projected: {
+        sources: [
+          { configMap: { name: configMapName(job.metadata.name) } },
+          { downwardAPI: { items: [{ path: RANK_FILE, fieldRef: { fieldPath: `metadata.labels['${LABEL_RANK}']` } }] } },
+        ],
+      },
+    },
+  ];
+  const mounts: V1VolumeMount[] = [{ name: 'ucloud-etc', mountPath: ETC_UCLOUD, readOnly: true }];
+
+  const work = config.jobs.workVolume;
+  if (work.type === 'pvc') {
+    vols.push({ name: 'work', persistentVolumeClaim: { claimName: work.claimName } });
+    // The label value, not the raw id: it is path-safe (hashed when the id is not).
+    mounts.push({ name: 'work', mountPath: WORK_DIR, subPath: `${work.subPathPrefix}/${jobIdLabelValue(spec.jobId)}` });
+  } else {
+    vols.push({ name: 'work', emptyDir: work.sizeLimit ? { sizeLimit: work.sizeLimit } : {} });
+    mounts.push({ name: 'work', mountPath: WORK_DIR });
+  }
+
+  // Shared memory counts against the pod's memory limit, so sizing it to the product cannot
+  // overcommit the node; without it /dev/shm is the runtime's 64 MiB, too small for NCCL or MPI.
+  const memory = spec.product.memoryInGigs;
+  vols.push({ name: 'dshm', emptyDir: { medium: 'Memory', ...(memory > 0 ? { sizeLimit: `${memory}Gi` } : {}) } });
+  mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
+
+  if (spec.mounts.length) {
+    // The adapter refuses file mounts without shared storage; getting here means the operator's
+    // configuration changed under a stored job, and running it without the user's files would
+    // be worse than not running it.
+    const shared = config.jobs.sharedStorage;
+    if (!shared) throw new Error(`job ${spec.jobId} mounts files but no jobs.sharedStorage is configured`);
+    vols.push({ name: 'shared-storage', persistentVolumeClaim: { claimName: shared.claimName } });
+    for (const m of spec.mounts) mounts.push({ name: 'shared-storage', mountPath: m.mountPath, subPath: m.subPath, readOnly: m.readOnly });
+  }
+  return { volumes: vols, mounts };
+}
+
+function env(job: UCloudJob, rank: number): V1EnvVar[] {
+  const reserved = new Set<string>(RESERVED_ENV);
+  return [
+    ...job.spec.env.filter((e) => !reserved.has(e.name)).map((e) => ({ name: e.name, value: e.value })),
+    { name: 'UCLOUD_RANK', value: String(rank) },
+    { name: 'UCLOUD_TASK_COUNT', value: String(job.spec.replicas) },
+    { name: 'UCLOUD_JOB_ID', value: job.spec.jobId },
+    // The Volcano-era name some UCloud applications still read.
+    { name: 'VC_TASK_INDEX', value: String(rank) },
+  ];
+}
+
+function placement(job: UCloudJob, config: OperatorConfig): { nodeSelector?: Record<string, string>; tolerations?: V1Toleration[] } {
+  const category = job.spec.product.category;
+  const site = config.categories[category];
+  const nodeSelector = {
+    ...(config.useMachineSelector ? { [config.machineLabel]: category } : {}),
+    ...(site?.nodeSelector ?? {}),
+  };
+  const tolerations = (site?.tolerations ?? []).map((t) => ({ ...t }));
+  return {
+    ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
+    ...(tolerations.length ? { tolerations } : {}),
+  };
+}
+
+export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): V1Pod {
+  const { spec } = job;
+  if (!Number.isInteger(rank) || rank < 0 || rank >= spec.replicas) {
+    throw new RangeError(`rank ${rank} is outside 0..${spec.replicas - 1} of job ${spec.jobId}`);
+  }
+  const name = podName(job.metadata.name, rank);
+  const { volumes: vols, mounts } = volumes(job, config);
+  // A zero in the product means "not part of this product", not a limit of nothing.
+  const resources: Record<string, string> = {};
+  if (spec.product.cpu > 0) resources.cpu = String(spec.product.cpu);
+  if (spec.product.memoryInGigs > 0) resources.memory = `${spec.product.memoryInGigs}Gi`;
+  if (spec.product.gpu > 0) resources[GPU_RESOURCE] = String(spec.product.gpu);
+
+  const container: V1Container = {
+    name: USER_CONTAINER,
+    image: spec.image,
+    imagePullPolicy: config.jobs.imagePullPolicy,
+    // argv as rendered, no shell: the invocation was escaped for exactly this.
+    command: [...spec.command],
+    env: env(job, rank),
+    ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
+    resources: { requests: { ...resources }, limits: { ...resources } },
+    securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } },
+    volumeMounts: mounts,
+  };
+
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      ...childMetadata(job, name, config.jobs.podLabels, { [LABEL_RANK]: String(rank) }),
+      annotations: { ...config.jobs.podAnnotations, [ANNOTATION_JOB_ID]: spec.jobId },
+    },
+    spec: {
+      // hostname + subdomain = the headless Service's per-rank DNS name, the one in node-<r>.txt.
+      hostname: name,
+      subdomain: serviceName(job.metadata.name),
+      ...(spec.peers.length ? { dnsConfig: { searches: [peerSearchDomain(job, config)] } } : {}),
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      securityContext: { runAsNonRoot: !spec.runAsRoot, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [container],
+      volumes: vols,
+      ...placement(job, config),
+    },
+  };
+}
+
+export function buildPods(job: UCloudJob, config: OperatorConfig): V1Pod[] {
+  return Array.from({ length: job.spec.replicas }, (_, r) => buildPod(job, r, config));
+}
