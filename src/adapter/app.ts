@@ -1,0 +1,113 @@
+// The provider API UCloud/Core calls (`/ucloud/{providerId}/...`). Stateless, so every replica
+// serves it: each call is authenticated first (deny by default: an unauthenticated request gets
+// 401 whatever its path, before its body is even read), then validated whole, then turned into
+// writes of UCloudJob objects. Routes are a fixed table, which also names every call in the
+// access log and metrics.
+import express, { type Request } from 'express';
+import type { OperatorConfig } from '../config.js';
+import type { KubePort } from '../k8s/kube-port.js';
+import type { Logger } from '../observability/log.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
+import { accessLog, noteJobs } from './access-log.js';
+import { createCoreTokenVerifier, loadCoreKey, requireCoreToken, type CoreTokenVerifier } from './auth.js';
+import type { CallContext, Handler } from './context.js';
+import { createJobs } from './create.js';
+import { errorHandler, notFound } from './errors.js';
+import { JobStore } from './job-store.js';
+import { extendJobs, terminateJobs, verifyJobs } from './lifecycle.js';
+import { computeSupport } from './products.js';
+import { initUser, interactiveSession, retrieveUtilization, suspension, updateAcl } from './simple-calls.js';
+
+export interface AdapterDeps {
+  config: OperatorConfig;
+  kube: KubePort;
+  logger: Logger;
+  metrics: OperatorMetrics;
+  /** verify: ids of jobs UCloud/Core has and this cluster does not (the reporter fails them). */
+  onUnknownJobs?: (ids: string[]) => void | Promise<void>;
+  /** Token check; defaults to verifyCoreToken against config.ucloud (wall clock, never `now`). */
+  verifyToken?: CoreTokenVerifier;
+  /** Clock for what the adapter writes (terminationRequestedAt). */
+  now?: () => Date;
+}
+
+interface Route {
+  method: 'GET' | 'POST';
+  /** Below /ucloud/{providerId}. */
+  path: string;
+  /** Fixed name for logs and metrics. */
+  call: string;
+  handle: Handler;
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'POST', path: '/jobs', call: 'create', handle: createJobs },
+  { method: 'POST', path: '/jobs/terminate', call: 'terminate', handle: terminateJobs },
+  { method: 'POST', path: '/jobs/extend', call: 'extend', handle: extendJobs },
+  { method: 'POST', path: '/jobs/suspend', call: 'suspend', handle: suspension },
+  { method: 'POST', path: '/jobs/unsuspend', call: 'unsuspend', handle: suspension },
+  { method: 'POST', path: '/jobs/verify', call: 'verify', handle: verifyJobs },
+  { method: 'POST', path: '/jobs/updateAcl', call: 'updateAcl', handle: updateAcl },
+  { method: 'POST', path: '/jobs/init', call: 'init', handle: initUser },
+  // UCloud/Core calls /interactiveSession; the generated spec names it openInteractiveSession.
+  { method: 'POST', path: '/jobs/interactiveSession', call: 'interactiveSession', handle: interactiveSession },
+  { method: 'POST', path: '/jobs/openInteractiveSession', call: 'interactiveSession', handle: interactiveSession },
+  { method: 'GET', path: '/jobs/retrieveProducts', call: 'retrieveProducts', handle: (_body, ctx) => computeSupport(ctx.config) },
+  { method: 'GET', path: '/jobs/retrieveUtilization', call: 'retrieveUtilization', handle: retrieveUtilization },
+  // core2's per-user init and its periodic manifest poll.
+  { method: 'POST', path: '/integration/init', call: 'integrationInit', handle: initUser },
+  { method: 'GET', path: '/integration/retrieveManifest', call: 'retrieveManifest', handle: () => ({ enabled: true, expireAfterMs: null }) },
+];
+
+/** The route name of a request, as Express will match it (case-sensitive, optional trailing slash). */
+function callNamer(base: string): (req: Request) => string {
+  const names = new Map(ROUTES.map((r) => [`${r.method} ${base}${r.path}`, r.call]));
+  return (req) => {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+    return names.get(`${method} ${path}`) ?? 'unknown';
+  };
+}
+
+export function createAdapterApp(deps: AdapterDeps): express.Express {
+  const { config, kube, logger, metrics } = deps;
+  const base = `/ucloud/${config.providerId}`;
+  const shared: Omit<CallContext, 'noteJobs'> = {
+    config,
+    kube,
+    jobs: new JobStore(kube, config.namespace),
+    logger,
+    now: deps.now ?? (() => new Date()),
+    onUnknownJobs: deps.onUnknownJobs,
+  };
+
+  if (!deps.verifyToken) {
+    // Say so at start-up, not only in the reason of every rejected call.
+    loadCoreKey(config.ucloud.publicKey).catch((e: Error) =>
+      logger.error('The configured UCloud public key is unusable: every call will be rejected', { reason: e.message }),
+    );
+  }
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('case sensitive routing', true);
+
+  app.use(accessLog(callNamer(base), logger, metrics));
+  app.use(requireCoreToken(deps.verifyToken ?? createCoreTokenVerifier(config), logger, metrics));
+  // Any content type is read as JSON: UCloud's own documented calls send a malformed one, and
+  // the body is validated against a schema either way.
+  app.use(express.json({ limit: config.http.bodyLimitBytes, type: () => true }));
+
+  for (const route of ROUTES) {
+    const register = route.method === 'GET' ? app.get.bind(app) : app.post.bind(app);
+    register(`${base}${route.path}`, async (req, res) => {
+      const ctx: CallContext = { ...shared, noteJobs: (ids) => noteJobs(res, ids) };
+      res.json(await route.handle(req.body, ctx));
+    });
+  }
+
+  app.use(notFound());
+  app.use(errorHandler(logger, metrics));
+  return app;
+}

@@ -1,0 +1,24 @@
+// What a provider call handler gets: its dependencies and a way to name the jobs it touched in
+// the access log. Handlers take the parsed JSON body and return the JSON answer, so they know
+// nothing of Express.
+import type { OperatorConfig } from '../config.js';
+import type { KubePort } from '../k8s/kube-port.js';
+import type { Logger } from '../observability/log.js';
+import type { JobStore } from './job-store.js';
+
+/** Bulk work runs at most this many apiserver calls at a time. */
+export const BULK_CONCURRENCY = 32;
+
+export interface CallContext {
+  config: OperatorConfig;
+  kube: KubePort;
+  jobs: JobStore;
+  logger: Logger;
+  now: () => Date;
+  /** verify found jobs UCloud/Core has and this cluster does not (the reporter fails them). */
+  onUnknownJobs?: (ids: string[]) => void | Promise<void>;
+  /** Names the jobs of this call in its access log line. */
+  noteJobs(ids: readonly string[]): void;
+}
+
+export type Handler = (body: unknown, ctx: CallContext) => unknown;

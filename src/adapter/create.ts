@@ -1,0 +1,92 @@
+// create: the one call that makes something run. All-or-nothing: every item is validated,
+// translated and its peers checked before the first write; if a write then fails, the jobs this
+// call created are deleted again, because UCloud/Core deletes a job whose create failed and a
+// UCloudJob left behind would run with nobody to report it to.
+import { isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import type { OperatorConfig } from '../config.js';
+import { jobToResource, TranslationError } from '../translate/job-to-spec.js';
+import type { Job } from '../ucloud/job.js';
+import { mapLimited } from './concurrency.js';
+import { BULK_CONCURRENCY, type CallContext } from './context.js';
+import { ProviderError } from './errors.js';
+import { CreateBulkSchema, parseBody } from './schemas.js';
+
+/** Translation of one item, with errors naming the field from the top of the request. */
+function translate(job: Job, index: number, config: OperatorConfig): UCloudJob {
+  try {
+    if (job.specification.restartOnExit === true) {
+      // Container jobs are never restarted by this provider (UCloud deprecated restartOnExit):
+      // refusing is honest, accepting and not restarting would not be.
+      throw new TranslationError('specification.restartOnExit', 'this provider never restarts container jobs', 'RESTART_NOT_SUPPORTED');
+    }
+    return jobToResource(job, config);
+  } catch (e) {
+    if (e instanceof TranslationError) throw new TranslationError(`items[${index}].${e.field}`, e.why, e.errorCode, e.status);
+    throw e;
+  }
+}
+
+/** Where each peer of a job is named in the request, for an error that points at it. */
+function peerFields(job: Job): Array<{ field: string; jobId: string }> {
+  const out: Array<{ field: string; jobId: string }> = [];
+  for (const [name, v] of Object.entries(job.specification.parameters ?? {})) {
+    if (v.type === 'peer') out.push({ field: `specification.parameters.${name}`, jobId: v.jobId });
+  }
+  (job.specification.resources ?? []).forEach((v, i) => {
+    if (v.type === 'peer') out.push({ field: `specification.resources[${i}]`, jobId: v.jobId });
+  });
+  return out;
+}
+
+/** Every peer must be a job that runs here and has not ended (or be created by this very call). */
+async function checkPeers(items: readonly Job[], ctx: CallContext): Promise<void> {
+  const inRequest = new Set(items.map((j) => j.id));
+  const refs = items.flatMap((job, i) => peerFields(job).map((p) => ({ ...p, item: i })));
+  const ids = [...new Set(refs.map((r) => r.jobId).filter((id) => !inRequest.has(id)))];
+  const found = await mapLimited(ids, BULK_CONCURRENCY, (id) => ctx.jobs.get(id));
+  const usable = new Set(ids.filter((_, i) => found[i] && !isFinal(found[i]!.status?.state)));
+  const bad = refs.find((r) => !inRequest.has(r.jobId) && !usable.has(r.jobId));
+  if (bad) {
+    throw new ProviderError(
+      400,
+      `items[${bad.item}].${bad.field}: unknown peer job ${bad.jobId}: it does not run on this provider or has ended`,
+      'UNKNOWN_PEER',
+    );
+  }
+}
+
+async function rollBack(created: readonly UCloudJob[], ctx: CallContext): Promise<void> {
+  for (const job of created) {
+    try {
+      await ctx.kube.ucloudJobs.delete(job.metadata.namespace ?? ctx.jobs.namespace, job.metadata.name);
+      ctx.logger.warn('Deleted a job created by a failed create call', { jobId: job.spec.jobId });
+    } catch (e) {
+      ctx.logger.error('Could not delete a job created by a failed create call', { jobId: job.spec.jobId, err: e });
+    }
+  }
+}
+
+export async function createJobs(body: unknown, ctx: CallContext): Promise<{ responses: null[] }> {
+  const { items } = parseBody(CreateBulkSchema, body);
+  ctx.noteJobs(items.map((j) => j.id));
+  const resources = items.map((job, i) => translate(job, i, ctx.config));
+  await checkPeers(items, ctx);
+
+  const created: UCloudJob[] = [];
+  try {
+    await mapLimited(resources, BULK_CONCURRENCY, async (resource) => {
+      const result = await ctx.kube.ucloudJobs.create(resource);
+      if (result.created) created.push(result.object);
+      // Already there with the same id: a repeated create (idempotent). Another id: a hash
+      // collision of two long ids, and adopting someone else's job would be wrong.
+      else if (result.object.spec?.jobId !== resource.spec.jobId) {
+        throw new ProviderError(409, `job ${resource.spec.jobId} collides with an existing job on this provider`, 'JOB_NAME_COLLISION');
+      }
+    });
+  } catch (e) {
+    await rollBack(created, ctx);
+    throw e;
+  }
+  // No providerGeneratedId: `null` per item, as app-kubernetes answered.
+  return { responses: items.map(() => null) };
+}
