@@ -1,0 +1,184 @@
+// Usage accounting: charges running jobs through JobsControl.chargeCredits.
+//
+// Charges cover fixed windows of the job's running time, aligned to status.startedAt: window k is
+// [startedAt + k·W, startedAt + (k+1)·W) where W is a whole number of price periods (minutes
+// for CREDITS_PER_MINUTE, ...). A window is charged once it is complete, or, for the last one,
+// once the job has finished (rounded up to whole periods). Its chargeId is `<jobId>_<window start
+// in epoch ms>`. Because a window's chargeId and periods depend only on persisted facts
+// (startedAt, finishedAt, W), any resend after a crash or a lost answer is byte-identical, which is
+// correct whether UCloud/Core overwrites by chargeId (core2, isDeltaCharge=false) or ignores a
+// duplicate chargeId (Kotlin Core's duplicateCharges): nothing is charged twice and nothing is
+// lost. The watermark (periods acknowledged) lives in status.accounting. docs/adr/0005.
+import { isFinal, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import type { KubePort } from '../k8s/kube-port.js';
+import type { Logger } from '../observability/log.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
+import type { JobsControlPort } from '../ucloud/control-client.js';
+
+const MINUTE = 60_000;
+
+/** Length of one price period in ms; undefined for PER_UNIT (charged once, as one period). */
+export function periodMillis(unitOfPrice: string): number | undefined {
+  if (unitOfPrice.endsWith('_PER_MINUTE')) return MINUTE;
+  if (unitOfPrice.endsWith('_PER_HOUR')) return 60 * MINUTE;
+  if (unitOfPrice.endsWith('_PER_DAY')) return 24 * 60 * MINUTE;
+  return undefined;
+}
+
+export interface ChargeWindow {
+  id: string;
+  chargeId: string;
+  units: number;
+  periods: number;
+  /** Periods charged in total once this window is acknowledged. */
+  chargedPeriodsAfter: number;
+}
+
+/** Window size in periods: the accounting interval rounded down to whole periods, at least one. */
+export function windowPeriods(intervalMs: number, periodMs: number): number {
+  return Math.max(1, Math.floor(intervalMs / periodMs));
+}
+
+/** The charge windows due for a job now (oldest first), from persisted facts only. */
+export function dueWindows(job: UCloudJob, now: Date, intervalMs: number): ChargeWindow[] {
+  const status = job.status;
+  if (!status?.startedAt) return [];
+  const start = Date.parse(status.startedAt);
+  const finished = isFinal(status.state) && status.finishedAt !== undefined;
+  const end = finished ? Date.parse(status.finishedAt!) : now.getTime();
+  const charged = status.accounting?.chargedPeriods ?? 0;
+  const id = job.spec.jobId;
+  const units = job.spec.replicas;
+  const period = periodMillis(job.spec.product.unitOfPrice);
+  if (period === undefined) {
+    return charged >= 1 ? [] : [{ id, chargeId: `${id}_${start}`, units, periods: 1, chargedPeriodsAfter: 1 }];
+  }
+  const w = windowPeriods(intervalMs, period);
+  const elapsed = Math.max(0, end - start);
+  // Whole periods used: complete ones while running, rounded up once the job has ended.
+  const total = finished ? Math.ceil(elapsed / period) : Math.floor(elapsed / period);
+  const windows: ChargeWindow[] = [];
+  let covered = charged;
+  while (covered < total) {
+    const windowStartPeriods = Math.floor(covered / w) * w;
+    if (windowStartPeriods !== covered) break; // not on a boundary: written by another scheme; never re-charge
+    const windowEnd = windowStartPeriods + w;
+    if (windowEnd > total && !finished) break; // incomplete window of a running job: wait
+    const upTo = Math.min(windowEnd, total);
+    windows.push({
+      id,
+      chargeId: `${id}_${start + windowStartPeriods * period}`,
+      units,
+      periods: upTo - windowStartPeriods,
+      chargedPeriodsAfter: upTo,
+    });
+    covered = upTo;
+  }
+  return windows;
+}
+
+export interface AccountingDeps {
+  kube: KubePort;
+  control: JobsControlPort;
+  listJobs: () => readonly UCloudJob[];
+  logger: Logger;
+  metrics?: OperatorMetrics;
+  intervalMs: number;
+  now?: () => Date;
+  /** Called for jobs UCloud/Core says have no credits left (the reconciler stops them). */
+  onInsufficientFunds?: (namespace: string, name: string) => void;
+}
+
+export class Accounting {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = true;
+
+  constructor(private readonly deps: AccountingDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(this.deps.intervalMs);
+  }
+
+  /** Runs a pass soon (a job just finished: its last window is due). */
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.schedule(100);
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.pass()
+        .then(() => undefined)
+        .catch((e: unknown) => this.deps.logger.warn('Accounting pass failed; will retry', { err: e }))
+        .finally(() => {
+          this.running = undefined;
+          if (this.stopped) return;
+          if (this.again) {
+            this.again = false;
+            this.schedule(100);
+          } else this.schedule(this.deps.intervalMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass over every cached job: charge what is due, then record the watermarks. */
+  async pass(): Promise<{ items: number; jobs: number }> {
+    const now = (this.deps.now ?? (() => new Date()))();
+    const due: Array<{ job: UCloudJob; windows: ChargeWindow[] }> = [];
+    for (const job of this.deps.listJobs()) {
+      if (!job?.spec?.jobId || !job.metadata?.name) continue;
+      const windows = dueWindows(job, now, this.deps.intervalMs);
+      if (windows.length) due.push({ job, windows });
+    }
+    const items = due.flatMap((d) => d.windows);
+    if (!items.length) return { items: 0, jobs: 0 };
+    const result = await this.deps.control.chargeCredits(
+      items.map(({ id, chargeId, units, periods }) => ({ id, chargeId, units, periods })),
+    );
+    this.deps.metrics?.chargesSent.inc(items.length);
+    this.deps.metrics?.chargedPeriods.inc(items.reduce((s, i) => s + i.periods, 0));
+    const broke = new Set(result.insufficientFunds.map((f) => f.id));
+    const at = now.toISOString();
+    await runLimited(due, 16, async ({ job, windows }) => {
+      const last = windows[windows.length - 1]!;
+      const patch: Partial<UCloudJobStatus> = {
+        accounting: { chargedPeriods: last.chargedPeriodsAfter, lastChargeId: last.chargeId, chargedAt: at },
+      };
+      if (broke.has(job.spec.jobId) && !isFinal(job.status?.state)) patch.insufficientFunds = true;
+      try {
+        await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, patch);
+      } catch (e) {
+        // The next pass resends the same windows (identical chargeIds), so nothing is lost.
+        this.deps.logger.warn('Could not record charge watermark', { job: job.metadata.name, err: e });
+      }
+      if (patch.insufficientFunds) {
+        this.deps.logger.info('UCloud/Core reports insufficient funds; stopping job', { jobId: job.spec.jobId });
+        this.deps.onInsufficientFunds?.(job.metadata.namespace!, job.metadata.name);
+      }
+    });
+    return { items: items.length, jobs: due.length };
+  }
+}
+
+async function runLimited<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(workers);
+}

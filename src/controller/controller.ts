@@ -1,0 +1,171 @@
+// Wires informers to the work queue and runs reconcile workers (sample-controller's shape):
+// event handlers only enqueue keys, workers reconcile by key from the cache, failures are
+// retried with per-key backoff, and a periodic resync re-queues every job so time-based rules
+// (expiry, grace periods) fire even when nothing changes.
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { GROUP, LABEL_JOB, LABEL_MANAGED_BY, MANAGED_BY, PLURAL, VERSION, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import type { OperatorConfig } from '../config.js';
+import { Informer } from '../k8s/informer.js';
+import type { KubePort } from '../k8s/kube-port.js';
+import { WorkQueue } from '../k8s/workqueue.js';
+import type { Logger } from '../observability/log.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
+import type { JobsControlPort } from '../ucloud/control-client.js';
+import { Reconciler } from './reconciler.js';
+import { Reporter } from './reporter.js';
+import { trimPod } from './pod-trim.js';
+
+export const CONTROLLER_NAME = 'ucloudjob';
+
+export interface ControllerDeps {
+  kc: KubeConfig;
+  kube: KubePort;
+  control: JobsControlPort;
+  config: OperatorConfig;
+  logger: Logger;
+  metrics: OperatorMetrics;
+  now?: () => Date;
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly jobs: Informer<UCloudJob>;
+  readonly pods: Informer<V1Pod>;
+  readonly reporter: Reporter;
+  readonly reconciler: Reconciler;
+  private workers: Promise<void>[] = [];
+  private resyncTimer?: NodeJS.Timeout;
+  private running = false;
+  /** Hooks other components (accounting) use to learn about jobs. */
+  readonly onJobFinal: Array<(namespace: string, name: string) => void> = [];
+
+  constructor(private readonly deps: ControllerDeps) {
+    const { kc, kube, config, logger, metrics } = deps;
+    const ns = config.namespace;
+    this.queue = new WorkQueue(CONTROLLER_NAME, { baseDelayMs: 5, maxDelayMs: 60_000 }, metrics);
+    const relistIntervalMs = config.reconciler.resyncSeconds * 1000 * 2;
+    this.jobs = new Informer<UCloudJob>({
+      kc,
+      path: `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`,
+      list: () => kube.ucloudJobs.list(ns),
+      resource: PLURAL,
+      logger,
+      metrics,
+      relistIntervalMs,
+    });
+    const selector = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+    this.pods = new Informer<V1Pod>({
+      kc,
+      path: `/api/v1/namespaces/${ns}/pods`,
+      list: () => kube.pods.list(ns, selector),
+      labelSelector: selector,
+      resource: 'pods',
+      logger,
+      metrics,
+      relistIntervalMs,
+      transform: trimPod,
+      indexBy: (p) => p.metadata?.labels?.[LABEL_JOB],
+    });
+    this.reporter = new Reporter({
+      kube,
+      control: deps.control,
+      getJob: (n, name) => this.jobs.get(n, name),
+      listJobs: () => this.jobs.list(),
+      logger: logger.child({ component: 'reporter' }),
+      metrics,
+      batchWindowMs: config.reporting.batchWindowMs,
+      maxItemsPerCall: config.reporting.maxItemsPerCall,
+    });
+    this.reconciler = new Reconciler({
+      kube,
+      config,
+      logger: logger.child({ component: 'reconciler' }),
+      metrics,
+      control: deps.control,
+      getJob: (n, name) => this.jobs.get(n, name),
+      listJobs: () => this.jobs.list(),
+      podsOf: (_n, name) => this.pods.byIndex(name),
+      onOutboxPending: (n, name) => this.reporter.notify(n, name),
+      onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),
+      now: deps.now,
+    });
+    this.jobs.onChange((job, kind) => {
+      const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
+      if (kind === 'delete') this.reconciler.forget(job.metadata!.namespace!, job.metadata!.name, job.metadata?.uid);
+      this.queue.add(key);
+      // Peering is symmetric: a job naming another as a peer changes the other's NetworkPolicy.
+      for (const peer of job.spec?.peers ?? []) {
+        const other = this.jobs.list().find((j) => j.spec?.jobId === peer.jobId);
+        if (other) this.queue.add(`${other.metadata.namespace}/${other.metadata.name}`);
+      }
+    });
+    this.pods.onChange((pod) => {
+      const owner = pod.metadata?.labels?.[LABEL_JOB];
+      if (owner) this.queue.add(`${pod.metadata?.namespace}/${owner}`);
+    });
+  }
+
+  get hasSynced(): boolean {
+    return this.jobs.hasSynced && this.pods.hasSynced;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    // Pods first: a job reconciled before its pods are cached would try to create them again.
+    await this.pods.start();
+    await this.jobs.start();
+    this.reporter.start();
+    for (let i = 0; i < this.deps.config.reconciler.workers; i++) this.workers.push(this.work());
+    this.scheduleResync();
+    this.deps.logger.info('Controller started', { jobs: this.jobs.size, pods: this.pods.size });
+  }
+
+  private scheduleResync(): void {
+    const every = this.deps.config.reconciler.resyncSeconds * 1000;
+    if (!every || !this.running) return;
+    this.resyncTimer = setTimeout(() => {
+      for (const j of this.jobs.list()) this.queue.add(`${j.metadata.namespace}/${j.metadata.name}`);
+      this.scheduleResync();
+    }, every);
+    this.resyncTimer.unref();
+  }
+
+  private async work(): Promise<void> {
+    const { metrics, logger } = this.deps;
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const started = performance.now();
+      const [namespace, name] = key.split('/') as [string, string];
+      try {
+        const res = await this.reconciler.reconcile(namespace, name);
+        this.queue.forget(key);
+        if (res.requeueAfterMs !== undefined) {
+          this.queue.addAfter(key, Math.max(res.requeueAfterMs, 10));
+          metrics.reconcileTotal.inc({ controller: CONTROLLER_NAME, result: 'requeue_after' });
+        } else metrics.reconcileTotal.inc({ controller: CONTROLLER_NAME, result: 'success' });
+      } catch (e) {
+        metrics.reconcileTotal.inc({ controller: CONTROLLER_NAME, result: 'error' });
+        metrics.reconcileErrors.inc({ controller: CONTROLLER_NAME });
+        logger.warn('Reconcile failed', { job: key, err: e, retries: this.queue.numRequeues(key) });
+        this.queue.addRateLimited(key);
+      } finally {
+        const secs = (performance.now() - started) / 1000;
+        metrics.reconcileTime.observe({ controller: CONTROLLER_NAME }, secs);
+        metrics.workqueueWorkDuration.observe({ name: CONTROLLER_NAME }, secs);
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /** Stops taking keys, lets in-flight reconciles finish, flushes pending reports. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.resyncTimer);
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+    this.workers = [];
+    await this.reporter.stop();
+    await Promise.all([this.jobs.stop(), this.pods.stop()]);
+  }
+}

@@ -1,0 +1,47 @@
+// Pods are the largest objects the operator caches (10,000 jobs can mean tens of thousands of
+// pods). Keep only what the planner and state mapping read; the full object is never needed.
+import type { V1Pod } from '@kubernetes/client-node';
+
+export function trimPod(raw: unknown): V1Pod {
+  const p = raw as V1Pod;
+  const m = p.metadata ?? {};
+  const s = p.status ?? {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      labels: m.labels,
+      creationTimestamp: m.creationTimestamp,
+      deletionTimestamp: m.deletionTimestamp,
+    },
+    spec: p.spec ? { containers: [], nodeName: p.spec.nodeName } : undefined,
+    status: {
+      phase: s.phase,
+      reason: s.reason,
+      message: s.message,
+      startTime: s.startTime,
+      conditions: s.conditions?.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
+      containerStatuses: s.containerStatuses?.map((c) => ({
+        name: c.name,
+        ready: c.ready,
+        restartCount: c.restartCount,
+        image: c.image,
+        imageID: '',
+        state: c.state,
+        lastState: undefined,
+      })),
+      initContainerStatuses: s.initContainerStatuses?.map((c) => ({
+        name: c.name,
+        ready: c.ready,
+        restartCount: c.restartCount,
+        image: c.image,
+        imageID: '',
+        state: c.state,
+      })),
+    },
+  };
+}

@@ -1,0 +1,232 @@
+// One reconcile of one UCloudJob: read it and its pods from the caches, plan, persist the plan's
+// status (before acting, so a crash never leaves an action without its record), then converge the
+// children. Idempotent: running it twice, or after a crash at any line, does the same thing.
+import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
+import { API_VERSION, KIND, UCloudJobSchema, isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import { configMapName, networkPolicyName, podName, serviceName } from '../api/v1alpha1/names.js';
+import type { OperatorConfig } from '../config.js';
+import { isConflict, isNotFound } from '../k8s/errors.js';
+import type { KubePort } from '../k8s/kube-port.js';
+import type { Logger } from '../observability/log.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
+import type { JobsControlPort } from '../ucloud/control-client.js';
+import { ConditionType, Reason, getCondition, setCondition } from './conditions.js';
+import { configMap } from './desired/rank-files.js';
+import { buildPod } from './desired/pod-builder.js';
+import { headlessService } from './desired/service-builder.js';
+import { networkPolicyFor } from './desired/network-policy-builder.js';
+import { planJob } from './job-planner.js';
+
+export interface ReconcilerDeps {
+  kube: KubePort;
+  config: OperatorConfig;
+  logger: Logger;
+  metrics?: OperatorMetrics;
+  control?: JobsControlPort;
+  getJob: (namespace: string, name: string) => unknown;
+  listJobs: () => readonly unknown[];
+  podsOf: (namespace: string, name: string) => readonly V1Pod[];
+  onOutboxPending: (namespace: string, name: string) => void;
+  onJobFinal?: (namespace: string, name: string) => void;
+  now?: () => Date;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+export class Reconciler {
+  private readonly firstMissingAt = new Map<string, Map<number, number>>();
+  /** uid → hash of children already ensured (saves apiserver round trips on every reconcile). */
+  private readonly ensured = new Map<string, string>();
+  private readonly tornDown = new Set<string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const raw = this.deps.getJob(namespace, name) as UCloudJob | undefined;
+    const key = `${namespace}/${name}`;
+    if (!raw) {
+      this.firstMissingAt.delete(key);
+      return {};
+    }
+    const parsed = UCloudJobSchema.safeParse(raw);
+    if (!parsed.success) {
+      await this.reportInvalid(raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      return {};
+    }
+    const job = parsed.data;
+    if (job.metadata.deletionTimestamp) return {};
+    const now = (this.deps.now ?? (() => new Date()))();
+    const log = this.deps.logger.child({ job: key, jobId: job.spec.jobId });
+
+    const pods = this.deps.podsOf(namespace, name);
+    const missing = this.firstMissingAt.get(key) ?? new Map<number, number>();
+    let plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing });
+
+    if (
+      this.deps.config.accounting.checkCreditsBeforeStart &&
+      this.deps.control &&
+      !job.status?.startedAt &&
+      !isFinal(plan.status.state) &&
+      plan.createRanks.length === job.spec.replicas &&
+      !job.status?.insufficientFunds
+    ) {
+      const res = await this.deps.control.checkCredits([
+        { id: job.spec.jobId, chargeId: `${job.spec.jobId}_check`, units: job.spec.replicas, periods: 1 },
+      ]);
+      if (res.insufficientFunds.some((f) => f.id === job.spec.jobId)) {
+        plan = planJob({ job: { ...job, status: { ...job.status, insufficientFunds: true } }, pods, now, config: this.deps.config });
+      }
+    }
+
+    const tracked = new Map<number, number>();
+    for (const r of plan.missingRanks) tracked.set(r, missing.get(r) ?? now.getTime());
+    if (tracked.size) this.firstMissingAt.set(key, tracked);
+    else this.firstMissingAt.delete(key);
+
+    if (plan.statusChanged) {
+      try {
+        await this.deps.kube.ucloudJobs.replaceStatus({ ...raw, status: plan.status } as UCloudJob);
+      } catch (e) {
+        // Someone (the adapter, the reporter) wrote since our cache: the watch brings the new
+        // version and the key is queued again; retrying now would only conflict again.
+        if (isConflict(e)) return { requeueAfterMs: 200 };
+        if (isNotFound(e)) return {};
+        throw e;
+      }
+      for (const tr of plan.transitions) {
+        log.info('Job state changed', { from: tr.from, to: tr.to, message: tr.message });
+        await this.event(job, tr.to === 'FAILURE' || tr.to === 'EXPIRED' ? 'Warning' : 'Normal', stateReason(tr.to), tr.message);
+      }
+    }
+    const box = plan.status.outbox;
+    if (box && box.entries.some((e) => e.seq > box.acknowledgedSeq)) this.deps.onOutboxPending(namespace, name);
+    if (isFinal(plan.status.state) && plan.transitions.length) this.deps.onJobFinal?.(namespace, name);
+
+    if (plan.teardown) {
+      await this.teardown(job, pods);
+      return {};
+    }
+    if (plan.ensureSupporting) await this.ensureSupporting(job);
+    for (const rank of plan.createRanks) {
+      await this.deps.kube.pods.create(namespace, buildPod(job, rank, this.deps.config));
+    }
+    return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+  }
+
+  /** Jobs that named this job as a peer: their pods must be admitted by our NetworkPolicy. */
+  private peersOfOthers(job: UCloudJob): string[] {
+    const names: string[] = [];
+    for (const other of this.deps.listJobs() as UCloudJob[]) {
+      if (other?.metadata?.name === job.metadata.name || isFinal(other?.status?.state)) continue;
+      if (other?.spec?.peers?.some((p) => p.jobId === job.spec.jobId)) names.push(other.metadata.name);
+    }
+    return names.sort();
+  }
+
+  private async ensureSupporting(job: UCloudJob): Promise<void> {
+    const ns = job.metadata.namespace!;
+    const uid = job.metadata.uid ?? job.metadata.name;
+    const policy: V1NetworkPolicy = networkPolicyFor(job, this.deps.config, this.peersOfOthers(job));
+    const fingerprint = `${job.metadata.generation}:${JSON.stringify(policy.spec)}`;
+    if (this.ensured.get(uid) === fingerprint) return;
+    await this.deps.kube.configMaps.create(ns, configMap(job, this.deps.config));
+    await this.deps.kube.services.create(ns, headlessService(job, this.deps.config));
+    const res = await this.deps.kube.networkPolicies.create(ns, policy);
+    if (!res.created && JSON.stringify(res.object.spec) !== JSON.stringify(policy.spec)) {
+      await this.deps.kube.networkPolicies.replace(ns, policy.metadata!.name!, {
+        ...policy,
+        metadata: { ...policy.metadata, resourceVersion: res.object.metadata?.resourceVersion },
+      });
+    }
+    this.ensured.set(uid, fingerprint);
+  }
+
+  private async teardown(job: UCloudJob, pods: readonly V1Pod[]): Promise<void> {
+    const ns = job.metadata.namespace!;
+    const name = job.metadata.name;
+    const uid = job.metadata.uid ?? name;
+    for (const pod of pods) {
+      if (pod.metadata?.deletionTimestamp) continue;
+      await this.deps.kube.pods.delete(ns, pod.metadata!.name!, { gracePeriodSeconds: 10 });
+    }
+    if (this.tornDown.has(uid)) return;
+    // Ranks that never appeared in our cache may still exist (created just before a crash).
+    for (let r = 0; r < job.spec.replicas; r++) {
+      if (!pods.some((p) => p.metadata?.name === podName(name, r))) await this.deps.kube.pods.delete(ns, podName(name, r));
+    }
+    await this.deps.kube.configMaps.delete(ns, configMapName(name));
+    await this.deps.kube.services.delete(ns, serviceName(name));
+    await this.deps.kube.networkPolicies.delete(ns, networkPolicyName(name));
+    this.ensured.delete(uid);
+    this.tornDown.add(uid);
+  }
+
+  forget(namespace: string, name: string, uid?: string): void {
+    this.firstMissingAt.delete(`${namespace}/${name}`);
+    if (uid) {
+      this.ensured.delete(uid);
+      this.tornDown.delete(uid);
+    }
+  }
+
+  private async reportInvalid(raw: UCloudJob, why: string): Promise<void> {
+    this.deps.metrics?.invalidJobs.inc();
+    const ns = raw.metadata?.namespace ?? this.deps.config.namespace;
+    const name = raw.metadata?.name ?? '';
+    const existing = getCondition(raw.status?.conditions, ConditionType.InvalidSpec);
+    const message = why.slice(0, 4000);
+    if (existing?.status === 'True' && existing.message === message) return;
+    this.deps.logger.warn('UCloudJob does not match the schema', { job: `${ns}/${name}`, why: message });
+    const conditions = setCondition(
+      Array.isArray(raw.status?.conditions) ? raw.status!.conditions : [],
+      { type: ConditionType.InvalidSpec, status: 'True', reason: Reason.SchemaViolation, message, observedGeneration: raw.metadata?.generation },
+      new Date(),
+    );
+    try {
+      await this.deps.kube.ucloudJobs.mergePatchStatus(ns, name, { conditions });
+    } catch (e) {
+      this.deps.logger.warn('Could not record InvalidSpec condition', { job: `${ns}/${name}`, err: e });
+    }
+    await this.deps.kube
+      .recordEvent({
+        namespace: ns,
+        regarding: { apiVersion: API_VERSION, kind: KIND, name, namespace: ns, uid: raw.metadata?.uid },
+        type: 'Warning',
+        reason: 'InvalidSpec',
+        action: 'Reconcile',
+        note: message,
+      })
+      .catch(() => undefined);
+  }
+
+  private async event(job: UCloudJob, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
+    const ns = job.metadata.namespace!;
+    await this.deps.kube
+      .recordEvent({
+        namespace: ns,
+        regarding: { apiVersion: API_VERSION, kind: KIND, name: job.metadata.name, namespace: ns, uid: job.metadata.uid },
+        type,
+        reason,
+        action: 'Reconcile',
+        note,
+      })
+      .catch((e: unknown) => this.deps.logger.warn('Could not record event', { err: e }));
+  }
+}
+
+function stateReason(state: string): string {
+  switch (state) {
+    case 'RUNNING':
+      return 'Running';
+    case 'SUCCESS':
+      return 'Succeeded';
+    case 'FAILURE':
+      return 'Failed';
+    case 'EXPIRED':
+      return 'Expired';
+    default:
+      return 'Queued';
+  }
+}

@@ -1,0 +1,218 @@
+// Delivers each UCloudJob's outbox (status.outbox: updates the reconciler decided) to UCloud/Core
+// through JobsControl.update, batched across jobs, and records the acknowledgement in the CR.
+// Delivery is at-least-once: a crash between Core's answer and the acknowledgement patch resends
+// the same updates, which Core treats as no-ops (same state, same text). Nothing is ever lost:
+// the outbox is in etcd, and a periodic sweep finds whatever a restart or an outage left behind.
+import { type UCloudJob, type OutboxEntry, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import type { KubePort } from '../k8s/kube-port.js';
+import type { Logger } from '../observability/log.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
+import type { JobsControlPort } from '../ucloud/control-client.js';
+import { ControlApiError } from '../ucloud/control-client.js';
+import type { JobUpdate } from '../ucloud/control-api.js';
+
+export interface ReporterDeps {
+  kube: KubePort;
+  control: JobsControlPort;
+  /** Latest cached UCloudJob (raw) by namespace/name. */
+  getJob: (namespace: string, name: string) => UCloudJob | undefined;
+  /** Every cached UCloudJob, for the sweep. */
+  listJobs: () => readonly UCloudJob[];
+  logger: Logger;
+  metrics?: OperatorMetrics;
+  batchWindowMs: number;
+  maxItemsPerCall: number;
+  sweepIntervalMs?: number;
+}
+
+interface Item {
+  key: string;
+  namespace: string;
+  name: string;
+  jobId: string;
+  entry: OutboxEntry;
+}
+
+function pendingEntries(status: UCloudJobStatus | undefined, ackedInMemory: number): OutboxEntry[] {
+  const box = status?.outbox;
+  if (!box) return [];
+  const acked = Math.max(box.acknowledgedSeq, ackedInMemory);
+  return box.entries.filter((e) => e.seq > acked);
+}
+
+export function toJobUpdate(e: OutboxEntry): JobUpdate {
+  const u: JobUpdate = {};
+  if (e.state !== undefined) u.state = e.state;
+  if (e.status !== undefined) u.status = e.status;
+  if (e.newTimeAllocation !== undefined) u.newTimeAllocation = e.newTimeAllocation;
+  if (e.outputFolder !== undefined) u.outputFolder = e.outputFolder;
+  return u;
+}
+
+export class Reporter {
+  private readonly pending = new Set<string>();
+  /** Acknowledgements newer than the cache (the patch's watch event may not have arrived yet). */
+  private readonly acked = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  private retryDelayMs = 500;
+  private stopped = false;
+  private readonly unknownJobs = new Set<string>();
+
+  constructor(private readonly deps: ReporterDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.sweep();
+  }
+
+  notify(namespace: string, name: string): void {
+    if (this.stopped) return;
+    this.pending.add(`${namespace}/${name}`);
+    this.schedule(this.deps.batchWindowMs);
+  }
+
+  /** verify: jobs UCloud/Core knows and this cluster does not are reported as FAILURE. */
+  reportUnknown(jobIds: readonly string[]): void {
+    for (const id of jobIds) this.unknownJobs.add(id);
+    this.schedule(this.deps.batchWindowMs);
+  }
+
+  /** Sends what is pending now and waits for it (graceful shutdown). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.sweepTimer);
+    await this.flushing;
+    if (this.pending.size || this.unknownJobs.size) await this.flush().catch(() => undefined);
+  }
+
+  private sweep(): void {
+    for (const job of this.deps.listJobs()) {
+      const key = `${job.metadata.namespace}/${job.metadata.name}`;
+      if (pendingEntries(job.status, this.acked.get(key) ?? 0).length) this.pending.add(key);
+    }
+    if (this.pending.size) this.schedule(0);
+    const every = this.deps.sweepIntervalMs ?? 5000;
+    if (!this.stopped && every > 0) {
+      this.sweepTimer = setTimeout(() => this.sweep(), every);
+      this.sweepTimer.unref();
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.flushing) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushing = this.flush()
+        .catch((e: unknown) => this.deps.logger.error('Reporting to UCloud/Core failed', { err: e }))
+        .finally(() => {
+          this.flushing = undefined;
+          if (this.pending.size || this.unknownJobs.size) this.schedule(this.retryDelayMs);
+        });
+    }, delayMs);
+  }
+
+  private collect(): Item[] {
+    const items: Item[] = [];
+    for (const key of [...this.pending]) {
+      const [namespace, name] = key.split('/') as [string, string];
+      const job = this.deps.getJob(namespace, name);
+      this.pending.delete(key);
+      if (!job) continue;
+      const cachedAck = job.status?.outbox?.acknowledgedSeq ?? 0;
+      const mem = this.acked.get(key) ?? 0;
+      if (mem <= cachedAck) this.acked.delete(key);
+      for (const entry of pendingEntries(job.status, mem)) {
+        items.push({ key, namespace, name, jobId: job.spec.jobId, entry });
+      }
+    }
+    return items;
+  }
+
+  private async flush(): Promise<void> {
+    const unknown = [...this.unknownJobs];
+    if (unknown.length) {
+      await this.deps.control.update(
+        unknown.map((id) => ({ id, update: { state: 'FAILURE', status: 'UCloud/Compute lost track of this job' } })),
+      );
+      for (const id of unknown) this.unknownJobs.delete(id);
+    }
+    const items = this.collect();
+    let failed = false;
+    for (let i = 0; i < items.length; i += this.deps.maxItemsPerCall) {
+      const chunk = items.slice(i, i + this.deps.maxItemsPerCall);
+      try {
+        await this.send(chunk);
+        this.retryDelayMs = 500;
+      } catch (e) {
+        failed = true;
+        for (const it of items.slice(i)) this.pending.add(it.key);
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
+        this.deps.logger.warn('UCloud/Core did not take job updates; will retry', {
+          items: items.length - i,
+          retryInMs: this.retryDelayMs,
+          err: e,
+        });
+        break;
+      }
+    }
+    if (!failed) this.retryDelayMs = 500;
+  }
+
+  /** Sends one chunk; a chunk Core rejects outright is split until the offending update is found. */
+  private async send(chunk: Item[]): Promise<void> {
+    try {
+      await this.deps.control.update(chunk.map((it) => ({ id: it.jobId, update: toJobUpdate(it.entry) })));
+    } catch (e) {
+      const rejected = e instanceof ControlApiError && !e.retryable;
+      if (!rejected) throw e;
+      if (chunk.length > 1) {
+        const mid = Math.ceil(chunk.length / 2);
+        await this.send(chunk.slice(0, mid));
+        await this.send(chunk.slice(mid));
+        return;
+      }
+      const it = chunk[0]!;
+      this.deps.logger.warn('UCloud/Core rejected a job update; dropping it', {
+        jobId: it.jobId,
+        seq: it.entry.seq,
+        why: (e as ControlApiError).why,
+      });
+      await this.deps.kube
+        .recordEvent({
+          namespace: it.namespace,
+          regarding: { apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: it.name, namespace: it.namespace },
+          type: 'Warning',
+          reason: 'UpdateRejected',
+          action: 'Report',
+          note: `UCloud/Core rejected update ${it.entry.seq}: ${(e as ControlApiError).why}`,
+        })
+        .catch(() => undefined);
+    }
+    await this.acknowledge(chunk);
+  }
+
+  private async acknowledge(chunk: Item[]): Promise<void> {
+    const maxSeq = new Map<string, Item>();
+    for (const it of chunk) {
+      const prev = maxSeq.get(it.key);
+      if (!prev || prev.entry.seq < it.entry.seq) maxSeq.set(it.key, it);
+      if (it.entry.state) this.deps.metrics?.stateReports.inc({ state: it.entry.state });
+    }
+    await Promise.all(
+      [...maxSeq.values()].map(async (it) => {
+        this.acked.set(it.key, Math.max(this.acked.get(it.key) ?? 0, it.entry.seq));
+        try {
+          await this.deps.kube.ucloudJobs.mergePatchStatus(it.namespace, it.name, {
+            outbox: { acknowledgedSeq: it.entry.seq } as UCloudJobStatus['outbox'],
+          });
+        } catch (e) {
+          // Gone: nothing left to acknowledge. Otherwise the sweep will resend and re-acknowledge.
+          this.deps.logger.warn('Could not record acknowledgement', { job: it.key, seq: it.entry.seq, err: e });
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,107 @@
+import { dueWindows, periodMillis, windowPeriods } from '../../../src/controller/accounting.js';
+import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
+
+const MIN = 60_000;
+const T0 = Date.parse('2026-11-22T10:00:00.000Z');
+
+function job(status: UCloudJob['status'], unitOfPrice = 'CREDITS_PER_MINUTE', replicas = 2): UCloudJob {
+  return {
+    apiVersion: 'ucloud.dk/v1alpha1',
+    kind: 'UCloudJob',
+    metadata: { name: 'j-1', namespace: 'ns' },
+    spec: {
+      jobId: '1',
+      owner: { createdBy: 'user' },
+      application: { name: 'a', version: '1' },
+      product: { id: 'p', category: 'c', provider: 'x', cpu: 1, memoryInGigs: 1, gpu: 0, unitOfPrice },
+      replicas,
+      image: 'i',
+      command: ['c'],
+      env: [],
+      runAsRoot: false,
+      mounts: [],
+      peers: [],
+      sshEnabled: false,
+      restartOnExit: false,
+    },
+    status,
+  };
+}
+const at = (ms: number) => new Date(T0 + ms);
+const iso = (ms: number) => new Date(T0 + ms).toISOString();
+
+describe('accounting windows', () => {
+  it('maps price units to period lengths', () => {
+    expect(periodMillis('CREDITS_PER_MINUTE')).toBe(MIN);
+    expect(periodMillis('UNITS_PER_HOUR')).toBe(60 * MIN);
+    expect(periodMillis('CREDITS_PER_DAY')).toBe(24 * 60 * MIN);
+    expect(periodMillis('PER_UNIT')).toBeUndefined();
+    expect(windowPeriods(MIN, MIN)).toBe(1);
+    expect(windowPeriods(5 * MIN, MIN)).toBe(5);
+    expect(windowPeriods(MIN, 60 * MIN)).toBe(1);
+  });
+
+  it('charges nothing before the job starts or before the first window completes', () => {
+    expect(dueWindows(job({ state: 'IN_QUEUE' }), at(10 * MIN), MIN)).toEqual([]);
+    expect(dueWindows(job({ state: 'RUNNING', startedAt: iso(0) }), at(59_999), MIN)).toEqual([]);
+  });
+
+  it('charges every complete window of a running job, with chargeIds from window starts', () => {
+    const w = dueWindows(job({ state: 'RUNNING', startedAt: iso(0) }), at(3 * MIN + 5000), MIN);
+    expect(w).toEqual([
+      { id: '1', chargeId: `1_${T0}`, units: 2, periods: 1, chargedPeriodsAfter: 1 },
+      { id: '1', chargeId: `1_${T0 + MIN}`, units: 2, periods: 1, chargedPeriodsAfter: 2 },
+      { id: '1', chargeId: `1_${T0 + 2 * MIN}`, units: 2, periods: 1, chargedPeriodsAfter: 3 },
+    ]);
+  });
+
+  it('resumes from the watermark and resends identical windows when the watermark was not recorded', () => {
+    const running = job({ state: 'RUNNING', startedAt: iso(0), accounting: { chargedPeriods: 2 } });
+    const first = dueWindows(running, at(3 * MIN + 1), MIN);
+    const later = dueWindows(running, at(3 * MIN + 40_000), MIN);
+    expect(first).toEqual(later);
+    expect(first.map((x) => x.chargeId)).toEqual([`1_${T0 + 2 * MIN}`]);
+  });
+
+  it('charges the last partial window rounded up once the job has finished, exactly once', () => {
+    const done = job({
+      state: 'SUCCESS',
+      startedAt: iso(0),
+      finishedAt: iso(2 * MIN + 10_000),
+      accounting: { chargedPeriods: 2 },
+    });
+    const w = dueWindows(done, at(60 * MIN), MIN);
+    expect(w).toEqual([{ id: '1', chargeId: `1_${T0 + 2 * MIN}`, units: 2, periods: 1, chargedPeriodsAfter: 3 }]);
+    const after = job({ ...done.status, accounting: { chargedPeriods: 3 } });
+    expect(dueWindows(after, at(61 * MIN), MIN)).toEqual([]);
+  });
+
+  it('sums to ceil(running time / period) for larger windows and hourly products', () => {
+    for (const [unit, interval, runMs] of [
+      ['CREDITS_PER_MINUTE', 5 * MIN, 17 * MIN + 1],
+      ['CREDITS_PER_HOUR', MIN, 150 * MIN],
+      ['CREDITS_PER_MINUTE', MIN, 0],
+    ] as const) {
+      const period = periodMillis(unit)!;
+      let status: UCloudJob['status'] = { state: 'RUNNING', startedAt: iso(0) };
+      let total = 0;
+      // the job runs, charged at random-ish moments, then ends and is charged once more
+      for (const t of [interval, 2 * interval + 17, runMs]) {
+        if (t > runMs) continue;
+        for (const w of dueWindows(job(status, unit), at(t), interval)) {
+          total += w.periods;
+          status = { ...status, accounting: { chargedPeriods: w.chargedPeriodsAfter } };
+        }
+      }
+      status = { ...status, state: 'SUCCESS', finishedAt: iso(runMs) };
+      for (const w of dueWindows(job(status, unit), at(runMs + 10 * interval), interval)) total += w.periods;
+      expect({ unit, interval, runMs, total }).toEqual({ unit, interval, runMs, total: Math.ceil(runMs / period) });
+    }
+  });
+
+  it('charges PER_UNIT products one period, once', () => {
+    const w = dueWindows(job({ state: 'RUNNING', startedAt: iso(0) }, 'PER_UNIT'), at(1000), MIN);
+    expect(w).toEqual([{ id: '1', chargeId: `1_${T0}`, units: 2, periods: 1, chargedPeriodsAfter: 1 }]);
+    expect(dueWindows(job({ state: 'RUNNING', startedAt: iso(0), accounting: { chargedPeriods: 1 } }, 'PER_UNIT'), at(9e6), MIN)).toEqual([]);
+  });
+});
