@@ -114,7 +114,20 @@ export class Informer<T extends CachedObject> {
   /** Lists, fills the cache and starts watching; resolves once the first list is cached. */
   async start(): Promise<void> {
     this.stopped = false;
-    await this.relist();
+    // The first list is retried: right after a CRD is installed (or while the apiserver
+    // restarts) it answers 503 "storage is (re)initializing" for a few seconds, and an
+    // operator that crash-loops on that is worse than one that waits.
+    for (let delay = 200; ; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        await this.relist();
+        break;
+      } catch (err) {
+        if (this.stopped) return;
+        this.opts.logger.warn('Initial list failed, retrying', { resource: this.opts.resource, delayMs: delay, err });
+        await new Promise((r) => setTimeout(r, delay));
+        if (this.stopped) return;
+      }
+    }
     this.scheduleRelist();
   }
 

@@ -1,0 +1,135 @@
+// Per-test helpers for integration tests: a fresh namespace, the operator running in-process
+// against the real apiserver, and a UCloud/Core emulator on loopback.
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { parseConfig, type OperatorConfig } from '../../src/config.js';
+import { createClientNodePort } from '../../src/k8s/client-node-port.js';
+import type { KubePort } from '../../src/k8s/kube-port.js';
+import { setLogSink } from '../../src/observability/log.js';
+import { startOperator, type RunningOperator } from '../../src/operator.js';
+import { KUBECONFIG_PATH } from './cluster-env.js';
+import { UCloudCoreEmulator } from './ucloud-core-emulator.js';
+
+export function testKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(KUBECONFIG_PATH);
+  return kc;
+}
+
+export interface TestNamespace {
+  name: string;
+  kc: KubeConfig;
+  kube: KubePort;
+  core: CoreV1Api;
+  delete(): Promise<void>;
+}
+
+/** A new namespace with its default ServiceAccount in place (admission needs it for pods). */
+export async function createTestNamespace(prefix = 't'): Promise<TestNamespace> {
+  const kc = testKubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  await core.createNamespace({ body: { metadata: { name, labels: { 'ucloud.dk/test': 'true' } } } });
+  for (let i = 0; i < 200; i++) {
+    try {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    name,
+    kc,
+    kube: createClientNodePort(kc),
+    core,
+    delete: async () => {
+      await core.deleteNamespace({ name }).catch(() => undefined);
+    },
+  };
+}
+
+/** Products of the test cluster; categories match the kwok nodes' ucloud.dk/machine labels. */
+export const TEST_PRODUCTS = [
+  { id: 'example-compute-1', category: 'example-compute', cpu: 1, memoryInGigs: 2, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
+  { id: 'example-compute-8', category: 'example-compute', cpu: 8, memoryInGigs: 16, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
+  { id: 'u1-standard-1', category: 'u1-standard', cpu: 1, memoryInGigs: 4, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
+  { id: 'u1-gpu-1', category: 'u1-gpu', cpu: 8, memoryInGigs: 32, gpu: 1, unitOfPrice: 'CREDITS_PER_HOUR' },
+] as const;
+
+export function testConfig(ns: string, core: UCloudCoreEmulator, overrides: Record<string, unknown> = {}): OperatorConfig {
+  const base: Record<string, unknown> = {
+    providerId: core.providerId,
+    namespace: ns,
+    ucloud: { coreUrl: core.url, publicKey: core.publicKeyBase64Der(), refreshToken: core.refreshToken },
+    http: { host: '127.0.0.1', port: 0, probePort: 0 },
+    products: TEST_PRODUCTS,
+    reconciler: { workers: 4, resyncSeconds: 30 },
+    reporting: { batchWindowMs: 20 },
+    accounting: { intervalSeconds: 60 },
+  };
+  return parseConfig(deepMerge(base, overrides));
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+export interface TestStack {
+  ns: TestNamespace;
+  core: UCloudCoreEmulator;
+  operator: RunningOperator;
+  config: OperatorConfig;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** Namespace + Core emulator + operator (adapter and reconciler) in-process. */
+export async function startStack(overrides: Record<string, unknown> = {}): Promise<TestStack> {
+  const ns = await createTestNamespace();
+  const core = await UCloudCoreEmulator.start({ providerId: 'example' });
+  const config = testConfig(ns.name, core, overrides);
+  const logs: string[] = [];
+  const previousSink = setLogSink((line) => {
+    logs.push(line);
+    if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
+  });
+  const operator = await startOperator({ config, kc: ns.kc });
+  return {
+    ns,
+    core,
+    operator,
+    config,
+    logs,
+    stop: async () => {
+      await operator.stop();
+      await core.close();
+      setLogSink(previousSink);
+      await ns.delete();
+    },
+  };
+}
+
+/** Polls until `probe` returns a value (not undefined/false) or the timeout passes. */
+export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
