@@ -210,7 +210,9 @@ export function createClientNodePort(kc: KubeConfig, fieldManager = 'ucloud-oper
         events.createNamespacedEvent({
           namespace: ev.namespace,
           body: {
-            metadata: { generateName: `${ev.regarding.name}.`, namespace: ev.namespace },
+            // Named as client-go's recorder names events (`<object>.<hex time>`): a generateName
+            // ending in '.' is not a valid prefix for the apiserver.
+            metadata: { name: `${ev.regarding.name}.${process.hrtime.bigint().toString(16)}`, namespace: ev.namespace },
             eventTime: now,
             regarding: ev.regarding,
             type: ev.type,
