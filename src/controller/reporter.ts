@@ -102,7 +102,8 @@ export class Reporter {
   }
 
   private schedule(delayMs: number): void {
-    if (this.timer || this.flushing) return;
+    // After stop() only stop's own final flush runs; a timer here would outlive the process's work.
+    if (this.stopped || this.timer || this.flushing) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flushing = this.flush()

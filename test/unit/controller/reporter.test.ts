@@ -1,0 +1,161 @@
+// The reporter delivers each UCloudJob's durable outbox to UCloud/Core. These tests run it over
+// the in-memory kube port and the real JobsControl client talking to the UCloud/Core emulator on
+// loopback, so batching, retries and acknowledgements are observed on the wire.
+import type { OutboxEntry, UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
+import { Reporter } from '../../../src/controller/reporter.js';
+import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import { JobsControlClient } from '../../../src/ucloud/control-client.js';
+import { FakeKube } from '../../support/fake-kube.js';
+import { UCloudCoreEmulator } from '../../support/ucloud-core-emulator.js';
+import { NS, job } from '../desired/support.js';
+
+async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const entry = (seq: number, state: OutboxEntry['state'], status?: string): OutboxEntry => ({
+  seq,
+  at: new Date(1_700_000_000_000 + seq * 1000).toISOString(),
+  state,
+  ...(status ? { status } : {}),
+});
+
+describe('Reporter', () => {
+  let core: UCloudCoreEmulator;
+  let kube: FakeKube;
+  let reporters: Reporter[];
+  let previousSink: ReturnType<typeof setLogSink>;
+
+  beforeEach(async () => {
+    previousSink = setLogSink(() => undefined);
+    core = await UCloudCoreEmulator.start({ providerId: 'example' });
+    kube = new FakeKube();
+    reporters = [];
+  });
+  afterEach(async () => {
+    for (const r of reporters) await r.stop();
+    await core.close();
+    setLogSink(previousSink);
+  });
+
+  async function storeJob(jobId: string, entries: OutboxEntry[], acknowledgedSeq = 0): Promise<void> {
+    const j = job({ jobId }, `uid-${jobId}`);
+    await kube.ucloudJobs.create(j);
+    await kube.ucloudJobs.mergePatchStatus(NS, j.metadata.name!, { state: 'RUNNING', outbox: { acknowledgedSeq, entries } });
+  }
+
+  async function cached(): Promise<UCloudJob[]> {
+    return (await kube.ucloudJobs.list(NS)).items as UCloudJob[];
+  }
+
+  function reporter(opts: { maxItemsPerCall?: number; sweepIntervalMs?: number } = {}): Reporter {
+    // The cache is the fake apiserver itself, read synchronously through a snapshot refreshed
+    // before every read, as the informer cache would be after the watch event.
+    let snapshot: UCloudJob[] = [];
+    const refresh = () => void cached().then((items) => (snapshot = items));
+    const timer = setInterval(refresh, 5);
+    const control = new JobsControlClient({
+      coreUrl: core.url,
+      refreshToken: core.refreshToken,
+      logger: rootLogger,
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    const r = new Reporter({
+      kube,
+      control,
+      getJob: (ns, name) => snapshot.find((j) => j.metadata.namespace === ns && j.metadata.name === name),
+      listJobs: () => snapshot,
+      logger: rootLogger,
+      batchWindowMs: 5,
+      maxItemsPerCall: opts.maxItemsPerCall ?? 1000,
+      sweepIntervalMs: opts.sweepIntervalMs ?? 20,
+    });
+    const stop = r.stop.bind(r);
+    r.stop = async () => {
+      clearInterval(timer);
+      await stop();
+    };
+    reporters.push(r);
+    refresh();
+    return r;
+  }
+
+  async function acknowledged(jobId: string): Promise<number> {
+    const j = await kube.ucloudJobs.get(NS, `j-${jobId}`);
+    return j?.status?.outbox?.acknowledgedSeq ?? -1;
+  }
+
+  it('sends every pending update of several jobs in one call, in order, and records the acknowledgement', async () => {
+    await storeJob('1', [entry(1, 'RUNNING', 'The job is running'), entry(2, 'SUCCESS', 'done')]);
+    await storeJob('2', [entry(1, 'RUNNING')]);
+    reporter().start();
+
+    await core.waitFor(() => core.updates.length === 3, 5000, 'three updates');
+    await until(async () => (await acknowledged('1')) === 2 && (await acknowledged('2')) === 1, 'both acknowledgements');
+    expect(core.jobStates('1')).toEqual(['RUNNING', 'SUCCESS']);
+    expect(core.jobStates('2')).toEqual(['RUNNING']);
+    expect(core.calls.filter((c) => c.path.endsWith('/update'))).toEqual([expect.objectContaining({ status: 200, items: 3 })]);
+    // Later sweeps find nothing new: no update is sent twice once acknowledged.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(core.updates).toHaveLength(3);
+  });
+
+  it('skips entries the CR already acknowledges', async () => {
+    await storeJob('3', [entry(1, 'RUNNING'), entry(2, 'SUCCESS')], 1);
+    reporter().start();
+    await core.waitFor(() => core.updates.length >= 1, 5000, 'an update');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(core.updates.map((u) => u.update.state)).toEqual(['SUCCESS']);
+  });
+
+  it('keeps what UCloud/Core did not take and delivers it once Core is back', async () => {
+    core.setFaults({ failRate: 1, statusOnFail: 503 });
+    await storeJob('4', [entry(1, 'RUNNING'), entry(2, 'FAILURE', 'rank 0 exited with code 3')]);
+    reporter().start();
+    await core.waitFor(() => core.faultsInjected >= 2, 5000, 'failed attempts');
+    expect(core.updates).toHaveLength(0);
+    expect(await acknowledged('4')).toBe(0);
+
+    core.setFaults({ failRate: 0 });
+    await core.waitFor(() => core.updates.length === 2, 10_000, 'delivery after recovery');
+    expect(core.updates.map((u) => [u.id, u.update.state])).toEqual([
+      ['4', 'RUNNING'],
+      ['4', 'FAILURE'],
+    ]);
+  });
+
+  it('after a restart, a new reporter resends what the old one sent but never acknowledged', async () => {
+    await storeJob('5', [entry(1, 'RUNNING')]);
+    // The previous process delivered seq 1 and died before its acknowledgement patch.
+    reporter().start();
+    await core.waitFor(() => core.updates.length === 1, 5000, 'first delivery');
+    await kube.ucloudJobs.mergePatchStatus(NS, 'j-5', { outbox: { acknowledgedSeq: 0, entries: [entry(1, 'RUNNING')] } });
+    await reporters[0]!.stop();
+
+    reporter().start();
+    await core.waitFor(() => core.updates.length === 2, 5000, 'redelivery');
+    // At-least-once: the same update again, which Core treats as a no-op; nothing is lost.
+    expect(core.updates.map((u) => u.update)).toEqual([{ state: 'RUNNING' }, { state: 'RUNNING' }]);
+  });
+
+  it('splits a large backlog into calls of at most maxItemsPerCall items', async () => {
+    for (let i = 10; i < 15; i++) await storeJob(String(i), [entry(1, 'RUNNING')]);
+    reporter({ maxItemsPerCall: 2 }).start();
+    await core.waitFor(() => core.updates.length === 5, 5000, 'five updates');
+    const sizes = core.calls.filter((c) => c.path.endsWith('/update')).map((c) => c.items);
+    expect(sizes.every((n) => n <= 2)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(5);
+  });
+
+  it('reports jobs UCloud/Core knows and this cluster does not as FAILURE', async () => {
+    const r = reporter();
+    r.start();
+    r.reportUnknown(['404']);
+    await core.waitFor(() => core.updates.length === 1, 5000, 'the failure report');
+    expect(core.updates[0]).toMatchObject({ id: '404', update: { state: 'FAILURE', status: 'UCloud/Compute lost track of this job' } });
+  });
+});
