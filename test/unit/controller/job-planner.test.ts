@@ -1,0 +1,191 @@
+// The reconciler's rules, as the pure planner decides them: start, gang timeout, worst rank,
+// expiry, extend, terminate, insufficient funds, stuck and vanished pods, and idempotence.
+import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { UCloudJob, UCloudJobSpec, UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
+import { planJob, type Plan } from '../../../src/controller/job-planner.js';
+import { unitConfig } from '../../support/config.js';
+import { job as baseJob } from '../desired/support.js';
+
+const CREATED = Date.parse('2026-03-01T12:00:00Z');
+const at = (seconds: number) => new Date(CREATED + seconds * 1000);
+const config = unitConfig({ jobs: { gangTimeoutSeconds: 300, imagePullGraceSeconds: 120, unschedulableGraceSeconds: 300, vanishedPodGraceSeconds: 30 } });
+
+function job(spec: Partial<UCloudJobSpec> = {}, status?: UCloudJobStatus): UCloudJob {
+  const j = baseJob({ replicas: 3, timeAllocationMillis: 3_600_000, ...spec });
+  j.metadata.creationTimestamp = new Date(CREATED);
+  j.metadata.generation = 1;
+  if (status) j.status = status;
+  return j;
+}
+
+function pod(rank: number, phase: string, state?: V1ContainerStatus['state'], createdAt = 0): V1Pod {
+  return {
+    metadata: { name: `j-54112-${rank}`, labels: { 'ucloud.dk/rank': String(rank) }, creationTimestamp: at(createdAt) },
+    spec: { containers: [{ name: 'user-job' }], nodeName: 'kwok-node-0' },
+    status: { phase, ...(state ? { containerStatuses: [{ name: 'user-job', image: 'i', imageID: '', ready: phase === 'Running', restartCount: 0, state }] } : {}) },
+  };
+}
+const running = (rank: number, startedSec: number) => pod(rank, 'Running', { running: { startedAt: at(startedSec) } });
+const exited = (rank: number, code: number, startedSec: number, finishedSec: number) =>
+  pod(rank, code === 0 ? 'Succeeded' : 'Failed', {
+    terminated: { exitCode: code, reason: code ? 'Error' : 'Completed', startedAt: at(startedSec), finishedAt: at(finishedSec) },
+  });
+
+/** Plans, then stores the status as the reconciler would, returning both. */
+function step(j: UCloudJob, pods: V1Pod[], nowSec: number, firstMissingAt?: Map<number, number>): { plan: Plan; job: UCloudJob } {
+  const plan = planJob({ job: j, pods, now: at(nowSec), config, ...(firstMissingAt ? { firstMissingAt } : {}) });
+  return { plan, job: { ...j, status: plan.status } };
+}
+
+const outboxStates = (s: UCloudJobStatus) => (s.outbox?.entries ?? []).map((e) => e.state ?? `newTimeAllocation=${e.newTimeAllocation}`);
+
+describe('planJob', () => {
+  it('a new job: create every rank, stay IN_QUEUE, look again at the gang deadline', () => {
+    const { plan } = step(job(), [], 1);
+    expect(plan.createRanks).toEqual([0, 1, 2]);
+    expect(plan.ensureSupporting).toBe(true);
+    expect(plan.teardown).toBe(false);
+    expect(plan.status.state).toBe('IN_QUEUE');
+    expect(plan.transitions).toEqual([]);
+    expect(plan.requeueAfterMs).toBe(299_000);
+  });
+
+  it('stays IN_QUEUE until every rank runs (all-or-nothing start), then RUNNING from the last start', () => {
+    let s = step(job(), [running(0, 5), running(1, 6)], 7);
+    expect(s.plan.status.state).toBe('IN_QUEUE');
+    expect(s.plan.createRanks).toEqual([2]);
+    expect(s.plan.status.ranks).toBe('2/3');
+
+    s = step(s.job, [running(0, 5), running(1, 6), running(2, 9)], 10);
+    expect(s.plan.transitions).toEqual([{ from: 'IN_QUEUE', to: 'RUNNING', message: 'The job is running' }]);
+    expect(s.plan.status.startedAt).toBe(at(9).toISOString());
+    expect(s.plan.status.expiresAt).toBe(at(9 + 3600).toISOString());
+    expect(s.plan.status.outbox?.entries).toEqual([{ seq: 1, at: at(9).toISOString(), state: 'RUNNING', status: 'The job is running' }]);
+    expect(s.plan.requeueAfterMs).toBe(3599_000);
+  });
+
+  it('is idempotent: planning the stored result again changes nothing and reports nothing', () => {
+    const pods = [running(0, 5), running(1, 6), running(2, 9)];
+    const first = step(job(), pods, 10);
+    const again = step(first.job, pods, 10);
+    expect(again.plan.statusChanged).toBe(false);
+    expect(again.plan.transitions).toEqual([]);
+    expect(again.plan.createRanks).toEqual([]);
+    expect(again.plan.status.outbox).toEqual(first.plan.status.outbox);
+  });
+
+  it('worst rank wins: one failed rank fails the job and tears down the others', () => {
+    const started = step(job(), [running(0, 5), running(1, 5), running(2, 5)], 6).job;
+    const { plan } = step(started, [running(0, 5), exited(1, 3, 5, 20), running(2, 5)], 21);
+    expect(plan.status.state).toBe('FAILURE');
+    expect(plan.status.message).toMatch(/rank 1/);
+    expect(plan.status.message).toMatch(/3/);
+    expect(plan.teardown).toBe(true);
+    expect(outboxStates(plan.status)).toEqual(['RUNNING', 'FAILURE']);
+  });
+
+  it('every rank exiting 0 is SUCCESS, finished when the last rank ended', () => {
+    const started = step(job(), [running(0, 5), running(1, 5), running(2, 5)], 6).job;
+    const { plan } = step(started, [exited(0, 0, 5, 30), exited(1, 0, 5, 40), exited(2, 0, 5, 35)], 45);
+    expect(plan.status.state).toBe('SUCCESS');
+    expect(plan.status.finishedAt).toBe(at(40).toISOString());
+  });
+
+  it('a job that ran and ended between two looks still reports RUNNING before SUCCESS', () => {
+    const { plan } = step(job({ replicas: 1 }), [exited(0, 0, 5, 8)], 10);
+    expect(plan.transitions.map((t) => t.to)).toEqual(['RUNNING', 'SUCCESS']);
+    expect(outboxStates(plan.status)).toEqual(['RUNNING', 'SUCCESS']);
+    expect(plan.status.startedAt).toBe(at(5).toISOString());
+  });
+
+  it('expires at startedAt + timeAllocation: EXPIRED, finished at the deadline, pods removed', () => {
+    const started = step(job({ timeAllocationMillis: 60_000 }), [running(0, 5), running(1, 5), running(2, 5)], 6).job;
+    const before = step(started, [running(0, 5), running(1, 5), running(2, 5)], 64);
+    expect(before.plan.status.state).toBe('RUNNING');
+    expect(before.plan.requeueAfterMs).toBe(1000);
+    const { plan } = step(started, [running(0, 5), running(1, 5), running(2, 5)], 66);
+    expect(plan.status.state).toBe('EXPIRED');
+    expect(plan.status.finishedAt).toBe(at(65).toISOString());
+    expect(plan.teardown).toBe(true);
+  });
+
+  it('extend moves the deadline and queues newTimeAllocation for UCloud/Core', () => {
+    const pods = [running(0, 5), running(1, 5), running(2, 5)];
+    const started = step(job({ timeAllocationMillis: 60_000 }), pods, 6).job;
+    const extended = { ...started, spec: { ...started.spec, timeAllocationMillis: 120_000 } };
+    const { plan, job: stored } = step(extended, pods, 30);
+    expect(plan.status.expiresAt).toBe(at(125).toISOString());
+    expect(outboxStates(plan.status)).toEqual(['RUNNING', 'newTimeAllocation=120000']);
+    // Past the old deadline, before the new one: still running. Reported once only.
+    const later = step(stored, pods, 100);
+    expect(later.plan.status.state).toBe('RUNNING');
+    expect(outboxStates(later.plan.status)).toEqual(['RUNNING', 'newTimeAllocation=120000']);
+    expect(step(stored, pods, 126).plan.status.state).toBe('EXPIRED');
+  });
+
+  it('terminate: SUCCESS "Job was terminated by the user", finished when it was asked', () => {
+    const pods = [running(0, 5), running(1, 5), running(2, 5)];
+    const started = step(job(), pods, 6).job;
+    const terminated = { ...started, spec: { ...started.spec, terminationRequestedAt: at(50).toISOString() } };
+    const { plan } = step(terminated, pods, 51);
+    expect(plan.status).toMatchObject({ state: 'SUCCESS', message: 'Job was terminated by the user', finishedAt: at(50).toISOString() });
+    expect(plan.teardown).toBe(true);
+  });
+
+  it('insufficient funds: SUCCESS "terminated (no credits)" at once', () => {
+    const pods = [running(0, 5), running(1, 5), running(2, 5)];
+    const started = step(job(), pods, 6).job;
+    const broke = { ...started, status: { ...started.status, insufficientFunds: true } };
+    const { plan } = step(broke, pods, 70);
+    expect(plan.status).toMatchObject({ state: 'SUCCESS', message: 'terminated (no credits)' });
+    expect(plan.status.conditions?.find((c) => c.type === 'Finished')?.reason).toBe('InsufficientFunds');
+    expect(plan.teardown).toBe(true);
+  });
+
+  it('gang timeout: not every rank running in time is FAILURE with the reason', () => {
+    const { plan } = step(job(), [running(0, 5), running(1, 6), pod(2, 'Pending')], 300);
+    expect(plan.status.state).toBe('FAILURE');
+    expect(plan.status.message).toMatch(/^Not all ranks were running within 300s \(2\/3 running\)/);
+    expect(plan.teardown).toBe(true);
+  });
+
+  it('an image that cannot be pulled fails the job after the grace period, with the reason', () => {
+    const pulling = pod(0, 'Pending', { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "acme/nope"' } });
+    expect(step(job({ replicas: 1 }), [pulling], 100).plan.status.state).toBe('IN_QUEUE');
+    const { plan } = step(job({ replicas: 1 }), [pulling], 121);
+    expect(plan.status.state).toBe('FAILURE');
+    expect(plan.status.message).toBe('The image of rank 0 could not be pulled (ImagePullBackOff): Back-off pulling image "acme/nope"');
+  });
+
+  it('a pod that vanished while running fails the job after the grace period, not before', () => {
+    const pods = [running(0, 5), running(1, 5), running(2, 5)];
+    const started = step(job(), pods, 6).job;
+    const missing = new Map([[1, at(100).getTime()]]);
+    const early = step(started, [running(0, 5), running(2, 5)], 110, missing);
+    expect(early.plan.status.state).toBe('RUNNING');
+    expect(early.plan.missingRanks).toEqual([1]);
+    expect(early.plan.createRanks).toEqual([]); // a started job never gets a replacement rank
+    const { plan } = step(started, [running(0, 5), running(2, 5)], 131, missing);
+    expect(plan.status.state).toBe('FAILURE');
+    expect(plan.status.message).toBe('The pod of rank 1 disappeared while the job was running');
+  });
+
+  it('a final job only tears down: no transitions, no new reports, no pods', () => {
+    const pods = [running(0, 5), running(1, 5), running(2, 5)];
+    const ended = step({ ...job(), spec: { ...job().spec, terminationRequestedAt: at(7).toISOString() } }, pods, 8).job;
+    const { plan } = step(ended, pods, 200);
+    expect(plan.transitions).toEqual([]);
+    expect(plan.createRanks).toEqual([]);
+    expect(plan.teardown).toBe(true);
+    expect(outboxStates(plan.status)).toEqual(outboxStates(ended.status!));
+  });
+
+  it('keeps only the last few acknowledged outbox entries, and every unacknowledged one', () => {
+    const entries = Array.from({ length: 6 }, (_, i) => ({ seq: i + 1, at: at(i).toISOString(), status: `u${i + 1}` }));
+    const { plan } = step(job(), [], 1.5);
+    const j = { ...job(), status: { ...plan.status, outbox: { acknowledgedSeq: 5, entries } } };
+    const pruned = step(j, [], 2).plan.status.outbox!;
+    expect(pruned.acknowledgedSeq).toBe(5);
+    expect(pruned.entries.map((e) => e.seq)).toEqual([3, 4, 5, 6]);
+  });
+});
