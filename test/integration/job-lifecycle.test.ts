@@ -44,8 +44,9 @@ describe('a UCloud job end to end', () => {
       'job_id.txt': '54112\n',
       'rank.txt': '0',
     });
-    expect(await ns.kube.services.get(ns.name, serviceName(name))).toBeDefined();
-    expect(await ns.kube.networkPolicies.get(ns.name, networkPolicyName(name))).toBeDefined();
+    // The reconciler writes ConfigMap, Service and NetworkPolicy one after the other.
+    await eventually(() => ns.kube.services.get(ns.name, serviceName(name)), 'the headless Service');
+    await eventually(() => ns.kube.networkPolicies.get(ns.name, networkPolicyName(name)), 'the NetworkPolicy');
 
     const pod = await eventually(async () => {
       const p = await ns.kube.pods.get(ns.name, podName(name, 0));
