@@ -16,7 +16,7 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly addedAt = new Map<string, number>();
-  private readonly delayed = new Map<string, NodeJS.Timeout>();
+  private readonly delayed = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   private waiters: Array<(key: string | undefined) => void> = [];
   private shuttingDown = false;
 
@@ -51,17 +51,24 @@ export class WorkQueue {
     this.metrics?.workqueueDepth.set({ name: this.name }, this.queue.length);
   }
 
-  /** Adds the key after a delay; a later addAfter for the same key keeps the earlier deadline. */
+  /**
+   * Adds the key after a delay. Of several addAfter calls for one key the earliest deadline wins
+   * (client-go's delaying queue): a job that waited for a 5-minute gang timeout and now has a
+   * 3-second expiry must be looked at in 3 seconds, not in 5 minutes.
+   */
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
     if (delayMs <= 0) return this.add(key);
-    if (this.delayed.has(key)) return;
-    const t = setTimeout(() => {
+    const due = performance.now() + delayMs;
+    const pending = this.delayed.get(key);
+    if (pending && pending.due <= due) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
       this.delayed.delete(key);
       this.add(key);
     }, delayMs);
-    t.unref();
-    this.delayed.set(key, t);
+    timer.unref();
+    this.delayed.set(key, { timer, due });
   }
 
   addRateLimited(key: string): void {
@@ -114,7 +121,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shuttingDown = true;
-    for (const t of this.delayed.values()) clearTimeout(t);
+    for (const d of this.delayed.values()) clearTimeout(d.timer);
     this.delayed.clear();
     for (const w of this.waiters) w(undefined);
     this.waiters = [];

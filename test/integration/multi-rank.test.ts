@@ -18,7 +18,7 @@ describe('a 3-rank job', () => {
   afterEach(async () => {
     await stack?.stop();
     await deletePersistentVolume(stack.ns.kc, stack.ns.name, CLAIM);
-  });
+  }, 120_000);
 
   it('gives every rank its rank files and files, runs as one gang, and fails as a whole when one rank fails', async () => {
     const { core, ns } = stack;
@@ -77,5 +77,5 @@ describe('a 3-rank job', () => {
     const done = await crWhen(stack, id, (j) => j.status?.state === 'FAILURE', 'FAILURE in the CR');
     expect(done.status?.finishedAt).toBeDefined();
     await eventually(async () => (await ns.kube.configMaps.get(ns.name, configMapName(name))) === undefined, 'the ConfigMap to be removed');
-  });
+  }, 120_000);
 });

@@ -44,6 +44,18 @@ describe('WorkQueue (client-go semantics)', () => {
     expect(k).toBe('a');
   });
 
+  it('addAfter keeps the earliest deadline of a key, whichever call came first', async () => {
+    const q = new WorkQueue('t');
+    q.addAfter('job', 60_000);
+    q.addAfter('job', 20);
+    q.addAfter('job', 30_000);
+    // Delivered once, by the 20 ms deadline (a get() that waited for the 60 s one would time the test out).
+    await expect(q.get()).resolves.toBe('job');
+    q.done('job');
+    expect(q.length).toBe(0);
+    q.shutDown();
+  });
+
   it('addAfter delivers the key later, and shutDown releases waiting workers', async () => {
     const q = new WorkQueue('t');
     q.addAfter('late', 20);
