@@ -1,12 +1,14 @@
 // Composition root: builds the adapter, the controller and the probe/metrics server from a
 // configuration and a KubeConfig, and shuts them down in the right order. main.ts runs it as a
 // process; integration tests run it in-process against the local control plane.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from './config.js';
 import { describeConfig } from './config.js';
 import { createAdapterApp } from './adapter/app.js';
+import { createInteractive, type InteractiveOptions } from './adapter/interactive.js';
+import type { WebSocketGateway } from './adapter/websocket.js';
 import { Accounting } from './controller/accounting.js';
 import { Controller } from './controller/controller.js';
 import { LeaderElector } from './k8s/leader-election.js';
@@ -28,6 +30,8 @@ export interface OperatorOptions {
   now?: () => Date;
   /** Leadership was lost (main.ts exits so the pod restarts as a clean standby). */
   onLostLeadership?: () => void;
+  /** Pod-log and exec ports for follow and terminals (default: the cluster of `kc`). */
+  interactive?: Pick<InteractiveOptions, 'logSource' | 'exec' | 'secrets'>;
 }
 
 export interface RunningOperator {
@@ -38,6 +42,8 @@ export interface RunningOperator {
   elector?: LeaderElector;
   metrics: OperatorMetrics;
   kube: KubePort;
+  /** The follow and terminal WebSockets on the adapter's server. */
+  webSockets: WebSocketGateway;
   stop(): Promise<void>;
 }
 
@@ -48,11 +54,40 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
   });
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
+interface DrainableServer {
+  server: Server;
+  /** Stops accepting connections, lets in-flight requests finish, then closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP server that drains: Node's close() stops listening but leaves a keep-alive connection
+ * open until its idle timeout once its in-flight response is done. Responses still in flight when
+ * draining starts are sent with `Connection: close`, and finished ones close their socket.
+ */
+function drainableServer(handler: (req: IncomingMessage, res: ServerResponse) => void): DrainableServer {
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  const server = createServer((req, res) => {
+    inFlight.add(res);
+    if (closing) res.shouldKeepAlive = false;
+    res.on('close', () => {
+      inFlight.delete(res);
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
+    handler(req, res);
   });
+  return {
+    server,
+    close: () =>
+      new Promise((resolve) => {
+        closing = true;
+        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
 }
 
 export async function startOperator(opts: OperatorOptions): Promise<RunningOperator> {
@@ -82,20 +117,27 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           logger: logger.child({ component: 'accounting' }),
           metrics,
           intervalMs: config.accounting.intervalSeconds * 1000,
+          minuteMillis: config.accounting.minuteMillis,
           now: opts.now,
           onInsufficientFunds: (ns, name) => controller.queue.add(`${ns}/${name}`),
         })
       : undefined;
   if (controller && accounting) controller.onJobFinal.push(() => accounting.trigger());
+  // The jobs-by-state gauge reads the reconciler's cache, only while this replica reconciles.
+  metrics.observeJobs(() => (dutiesRunning && controller ? controller.jobs.list() : undefined));
   let shuttingDown = false;
-  let leading = false;
+  let adapterListening = false;
+  /** The controller (and accounting) run: started and not yet told to stop. */
+  let dutiesRunning = false;
   const startDuties = async () => {
+    if (shuttingDown) return;
+    dutiesRunning = true;
     await controller?.start();
     accounting?.start();
-    leading = true;
   };
   const stopDuties = async () => {
-    leading = false;
+    if (!dutiesRunning) return;
+    dutiesRunning = false;
     await accounting?.stop();
     await controller?.stop();
   };
@@ -119,23 +161,39 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
         })
       : undefined;
 
+  /**
+   * Readiness: the adapter is listening and not draining; a replica that reconciles (the lease
+   * holder, or the only replica without leader election) also needs its caches synced. A standby
+   * is ready: it serves the adapter.
+   */
+  const readiness = (): { ready: boolean; role: string } => {
+    if (shuttingDown) return { ready: false, role: 'shutting down' };
+    if (!adapterListening) return { ready: false, role: 'starting' };
+    if (!controller) return { ready: true, role: 'adapter only' };
+    if (elector && !elector.isLeader) return { ready: true, role: 'standby' };
+    const synced = dutiesRunning && controller.hasSynced;
+    return { ready: synced, role: synced ? 'leader' : 'leader, caches not synced' };
+  };
+
+  const interactive = createInteractive({ config, kc, kube, logger: logger.child({ component: 'adapter' }), metrics, now: opts.now, ...opts.interactive });
   const app = createAdapterApp({
     config,
     kube,
     logger: logger.child({ component: 'adapter' }),
     metrics,
     onUnknownJobs: (ids: string[]) => controller?.reporter.reportUnknown(ids),
+    interactive: interactive.adapter,
   });
-  const adapter = createServer(app);
-  const probes = createServer((req, res) => {
-    if (req.url === '/healthz') {
+  const adapter = drainableServer(app);
+  adapter.server.on('upgrade', interactive.gateway.handleUpgrade);
+  const probes = drainableServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    } else if (req.url === '/readyz') {
-      // Ready: serving the adapter; a leader also needs synced caches. A standby is ready too
-      // (it serves the adapter), and says so.
-      const ready = !shuttingDown && (!leading || (controller?.hasSynced ?? true));
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'not ready');
-    } else if (req.url === '/metrics') {
+    } else if (path === '/readyz') {
+      const { ready, role } = readiness();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${ready ? 'ok' : 'not ready'}: ${role}`);
+    } else if (path === '/metrics') {
       metrics.registry
         .metrics()
         .then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body))
@@ -143,13 +201,15 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     } else res.writeHead(404).end();
   });
 
-  const probeAddr = await listen(probes, config.http.probePort, config.http.host);
+  const probeAddr = await listen(probes.server, config.http.probePort, config.http.host);
   if (elector) elector.start();
   else if (controller) await startDuties();
-  const adapterAddr = await listen(adapter, config.http.port, config.http.host);
+  const adapterAddr = await listen(adapter.server, config.http.port, config.http.host);
+  adapterListening = true;
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info('ucloud-operator ready', { adapterPort: adapterAddr.port, probePort: probeAddr.port });
 
+  let stopping: Promise<void> | undefined;
   return {
     adapterUrl: `http://${host}:${adapterAddr.port}`,
     probeUrl: `http://${host}:${probeAddr.port}`,
@@ -158,14 +218,24 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     elector,
     metrics,
     kube,
-    stop: async () => {
-      shuttingDown = true;
-      await closeServer(adapter);
-      await stopDuties();
-      await elector?.stop();
-      await closeServer(probes);
-      logger.info('ucloud-operator stopped');
-    },
+    webSockets: interactive.gateway,
+    // Graceful shutdown, in order: /readyz turns 503; the adapter stops accepting connections and
+    // finishes the calls in flight; the campaign stops (no new leadership); reconciles, reports
+    // and the accounting pass in flight finish; the lease is released so a standby takes over at
+    // its next retry; the probe server closes last.
+    stop: () =>
+      (stopping ??= (async () => {
+        shuttingDown = true;
+        logger.info('Stopping: draining the adapter');
+        await interactive.gateway.close();
+        await adapter.close();
+        await elector?.stopCampaign();
+        logger.info('Stopping: finishing reconciles, reports and charges in flight');
+        await stopDuties();
+        await elector?.release();
+        await probes.close();
+        logger.info('ucloud-operator stopped');
+      })()),
   };
 }
 

@@ -33,6 +33,8 @@ export class LeaderElector {
   private observedRecord = '';
   private observedAt = 0;
   private lastRenew = 0;
+  /** The round in progress (including onStartedLeading), so stopping can wait for it. */
+  private round: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: LeaderElectionOptions) {}
 
@@ -46,7 +48,7 @@ export class LeaderElector {
 
   start(): void {
     this.stopped = false;
-    void this.loop();
+    this.round = this.loop();
   }
 
   private async loop(): Promise<void> {
@@ -71,12 +73,16 @@ export class LeaderElector {
       }
     }
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.loop(), this.opts.retryPeriodSeconds * 1000);
+    this.timer = setTimeout(() => {
+      this.round = this.loop();
+    }, this.opts.retryPeriodSeconds * 1000);
     this.timer.unref();
   }
 
+  /** Like client-go's RunOrDie, a lost leadership ends the campaign: the process restarts clean. */
   private async loseLeadership(why: string): Promise<void> {
     this.leading = false;
+    this.stopped = true;
     this.opts.metrics?.leader.set(0);
     this.opts.logger.error('Lost leadership', { why });
     await this.opts.onStoppedLeading();
@@ -129,11 +135,23 @@ export class LeaderElector {
     }
   }
 
-  /** Stops campaigning; a leader releases the lease so a standby takes over at once. */
-  async stop(release = true): Promise<void> {
+  /**
+   * Stops campaigning and waits for the round in progress (a leader keeps the lease: call
+   * release() once its duties have stopped, so no standby starts while we still reconcile).
+   */
+  async stopCampaign(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (!this.leading || !release) return;
+    await this.round.catch(() => undefined);
+    clearTimeout(this.timer);
+  }
+
+  /**
+   * Gives the lease up (client-go's ReleaseOnCancel): holderIdentity cleared and a 1 s duration,
+   * so a standby takes over at its next retry instead of waiting out the lease duration.
+   */
+  async release(): Promise<void> {
+    if (!this.leading) return;
     this.leading = false;
     this.opts.metrics?.leader.set(0);
     try {
@@ -143,9 +161,20 @@ export class LeaderElector {
           ...current,
           spec: { ...current.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.now()) },
         });
+        this.opts.logger.info('Released the lease', { lease: this.opts.leaseName, identity: this.opts.identity });
       }
     } catch (e) {
       this.opts.logger.warn('Could not release the lease', { err: e });
+    }
+  }
+
+  /** Stops campaigning; a leader releases the lease (unless release is false) so a standby takes over at once. */
+  async stop(release = true): Promise<void> {
+    await this.stopCampaign();
+    if (release) await this.release();
+    else if (this.leading) {
+      this.leading = false;
+      this.opts.metrics?.leader.set(0);
     }
   }
 }

@@ -2,6 +2,12 @@
 // (controller_runtime_*, workqueue_*) so stock SRE dashboards work; our own series carry the
 // ucloud_operator_ prefix. Labels are low-cardinality: never a job id.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { UCloudJobStateSchema, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+
+/** States of ucloud_operator_jobs: every one is exported (0 when empty) so rates and alerts see it. */
+export const JOB_STATES = UCloudJobStateSchema.options;
+/** State label of a UCloudJob the reconciler has not decided on yet. */
+export const UNDECIDED_STATE = 'PENDING';
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -89,11 +95,14 @@ export class OperatorMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly jobsByState = new Gauge({
+  private jobsSource?: () => Iterable<UCloudJob> | undefined;
+  readonly jobsByState: Gauge<'state'> = new Gauge({
     name: 'ucloud_operator_jobs',
-    help: 'UCloudJobs known to the reconciler, by UCloud JobState',
+    help: 'UCloudJobs in the reconciler cache, by UCloud JobState (PENDING: not decided yet). Only the leader exports it.',
     labelNames: ['state'] as const,
     registers: [this.registry],
+    // Computed at scrape time from the informer cache, so it can never drift from it.
+    collect: () => this.collectJobs(),
   });
   readonly stateReports = new Counter({
     name: 'ucloud_operator_state_reports_total',
@@ -130,5 +139,25 @@ export class OperatorMetrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Where ucloud_operator_jobs comes from: the reconciler's cache while this replica reconciles,
+   * undefined otherwise (a standby exports no series, so sums over replicas count each job once).
+   */
+  observeJobs(source: () => Iterable<UCloudJob> | undefined): void {
+    this.jobsSource = source;
+  }
+
+  private collectJobs(): void {
+    this.jobsByState.reset();
+    const jobs = this.jobsSource?.();
+    if (!jobs) return;
+    const counts = new Map<string, number>([...JOB_STATES, UNDECIDED_STATE].map((s) => [s, 0]));
+    for (const job of jobs) {
+      const state = job.status?.state ?? UNDECIDED_STATE;
+      counts.set(state, (counts.get(state) ?? 0) + 1);
+    }
+    for (const [state, n] of counts) this.jobsByState.set({ state }, n);
   }
 }

@@ -1,0 +1,199 @@
+// The Helm chart on the real control plane (issue 6): it lints strictly, bad values fail the
+// schema at install time, the CRD it ships is crds/ byte for byte, and `helm install` creates a
+// Deployment whose pods kwok runs, with the restricted security context and no secret in sight.
+import { jest } from '@jest/globals';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AppsV1Api, loadAllYaml, loadYaml, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { REPO } from '../support/cluster-env.js';
+import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
+import { CHART_DIR, helm, kubectl, workDir } from '../support/ops.js';
+
+jest.setTimeout(150_000);
+
+const CRD_FILE = resolve(REPO, 'crds/ucloudjobs.ucloud.dk.yaml');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = any;
+
+const SECRET_TOKEN = 'refresh-token-that-must-never-show-up-anywhere';
+const SECRET_KEY = 'public-key-that-must-never-show-up-anywhere';
+
+async function render(args: string[] = []): Promise<Obj[]> {
+  const res = await helm(['template', 'rel', CHART_DIR, '--namespace', 'ops', ...args]);
+  if (res.code !== 0) throw new Error(`helm template failed: ${res.stderr}`);
+  return loadAllYaml(res.stdout).filter(Boolean) as Obj[];
+}
+
+describe('the Helm chart', () => {
+  it('passes helm lint --strict', async () => {
+    const res = await helm(['lint', '--strict', CHART_DIR]);
+    expect(res.stderr + res.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    expect(res.code).toBe(0);
+  });
+
+  it.each([
+    ['replicas below 1', ['--set', 'replicaCount=0'], /replicaCount/],
+    ['a misspelt key', ['--set', 'replicas=2'], /additional properties 'replicas' not allowed|replicas/],
+    ['an unknown price unit', ['--set', 'products[0].id=p,products[0].category=c,products[0].cpu=1,products[0].memoryInGigs=1,products[0].unitOfPrice=EUROS'], /unitOfPrice/],
+    ['a Core URL that is not a URL', ['--set', 'ucloud.coreUrl=cloud.sdu.dk'], /coreUrl/],
+    ['no products at all', ['--set-json', 'products=[]'], /products/],
+    ['a PVC work volume without a claim', ['--set-json', 'jobs.workVolume={"type":"pvc"}'], /workVolume/],
+  ])('rejects %s through values.schema.json', async (_what, args, field) => {
+    const res = await helm(['template', 'rel', CHART_DIR, ...args]);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/values don't meet the specifications of the schema/);
+    expect(res.stderr).toMatch(field);
+  });
+
+  it('ships crds/ byte for byte, adding only the keep policy', async () => {
+    const file = readFileSync(CRD_FILE, 'utf8');
+    expect(readFileSync(join(CHART_DIR, 'files/crds/ucloudjobs.ucloud.dk.yaml'), 'utf8')).toBe(file);
+
+    const kept = await helm(['template', 'rel', CHART_DIR, '--show-only', 'templates/crd.yaml']);
+    const body = kept.stdout.replace(/^---\n# Source: [^\n]*\n/, '');
+    expect(body.replace('  annotations:\n    helm.sh/resource-policy: keep\n', '')).toBe(file.endsWith('\n') ? file : `${file}\n`);
+    expect((loadYaml(body) as Obj).metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+
+    const notKept = await helm(['template', 'rel', CHART_DIR, '--show-only', 'templates/crd.yaml', '--set', 'crds.keep=false']);
+    expect(notKept.stdout.replace(/^---\n# Source: [^\n]*\n/, '')).toBe(file.endsWith('\n') ? file : `${file}\n`);
+
+    const none = await render(['--set', 'crds.install=false']);
+    expect(none.filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
+  });
+
+  it('documents every value in values.yaml and describes it in values.schema.json', () => {
+    const text = readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8');
+    const values = loadYaml(text) as Obj;
+    const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8'));
+    const leaves: string[] = [];
+    // Kubernetes-typed structures are documented as a whole.
+    const FREE_FORM = new Set(['resources']);
+    const walk = (v: Obj, path: string[], s: Obj) => {
+      expect([path.join('.'), s !== undefined]).toEqual([path.join('.'), true]);
+      if (path.length) expect([path.join('.'), typeof s.description]).toEqual([path.join('.'), 'string']);
+      if (v && typeof v === 'object' && !Array.isArray(v) && s.properties && !FREE_FORM.has(path.join('.'))) {
+        for (const [k, child] of Object.entries(v)) walk(child, [...path, k], s.properties[k]);
+      } else leaves.push(path.join('.'));
+    };
+    walk(values, [], schema);
+    // The comment in values.yaml starts with the value's dotted name (helm-docs style).
+    for (const leaf of leaves) expect([leaf, text.includes(`# ${leaf} -- `)]).toEqual([leaf, true]);
+    expect(leaves.length).toBeGreaterThan(30);
+  });
+
+  it('renders least-privilege RBAC, namespaced when asked', async () => {
+    const objs = await render();
+    const roles = objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
+    const rules = roles.flatMap((r) => r.rules.map((rule: Obj) => ({ kind: r.kind, ...rule })));
+    // Nothing ever gets secrets, wildcards, escalation verbs or exec.
+    for (const rule of rules) {
+      expect(rule.resources).not.toContain('secrets');
+      expect(rule.resources).not.toContain('*');
+      expect(rule.verbs).not.toContain('*');
+      for (const v of ['escalate', 'bind', 'impersonate', 'deletecollection']) expect(rule.verbs).not.toContain(v);
+      expect(rule.resources).not.toContain('pods/exec');
+    }
+    // Cluster-wide: reading Nodes only.
+    const clusterRules = rules.filter((r) => r.kind === 'ClusterRole');
+    expect(clusterRules.map((r) => [r.resources, r.verbs])).toEqual([[['nodes'], ['get', 'list']]]);
+
+    const namespaced = await render(['--set', 'rbac.clusterNodesRead=false']);
+    expect(namespaced.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
+    const noRbac = await render(['--set', 'rbac.create=false']);
+    expect(noRbac.filter((o) => /Role/.test(o.kind))).toEqual([]);
+  });
+
+  describe('installed', () => {
+    let ns: TestNamespace;
+    const release = `chart-${process.pid}`;
+    let notes = '';
+    let installOutput = '';
+    beforeAll(async () => {
+      ns = await createTestNamespace('helm');
+      await ns.core.createNamespacedSecret({
+        namespace: ns.name,
+        body: { metadata: { name: 'ucloud-credentials' }, stringData: { refreshToken: SECRET_TOKEN, publicKey: SECRET_KEY } },
+      });
+      const values = {
+        providerId: 'example',
+        ucloud: { coreUrl: 'http://127.0.0.1:1', existingSecret: 'ucloud-credentials' },
+        products: TEST_PRODUCTS,
+        image: { repository: 'registry.invalid/ucloud-operator', tag: 'test' },
+      };
+      const file = join(workDir('helm-values'), 'values.yaml');
+      writeFileSync(file, JSON.stringify(values));
+      // The CRD is already there (global setup applied crds/ as an admin would): the release
+      // takes it over, and keeps it when uninstalled.
+      const res = await helm(['install', release, CHART_DIR, '--namespace', ns.name, '-f', file, '--take-ownership', '--wait=false']);
+      installOutput = res.stdout + res.stderr;
+      if (res.code !== 0) throw new Error(`helm install failed: ${installOutput}`);
+      notes = (await helm(['get', 'notes', release, '--namespace', ns.name])).stdout;
+    });
+    afterAll(async () => {
+      if (ns) await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
+      await ns?.delete();
+    });
+
+    it('creates the operator Deployment, and kwok runs its two pods', async () => {
+      const apps = ns.kc.makeApiClient(AppsV1Api);
+      const name = `${release}-ucloud-operator`;
+      const dep: V1Deployment = await apps.readNamespacedDeployment({ name, namespace: ns.name });
+      expect(dep.spec?.replicas).toBe(2);
+      const pods = await eventually(async () => {
+        const list = await ns.kube.pods.list(ns.name, `app.kubernetes.io/instance=${release}`);
+        const running = list.items.filter((p) => p.status?.phase === 'Running' && p.spec?.nodeName);
+        return running.length === 2 ? running : undefined;
+      }, 'two operator pods Running on kwok nodes', 60_000);
+      await eventually(async () => {
+        const d = await apps.readNamespacedDeployment({ name, namespace: ns.name });
+        return d.status?.availableReplicas === 2;
+      }, 'the Deployment to be available', 60_000);
+      const rollout = await kubectl(['-n', ns.name, 'rollout', 'status', `deploy/${name}`, '--timeout=30s']);
+      expect(rollout.stdout).toMatch(/successfully rolled out/);
+
+      const pod: V1Pod = pods[0]!;
+      const c = pod.spec!.containers[0]!;
+      expect(pod.spec?.serviceAccountName).toBe(name);
+      expect(pod.spec?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(c.readinessProbe?.httpGet?.path).toBe('/readyz');
+      expect(c.livenessProbe?.httpGet?.path).toBe('/healthz');
+      expect(c.image).toBe('registry.invalid/ucloud-operator:test');
+      // Secrets arrive as files from the Secret volume, never as values in the pod spec.
+      const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
+      expect(env).toMatchObject({ UCLOUD_REFRESH_TOKEN_FILE: expect.any(String), UCLOUD_PUBLIC_KEY_FILE: expect.any(String) });
+      expect(JSON.stringify(pod)).not.toContain(SECRET_TOKEN);
+      // Two replicas go to different nodes when they can.
+      expect(pod.spec?.affinity?.podAntiAffinity).toBeDefined();
+    });
+
+    it('renders a config the operator accepts, and shows no secret anywhere', async () => {
+      const cm = await ns.kube.configMaps.get(ns.name, `${release}-ucloud-operator`);
+      const config = JSON.parse(cm!.data!['config.json']!);
+      expect(config).toMatchObject({ providerId: 'example', namespace: ns.name, leaderElection: { enabled: true } });
+      expect(config.ucloud.refreshToken).toBeUndefined();
+      const everything = (await kubectl(['-n', ns.name, 'get', 'all,cm,pdb,sa,role,rolebinding,lease', '-o', 'yaml'])).stdout;
+      expect(everything).not.toContain(SECRET_TOKEN);
+      expect(everything).not.toContain(SECRET_KEY);
+      expect(notes).toMatch(/ucloud-credentials/);
+      expect(notes + installOutput).not.toContain(SECRET_TOKEN);
+      expect(notes + installOutput).not.toContain(SECRET_KEY);
+      // A PodDisruptionBudget keeps one replica through voluntary disruptions.
+      const pdb = (await kubectl(['-n', ns.name, 'get', 'pdb', `${release}-ucloud-operator`, '-o', 'json'])).stdout;
+      expect(JSON.parse(pdb).spec.minAvailable).toBe(1);
+    });
+
+    it('keeps the CRD when the release is uninstalled', async () => {
+      const res = await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
+      expect(res.code).toBe(0);
+      expect(res.stdout + res.stderr).toMatch(/kept due to the resource policy|uninstalled/);
+      const crd = await kubectl(['get', 'crd', 'ucloudjobs.ucloud.dk', '-o', 'name']);
+      expect(crd.stdout.trim()).toBe('customresourcedefinition.apiextensions.k8s.io/ucloudjobs.ucloud.dk');
+      await eventually(async () => {
+        const apps = ns.kc.makeApiClient(AppsV1Api);
+        const list = await apps.listNamespacedDeployment({ namespace: ns.name });
+        return list.items.length === 0;
+      }, 'the Deployment to be gone');
+    });
+  });
+});

@@ -1,0 +1,289 @@
+// Helpers for the operations tests (issue 6): helm and kubectl against the test control plane,
+// the built entrypoint (dist/src/main.js) run as a child process, service-account kubeconfigs
+// minted with the TokenRequest API, and a Prometheus text-format parser.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CLUSTER_DIR, KUBECONFIG_PATH, REPO, clusterEnv } from './cluster-env.js';
+
+const run = promisify(execFile);
+
+export const CHART_DIR = resolve(REPO, 'charts/ucloud-operator');
+
+function binDir(): string {
+  const bin = clusterEnv().BIN;
+  if (!bin) throw new Error(`no BIN in ${CLUSTER_DIR}/cluster.env: is the control plane up?`);
+  return bin;
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a tool from the cluster's bin dir with the admin kubeconfig; never throws on exit codes. */
+export async function tool(name: 'helm' | 'kubectl', args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
+  // Helm keeps its cache/config under HOME; give it a private one so parallel runs do not share.
+  const helmHome = join(CLUSTER_DIR, 'helm-home');
+  try {
+    const { stdout, stderr } = await run(join(binDir(), name), args, {
+      env: {
+        ...process.env,
+        KUBECONFIG: KUBECONFIG_PATH,
+        HELM_CACHE_HOME: join(helmHome, 'cache'),
+        HELM_CONFIG_HOME: join(helmHome, 'config'),
+        HELM_DATA_HOME: join(helmHome, 'data'),
+        ...env,
+      },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? String(e) };
+  }
+}
+
+export const helm = (args: string[]) => tool('helm', args);
+export const kubectl = (args: string[]) => tool('kubectl', args);
+
+// --- the built entrypoint --------------------------------------------------------------------
+
+function hashTree(hash: ReturnType<typeof createHash>, dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) hashTree(hash, p);
+    else if (entry.name.endsWith('.ts')) hash.update(p).update(readFileSync(p));
+  }
+}
+
+/**
+ * Compiles src/ (tsconfig.build.json's settings) into a private directory keyed by a hash of the
+ * sources, once per content: parallel test files share one build, and nobody else's `npm run build`
+ * can change the files under a running child. Returns the path of main.js.
+ */
+export async function builtEntrypoint(): Promise<string> {
+  const hash = createHash('sha256');
+  hashTree(hash, resolve(REPO, 'src'));
+  for (const f of ['tsconfig.json', 'tsconfig.build.json', 'package.json']) hash.update(readFileSync(resolve(REPO, f)));
+  const out = resolve(CLUSTER_DIR, `dist-${hash.digest('hex').slice(0, 16)}`);
+  const main = join(out, 'src/main.js');
+  const stamp = join(out, '.built');
+  const lock = `${out}.lock`;
+  for (let waited = 0; !existsSync(stamp); waited += 250) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Someone else builds; a lock older than 5 minutes is left over from a killed run.
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      if (waited > 300_000) throw new Error(`timed out waiting for the build in ${out}`);
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    try {
+      mkdirSync(out, { recursive: true });
+      const tsconfig = join(out, 'tsconfig.json');
+      writeFileSync(
+        tsconfig,
+        JSON.stringify({
+          extends: resolve(REPO, 'tsconfig.build.json'),
+          compilerOptions: { outDir: out, rootDir: REPO, sourceMap: false, incremental: false },
+          include: [resolve(REPO, 'src')],
+          exclude: ['**/*.test.ts'],
+        }),
+      );
+      // The package.json next to dist/ makes the output ESM and lets main.js find its version.
+      copyFileSync(resolve(REPO, 'package.json'), join(out, 'package.json'));
+      const tsc = resolve(REPO, 'node_modules/typescript/bin/tsc');
+      const res = await run(process.execPath, [tsc, '-p', tsconfig], { cwd: REPO }).catch((e: { stdout?: string }) => e);
+      // Type errors elsewhere in a shared checkout still emit; only a missing entry point is fatal.
+      if (!existsSync(main)) throw new Error(`tsc did not emit ${main}: ${(res as { stdout?: string }).stdout ?? ''}`);
+      writeFileSync(stamp, new Date().toISOString());
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+  return main;
+}
+
+// --- credentials -------------------------------------------------------------------------------
+
+/**
+ * A kubeconfig that authenticates as a ServiceAccount, with a token minted by the TokenRequest API
+ * (what the kubelet projects into the operator's pod). Same server and CA as the admin config.
+ */
+export async function serviceAccountKubeConfig(namespace: string, serviceAccount: string, expirationSeconds = 3600): Promise<KubeConfig> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(KUBECONFIG_PATH);
+  const core = admin.makeApiClient(CoreV1Api);
+  const tr = await core.createNamespacedServiceAccountToken({
+    name: serviceAccount,
+    namespace,
+    body: { spec: { expirationSeconds, audiences: [] } },
+  });
+  const token = tr.status?.token;
+  if (!token) throw new Error(`no token for ${namespace}/${serviceAccount}`);
+  const cluster = admin.getCurrentCluster()!;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'test', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
+    users: [{ name: `${namespace}:${serviceAccount}`, token }],
+    contexts: [{ name: 'sa', cluster: 'test', user: `${namespace}:${serviceAccount}`, namespace }],
+    currentContext: 'sa',
+  });
+  return kc;
+}
+
+/** Writes a KubeConfig to a file (mode 0600) for a child process. */
+export function writeKubeConfig(kc: KubeConfig, file: string): string {
+  writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
+  return file;
+}
+
+// --- the operator as a child process -----------------------------------------------------------
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  name: string;
+  /** Every stdout/stderr line so far. */
+  lines: string[];
+  adapterUrl: string;
+  probeUrl: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Parsed JSON log lines with this msg. */
+  logged(msg: string): Array<Record<string, unknown>>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export interface SpawnOptions {
+  name: string;
+  /** Written to a file and passed as UCLOUD_OPERATOR_CONFIG (secrets go in env, not here). */
+  config: Record<string, unknown>;
+  kubeconfig: string;
+  /** Secret values, passed as UCLOUD_*_FILE files as the chart's Secret volume does. */
+  secrets: { refreshToken: string; publicKey: string };
+  env?: Record<string, string>;
+  args?: string[];
+}
+
+/** A private temp dir under the cluster dir (removed with it). */
+export function workDir(prefix: string): string {
+  const base = existsSync(CLUSTER_DIR) ? CLUSTER_DIR : tmpdir();
+  const dir = join(base, 'work', `${prefix}-${process.pid}-${Date.now().toString(36)}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Starts `node main.js` and resolves once it logs its ports (rejects if it exits first). */
+export async function spawnOperator(opts: SpawnOptions, timeoutMs = 60_000): Promise<OperatorProcess> {
+  const main = await builtEntrypoint();
+  const dir = workDir(opts.name);
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(opts.config));
+  writeFileSync(join(dir, 'refresh-token'), opts.secrets.refreshToken, { mode: 0o600 });
+  writeFileSync(join(dir, 'public-key'), opts.secrets.publicKey, { mode: 0o600 });
+  const child = spawn(process.execPath, [main, ...(opts.args ?? [])], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      KUBECONFIG: opts.kubeconfig,
+      UCLOUD_OPERATOR_CONFIG: configFile,
+      UCLOUD_REFRESH_TOKEN_FILE: join(dir, 'refresh-token'),
+      UCLOUD_PUBLIC_KEY_FILE: join(dir, 'public-key'),
+      ...opts.env,
+    },
+  });
+  const lines: string[] = [];
+  const onData = (buf: Buffer) => {
+    for (const line of buf.toString('utf8').split('\n')) {
+      if (!line) continue;
+      lines.push(line);
+      if (process.env.TEST_LOGS === '1') process.stdout.write(`[${opts.name}] ${line}\n`);
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const logged = (msg: string) =>
+    lines.flatMap((l) => {
+      try {
+        const o = JSON.parse(l) as Record<string, unknown>;
+        return o.msg === msg ? [o] : [];
+      } catch {
+        return [];
+      }
+    });
+  const deadline = Date.now() + timeoutMs;
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void exited.then((e) => (exit = e));
+  for (;;) {
+    const ready = logged('ucloud-operator ready')[0];
+    if (ready) {
+      return {
+        child,
+        name: opts.name,
+        lines,
+        adapterUrl: `http://127.0.0.1:${ready.adapterPort as number}`,
+        probeUrl: `http://127.0.0.1:${ready.probePort as number}`,
+        exited,
+        logged,
+        kill: (signal = 'SIGTERM') => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        },
+      };
+    }
+    if (exit) throw new Error(`${opts.name} exited (${JSON.stringify(exit)}) before it was ready:\n${lines.join('\n')}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${opts.name} not ready after ${timeoutMs}ms:\n${lines.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// --- Prometheus text format ------------------------------------------------------------------
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the text exposition format (what prom-client serves) into samples. */
+export function parsePrometheus(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, '$1');
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** Sum of the samples of `name` whose labels include `labels` (0 when none match). */
+export function metric(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+/** Whether any sample of `name` (with these labels) exists at all. */
+export function hasSeries(samples: Sample[], name: string, labels: Record<string, string> = {}): boolean {
+  return samples.some((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+}
+
+export async function scrape(probeUrl: string): Promise<Sample[]> {
+  const res = await fetch(`${probeUrl}/metrics`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return parsePrometheus(await res.text());
+}
