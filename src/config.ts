@@ -88,6 +88,8 @@ export const ConfigSchema = z.object({
     .object({
       enabled: z.boolean().default(true),
       intervalSeconds: z.number().int().min(1).default(60),
+      /** Length of one price minute (hours and days scale with it); only tests and demos shorten it. */
+      minuteMillis: z.number().int().min(1).default(60_000),
       checkCreditsBeforeStart: z.boolean().default(false),
     })
     .prefault({}),

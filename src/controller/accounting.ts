@@ -17,11 +17,14 @@ import type { JobsControlPort } from '../ucloud/control-client.js';
 
 const MINUTE = 60_000;
 
-/** Length of one price period in ms; undefined for PER_UNIT (charged once, as one period). */
-export function periodMillis(unitOfPrice: string): number | undefined {
-  if (unitOfPrice.endsWith('_PER_MINUTE')) return MINUTE;
-  if (unitOfPrice.endsWith('_PER_HOUR')) return 60 * MINUTE;
-  if (unitOfPrice.endsWith('_PER_DAY')) return 24 * 60 * MINUTE;
+/**
+ * Length of one price period in ms; undefined for PER_UNIT (charged once, as one period).
+ * `minuteMs` is the length of a minute: 60 s, except in tests and demos that run "minutes" in seconds.
+ */
+export function periodMillis(unitOfPrice: string, minuteMs = MINUTE): number | undefined {
+  if (unitOfPrice.endsWith('_PER_MINUTE')) return minuteMs;
+  if (unitOfPrice.endsWith('_PER_HOUR')) return 60 * minuteMs;
+  if (unitOfPrice.endsWith('_PER_DAY')) return 24 * 60 * minuteMs;
   return undefined;
 }
 
@@ -39,17 +42,32 @@ export function windowPeriods(intervalMs: number, periodMs: number): number {
   return Math.max(1, Math.floor(intervalMs / periodMs));
 }
 
+/**
+ * The latest moment a job that is not final yet can have run until: now, but never past a
+ * deadline already decided (its expiry, a termination request). The reconciler will end the job
+ * there; charging beyond it, e.g. in a pass that runs before the reconciler has caught up after a
+ * restart, would bill time the job never had.
+ */
+function runningUntil(job: UCloudJob, now: Date): number {
+  const limits = [now.getTime()];
+  const expires = job.status?.expiresAt ? Date.parse(job.status.expiresAt) : NaN;
+  if (Number.isFinite(expires)) limits.push(expires);
+  const terminated = job.spec.terminationRequestedAt ? Date.parse(job.spec.terminationRequestedAt) : NaN;
+  if (Number.isFinite(terminated)) limits.push(terminated);
+  return Math.min(...limits);
+}
+
 /** The charge windows due for a job now (oldest first), from persisted facts only. */
-export function dueWindows(job: UCloudJob, now: Date, intervalMs: number): ChargeWindow[] {
+export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minuteMs = MINUTE): ChargeWindow[] {
   const status = job.status;
   if (!status?.startedAt) return [];
   const start = Date.parse(status.startedAt);
   const finished = isFinal(status.state) && status.finishedAt !== undefined;
-  const end = finished ? Date.parse(status.finishedAt!) : now.getTime();
+  const end = finished ? Date.parse(status.finishedAt!) : runningUntil(job, now);
   const charged = status.accounting?.chargedPeriods ?? 0;
   const id = job.spec.jobId;
   const units = job.spec.replicas;
-  const period = periodMillis(job.spec.product.unitOfPrice);
+  const period = periodMillis(job.spec.product.unitOfPrice, minuteMs);
   if (period === undefined) {
     return charged >= 1 ? [] : [{ id, chargeId: `${id}_${start}`, units, periods: 1, chargedPeriodsAfter: 1 }];
   }
@@ -84,6 +102,8 @@ export interface AccountingDeps {
   logger: Logger;
   metrics?: OperatorMetrics;
   intervalMs: number;
+  /** Length of a price minute (config accounting.minuteMillis); 60 s unless a test shortens it. */
+  minuteMillis?: number;
   now?: () => Date;
   /** Called for jobs UCloud/Core says have no credits left (the reconciler stops them). */
   onInsufficientFunds?: (namespace: string, name: string) => void;
@@ -142,7 +162,7 @@ export class Accounting {
     const due: Array<{ job: UCloudJob; windows: ChargeWindow[] }> = [];
     for (const job of this.deps.listJobs()) {
       if (!job?.spec?.jobId || !job.metadata?.name) continue;
-      const windows = dueWindows(job, now, this.deps.intervalMs);
+      const windows = dueWindows(job, now, this.deps.intervalMs, this.deps.minuteMillis);
       if (windows.length) due.push({ job, windows });
     }
     const items = due.flatMap((d) => d.windows);

@@ -28,6 +28,13 @@ export interface Faults {
   timeoutMs?: number;
   statusOnFail?: number;
   seed?: number;
+  /**
+   * Fraction of control calls Core carries out (records updates, books charges) whose answer is
+   * then lost: the connection is cut, so the provider cannot tell it from a failure and resends.
+   */
+  lostAnswerRate?: number;
+  /** Only these control calls (e.g. ['chargeCredits']) are subject to faults; empty or unset: all. */
+  calls?: string[];
 }
 
 export interface CoreTokenClaims {
@@ -79,7 +86,7 @@ export class UCloudCoreEmulator {
   readonly charges: Array<{ at: number; item: ResourceChargeCredits }> = [];
   readonly calls: Array<{ at: number; path: string; status: number; items: number }> = [];
   private injected = 0;
-  private faults: Required<Faults> = { failRate: 0, timeoutRate: 0, timeoutMs: 15_000, statusOnFail: 503, seed: 1 };
+  private faults: Required<Faults> = { failRate: 0, timeoutRate: 0, timeoutMs: 15_000, statusOnFail: 503, seed: 1, lostAnswerRate: 0, calls: [] };
   private random = mulberry32(1);
   private readonly insufficient = new Set<string>();
   private readonly sshKeys = new Map<string, SSHKey[]>();
@@ -275,7 +282,7 @@ export class UCloudCoreEmulator {
     this.charges.length = 0;
     this.calls.length = 0;
     this.injected = 0;
-    this.faults = { failRate: 0, timeoutRate: 0, timeoutMs: 15_000, statusOnFail: 503, seed: 1 };
+    this.faults = { failRate: 0, timeoutRate: 0, timeoutMs: 15_000, statusOnFail: 503, seed: 1, lostAnswerRate: 0, calls: [] };
     this.random = mulberry32(1);
     this.insufficient.clear();
     this.sshKeys.clear();
@@ -330,8 +337,11 @@ export class UCloudCoreEmulator {
       return this.reply(res, path, 401, { why: 'a valid provider access token is required', errorCode: 'UNAUTHENTICATED' }, items);
     }
 
-    // Faults strike before Core processes anything, so an injected failure records nothing.
-    const roll = this.random();
+    // Faults strike before Core processes anything, so an injected failure records nothing
+    // (except a lost answer, which strikes after).
+    const call = path.slice(CONTROL_PREFIX.length);
+    const faulty = !this.faults.calls.length || this.faults.calls.includes(call);
+    const roll = faulty ? this.random() : 1;
     if (roll < this.faults.timeoutRate) {
       this.injected++;
       this.calls.push({ at: Date.now(), path, status: 0, items });
@@ -354,8 +364,16 @@ export class UCloudCoreEmulator {
       return this.reply(res, path, this.faults.statusOnFail, { why: 'injected fault', errorCode: 'INTERNAL_ERROR' }, items);
     }
 
+    const loseAnswer = faulty && roll < this.faults.timeoutRate + this.faults.failRate + this.faults.lostAnswerRate;
     try {
-      const answer = this.control(path.slice(CONTROL_PREFIX.length), body);
+      const answer = this.control(call, body);
+      if (loseAnswer) {
+        this.injected++;
+        this.calls.push({ at: Date.now(), path, status: 0, items });
+        this.logger?.debug('losing the answer of a processed call', { path, items });
+        res.destroy();
+        return;
+      }
       return this.reply(res, path, 200, answer, items);
     } catch (e) {
       if (!(e instanceof HttpFailure)) throw e;

@@ -41,6 +41,28 @@ describe('accounting windows', () => {
     expect(windowPeriods(MIN, 60 * MIN)).toBe(1);
   });
 
+  it('scales every price unit with a shortened minute (accounting.minuteMillis, for tests and demos)', () => {
+    expect(periodMillis('CREDITS_PER_MINUTE', 1000)).toBe(1000);
+    expect(periodMillis('CREDITS_PER_HOUR', 1000)).toBe(60_000);
+    const w = dueWindows(job({ state: 'RUNNING', startedAt: iso(0) }), at(2500), 1000, 1000);
+    expect(w.map((x) => [x.chargeId, x.periods])).toEqual([
+      [`1_${T0}`, 1],
+      [`1_${T0 + 1000}`, 1],
+    ]);
+  });
+
+  it('never charges a job that has not ended yet past its expiry or its termination request', () => {
+    // The operator was away: the job expired at 2 min, the reconciler has not said so yet.
+    const expired = job({ state: 'RUNNING', startedAt: iso(0), expiresAt: iso(2 * MIN) });
+    expect(dueWindows(expired, at(10 * MIN), MIN).map((x) => x.chargedPeriodsAfter)).toEqual([1, 2]);
+    const terminated = job({ state: 'RUNNING', startedAt: iso(0) });
+    terminated.spec.terminationRequestedAt = iso(3 * MIN + 30_000);
+    expect(dueWindows(terminated, at(10 * MIN), MIN).map((x) => x.chargedPeriodsAfter)).toEqual([1, 2, 3]);
+    // Once final, the partial last window is charged rounded up, as ever.
+    const done = job({ ...terminated.status, state: 'SUCCESS', startedAt: iso(0), finishedAt: iso(3 * MIN + 30_000), accounting: { chargedPeriods: 3 } });
+    expect(dueWindows(done, at(10 * MIN), MIN)).toEqual([{ id: '1', chargeId: `1_${T0 + 3 * MIN}`, units: 2, periods: 1, chargedPeriodsAfter: 4 }]);
+  });
+
   it('charges nothing before the job starts or before the first window completes', () => {
     expect(dueWindows(job({ state: 'IN_QUEUE' }), at(10 * MIN), MIN)).toEqual([]);
     expect(dueWindows(job({ state: 'RUNNING', startedAt: iso(0) }), at(59_999), MIN)).toEqual([]);
