@@ -118,7 +118,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           metrics,
           intervalMs: config.accounting.intervalSeconds * 1000,
           minuteMillis: config.accounting.minuteMillis,
-          minuteMillis: config.accounting.minuteMillis,
           now: opts.now,
           onInsufficientFunds: (ns, name) => controller.queue.add(`${ns}/${name}`),
         })
