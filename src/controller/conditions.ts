@@ -26,6 +26,8 @@ export const Reason = {
   UpdatesPending: 'UpdatesPending',
   Acknowledged: 'Acknowledged',
   SchemaViolation: 'SchemaViolation',
+  /** Matches the schema but cannot run here (unknown product, bad image, ...: spec-check.ts). */
+  UnsupportedSpec: 'UnsupportedSpec',
 } as const;
 
 export function setCondition(

@@ -60,7 +60,8 @@ const ms = (iso: string | undefined): number | undefined => (iso ? Date.parse(is
 const iso = (t: number): string => new Date(t).toISOString();
 
 function toTime(v: unknown): number | undefined {
-  if (v instanceof Date) return v.getTime();
+  // Not `instanceof Date`: a Date from another realm (client-node under Jest's VM) fails it.
+  if (Object.prototype.toString.call(v) === '[object Date]') return (v as Date).getTime();
   if (typeof v === 'string') {
     const t = Date.parse(v);
     return Number.isNaN(t) ? undefined : t;

@@ -16,6 +16,7 @@ import { buildPod } from './desired/pod-builder.js';
 import { headlessService } from './desired/service-builder.js';
 import { networkPolicyFor } from './desired/network-policy-builder.js';
 import { planJob } from './job-planner.js';
+import { specProblems } from './spec-check.js';
 
 export interface ReconcilerDeps {
   kube: KubePort;
@@ -57,6 +58,11 @@ export class Reconciler {
     }
     const job = parsed.data;
     if (job.metadata.deletionTimestamp) return {};
+    const problems = specProblems(job, this.deps.config);
+    if (problems.length) {
+      await this.reportInvalid(raw, problems.join('; '), Reason.UnsupportedSpec);
+      return {};
+    }
     const now = (this.deps.now ?? (() => new Date()))();
     const log = this.deps.logger.child({ job: key, jobId: job.spec.jobId });
 
@@ -171,17 +177,17 @@ export class Reconciler {
     }
   }
 
-  private async reportInvalid(raw: UCloudJob, why: string): Promise<void> {
+  private async reportInvalid(raw: UCloudJob, why: string, reason: string = Reason.SchemaViolation): Promise<void> {
     this.deps.metrics?.invalidJobs.inc();
     const ns = raw.metadata?.namespace ?? this.deps.config.namespace;
     const name = raw.metadata?.name ?? '';
     const existing = getCondition(raw.status?.conditions, ConditionType.InvalidSpec);
     const message = why.slice(0, 4000);
     if (existing?.status === 'True' && existing.message === message) return;
-    this.deps.logger.warn('UCloudJob does not match the schema', { job: `${ns}/${name}`, why: message });
+    this.deps.logger.warn('UCloudJob cannot be acted on', { job: `${ns}/${name}`, why: message });
     const conditions = setCondition(
       Array.isArray(raw.status?.conditions) ? raw.status!.conditions : [],
-      { type: ConditionType.InvalidSpec, status: 'True', reason: Reason.SchemaViolation, message, observedGeneration: raw.metadata?.generation },
+      { type: ConditionType.InvalidSpec, status: 'True', reason, message, observedGeneration: raw.metadata?.generation },
       new Date(),
     );
     try {

@@ -1,0 +1,57 @@
+// What the CRD schema cannot say: a UCloudJob can match the schema and still be impossible to run
+// here, e.g. one written with kubectl that names a product this provider does not offer, an image
+// the apiserver would refuse, a subPath that escapes the shared storage, or a date that does not
+// parse (the planner's arithmetic would throw on every reconcile). The reconciler refuses such a
+// job before creating anything, with an InvalidSpec condition and a Warning Event, instead of
+// failing the same apiserver call (or the same exception) forever.
+import type { UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import type { OperatorConfig } from '../config.js';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// Kubernetes >= 1.34 takes any printable ASCII but '=' in an env var name.
+const ENV_NAME = /^[\x21-\x3c\x3e-\x7e]+$/;
+// No whitespace or control characters anywhere: the apiserver refuses leading/trailing blanks,
+// the container runtime every other one.
+const IMAGE = /^[^\s\x00-\x1f\x7f]+$/;
+
+function badDate(v: string | undefined): boolean {
+  return v !== undefined && !Number.isFinite(Date.parse(v));
+}
+
+function escapes(subPath: string): boolean {
+  return subPath.startsWith('/') || subPath.split('/').includes('..');
+}
+
+/** Problems that keep the job from running here, each naming its field; empty when it can run. */
+export function specProblems(job: UCloudJob, config: OperatorConfig): string[] {
+  const { spec, status } = job;
+  const out: string[] = [];
+  // Products are checked only before the job starts: a running job keeps running when the
+  // operator's configuration drops its product later.
+  if (!status?.startedAt) {
+    const p = spec.product;
+    const offered = config.products.find((c) => c.id === p.id && c.category === p.category);
+    if (!offered) out.push(`spec.product: ${p.id} (${p.category}) is not a product this provider offers`);
+    else if (offered.cpu !== p.cpu || offered.memoryInGigs !== p.memoryInGigs || offered.gpu !== p.gpu) {
+      out.push(
+        `spec.product: ${p.id} asks for ${p.cpu} cpu, ${p.memoryInGigs} GiB, ${p.gpu} gpu; the product is ` +
+          `${offered.cpu} cpu, ${offered.memoryInGigs} GiB, ${offered.gpu} gpu`,
+      );
+    }
+  }
+  if (!IMAGE.test(spec.image)) out.push('spec.image: not a container image reference (contains blanks or control characters)');
+  spec.env.forEach((e, i) => {
+    if (!ENV_NAME.test(e.name)) out.push(`spec.env[${i}].name: not a valid environment variable name`);
+  });
+  if (spec.mounts.length && !config.jobs.sharedStorage) out.push('spec.mounts: files are mounted but no jobs.sharedStorage is configured');
+  spec.mounts.forEach((m, i) => {
+    if (escapes(m.subPath)) out.push(`spec.mounts[${i}].subPath: must be relative and must not contain ".."`);
+    if (!m.mountPath.startsWith('/')) out.push(`spec.mounts[${i}].mountPath: must be absolute`);
+  });
+  spec.peers.forEach((p, i) => {
+    if (!DNS_LABEL.test(p.hostname)) out.push(`spec.peers[${i}].hostname: not a DNS label`);
+  });
+  if (badDate(spec.terminationRequestedAt)) out.push('spec.terminationRequestedAt: not a date');
+  for (const f of ['startedAt', 'expiresAt', 'finishedAt'] as const) if (badDate(status?.[f])) out.push(`status.${f}: not a date`);
+  return out;
+}
