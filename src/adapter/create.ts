@@ -27,21 +27,35 @@ function translate(job: Job, index: number, config: OperatorConfig): UCloudJob {
 }
 
 /** Where each peer of a job is named in the request, for an error that points at it. */
-function peerFields(job: Job): Array<{ field: string; jobId: string }> {
-  const out: Array<{ field: string; jobId: string }> = [];
+function peerFields(job: Job): Array<{ field: string; jobId: string; hostname: string }> {
+  const out: Array<{ field: string; jobId: string; hostname: string }> = [];
   for (const [name, v] of Object.entries(job.specification.parameters ?? {})) {
-    if (v.type === 'peer') out.push({ field: `specification.parameters.${name}`, jobId: v.jobId });
+    if (v.type === 'peer') out.push({ field: `specification.parameters.${name}`, jobId: v.jobId, hostname: v.hostname });
   }
   (job.specification.resources ?? []).forEach((v, i) => {
-    if (v.type === 'peer') out.push({ field: `specification.resources[${i}]`, jobId: v.jobId });
+    if (v.type === 'peer') out.push({ field: `specification.resources[${i}]`, jobId: v.jobId, hostname: v.hostname });
   });
   return out;
 }
+
+/**
+ * Peer hostnames the cluster's own names would shadow: the jobs' namespace is searched before a
+ * job's peer domain, and every Service the operator makes there is called `j-...` (ADR 0006).
+ */
+const SHADOWED_HOSTNAME = /^j-/;
 
 /** Every peer must be a job that runs here and has not ended (or be created by this very call). */
 async function checkPeers(items: readonly Job[], ctx: CallContext): Promise<void> {
   const inRequest = new Set(items.map((j) => j.id));
   const refs = items.flatMap((job, i) => peerFields(job).map((p) => ({ ...p, item: i })));
+  const shadowed = refs.find((r) => SHADOWED_HOSTNAME.test(r.hostname));
+  if (shadowed) {
+    throw new ProviderError(
+      400,
+      `items[${shadowed.item}].${shadowed.field}: peer hostname ${shadowed.hostname} is reserved (names starting with "j-" belong to this provider's jobs)`,
+      'INVALID_PEER_HOSTNAME',
+    );
+  }
   const ids = [...new Set(refs.map((r) => r.jobId).filter((id) => !inRequest.has(id)))];
   const found = await mapLimited(ids, BULK_CONCURRENCY, (id) => ctx.jobs.get(id));
   const usable = new Set(ids.filter((_, i) => found[i] && !isFinal(found[i]!.status?.state)));

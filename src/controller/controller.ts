@@ -4,6 +4,7 @@
 // (expiry, grace periods) fire even when nothing changes.
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { GROUP, LABEL_JOB, LABEL_MANAGED_BY, MANAGED_BY, PLURAL, VERSION, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import { jobResourceName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { Informer } from '../k8s/informer.js';
 import type { KubePort } from '../k8s/kube-port.js';
@@ -36,6 +37,9 @@ export class Controller {
   private workers: Promise<void>[] = [];
   private resyncTimer?: NodeJS.Timeout;
   private running = false;
+  /** Peering index: job key → UCloudJob names it names as peers, and peer name → keys naming it. */
+  private readonly namesPeers = new Map<string, string[]>();
+  private readonly namedBy = new Map<string, Set<string>>();
   /** Hooks other components (accounting) use to learn about jobs. */
   readonly onJobFinal: Array<(namespace: string, name: string) => void> = [];
 
@@ -85,6 +89,7 @@ export class Controller {
       getJob: (n, name) => this.jobs.get(n, name),
       listJobs: () => this.jobs.list(),
       podsOf: (_n, name) => this.pods.byIndex(name),
+      namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => key.slice(key.indexOf('/') + 1)),
       onOutboxPending: (n, name) => this.reporter.notify(n, name),
       onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),
       now: deps.now,
@@ -93,16 +98,45 @@ export class Controller {
       const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
       if (kind === 'delete') this.reconciler.forget(job.metadata!.namespace!, job.metadata!.name, job.metadata?.uid);
       this.queue.add(key);
-      // Peering is symmetric: a job naming another as a peer changes the other's NetworkPolicy.
-      for (const peer of job.spec?.peers ?? []) {
-        const other = this.jobs.list().find((j) => j.spec?.jobId === peer.jobId);
-        if (other) this.queue.add(`${other.metadata.namespace}/${other.metadata.name}`);
-      }
+      // Peering is symmetric: a job naming another as a peer changes the other's NetworkPolicy,
+      // and a job that names this one must learn when it ends (its policy and aliases drop it).
+      const named = kind === 'delete' ? [] : (job.spec?.peers ?? []).map((p) => jobResourceName(p.jobId));
+      for (const name of new Set([...(this.namesPeers.get(key) ?? []), ...named])) this.queue.add(`${job.metadata?.namespace}/${name}`);
+      for (const key2 of this.jobsNaming(job.metadata!.namespace!, job.metadata!.name)) this.queue.add(key2);
+      this.indexPeers(key, named);
     });
     this.pods.onChange((pod) => {
       const owner = pod.metadata?.labels?.[LABEL_JOB];
-      if (owner) this.queue.add(`${pod.metadata?.namespace}/${owner}`);
+      if (!owner) return;
+      this.queue.add(`${pod.metadata?.namespace}/${owner}`);
+      // Jobs that name the owner as a peer publish its pods' addresses (peer-aliases.ts).
+      for (const key of this.jobsNaming(pod.metadata!.namespace!, owner)) this.queue.add(key);
     });
+  }
+
+  private indexPeers(key: string, named: readonly string[]): void {
+    const ns = key.slice(0, key.indexOf('/'));
+    for (const name of this.namesPeers.get(key) ?? []) {
+      const set = this.namedBy.get(`${ns}/${name}`);
+      set?.delete(key);
+      if (set && !set.size) this.namedBy.delete(`${ns}/${name}`);
+    }
+    if (!named.length) {
+      this.namesPeers.delete(key);
+      return;
+    }
+    this.namesPeers.set(key, [...named]);
+    for (const name of named) {
+      const k = `${ns}/${name}`;
+      const set = this.namedBy.get(k) ?? new Set<string>();
+      set.add(key);
+      this.namedBy.set(k, set);
+    }
+  }
+
+  /** Keys of the jobs that name `namespace/name` as a peer. */
+  jobsNaming(namespace: string, name: string): string[] {
+    return [...(this.namedBy.get(`${namespace}/${name}`) ?? [])];
   }
 
   get hasSynced(): boolean {

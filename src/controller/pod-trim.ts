@@ -24,6 +24,9 @@ export function trimPod(raw: unknown): V1Pod {
       reason: s.reason,
       message: s.message,
       startTime: s.startTime,
+      // Peers' aliases point at these (peer-aliases.ts).
+      podIP: s.podIP,
+      podIPs: s.podIPs,
       conditions: s.conditions?.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
       containerStatuses: s.containerStatuses?.map((c) => ({
         name: c.name,

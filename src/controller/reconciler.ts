@@ -1,9 +1,9 @@
 // One reconcile of one UCloudJob: read it and its pods from the caches, plan, persist the plan's
 // status (before acting, so a crash never leaves an action without its record), then converge the
 // children. Idempotent: running it twice, or after a crash at any line, does the same thing.
-import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
-import { API_VERSION, KIND, UCloudJobSchema, isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
-import { configMapName, networkPolicyName, podName, serviceName } from '../api/v1alpha1/names.js';
+import type { V1EndpointSlice, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
+import { API_VERSION, KIND, LABEL_JOB, UCloudJobSchema, isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import { configMapName, jobResourceName, networkPolicyName, podName, serviceName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { isConflict, isNotFound } from '../k8s/errors.js';
 import type { KubePort } from '../k8s/kube-port.js';
@@ -15,6 +15,7 @@ import { configMap } from './desired/rank-files.js';
 import { buildPod } from './desired/pod-builder.js';
 import { headlessService } from './desired/service-builder.js';
 import { networkPolicyFor } from './desired/network-policy-builder.js';
+import { peerAliasService, peerEndpointSlices, peerServiceName, rankAddresses, type PeerAddresses } from './desired/peer-aliases.js';
 import { planJob } from './job-planner.js';
 import { specProblems } from './spec-check.js';
 
@@ -27,6 +28,8 @@ export interface ReconcilerDeps {
   getJob: (namespace: string, name: string) => unknown;
   listJobs: () => readonly unknown[];
   podsOf: (namespace: string, name: string) => readonly V1Pod[];
+  /** Names of the jobs that named this one as a peer (an index); without it listJobs is scanned. */
+  namingJobs?: (namespace: string, name: string) => readonly string[];
   onOutboxPending: (namespace: string, name: string) => void;
   onJobFinal?: (namespace: string, name: string) => void;
   now?: () => Date;
@@ -123,19 +126,38 @@ export class Reconciler {
 
   /** Jobs that named this job as a peer: their pods must be admitted by our NetworkPolicy. */
   private peersOfOthers(job: UCloudJob): string[] {
+    const candidates = this.deps.namingJobs
+      ? this.deps.namingJobs(job.metadata.namespace!, job.metadata.name).map((n) => this.deps.getJob(job.metadata.namespace!, n) as UCloudJob | undefined)
+      : (this.deps.listJobs() as UCloudJob[]);
     const names: string[] = [];
-    for (const other of this.deps.listJobs() as UCloudJob[]) {
-      if (other?.metadata?.name === job.metadata.name || isFinal(other?.status?.state)) continue;
-      if (other?.spec?.peers?.some((p) => p.jobId === job.spec.jobId)) names.push(other.metadata.name);
+    for (const other of candidates) {
+      if (!other || other.metadata?.name === job.metadata.name || isFinal(other.status?.state)) continue;
+      if (other.spec?.peers?.some((p) => p.jobId === job.spec.jobId)) names.push(other.metadata.name);
     }
-    return names.sort();
+    return [...new Set(names)].sort();
+  }
+
+  /** Pod IPs of every rank of every peer, from the pod cache (the slices follow them). */
+  private peerAddresses(job: UCloudJob): PeerAddresses {
+    const out: Record<string, Array<string | undefined>> = {};
+    for (const peer of job.spec.peers) {
+      const peerJob = this.deps.getJob(job.metadata.namespace!, jobResourceName(peer.jobId)) as UCloudJob | undefined;
+      // A peer that has ended (or is gone) has no addresses worth publishing: its IPs are free.
+      if (!peerJob || peerJob.spec?.jobId !== peer.jobId || isFinal(peerJob.status?.state)) {
+        out[peer.jobId] = [];
+        continue;
+      }
+      out[peer.jobId] = rankAddresses(this.deps.podsOf(job.metadata.namespace!, peerJob.metadata.name));
+    }
+    return out;
   }
 
   private async ensureSupporting(job: UCloudJob): Promise<void> {
     const ns = job.metadata.namespace!;
     const uid = job.metadata.uid ?? job.metadata.name;
     const policy: V1NetworkPolicy = networkPolicyFor(job, this.deps.config, this.peersOfOthers(job));
-    const fingerprint = `${job.metadata.generation}:${JSON.stringify(policy.spec)}`;
+    const slices = peerEndpointSlices(job, this.deps.config, this.peerAddresses(job));
+    const fingerprint = `${job.metadata.generation}:${JSON.stringify(policy.spec)}:${JSON.stringify(slices.map((s) => [s.metadata?.name, s.endpoints]))}`;
     if (this.ensured.get(uid) === fingerprint) return;
     await this.deps.kube.configMaps.create(ns, configMap(job, this.deps.config));
     await this.deps.kube.services.create(ns, headlessService(job, this.deps.config));
@@ -146,7 +168,40 @@ export class Reconciler {
         metadata: { ...policy.metadata, resourceVersion: res.object.metadata?.resourceVersion },
       });
     }
+    await this.ensurePeerAliases(job, slices);
     this.ensured.set(uid, fingerprint);
+  }
+
+  /** The `<job>-peers` Service and its EndpointSlices: create or replace by name, drop the rest. */
+  private async ensurePeerAliases(job: UCloudJob, slices: readonly V1EndpointSlice[]): Promise<void> {
+    const service = peerAliasService(job, this.deps.config);
+    if (!service) return;
+    const ns = job.metadata.namespace!;
+    await this.deps.kube.services.create(ns, service);
+    for (const slice of slices) {
+      const res = await this.deps.kube.endpointSlices.create(ns, slice);
+      if (res.created) continue;
+      const current = res.object;
+      const same =
+        JSON.stringify(current.endpoints ?? []) === JSON.stringify(slice.endpoints ?? []) &&
+        current.addressType === slice.addressType &&
+        Object.entries(slice.metadata?.labels ?? {}).every(([k, v]) => current.metadata?.labels?.[k] === v);
+      if (!same) {
+        await this.deps.kube.endpointSlices.replace(ns, slice.metadata!.name!, {
+          ...slice,
+          metadata: { ...slice.metadata, resourceVersion: current.metadata?.resourceVersion },
+        });
+      }
+    }
+    const wanted = new Set(slices.map((s) => s.metadata?.name));
+    const existing = await this.deps.kube.endpointSlices.list(ns, this.peerSliceSelector(job.metadata.name));
+    for (const old of existing.items) {
+      if (!wanted.has(old.metadata?.name)) await this.deps.kube.endpointSlices.delete(ns, old.metadata!.name!);
+    }
+  }
+
+  private peerSliceSelector(jobName: string): string {
+    return `${LABEL_JOB}=${jobName},kubernetes.io/service-name=${peerServiceName(jobName)}`;
   }
 
   private async teardown(job: UCloudJob, pods: readonly V1Pod[]): Promise<void> {
@@ -165,6 +220,12 @@ export class Reconciler {
     await this.deps.kube.configMaps.delete(ns, configMapName(name));
     await this.deps.kube.services.delete(ns, serviceName(name));
     await this.deps.kube.networkPolicies.delete(ns, networkPolicyName(name));
+    if (job.spec.peers.length) {
+      await this.deps.kube.services.delete(ns, peerServiceName(name));
+      for (const slice of (await this.deps.kube.endpointSlices.list(ns, this.peerSliceSelector(name))).items) {
+        await this.deps.kube.endpointSlices.delete(ns, slice.metadata!.name!);
+      }
+    }
     this.ensured.delete(uid);
     this.tornDown.add(uid);
   }

@@ -4,6 +4,7 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   EventsV1Api,
   KubeConfig,
   NetworkingV1Api,
@@ -11,6 +12,7 @@ import {
   V1MicroTime,
   setHeaderOptions,
   type V1ConfigMap,
+  type V1EndpointSlice,
   type V1Lease,
   type V1NetworkPolicy,
   type V1Pod,
@@ -95,6 +97,7 @@ export function createClientNodePort(kc: KubeConfig, fieldManager = 'ucloud-oper
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const net = kc.makeApiClient(NetworkingV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
   const coord = kc.makeApiClient(CoordinationV1Api);
   const events = kc.makeApiClient(EventsV1Api);
   const crd = { group: GROUP, version: VERSION, plural: PLURAL };
@@ -187,6 +190,13 @@ export function createClientNodePort(kc: KubeConfig, fieldManager = 'ucloud-oper
     replace: (name, namespace, body) => net.replaceNamespacedNetworkPolicy({ name, namespace, body, fieldManager }),
     del: (name, namespace, body) => net.deleteNamespacedNetworkPolicy({ name, namespace, body }),
   });
+  const endpointSlices = namespaced<V1EndpointSlice>({
+    read: (name, namespace) => discovery.readNamespacedEndpointSlice({ name, namespace }),
+    list: (namespace, labelSelector) => discovery.listNamespacedEndpointSlice({ namespace, labelSelector }),
+    create: (namespace, body) => discovery.createNamespacedEndpointSlice({ namespace, body, fieldManager }),
+    replace: (name, namespace, body) => discovery.replaceNamespacedEndpointSlice({ name, namespace, body, fieldManager }),
+    del: (name, namespace, body) => discovery.deleteNamespacedEndpointSlice({ name, namespace, body }),
+  });
   const leases = namespaced<V1Lease>({
     read: (name, namespace) => coord.readNamespacedLease({ name, namespace }),
     list: (namespace, labelSelector) => coord.listNamespacedLease({ namespace, labelSelector }),
@@ -202,6 +212,7 @@ export function createClientNodePort(kc: KubeConfig, fieldManager = 'ucloud-oper
     configMaps,
     services,
     networkPolicies,
+    endpointSlices,
     leases,
     listNodes: async (labelSelector) => (await wrap(core.listNode({ labelSelector }))).items,
     recordEvent: async (ev: KubeEvent) => {

@@ -2,7 +2,7 @@
 // reconciler, accounting, reporting) is written against these interfaces, so unit tests can use
 // the in-memory fake (test/support/fake-kube.ts) while integration tests use the real apiserver
 // through client-node (client-node-port.ts).
-import type { V1ConfigMap, V1NetworkPolicy, V1Node, V1Pod, V1Service, V1Lease } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1EndpointSlice, V1NetworkPolicy, V1Node, V1Pod, V1Service, V1Lease } from '@kubernetes/client-node';
 import type { UCloudJob, UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 
 /** Creates return `created: false` with the existing object when it is already there (409 AlreadyExists). */
@@ -50,6 +50,8 @@ export interface KubePort {
   configMaps: NamespacedApi<V1ConfigMap>;
   services: NamespacedApi<V1Service>;
   networkPolicies: NamespacedApi<V1NetworkPolicy>;
+  /** discovery.k8s.io/v1: the peer aliases of a job (peer-aliases.ts). */
+  endpointSlices: NamespacedApi<V1EndpointSlice>;
   leases: NamespacedApi<V1Lease>;
   listNodes(labelSelector?: string): Promise<V1Node[]>;
   recordEvent(event: KubeEvent): Promise<void>;

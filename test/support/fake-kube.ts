@@ -18,12 +18,12 @@
 // Every object is deep-copied in and out: a test can never mutate the store by accident, and
 // the code under test cannot depend on getting back the very object it wrote.
 import { randomUUID } from 'node:crypto';
-import type { V1ConfigMap, V1Lease, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1EndpointSlice, V1Lease, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { UCloudJob, UCloudJobStatus } from '../../src/api/v1alpha1/ucloudjob.js';
 import { KubeError } from '../../src/k8s/errors.js';
 import type { CreateResult, KubeEvent, KubePort, NamespacedApi, UCloudJobApi } from '../../src/k8s/kube-port.js';
 
-export type FakeKind = 'UCloudJob' | 'Pod' | 'ConfigMap' | 'Service' | 'NetworkPolicy' | 'Lease' | 'Node' | 'Event';
+export type FakeKind = 'UCloudJob' | 'Pod' | 'ConfigMap' | 'Service' | 'NetworkPolicy' | 'EndpointSlice' | 'Lease' | 'Node' | 'Event';
 
 export interface FakeCall {
   op: string;
@@ -146,6 +146,7 @@ export class FakeKube implements KubePort {
   readonly configMaps: NamespacedApi<V1ConfigMap>;
   readonly services: NamespacedApi<V1Service>;
   readonly networkPolicies: NamespacedApi<V1NetworkPolicy>;
+  readonly endpointSlices: NamespacedApi<V1EndpointSlice>;
   readonly leases: NamespacedApi<V1Lease>;
 
   /** @param now clock for creationTimestamp and deletionTimestamp */
@@ -154,6 +155,7 @@ export class FakeKube implements KubePort {
     this.configMaps = this.namespaced<V1ConfigMap>('ConfigMap');
     this.services = this.namespaced<V1Service>('Service');
     this.networkPolicies = this.namespaced<V1NetworkPolicy>('NetworkPolicy');
+    this.endpointSlices = this.namespaced<V1EndpointSlice>('EndpointSlice');
     this.leases = this.namespaced<V1Lease>('Lease');
     this.ucloudJobs = this.ucloudJobApi();
   }

@@ -135,6 +135,18 @@ describe('create', () => {
       expect(h.kube.writes()).toEqual([]);
     });
 
+    it('refuses a peer hostname the jobs\' own Services would shadow (j-...), writing nothing', async () => {
+      await create([simpleJob('server-3')]);
+      h.kube.clearCalls();
+      const job = simpleJob('client-3', (j) => {
+        j.specification.resources = [{ type: 'peer', hostname: 'j-server-3', jobId: 'server-3' }];
+      });
+      const res = await create([job]);
+      expect(res).toMatchObject({ status: 400, body: { errorCode: 'INVALID_PEER_HOSTNAME' } });
+      expect(res.body.why).toMatch(/^items\[0\]\.specification\.resources\[0\]: peer hostname j-server-3 is reserved/);
+      expect(h.kube.writes()).toEqual([]);
+    });
+
     it('accepts a running peer, and one created in the same call', async () => {
       await create([simpleJob('server-1')]);
       expect((await create([withPeer('client-1', 'server-1')])).status).toBe(200);

@@ -1,7 +1,7 @@
 // The reconciler's rules, as the pure planner decides them: start, gang timeout, worst rank,
 // expiry, extend, terminate, insufficient funds, stuck and vanished pods, and idempotence.
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import type { UCloudJob, UCloudJobSpec, UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
+import { UCloudJobSchema, type UCloudJob, type UCloudJobSpec, type UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { planJob, type Plan } from '../../../src/controller/job-planner.js';
 import { unitConfig } from '../../support/config.js';
 import { job as baseJob } from '../desired/support.js';
@@ -72,6 +72,15 @@ describe('planJob', () => {
     expect(again.plan.transitions).toEqual([]);
     expect(again.plan.createRanks).toEqual([]);
     expect(again.plan.status.outbox).toEqual(first.plan.status.outbox);
+  });
+
+  it('is idempotent on what the reconciler reads back: the status in the schema\'s key order', () => {
+    const pods = [running(0, 5), running(1, 6), running(2, 9)];
+    const first = step(job(), pods, 10);
+    // The reconciler parses the cached object, which puts every key in schema order.
+    const stored = UCloudJobSchema.parse(JSON.parse(JSON.stringify(first.job)));
+    expect(JSON.stringify(stored.status)).not.toBe(JSON.stringify(first.plan.status));
+    expect(step(stored, pods, 11).plan.statusChanged).toBe(false);
   });
 
   it('worst rank wins: one failed rank fails the job and tears down the others', () => {
