@@ -4,7 +4,7 @@
 import { configMapName, podName, serviceName } from '../../src/api/v1alpha1/names.js';
 import { rankViewOf } from '../../src/controller/desired/rank-files.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
-import { boundSharedClaim, createJobs, crWhen, deletePersistentVolume, multiRankJob, noPodsLeft, runningPods } from '../support/jobs.js';
+import { batchJob, boundSharedClaim, createJobs, crWhen, deletePersistentVolume, multiRankJob, noPodsLeft, runningPods } from '../support/jobs.js';
 import { exitPod } from '../support/workload.js';
 
 const CLAIM = 'shared-files';
@@ -12,7 +12,7 @@ const CLAIM = 'shared-files';
 describe('a 3-rank job', () => {
   let stack: TestStack;
   beforeEach(async () => {
-    stack = await startStack({ jobs: { sharedStorage: { claimName: CLAIM } } });
+    stack = await startStack({ jobs: { sharedStorage: { claimName: CLAIM }, vanishedPodGraceSeconds: 1 } });
     await boundSharedClaim(stack.ns.kc, stack.ns.name, CLAIM);
   });
   afterEach(async () => {
@@ -77,5 +77,21 @@ describe('a 3-rank job', () => {
     const done = await crWhen(stack, id, (j) => j.status?.state === 'FAILURE', 'FAILURE in the CR');
     expect(done.status?.finishedAt).toBeDefined();
     await eventually(async () => (await ns.kube.configMaps.get(ns.name, configMapName(name))) === undefined, 'the ConfigMap to be removed');
+  }, 120_000);
+
+  it('a rank whose pod vanishes while the job runs fails the job after the grace period, naming the rank', async () => {
+    const { core, ns } = stack;
+    const id = '61208';
+    expect((await createJobs(stack, batchJob(id, { replicas: 3 }))).status).toBe(200);
+    await runningPods(stack, id, 3);
+    await core.waitFor(() => core.jobStates(id).includes('RUNNING'), 60_000, 'RUNNING at UCloud/Core');
+    // Someone deletes rank 2's pod behind the operator's back; it is not recreated mid-run.
+    await ns.kube.pods.delete(ns.name, podName(`j-${id}`, 2), { gracePeriodSeconds: 0 });
+    await core.waitFor(() => core.jobStates(id).includes('FAILURE'), 60_000, 'FAILURE at UCloud/Core');
+    expect(core.jobStates(id)).toEqual(['RUNNING', 'FAILURE']);
+    expect(core.updates.find((u) => u.id === id && u.update.state === 'FAILURE')?.update.status).toBe(
+      'The pod of rank 2 disappeared while the job was running',
+    );
+    await noPodsLeft(stack, id);
   }, 120_000);
 });
