@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { KubePort } from '../../src/k8s/kube-port.js';
 import { CLUSTER_DIR, KUBECONFIG_PATH, REPO, clusterEnv } from './cluster-env.js';
 
 const run = promisify(execFile);
@@ -286,4 +287,17 @@ export async function scrape(probeUrl: string): Promise<Sample[]> {
   const res = await fetch(`${probeUrl}/metrics`);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   return parsePrometheus(await res.text());
+}
+
+/**
+ * Waits until the job's persisted startedAt is more than a second in the past. Pod and job times
+ * have whole-second resolution, so a rank that exits within the second it started has run for
+ * 0 s and is charged nothing; tests that expect a charge let it run into the next second first.
+ */
+export async function runForASecond(ns: { name: string; kube: KubePort }, job: string): Promise<void> {
+  for (;;) {
+    const startedAt = (await ns.kube.ucloudJobs.get(ns.name, job))?.status?.startedAt;
+    if (startedAt && Date.now() > Date.parse(startedAt) + 1100) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,0 +1,162 @@
+// The operator with nothing but the chart's RBAC (issue 3, issue 6): the chart is installed, a
+// token for its ServiceAccount is minted with the TokenRequest API (what the kubelet mounts in the
+// pod), and the operator, configured from the chart's own ConfigMap, runs the spec example end to
+// end with it: Lease, UCloudJob, ConfigMap, Service, NetworkPolicy, pod, status, events, charge.
+// Every permission is also checked the other way: what the chart must not grant, it does not.
+import { jest } from '@jest/globals';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { podName } from '../../src/api/v1alpha1/names.js';
+import { parseConfig } from '../../src/config.js';
+import { setLogSink } from '../../src/observability/log.js';
+import { startOperator, type RunningOperator } from '../../src/operator.js';
+import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
+import { CHART_DIR, helm, kubectl, runForASecond, serviceAccountKubeConfig, workDir } from '../support/ops.js';
+import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
+import { exitPod } from '../support/workload.js';
+
+jest.setTimeout(150_000);
+
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+
+describe('the operator with only the chart RBAC', () => {
+  let ns: TestNamespace;
+  let core: UCloudCoreEmulator;
+  let operator: RunningOperator | undefined;
+  const release = 'rbac';
+  const sa = `${release}-ucloud-operator`;
+  const logs: string[] = [];
+  let previousSink: ((line: string) => void) | undefined;
+
+  beforeAll(async () => {
+    ns = await createTestNamespace('rbac');
+    core = await UCloudCoreEmulator.start({ providerId: 'example' });
+    await ns.core.createNamespacedSecret({
+      namespace: ns.name,
+      body: { metadata: { name: 'ucloud-credentials' }, stringData: { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() } },
+    });
+    const values = {
+      providerId: core.providerId,
+      ucloud: { coreUrl: core.url, existingSecret: 'ucloud-credentials' },
+      products: TEST_PRODUCTS,
+      replicaCount: 1,
+      // The CRD is cluster-wide and already installed; this release only brings the operator.
+      crds: { install: false },
+    };
+    const file = join(workDir('rbac-values'), 'values.yaml');
+    writeFileSync(file, JSON.stringify(values));
+    const res = await helm(['install', release, CHART_DIR, '--namespace', ns.name, '-f', file, '--wait=false']);
+    if (res.code !== 0) throw new Error(`helm install failed: ${res.stdout}${res.stderr}`);
+    previousSink = setLogSink((line) => {
+      logs.push(line);
+      if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
+    });
+  });
+  afterAll(async () => {
+    await operator?.stop();
+    if (previousSink) setLogSink(previousSink);
+    await core?.close();
+    if (ns) await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
+    await ns?.delete();
+  });
+
+  /** `resource` is kubectl's TYPE[/NAME]; a subresource is written TYPE#SUB. */
+  async function canI(verb: string, resource: string, namespace: string | null = ns.name): Promise<boolean> {
+    const [type, sub] = resource.split('#') as [string, string | undefined];
+    const args = ['auth', 'can-i', verb, type, `--as=system:serviceaccount:${ns.name}:${sa}`];
+    if (sub) args.push(`--subresource=${sub}`);
+    args.push(...(namespace === null ? ['--all-namespaces'] : ['-n', namespace]));
+    const res = await kubectl(args);
+    return res.stdout.trim() === 'yes';
+  }
+
+  it('grants what the operator uses and denies the rest', async () => {
+    const lease = `leases.coordination.k8s.io/${release}-ucloud-operator-leader`;
+    const expected: Array<[string, string, string | null, boolean]> = [
+      ['watch', 'ucloudjobs.ucloud.dk', ns.name, true],
+      ['create', 'ucloudjobs.ucloud.dk', ns.name, true],
+      ['patch', 'ucloudjobs.ucloud.dk#status', ns.name, true],
+      ['create', 'pods', ns.name, true],
+      ['get', 'pods#log', ns.name, true],
+      ['create', 'networkpolicies.networking.k8s.io', ns.name, true],
+      ['create', 'endpointslices.discovery.k8s.io', ns.name, true],
+      ['create', 'events.events.k8s.io', ns.name, true],
+      ['create', 'leases.coordination.k8s.io', ns.name, true],
+      ['update', lease, ns.name, true],
+      ['list', 'nodes', null, true],
+      // Denied: secrets, exec, other namespaces, other leases, cluster-wide writes.
+      ['get', 'secrets', ns.name, false],
+      ['list', 'secrets', ns.name, false],
+      ['create', 'pods#exec', ns.name, false],
+      ['update', 'pods', ns.name, false],
+      ['patch', 'ucloudjobs.ucloud.dk', ns.name, false],
+      ['deletecollection', 'pods', ns.name, false],
+      ['delete', 'leases.coordination.k8s.io', ns.name, false],
+      ['update', 'leases.coordination.k8s.io/someone-elses', ns.name, false],
+      ['create', 'pods', 'kube-system', false],
+      ['update', 'ucloudjobs.ucloud.dk#finalizers', ns.name, true],
+      ['get', 'pods#attach', ns.name, false],
+      ['create', 'pods#portforward', ns.name, false],
+      ['list', 'ucloudjobs.ucloud.dk', null, false],
+      ['patch', 'nodes', null, false],
+      ['create', 'clusterrolebindings', null, false],
+      ['update', 'customresourcedefinitions', null, false],
+      ['get', 'configmaps', 'kube-system', false],
+    ];
+    const actual = await Promise.all(expected.map(async ([verb, res, where]) => [verb, res, where, await canI(verb, res, where)]));
+    expect(actual).toEqual(expected);
+  });
+
+  it('runs the spec example end to end with a service-account token', async () => {
+    const kc = await serviceAccountKubeConfig(ns.name, sa);
+    expect(kc.getCurrentUser()?.token).toBeTruthy();
+    expect(kc.getCurrentUser()?.certData).toBeFalsy();
+
+    // The configuration the chart renders, with the Secret's values as the pod would read them.
+    const cm = await ns.kube.configMaps.get(ns.name, `${release}-ucloud-operator`);
+    const rendered = JSON.parse(cm!.data!['config.json']!);
+    const config = parseConfig({
+      ...rendered,
+      ucloud: { ...rendered.ucloud, refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() },
+      http: { host: '127.0.0.1', port: 0, probePort: 0 },
+      leaderElection: { ...rendered.leaderElection, identity: 'rbac-test-pod' },
+      reporting: { batchWindowMs: 20 },
+    });
+    expect(config.leaderElection).toMatchObject({ enabled: true, leaseName: `${release}-ucloud-operator-leader` });
+    operator = await startOperator({ config, kc });
+
+    // It takes the chart's Lease and gets ready (caches synced) as leader.
+    await eventually(async () => (await ns.kube.leases.get(ns.name, config.leaderElection.leaseName))?.spec?.holderIdentity === 'rbac-test-pod', 'the Lease');
+    await eventually(async () => (await fetch(`${operator!.probeUrl}/readyz`)).status === 200, 'readiness as leader');
+
+    const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
+    expect(res).toEqual({ status: 200, body: { responses: [null] } });
+    const pod = podName('j-54112', 0);
+    await eventually(async () => (await ns.kube.pods.get(ns.name, pod))?.status?.phase === 'Running', 'the pod running on a kwok node');
+    await core.waitFor(() => core.jobStates('54112').includes('RUNNING'), 30_000, 'RUNNING at UCloud/Core');
+    // Kubernetes times are whole seconds: run into the next second so there is time to charge.
+    await runForASecond(ns, 'j-54112');
+    await exitPod(ns.kc, ns.name, pod, { code: 0 });
+    await core.waitFor(() => core.jobStates('54112').includes('SUCCESS'), 30_000, 'SUCCESS at UCloud/Core');
+    expect(core.jobStates('54112')).toEqual(['RUNNING', 'SUCCESS']);
+    await core.waitFor(() => core.charges.some((c) => c.item.id === '54112'), 30_000, 'the charge');
+    expect(core.chargedPeriods('54112')).toBe(1);
+
+    // Teardown of the children, and the status writes, also went through with these permissions.
+    await eventually(async () => (await ns.kube.pods.get(ns.name, pod)) === undefined, 'the pod to be removed');
+    const job = await eventually(async () => {
+      const j = await ns.kube.ucloudJobs.get(ns.name, 'j-54112');
+      return j?.status?.accounting?.chargedPeriods === 1 ? j : undefined;
+    }, 'the charge watermark in status');
+    expect(job.status?.state).toBe('SUCCESS');
+
+    // The cluster-wide read (Nodes) works too: utilization answers.
+    const util = await core.callProvider(operator.adapterUrl, 'GET', `/ucloud/${core.providerId}/jobs/retrieveUtilization?categoryId=example-compute`);
+    expect(util.status).toBe(200);
+
+    // Nothing was refused along the way (a missing verb would show up as a 403 somewhere).
+    expect(logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
+    // And the token never reached a log line.
+    expect(logs.some((l) => l.includes(kc.getCurrentUser()!.token!))).toBe(false);
+  });
+});
