@@ -68,7 +68,14 @@ export const ConfigSchema = z.object({
       workVolume: z
         .discriminatedUnion('type', [
           z.object({ type: z.literal('emptyDir'), sizeLimit: z.string().optional() }),
-          z.object({ type: z.literal('pvc'), claimName: z.string().min(1), subPathPrefix: z.string().default('jobs') }),
+          z.object({
+            type: z.literal('pvc'),
+            claimName: z.string().min(1),
+            subPathPrefix: z.string().default('jobs'),
+            /** Where <subPathPrefix> appears in UCloud, if users can see it: each job's /work is then
+             *  reported to UCloud/Core as its outputFolder, `<ucloudPath>/<job>`. */
+            ucloudPath: z.string().regex(/^\/./, 'an absolute UCloud path').optional(),
+          }),
         ])
         .default({ type: 'emptyDir' }),
       /** The site's shared filesystem holding users' UCloud files, mounted by subPath. */

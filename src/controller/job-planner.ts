@@ -11,6 +11,7 @@ import {
   type UCloudJobState,
   type UCloudJobStatus,
 } from '../api/v1alpha1/ucloudjob.js';
+import { jobIdLabelValue } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { ConditionType, Reason, setCondition } from './conditions.js';
 import { mapPods } from './state-mapping.js';
@@ -79,6 +80,13 @@ function containerFinishedAt(pod: V1Pod): number | undefined {
   return toTime(pod.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt);
 }
 
+/** The UCloud path of the job's /work folder, when the site's work volume is visible in UCloud. */
+export function outputFolderOf(job: UCloudJob, config: OperatorConfig): string | undefined {
+  const work = config.jobs.workVolume;
+  if (work.type !== 'pvc' || !work.ucloudPath) return undefined;
+  return `${work.ucloudPath.replace(/\/+$/, '')}/${jobIdLabelValue(job.spec.jobId)}`;
+}
+
 function nextSeq(status: UCloudJobStatus | undefined): number {
   const entries = status?.outbox?.entries ?? [];
   const last = entries.length ? entries[entries.length - 1]!.seq : 0;
@@ -117,6 +125,10 @@ export function planJob(input: PlanInput): Plan {
   status.state = prevState;
   status.observedGeneration = generation;
 
+  // Reported with RUNNING: from then on the job's files are in its /work folder.
+  const folder = outputFolderOf(job, config);
+  const output = folder ? { outputFolder: folder } : {};
+
   const podsByRank = new Map<number, V1Pod>();
   for (const pod of input.pods) {
     const r = rankOf(pod);
@@ -130,7 +142,7 @@ export function planJob(input: PlanInput): Plan {
     // gets RUNNING reported first, so UCloud's timeline and billing see that it ran.
     if (status.state === 'IN_QUEUE' && status.startedAt !== undefined) {
       transitions.push({ from: 'IN_QUEUE', to: 'RUNNING', message: 'The job is running' });
-      appendOutbox(status, { at: status.startedAt!, state: 'RUNNING', status: 'The job is running' });
+      appendOutbox(status, { at: status.startedAt!, state: 'RUNNING', status: 'The job is running', ...output });
     }
     transitions.push({ from: status.state ?? 'IN_QUEUE', to: state, message });
     status.state = state;
@@ -193,7 +205,7 @@ export function planJob(input: PlanInput): Plan {
       transitions.push({ from: 'IN_QUEUE', to: 'RUNNING', message: 'The job is running' });
       status.state = 'RUNNING';
       status.message = 'The job is running';
-      appendOutbox(status, { at: status.startedAt ?? iso(t), state: 'RUNNING', status: 'The job is running' });
+      appendOutbox(status, { at: status.startedAt ?? iso(t), state: 'RUNNING', status: 'The job is running', ...output });
     } else if (!isFinal(status.state)) {
       status.message = mapped.message;
     }

@@ -2,24 +2,31 @@
 // a job UCloud/Core reports as out of credits (chargeCredits' insufficientFunds) is stopped at
 // once and reported SUCCESS "terminated (no credits)", as the spec's accounting example does.
 import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { batchJob, boundSharedClaim, createJobs, crWhen, deletePersistentVolume, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 
 const T = 120_000;
 
 describe('stopping a running job', () => {
   let stack: TestStack | undefined;
+  const claims: Array<{ kc: TestStack['ns']['kc']; ns: string; claim: string }> = [];
   afterEach(async () => {
     await stack?.stop();
     stack = undefined;
+    for (const c of claims.splice(0)) await deletePersistentVolume(c.kc, c.ns, c.claim);
   }, T);
 
   it('terminate mid-run: every rank is stopped, SUCCESS "terminated by the user", a repeat is a no-op', async () => {
-    stack = await startStack();
+    // /work on a claim that UCloud users see as /work-drive/jobs: the job's folder is its outputFolder.
+    stack = await startStack({ jobs: { workVolume: { type: 'pvc', claimName: 'work', subPathPrefix: 'jobs', ucloudPath: '/work-drive/jobs' } } });
+    await boundSharedClaim(stack.ns.kc, stack.ns.name, 'work');
+    claims.push({ kc: stack.ns.kc, ns: stack.ns.name, claim: 'work' });
     const { core } = stack;
     const id = '8001';
     expect((await createJobs(stack, batchJob(id, { replicas: 2 }))).status).toBe(200);
-    await runningPods(stack, id, 2);
+    const pods = await runningPods(stack, id, 2);
+    expect(pods[0]!.spec?.containers[0]?.volumeMounts?.find((m) => m.mountPath === '/work')?.subPath).toBe(`jobs/${id}`);
     await core.waitFor(() => core.jobStates(id).includes('RUNNING'), 60_000, 'RUNNING at UCloud/Core');
+    expect(core.updates.find((u) => u.id === id && u.update.state === 'RUNNING')?.update.outputFolder).toBe(`/work-drive/jobs/${id}`);
 
     expect(await terminate(stack, id)).toEqual({ status: 200, body: { responses: [{}] } });
     await core.waitFor(() => core.jobStates(id).includes('SUCCESS'), 60_000, 'SUCCESS at UCloud/Core');

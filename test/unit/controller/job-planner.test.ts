@@ -83,6 +83,17 @@ describe('planJob', () => {
     expect(step(stored, pods, 11).plan.statusChanged).toBe(false);
   });
 
+  it('reports the job folder as outputFolder with RUNNING when the work volume is visible in UCloud', () => {
+    const pods = [running(0, 5), running(1, 6), running(2, 9)];
+    const visible = unitConfig({ jobs: { workVolume: { type: 'pvc', claimName: 'work', subPathPrefix: 'jobs', ucloudPath: '/provider-work/jobs/' } } });
+    const plan = planJob({ job: job(), pods, now: at(10), config: visible });
+    expect(plan.status.outbox?.entries).toEqual([
+      { seq: 1, at: at(9).toISOString(), state: 'RUNNING', status: 'The job is running', outputFolder: '/provider-work/jobs/54112' },
+    ]);
+    // An emptyDir /work is gone with the job: there is no folder to report.
+    expect(step(job(), pods, 10).plan.status.outbox?.entries?.[0]?.outputFolder).toBeUndefined();
+  });
+
   it('worst rank wins: one failed rank fails the job and tears down the others', () => {
     const started = step(job(), [running(0, 5), running(1, 5), running(2, 5)], 6).job;
     const { plan } = step(started, [running(0, 5), exited(1, 3, 5, 20), running(2, 5)], 21);
