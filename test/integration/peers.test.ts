@@ -42,6 +42,7 @@ describe('peers', () => {
 
     // B's pod searches its own peer domain, so "db" and "db-1" resolve as bare names.
     const [bPod] = await runningPods(stack, '5002', 1);
+    await core.waitFor(() => core.jobStates('5002').includes('RUNNING'), 60_000, 'B RUNNING at UCloud/Core');
     expect(bPod!.spec?.dnsConfig?.searches).toEqual([`${b}-peers.${ns.name}.svc.cluster.local`]);
 
     // The alias objects: a selector-less headless Service owned by B, and a slice naming A's ranks.
