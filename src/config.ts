@@ -100,6 +100,22 @@ export const ConfigSchema = z.object({
       checkCreditsBeforeStart: z.boolean().default(false),
     })
     .prefault({}),
+  /** Log follow and interactive sessions (docs/adr/0007-interactive-features.md). */
+  interactive: z
+    .object({
+      /**
+       * Terminals (SHELL sessions): off unless the operator may create Secrets (one per session)
+       * and pods/exec in the jobs namespace; while off, terminal is neither advertised nor served.
+       */
+      terminals: z.boolean().default(false),
+      /** A session identifier from interactiveSession is usable this long after it was issued. */
+      sessionTtlSeconds: z.number().int().min(10).max(86_400).default(3600),
+      /** How often follow looks for a rank's pod that has not started and checks whether the job ended. */
+      followPollSeconds: z.number().min(0.05).max(60).default(2),
+      /** Back-pressure: log reading pauses while more than this waits to be sent on a follow socket. */
+      followBufferBytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    })
+    .prefault({}),
   reporting: z
     .object({
       batchWindowMs: z.number().int().min(0).default(50),

@@ -15,8 +15,12 @@ import { createJobs } from './create.js';
 import { errorHandler, notFound } from './errors.js';
 import { JobStore } from './job-store.js';
 import { extendJobs, terminateJobs, verifyJobs } from './lifecycle.js';
+import { adapterFeatures } from './features.js';
 import { computeSupport } from './products.js';
-import { initUser, interactiveSession, retrieveUtilization, suspension, updateAcl } from './simple-calls.js';
+import { openInteractiveSessions, type SessionSupport } from './sessions/open.js';
+import type { SessionStore } from './sessions/store.js';
+import { initUser, suspension, updateAcl } from './simple-calls.js';
+import { retrieveUtilization } from './utilization.js';
 
 export interface AdapterDeps {
   config: OperatorConfig;
@@ -29,6 +33,11 @@ export interface AdapterDeps {
   verifyToken?: CoreTokenVerifier;
   /** Clock for what the adapter writes (terminationRequestedAt). */
   now?: () => Date;
+  /**
+   * What the WebSocket gateway serves next to this app (websocket.ts): follow, and terminals
+   * backed by `sessions`. Absent: logs and terminal are neither advertised nor served.
+   */
+  interactive?: { follow: boolean; sessions?: SessionStore };
 }
 
 interface Route {
@@ -50,9 +59,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/jobs/updateAcl', call: 'updateAcl', handle: updateAcl },
   { method: 'POST', path: '/jobs/init', call: 'init', handle: initUser },
   // UCloud/Core calls /interactiveSession; the generated spec names it openInteractiveSession.
-  { method: 'POST', path: '/jobs/interactiveSession', call: 'interactiveSession', handle: interactiveSession },
-  { method: 'POST', path: '/jobs/openInteractiveSession', call: 'interactiveSession', handle: interactiveSession },
-  { method: 'GET', path: '/jobs/retrieveProducts', call: 'retrieveProducts', handle: (_body, ctx) => computeSupport(ctx.config) },
+  { method: 'POST', path: '/jobs/interactiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
+  { method: 'POST', path: '/jobs/openInteractiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
+  { method: 'GET', path: '/jobs/retrieveProducts', call: 'retrieveProducts', handle: (_body, ctx) => computeSupport(ctx.config, ctx.features) },
+  // GET calls read their parameters from the query string (ucloud-reference.md §1.3).
   { method: 'GET', path: '/jobs/retrieveUtilization', call: 'retrieveUtilization', handle: retrieveUtilization },
   // core2's per-user init and its periodic manifest poll.
   { method: 'POST', path: '/integration/init', call: 'integrationInit', handle: initUser },
@@ -72,8 +82,12 @@ function callNamer(base: string): (req: Request) => string {
 export function createAdapterApp(deps: AdapterDeps): express.Express {
   const { config, kube, logger, metrics } = deps;
   const base = `/ucloud/${config.providerId}`;
+  const features = adapterFeatures({ follow: !!deps.interactive?.follow, shell: !!deps.interactive?.sessions });
+  const sessionSupport: SessionSupport = { SHELL: features.terminal, WEB: features.web, VNC: features.vnc };
   const shared: Omit<CallContext, 'noteJobs'> = {
     config,
+    features,
+    sessions: deps.interactive?.sessions ? { store: deps.interactive.sessions, support: sessionSupport } : undefined,
     kube,
     jobs: new JobStore(kube, config.namespace),
     logger,
@@ -103,7 +117,7 @@ export function createAdapterApp(deps: AdapterDeps): express.Express {
     const register = route.method === 'GET' ? app.get.bind(app) : app.post.bind(app);
     register(`${base}${route.path}`, async (req, res) => {
       const ctx: CallContext = { ...shared, noteJobs: (ids) => noteJobs(res, ids) };
-      res.json(await route.handle(req.body, ctx));
+      res.json(await route.handle(route.method === 'GET' ? req.query : req.body, ctx));
     });
   }
 

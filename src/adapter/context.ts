@@ -4,7 +4,9 @@
 import type { OperatorConfig } from '../config.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
+import type { DockerFeatures } from './features.js';
 import type { JobStore } from './job-store.js';
+import type { SessionDeps } from './sessions/open.js';
 
 /** Bulk work runs at most this many apiserver calls at a time. */
 export const BULK_CONCURRENCY = 32;
@@ -17,6 +19,10 @@ export interface CallContext {
   now: () => Date;
   /** verify found jobs UCloud/Core has and this cluster does not (the reporter fails them). */
   onUnknownJobs?: (ids: string[]) => void | Promise<void>;
+  /** The container features this adapter advertises and serves (features.ts). */
+  features: DockerFeatures;
+  /** Interactive sessions, when the adapter has a session store. */
+  sessions?: SessionDeps;
   /** Names the jobs of this call in its access log line. */
   noteJobs(ids: readonly string[]): void;
 }

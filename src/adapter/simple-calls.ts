@@ -1,9 +1,8 @@
 // Calls with no effect on the cluster: ones UCloud/Core needs acknowledged, and ones this
-// provider refuses because the feature is not offered (see SUPPORTED_FEATURES).
+// provider refuses because container jobs cannot do them.
 import type { CallContext } from './context.js';
 import { ProviderError } from './errors.js';
-import { SUPPORTED_FEATURES } from './features.js';
-import { InitSchema, InteractiveSessionBulkSchema, parseBody, SuspendBulkSchema, UpdateAclBulkSchema } from './schemas.js';
+import { InitSchema, parseBody, SuspendBulkSchema, UpdateAclBulkSchema } from './schemas.js';
 
 /** Jobs are not shared through UCloud ACLs on the cluster: nothing to do, but it must be OK. */
 export function updateAcl(body: unknown, ctx: CallContext): { responses: object[] } {
@@ -22,19 +21,4 @@ export function suspension(body: unknown, ctx: CallContext): never {
   const { items } = parseBody(SuspendBulkSchema, body);
   ctx.noteJobs(items.map((i) => i.job.id));
   throw new ProviderError(400, 'container jobs cannot be suspended', 'SUSPENSION_NOT_SUPPORTED');
-}
-
-const SESSION_FEATURE = { WEB: 'web', VNC: 'vnc', SHELL: 'terminal' } as const;
-
-export function interactiveSession(body: unknown, ctx: CallContext): never {
-  const { items } = parseBody(InteractiveSessionBulkSchema, body);
-  ctx.noteJobs(items.map((i) => i.job.id));
-  const wanted = items.map((i) => SESSION_FEATURE[i.sessionType]);
-  // No session backend exists yet, so none may be advertised; this fails loudly if one is.
-  if (wanted.some((f) => SUPPORTED_FEATURES[f])) throw new Error(`SUPPORTED_FEATURES claims ${wanted.join('/')} sessions but none is implemented`);
-  throw new ProviderError(400, 'interactive sessions are not supported by this provider', 'SESSIONS_NOT_SUPPORTED');
-}
-
-export function retrieveUtilization(): never {
-  throw new ProviderError(400, 'this provider does not report utilization', 'UTILIZATION_NOT_SUPPORTED');
 }

@@ -6,7 +6,7 @@ import { parseConfig, type OperatorConfig } from '../../src/config.js';
 import { createClientNodePort } from '../../src/k8s/client-node-port.js';
 import type { KubePort } from '../../src/k8s/kube-port.js';
 import { setLogSink } from '../../src/observability/log.js';
-import { startOperator, type RunningOperator } from '../../src/operator.js';
+import { startOperator, type OperatorOptions, type RunningOperator } from '../../src/operator.js';
 import { KUBECONFIG_PATH } from './cluster-env.js';
 import { UCloudCoreEmulator } from './ucloud-core-emulator.js';
 
@@ -92,8 +92,12 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-/** Namespace + Core emulator + operator (adapter and reconciler) in-process. */
-export async function startStack(overrides: Record<string, unknown> = {}): Promise<TestStack> {
+/** Namespace + Core emulator + operator (adapter and reconciler) in-process. `operator` adds
+ *  operator options (e.g. loopback stand-ins for the pod-log and exec APIs). */
+export async function startStack(
+  overrides: Record<string, unknown> = {},
+  operator: (ns: TestNamespace) => Partial<Omit<OperatorOptions, 'config' | 'kc'>> = () => ({}),
+): Promise<TestStack> {
   const ns = await createTestNamespace();
   const core = await UCloudCoreEmulator.start({ providerId: 'example' });
   const config = testConfig(ns.name, core, overrides);
@@ -102,15 +106,15 @@ export async function startStack(overrides: Record<string, unknown> = {}): Promi
     logs.push(line);
     if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
   });
-  const operator = await startOperator({ config, kc: ns.kc });
+  const running = await startOperator({ ...operator(ns), config, kc: ns.kc });
   return {
     ns,
     core,
-    operator,
+    operator: running,
     config,
     logs,
     stop: async () => {
-      await operator.stop();
+      await running.stop();
       await core.close();
       setLogSink(previousSink);
       await ns.delete();

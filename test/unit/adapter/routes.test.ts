@@ -1,7 +1,9 @@
 import { SUPPORTED_FEATURES } from '../../../src/adapter/features.js';
 import { ROUTES } from '../../../src/adapter/app.js';
+import { SessionStore } from '../../../src/adapter/sessions/store.js';
 import { setLogSink } from '../../../src/observability/log.js';
 import { counter, jobsPath, makeKeys, PROVIDER, simpleJob, startAdapter, type Harness, type Keys } from './support.js';
+import { MemorySecrets } from './memory-secrets.js';
 
 let keys: Keys;
 let h: Harness;
@@ -40,12 +42,12 @@ describe('routing', () => {
 });
 
 describe('retrieveProducts', () => {
-  it('answers one ComputeSupport per configured product, flags from SUPPORTED_FEATURES', async () => {
+  const vm = { enabled: null, logs: null, vnc: null, terminal: null, timeExtension: null, suspension: null, utilization: null };
+  const native = { enabled: null, logs: null, vnc: null, terminal: null, timeExtension: null, utilization: null, web: null };
+  it('answers one ComputeSupport per configured product; an adapter without WebSockets claims neither logs nor terminal', async () => {
     const res = await h.call('GET', jobsPath('retrieveProducts'));
     expect(res.status).toBe(200);
-    const vm = { enabled: null, logs: null, vnc: null, terminal: null, timeExtension: null, suspension: null, utilization: null };
-    const native = { enabled: null, logs: null, vnc: null, terminal: null, timeExtension: null, utilization: null, web: null };
-    const docker = { enabled: true, web: false, vnc: false, logs: false, terminal: false, peers: true, timeExtension: true, utilization: false };
+    const docker = { enabled: true, web: false, vnc: false, logs: false, terminal: false, peers: true, timeExtension: true, utilization: true };
     expect(res.body).toEqual({
       responses: h.config.products.map((p) => ({
         product: { id: p.id, category: p.category, provider: PROVIDER },
@@ -56,7 +58,18 @@ describe('retrieveProducts', () => {
       })),
     });
     expect(res.body.responses).toHaveLength(3);
-    expect(docker).toEqual({ enabled: true, ...SUPPORTED_FEATURES });
+  });
+
+  it('with follow and a session store wired (as the operator does) it claims logs and terminal, never web or vnc', async () => {
+    const store = new SessionStore(new MemorySecrets(), 'ucloud-jobs', 600);
+    const wired = await startAdapter(keys, { deps: { interactive: { follow: true, sessions: store } } });
+    try {
+      const res = await wired.call('GET', jobsPath('retrieveProducts'));
+      expect(res.body.responses[0].docker).toEqual({ enabled: true, ...SUPPORTED_FEATURES });
+      expect(SUPPORTED_FEATURES).toEqual({ web: false, vnc: false, logs: true, terminal: true, peers: true, timeExtension: true, utilization: true });
+    } finally {
+      await wired.close();
+    }
   });
 });
 
@@ -66,21 +79,14 @@ describe('calls this provider refuses', () => {
     expect(res).toMatchObject({ status: 400, body: { why: 'container jobs cannot be suspended', errorCode: 'SUSPENSION_NOT_SUPPORTED' } });
   });
 
-  it.each(['interactiveSession', 'openInteractiveSession'])('%s → 400 SESSIONS_NOT_SUPPORTED (web, vnc and terminal are not advertised)', async (op) => {
+  it.each(['interactiveSession', 'openInteractiveSession'])('%s → 400 SESSIONS_NOT_SUPPORTED without a session store (nothing advertised)', async (op) => {
     for (const sessionType of ['WEB', 'VNC', 'SHELL']) {
       const res = await h.call('POST', jobsPath(op), { items: [{ job: simpleJob('s-1'), rank: 0, sessionType, target: null }] });
       expect(res).toMatchObject({ status: 400, body: { errorCode: 'SESSIONS_NOT_SUPPORTED' } });
     }
-    expect([SUPPORTED_FEATURES.web, SUPPORTED_FEATURES.vnc, SUPPORTED_FEATURES.terminal]).toEqual([false, false, false]);
     const bad = await h.call('POST', jobsPath(op), { items: [{ job: simpleJob('s-1'), rank: 0, sessionType: 'RDP' }] });
     expect(bad).toMatchObject({ status: 400, body: { errorCode: 'INVALID_REQUEST' } });
     expect(bad.body.why).toMatch(/^items\[0\]\.sessionType: /);
-  });
-
-  it('retrieveUtilization → 400 UTILIZATION_NOT_SUPPORTED (utilization is not advertised)', async () => {
-    const res = await h.call('GET', `${jobsPath('retrieveUtilization')}?categoryId=example-compute`);
-    expect(res).toMatchObject({ status: 400, body: { errorCode: 'UTILIZATION_NOT_SUPPORTED' } });
-    expect(SUPPORTED_FEATURES.utilization).toBe(false);
   });
 });
 

@@ -1,0 +1,51 @@
+// Composition of the interactive features (follow, terminals) for the operator: the session store
+// the adapter's interactiveSession writes, and the WebSocket gateway that serves follow and the
+// terminals on the adapter's HTTP server. The pod-log and exec ports default to the cluster of
+// `kc`; tests substitute loopback stand-ins.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { OperatorConfig } from '../config.js';
+import type { KubePort } from '../k8s/kube-port.js';
+import type { Logger } from '../observability/log.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
+import type { AdapterDeps } from './app.js';
+import { createKubeLogSource, type LogSource } from './follow/log-source.js';
+import { createKubeExecPort, type ExecPort } from './sessions/exec.js';
+import { createSecretApi, type SecretApi } from './sessions/secret-api.js';
+import { SessionStore } from './sessions/store.js';
+import { createWebSocketGateway, type WebSocketGateway } from './websocket.js';
+
+export interface InteractiveOptions {
+  config: OperatorConfig;
+  kc: KubeConfig;
+  kube: KubePort;
+  logger: Logger;
+  metrics?: OperatorMetrics;
+  now?: () => Date;
+  logSource?: LogSource;
+  exec?: ExecPort;
+  secrets?: SecretApi;
+}
+
+export function createInteractive(opts: InteractiveOptions): { adapter: NonNullable<AdapterDeps['interactive']>; gateway: WebSocketGateway } {
+  const { config } = opts;
+  // Terminals need RBAC the default installation does not grant (Secrets, pods/exec): opt-in.
+  const sessions = config.interactive.terminals
+    ? new SessionStore(opts.secrets ?? createSecretApi(opts.kc), config.namespace, config.interactive.sessionTtlSeconds, opts.now)
+    : undefined;
+  const gateway = createWebSocketGateway({
+    config,
+    kube: opts.kube,
+    logger: opts.logger,
+    metrics: opts.metrics,
+    logs: opts.logSource ?? createKubeLogSource(opts.kc),
+    exec: sessions ? (opts.exec ?? createKubeExecPort(opts.kc)) : undefined,
+    sessions,
+    now: opts.now,
+    follow: {
+      pollMs: Math.round(config.interactive.followPollSeconds * 1000),
+      highWaterBytes: config.interactive.followBufferBytes,
+      lowWaterBytes: Math.floor(config.interactive.followBufferBytes / 4),
+    },
+  });
+  return { adapter: { follow: true, sessions }, gateway };
+}

@@ -1,0 +1,42 @@
+// The few Secret calls interactive sessions need, over client-node. Kept beside the sessions
+// rather than in KubePort: nothing else in the operator reads or writes Secrets.
+import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { isAlreadyExists, isNotFound, toKubeError } from '../../k8s/errors.js';
+
+export interface SecretApi {
+  get(namespace: string, name: string): Promise<V1Secret | undefined>;
+  /** False when the name is taken. */
+  create(namespace: string, secret: V1Secret): Promise<boolean>;
+  /** A missing Secret is not an error. */
+  delete(namespace: string, name: string): Promise<void>;
+}
+
+export function createSecretApi(kc: KubeConfig, fieldManager = 'ucloud-operator'): SecretApi {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    async get(namespace, name) {
+      try {
+        return await core.readNamespacedSecret({ namespace, name });
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw toKubeError(e);
+      }
+    },
+    async create(namespace, body) {
+      try {
+        await core.createNamespacedSecret({ namespace, body, fieldManager });
+        return true;
+      } catch (e) {
+        if (isAlreadyExists(e)) return false;
+        throw toKubeError(e);
+      }
+    },
+    async delete(namespace, name) {
+      try {
+        await core.deleteNamespacedSecret({ namespace, name });
+      } catch (e) {
+        if (!isNotFound(e)) throw toKubeError(e);
+      }
+    },
+  };
+}
