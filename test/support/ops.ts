@@ -72,10 +72,12 @@ export async function builtEntrypoint(): Promise<string> {
   const hash = createHash('sha256');
   hashTree(hash, resolve(REPO, 'src'));
   for (const f of ['tsconfig.json', 'tsconfig.build.json', 'package.json']) hash.update(readFileSync(resolve(REPO, f)));
-  const out = resolve(CLUSTER_DIR, `dist-${hash.digest('hex').slice(0, 16)}`);
+  // Laid out like the repository (and the image): ROOT/package.json, ROOT/dist/src/main.js.
+  const root = resolve(CLUSTER_DIR, `build-${hash.digest('hex').slice(0, 16)}`);
+  const out = join(root, 'dist');
   const main = join(out, 'src/main.js');
-  const stamp = join(out, '.built');
-  const lock = `${out}.lock`;
+  const stamp = join(root, '.built');
+  const lock = `${root}.lock`;
   for (let waited = 0; !existsSync(stamp); waited += 250) {
     try {
       mkdirSync(lock);
@@ -99,7 +101,7 @@ export async function builtEntrypoint(): Promise<string> {
         }),
       );
       // The package.json next to dist/ makes the output ESM and lets main.js find its version.
-      copyFileSync(resolve(REPO, 'package.json'), join(out, 'package.json'));
+      copyFileSync(resolve(REPO, 'package.json'), join(root, 'package.json'));
       const tsc = resolve(REPO, 'node_modules/typescript/bin/tsc');
       const res = await run(process.execPath, [tsc, '-p', tsconfig], { cwd: REPO }).catch((e: { stdout?: string }) => e);
       // Type errors elsewhere in a shared checkout still emit; only a missing entry point is fatal.
