@@ -1,0 +1,199 @@
+// Shared pieces of the benchmarks (bench/run.ts) and the chaos run (bench/chaos.ts): the cluster
+// they run on, namespaces, the operator as a child process, /proc sampling, statistics.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { z } from 'zod';
+import type { UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
+import { parseConfig, type OperatorConfig } from '../src/config.js';
+import { jobToResource } from '../src/translate/job-to-spec.js';
+import { JobSchema, type Job } from '../src/ucloud/job.js';
+import type { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js';
+
+export const REPO = resolve(process.env.BENCH_REPO ?? process.cwd());
+export const CLUSTER_DIR = resolve(process.env.UCLOUD_TEST_CLUSTER_DIR ?? resolve(REPO, '.cluster/h-bench'));
+/** The compiled tree the benchmarks run from (scripts/bench builds it; one level below the root, so main.js finds package.json). */
+export const BUILD_DIR = resolve(REPO, '.bench-build');
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function clusterEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(resolve(CLUSTER_DIR, 'cluster.env'), 'utf8').split('\n')) {
+    const m = /^(?:export\s+)?([A-Z0-9_]+)=["']?(.*?)["']?$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+export function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(resolve(CLUSTER_DIR, 'kubeconfig'));
+  return kc;
+}
+
+export async function createNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({ body: { metadata: { name, labels: { 'ucloud.dk/bench': 'true' } } } });
+  for (let i = 0; i < 300; i++) {
+    try {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+      break;
+    } catch {
+      await sleep(100);
+    }
+  }
+  return name;
+}
+
+export async function deleteNamespace(kc: KubeConfig, name: string): Promise<void> {
+  await kc
+    .makeApiClient(CoreV1Api)
+    .deleteNamespace({ name })
+    .catch(() => undefined);
+}
+
+/** Products of the benchmark cluster (scripts/cluster/nodes.yaml categories). */
+export const PRODUCTS = [
+  { id: 'example-compute-1', category: 'example-compute', cpu: 1, memoryInGigs: 2, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
+  { id: 'u1-standard-1', category: 'u1-standard', cpu: 1, memoryInGigs: 4, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
+];
+
+/** Raw configuration (as the JSON file main.ts reads) for one namespace and emulator. */
+export function rawConfig(ns: string, core: UCloudCoreEmulator, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    providerId: core.providerId,
+    namespace: ns,
+    ucloud: { coreUrl: core.url, publicKey: core.publicKeyBase64Der(), refreshToken: core.refreshToken },
+    http: { host: '127.0.0.1', port: 0, probePort: 0 },
+    products: PRODUCTS,
+    reconciler: { workers: 4, resyncSeconds: 300 },
+    reporting: { batchWindowMs: 50 },
+    accounting: { intervalSeconds: 60 },
+    jobs: { gangTimeoutSeconds: 3600, unschedulableGraceSeconds: 3600, vanishedPodGraceSeconds: 30 },
+    ...extra,
+  };
+}
+
+export function operatorConfig(raw: Record<string, unknown>): OperatorConfig {
+  return parseConfig(raw);
+}
+
+const Bulk = z.object({ items: z.array(JobSchema) });
+/** The spec's "Simple batch Job" as UCloud/Core sends it, with another id (and replicas). */
+export function simpleJob(id: string, replicas = 1): Job {
+  const raw = JSON.parse(readFileSync(resolve(REPO, 'test/fixtures/create-simple-batch.json'), 'utf8'));
+  const job = Bulk.parse(raw).items[0]!;
+  job.id = id;
+  job.specification.replicas = replicas;
+  if (replicas > 1 && job.status?.resolvedApplication?.invocation) {
+    (job.status.resolvedApplication.invocation as { allowMultiNode?: boolean }).allowMultiNode = true;
+  }
+  return job;
+}
+
+/** The UCloudJob the adapter would write for `simpleJob(id, replicas)`. */
+export function simpleResource(id: string, config: OperatorConfig, replicas = 1): UCloudJob {
+  const job = jobToResource(simpleJob(id, 1), config);
+  job.spec.replicas = replicas;
+  return job;
+}
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  pid: number;
+  adapterUrl: string;
+  probeUrl: string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts dist-style `main.js` (bench/.build) as a child process with a config file; resolves when
+ * /readyz answers 200. Logs go to `logFile`.
+ */
+export async function startOperatorProcess(raw: Record<string, unknown>, logFile: string, opts: { adapterPort: number; probePort: number }): Promise<OperatorProcess> {
+  const cfgFile = `${logFile}.config.json`;
+  const cfg = { ...raw, http: { host: '127.0.0.1', port: opts.adapterPort, probePort: opts.probePort } };
+  writeFileSync(cfgFile, JSON.stringify(cfg));
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [resolve(BUILD_DIR, 'src/main.js')], {
+    env: { ...process.env, UCLOUD_OPERATOR_CONFIG: cfgFile, KUBECONFIG: resolve(CLUSTER_DIR, 'kubeconfig'), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(out);
+  child.stderr!.pipe(out);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const probeUrl = `http://127.0.0.1:${opts.probePort}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode} during start-up (see ${logFile})`);
+    try {
+      const res = await fetch(`${probeUrl}/readyz`);
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`operator not ready after 120 s (see ${logFile})`);
+    await sleep(50);
+  }
+  return { child, pid: child.pid!, adapterUrl: `http://127.0.0.1:${opts.adapterPort}`, probeUrl, exited };
+}
+
+let nextPort = 33000 + Math.floor(Math.random() * 2000) * 2;
+/** Two ports for the next operator process (above the kernel's... no: below; we retry on clash). */
+export function ports(): { adapterPort: number; probePort: number } {
+  nextPort += 2;
+  return { adapterPort: nextPort, probePort: nextPort + 1 };
+}
+
+const CLK_TCK = 100;
+/** CPU seconds (user+system) and RSS bytes of a process, from /proc. */
+export function procSample(pid: number): { cpuSeconds: number; rssBytes: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is state (field 3); utime is field 14, stime 15.
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpuSeconds, rssBytes: rssKb * 1024 };
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= items.length) return;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Polls until probe() is truthy; returns ms waited. Throws after timeoutMs. */
+export async function waitUntil(probe: () => Promise<boolean> | boolean, what: string, timeoutMs: number, everyMs = 250): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await probe()) return Date.now() - start;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export function log(msg: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
