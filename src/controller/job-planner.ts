@@ -172,17 +172,26 @@ export function planJob(input: PlanInput): Plan {
     const createdAt = toTime(job.metadata.creationTimestamp) ?? t;
     const lastFinish = Math.max(...livePods.map((p) => containerFinishedAt(p) ?? t));
 
-    if (spec.terminationRequestedAt) {
-      finish('SUCCESS', 'Job was terminated by the user', Math.min(ms(spec.terminationRequestedAt) ?? t, t));
-    } else if (prev.insufficientFunds) {
-      finish('SUCCESS', 'terminated (no credits)');
-    } else if (expiresAt !== undefined && t >= expiresAt) {
-      finish('EXPIRED', 'Job exceeded its time allocation', expiresAt);
-    } else if (mapped.finished && (mapped.state === 'SUCCESS' || mapped.state === 'FAILURE')) {
-      finish(mapped.state, mapped.message, livePods.length ? lastFinish : t);
+    // Every reason the job has ended by now, with the moment it ended. Usually there is one; after
+    // an outage of the operator there may be several (the job expired, then its ranks exited, then
+    // the user pressed stop), and the earliest is what happened: the job is reported and billed as
+    // a live operator would have done. Equal moments keep this order.
+    const endings: Array<{ state: UCloudJobState; message: string; at: number }> = [];
+    if (mapped.finished && (mapped.state === 'SUCCESS' || mapped.state === 'FAILURE')) {
+      endings.push({ state: mapped.state, message: mapped.message, at: livePods.length ? lastFinish : t });
     } else if (mapped.state === 'FAILURE') {
-      // A failed rank ends the whole job at once; the other ranks are stopped.
-      finish('FAILURE', mapped.message);
+      // A failed rank ends the whole job at once; the other ranks are stopped (now).
+      endings.push({ state: 'FAILURE', message: mapped.message, at: t });
+    }
+    if (expiresAt !== undefined && t >= expiresAt) endings.push({ state: 'EXPIRED', message: 'Job exceeded its time allocation', at: expiresAt });
+    if (spec.terminationRequestedAt) {
+      endings.push({ state: 'SUCCESS', message: 'Job was terminated by the user', at: Math.min(ms(spec.terminationRequestedAt) ?? t, t) });
+    }
+    if (prev.insufficientFunds) endings.push({ state: 'SUCCESS', message: 'terminated (no credits)', at: t });
+    const ending = endings.reduce<(typeof endings)[number] | undefined>((a, b) => (a === undefined || b.at < a.at ? b : a), undefined);
+
+    if (ending) {
+      finish(ending.state, ending.message, ending.at);
     } else if (startedAt === undefined && t - createdAt >= config.jobs.gangTimeoutSeconds * 1000) {
       finish(
         'FAILURE',

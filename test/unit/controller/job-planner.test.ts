@@ -152,6 +152,41 @@ describe('planJob', () => {
     expect(plan.teardown).toBe(true);
   });
 
+  describe('after an outage of the operator, the earliest ending is what happened', () => {
+    const pods = [running(0, 5), running(1, 5), running(2, 5)];
+    const started = () => step(job({ timeAllocationMillis: 60_000 }), pods, 6).job;
+
+    it('expired, then terminated by the user: EXPIRED at the deadline, not SUCCESS at the request', () => {
+      const j = started();
+      const later = { ...j, spec: { ...j.spec, terminationRequestedAt: at(200).toISOString() } };
+      const { plan } = step(later, pods, 300);
+      expect(plan.status).toMatchObject({ state: 'EXPIRED', finishedAt: at(65).toISOString() });
+    });
+
+    it('every rank exited, then the deadline passed and the user pressed stop: SUCCESS when they exited', () => {
+      const j = started();
+      const done = [exited(0, 0, 5, 40), exited(1, 0, 5, 41), exited(2, 0, 5, 42)];
+      const later = { ...j, spec: { ...j.spec, terminationRequestedAt: at(200).toISOString() } };
+      const { plan } = step(later, done, 300);
+      expect(plan.status).toMatchObject({ state: 'SUCCESS', message: 'The job finished: all 3 ranks exited with code 0', finishedAt: at(42).toISOString() });
+    });
+
+    it('terminated while running, then a rank failed: the user\'s stop stands', () => {
+      const j = started();
+      const later = { ...j, spec: { ...j.spec, terminationRequestedAt: at(20).toISOString() } };
+      const { plan } = step(later, [running(0, 5), exited(1, 3, 5, 30), running(2, 5)], 40);
+      expect(plan.status).toMatchObject({ state: 'SUCCESS', message: 'Job was terminated by the user', finishedAt: at(20).toISOString() });
+    });
+
+    it('ranks exited before Core said the credits ran out: SUCCESS when they exited', () => {
+      const j = started();
+      const broke = { ...j, status: { ...j.status, insufficientFunds: true } };
+      const { plan } = step(broke, [exited(0, 0, 5, 30), exited(1, 0, 5, 31), exited(2, 0, 5, 32)], 50);
+      expect(plan.status).toMatchObject({ state: 'SUCCESS', finishedAt: at(32).toISOString() });
+      expect(plan.status.message).toBe('The job finished: all 3 ranks exited with code 0');
+    });
+  });
+
   it('insufficient funds: SUCCESS "terminated (no credits)" at once', () => {
     const pods = [running(0, 5), running(1, 5), running(2, 5)];
     const started = step(job(), pods, 6).job;
