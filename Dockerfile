@@ -1,21 +1,23 @@
 # syntax=docker/dockerfile:1
-# Build stage: full dependencies, compile TypeScript, then prune to production dependencies.
+# The operator image. scripts/image-build-check runs this file's build steps (the same COPY and
+# RUN lines, parsed from here) on a clean copy of the repository without a Docker engine, and
+# boots the entrypoint from the result; `npm test` runs it.
+#
+# Build stage: every dependency, compile src/ (tsconfig.image.json), then prune to production
+# dependencies so the runtime stage copies node_modules as it will run.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.image.json ./
 COPY src ./src
-COPY dev ./dev
-COPY bench ./bench
-COPY scripts/*.ts ./scripts/
-COPY test/support ./test/support
-RUN npm run build \
- && npm ci --omit=dev --no-audit --no-fund \
- && rm -rf dist/dev dist/bench dist/scripts dist/test
+RUN npx --no-install tsc -p tsconfig.image.json
+RUN npm ci --omit=dev --no-audit --no-fund
 
-# Runtime: distroless Node 24, no shell, numeric non-root user. Node is PID 1 and handles
-# SIGTERM itself (src/main.ts): stop taking calls, finish reconciles and reports, release the Lease.
+# Runtime: distroless Node 24 (no shell, no package manager), numeric non-root user matching the
+# chart's runAsUser. Node is PID 1 and handles SIGTERM itself (src/main.ts): /readyz turns 503, the
+# adapter stops taking connections and finishes calls in flight, reconciles, reports and charges in
+# flight finish, the Lease is released, exit 0; a second signal or the deadline exits at once.
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production
