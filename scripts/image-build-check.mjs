@@ -197,11 +197,19 @@ try {
   const modules = existsSync(join(app, 'node_modules')) ? readdirSync(join(app, 'node_modules')) : [];
   const scoped = (name) => existsSync(join(app, 'node_modules', name));
   for (const dep of Object.keys(pkg.dependencies ?? {})) if (!scoped(dep)) fail(`runtime node_modules lacks dependency ${dep}`);
-  for (const dev of Object.keys(pkg.devDependencies ?? {})) if (scoped(dev)) fail(`runtime node_modules carries devDependency ${dev}`);
+  // Nothing the lockfile marks dev-only (devDependencies and what only they need) may ship.
+  const lockOf = stages.map((s) => join(inStage(s, '.'), 'package-lock.json')).find((f) => existsSync(f));
+  if (!lockOf) fail('no package-lock.json in any stage');
+  const devOnly = Object.entries(JSON.parse(readFileSync(lockOf, 'utf8')).packages ?? {})
+    .filter(([path, meta]) => path.startsWith('node_modules/') && meta.dev === true)
+    .map(([path]) => path.slice('node_modules/'.length));
+  const shippedDev = devOnly.filter((name) => !name.includes('/node_modules/') && scoped(name));
+  if (shippedDev.length) fail(`runtime node_modules carries dev-only packages: ${shippedDev.slice(0, 10).join(', ')}`);
+  for (const dev of ['typescript', 'jest', 'ts-jest']) if (scoped(dev)) fail(`runtime node_modules carries ${dev}`);
   const shipped = execFileSync('find', ['dist', '-type', 'f'], { cwd: app, encoding: 'utf8' }).split('\n').filter(Boolean);
   const testCode = shipped.filter((f) => /\.test\.js$|^dist\/(test|bench|dev|scripts)\//.test(f));
   if (testCode.length) fail(`runtime dist carries test/demo code: ${testCode.slice(0, 5).join(', ')}`);
-  say(`runtime stage: ${modules.length} node_modules entries, ${shipped.length} files in dist, user ${runtime.user}`);
+  say(`runtime stage: ${modules.length} node_modules entries (${devOnly.length} dev-only packages left out), ${shipped.length} files in dist, user ${runtime.user}`);
 
   // The entrypoint, as the image runs it (its node binary is this machine's node here).
   const [binary, ...entryArgs] = runtime.entrypoint;
