@@ -5,6 +5,7 @@ import { jest } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppsV1Api, loadAllYaml, loadYaml, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { REPO } from '../support/cluster-env.js';
 import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
 import { CHART_DIR, helm, kubectl, workDir } from '../support/ops.js';
@@ -79,6 +80,23 @@ describe('the Helm chart', () => {
     // The comment in values.yaml starts with the value's dotted name (helm-docs style).
     for (const leaf of leaves) expect([leaf, text.includes(`# ${leaf} -- `)]).toEqual([leaf, true]);
     expect(leaves.length).toBeGreaterThan(30);
+  });
+
+  it('ships a Grafana dashboard that queries only series the operator exports', async () => {
+    const dashboard = readFileSync(join(CHART_DIR, 'dashboards/ucloud-operator.json'), 'utf8');
+    const exprs = [...dashboard.matchAll(/"expr":\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
+    expect(exprs.length).toBeGreaterThan(5);
+    const exported = new Set((await new OperatorMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    const PROMQL = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'max', 'time', 'le', 'state', 'call', 'code', 'result', 'outcome', 'pod', 'resource']);
+    for (const expr of exprs) {
+      for (const [name] of expr.replace(/\[[^\]]*\]/g, '').matchAll(/[a-z_][a-z0-9_]*/g)) {
+        if (PROMQL.has(name) || /^\d/.test(name)) continue;
+        const base = name.replace(/_(bucket|sum|count)$/, '');
+        expect([expr, name, exported.has(name) || exported.has(base)]).toEqual([expr, name, true]);
+      }
+    }
+    const cm = (await render(['--set', 'grafanaDashboard.enabled=true'])).find((o) => o.kind === 'ConfigMap' && o.metadata.labels.grafana_dashboard === '1');
+    expect(JSON.parse(cm.data['ucloud-operator.json'])).toEqual(JSON.parse(dashboard));
   });
 
   it('renders least-privilege RBAC, namespaced when asked', async () => {
