@@ -114,6 +114,18 @@ export const ConfigSchema = z.object({
       followPollSeconds: z.number().min(0.05).max(60).default(2),
       /** Back-pressure: log reading pauses while more than this waits to be sent on a follow socket. */
       followBufferBytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      /** SSH access for applications that allow it (needs Secrets RBAC): keys from browseSshKeys. */
+      ssh: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** How rank 0's SSH port is exposed: a Service of this type (port 22). */
+          serviceType: z.enum(['NodePort', 'LoadBalancer', 'ClusterIP']).default('NodePort'),
+          /** The port sshd listens on in the user container. */
+          containerPort: z.number().int().min(1).max(65535).default(22),
+          /** Source CIDRs admitted to that port (a NetworkPolicy of the job). */
+          allowFrom: z.array(z.string().min(1)).default(['0.0.0.0/0']),
+        })
+        .prefault({}),
     })
     .prefault({}),
   reporting: z

@@ -185,7 +185,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     return { ready: synced, role: synced ? 'leader' : 'leader, caches not synced' };
   };
 
-  const interactive = createInteractive({ config, kc, kube, logger: logger.child({ component: 'adapter' }), metrics, now: opts.now, ...opts.interactive });
+  const interactive = createInteractive({ config, kc, kube, control, logger: logger.child({ component: 'adapter' }), metrics, now: opts.now, ...opts.interactive });
   const app = createAdapterApp({
     config,
     kube,

@@ -18,6 +18,7 @@ import { extendJobs, terminateJobs, verifyJobs } from './lifecycle.js';
 import { adapterFeatures } from './features.js';
 import { computeSupport } from './products.js';
 import { openInteractiveSessions, type SessionSupport } from './sessions/open.js';
+import type { SshInstaller } from './sessions/ssh.js';
 import type { SessionStore } from './sessions/store.js';
 import { initUser, suspension, updateAcl } from './simple-calls.js';
 import { retrieveUtilization } from './utilization.js';
@@ -37,7 +38,7 @@ export interface AdapterDeps {
    * What the WebSocket gateway serves next to this app (websocket.ts): follow, and terminals
    * backed by `sessions`. Absent: logs and terminal are neither advertised nor served.
    */
-  interactive?: { follow: boolean; sessions?: SessionStore };
+  interactive?: { follow: boolean; sessions?: SessionStore; ssh?: SshInstaller };
 }
 
 interface Route {
@@ -88,6 +89,7 @@ export function createAdapterApp(deps: AdapterDeps): express.Express {
     config,
     features,
     sessions: deps.interactive?.sessions ? { store: deps.interactive.sessions, support: sessionSupport } : undefined,
+    ssh: deps.interactive?.ssh,
     kube,
     jobs: new JobStore(kube, config.namespace),
     logger,

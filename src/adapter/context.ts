@@ -7,6 +7,7 @@ import type { Logger } from '../observability/log.js';
 import type { DockerFeatures } from './features.js';
 import type { JobStore } from './job-store.js';
 import type { SessionDeps } from './sessions/open.js';
+import type { SshInstaller } from './sessions/ssh.js';
 
 /** Bulk work runs at most this many apiserver calls at a time. */
 export const BULK_CONCURRENCY = 32;
@@ -23,6 +24,8 @@ export interface CallContext {
   features: DockerFeatures;
   /** Interactive sessions, when the adapter has a session store. */
   sessions?: SessionDeps;
+  /** SSH keys and port for jobs that ask for SSH, when offered (interactive.ssh). */
+  ssh?: SshInstaller;
   /** Names the jobs of this call in its access log line. */
   noteJobs(ids: readonly string[]): void;
 }

@@ -10,6 +10,7 @@ import { mapLimited } from './concurrency.js';
 import { BULK_CONCURRENCY, type CallContext } from './context.js';
 import { ProviderError } from './errors.js';
 import { CreateBulkSchema, parseBody } from './schemas.js';
+import { sshWanted } from './sessions/ssh.js';
 
 /** Translation of one item, with errors naming the field from the top of the request. */
 function translate(job: Job, index: number, config: OperatorConfig): UCloudJob {
@@ -80,15 +81,27 @@ async function rollBack(created: readonly UCloudJob[], ctx: CallContext): Promis
   }
 }
 
+/** SSH as the application and the user ask for it; refused when this provider does not offer it. */
+function sshOf(items: readonly Job[], ctx: CallContext): boolean[] {
+  const wanted = items.map(sshWanted);
+  const i = wanted.findIndex((w) => w);
+  if (i >= 0 && !ctx.ssh) {
+    throw new ProviderError(400, `items[${i}].specification.sshEnabled: SSH access is not offered by this provider`, 'SSH_NOT_SUPPORTED');
+  }
+  return wanted;
+}
+
 export async function createJobs(body: unknown, ctx: CallContext): Promise<{ responses: null[] }> {
   const { items } = parseBody(CreateBulkSchema, body);
   ctx.noteJobs(items.map((j) => j.id));
   const resources = items.map((job, i) => translate(job, i, ctx.config));
+  const ssh = sshOf(items, ctx);
+  resources.forEach((r, i) => (r.spec.sshEnabled = ssh[i]!));
   await checkPeers(items, ctx);
 
   const created: UCloudJob[] = [];
   try {
-    await mapLimited(resources, BULK_CONCURRENCY, async (resource) => {
+    await mapLimited(resources, BULK_CONCURRENCY, async (resource, i) => {
       const result = await ctx.kube.ucloudJobs.create(resource);
       if (result.created) created.push(result.object);
       // Already there with the same id: a repeated create (idempotent). Another id: a hash
@@ -96,6 +109,8 @@ export async function createJobs(body: unknown, ctx: CallContext): Promise<{ res
       else if (result.object.spec?.jobId !== resource.spec.jobId) {
         throw new ProviderError(409, `job ${resource.spec.jobId} collides with an existing job on this provider`, 'JOB_NAME_COLLISION');
       }
+      // The keys the ranks mount; a failure fails (and rolls back) the create: no silent SSH-less job.
+      if (ssh[i] && result.object.spec.sshEnabled) await ctx.ssh!.install(result.object);
     });
   } catch (e) {
     await rollBack(created, ctx);

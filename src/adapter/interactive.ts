@@ -11,6 +11,7 @@ import type { AdapterDeps } from './app.js';
 import { createKubeLogSource, type LogSource } from './follow/log-source.js';
 import { createKubeExecPort, type ExecPort } from './sessions/exec.js';
 import { createSecretApi, type SecretApi } from './sessions/secret-api.js';
+import { SshInstaller, type SshKeySource } from './sessions/ssh.js';
 import { SessionStore } from './sessions/store.js';
 import { createWebSocketGateway, type WebSocketGateway } from './websocket.js';
 
@@ -24,14 +25,18 @@ export interface InteractiveOptions {
   logSource?: LogSource;
   exec?: ExecPort;
   secrets?: SecretApi;
+  /** UCloud/Core's JobsControl, for browseSshKeys (SSH needs it; without it SSH is not offered). */
+  control?: SshKeySource;
 }
 
 export function createInteractive(opts: InteractiveOptions): { adapter: NonNullable<AdapterDeps['interactive']>; gateway: WebSocketGateway } {
   const { config } = opts;
   // Terminals need RBAC the default installation does not grant (Secrets, pods/exec): opt-in.
+  const secrets = opts.secrets ?? createSecretApi(opts.kc);
   const sessions = config.interactive.terminals
-    ? new SessionStore(opts.secrets ?? createSecretApi(opts.kc), config.namespace, config.interactive.sessionTtlSeconds, opts.now)
+    ? new SessionStore(secrets, config.namespace, config.interactive.sessionTtlSeconds, opts.now)
     : undefined;
+  const ssh = config.interactive.ssh.enabled && opts.control ? new SshInstaller(config, opts.kube, secrets, opts.control) : undefined;
   const gateway = createWebSocketGateway({
     config,
     kube: opts.kube,
@@ -47,5 +52,5 @@ export function createInteractive(opts: InteractiveOptions): { adapter: NonNulla
       lowWaterBytes: Math.floor(config.interactive.followBufferBytes / 4),
     },
   });
-  return { adapter: { follow: true, sessions }, gateway };
+  return { adapter: { follow: true, sessions, ssh }, gateway };
 }

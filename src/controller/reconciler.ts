@@ -3,7 +3,7 @@
 // children. Idempotent: running it twice, or after a crash at any line, does the same thing.
 import type { V1EndpointSlice, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, KIND, LABEL_JOB, UCloudJobSchema, isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
-import { configMapName, jobResourceName, networkPolicyName, podName, serviceName } from '../api/v1alpha1/names.js';
+import { configMapName, jobResourceName, networkPolicyName, podName, serviceName, sshObjectName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { isConflict, isNotFound } from '../k8s/errors.js';
 import type { KubePort } from '../k8s/kube-port.js';
@@ -225,6 +225,12 @@ export class Reconciler {
       for (const slice of (await this.deps.kube.endpointSlices.list(ns, this.peerSliceSelector(name))).items) {
         await this.deps.kube.endpointSlices.delete(ns, slice.metadata!.name!);
       }
+    }
+    if (job.spec.sshEnabled) {
+      // SSH access (adapter/sessions/ssh.ts): the exposed port goes with the ranks; the key Secret
+      // goes with the UCloudJob (owner reference).
+      await this.deps.kube.services.delete(ns, sshObjectName(name));
+      await this.deps.kube.networkPolicies.delete(ns, sshObjectName(name));
     }
     this.ensured.delete(uid);
     this.tornDown.add(uid);

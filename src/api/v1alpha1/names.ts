@@ -28,6 +28,8 @@ export const podName = (jobName: string, rank: number): string => `${jobName}-${
 export const serviceName = (jobName: string): string => jobName;
 export const configMapName = (jobName: string): string => `${jobName}-etc`;
 export const networkPolicyName = (jobName: string): string => `${jobName}-policy`;
+/** Secret (authorized_keys), Service and NetworkPolicy of a job's SSH access (adapter/sessions/ssh.ts). */
+export const sshObjectName = (jobName: string): string => `${jobName}-ssh`;
 
 /** Stable DNS name of a rank, through the job's headless Service. */
 export function rankHostname(jobName: string, rank: number, namespace: string, clusterDomain: string): string {

@@ -3,7 +3,7 @@
 // application asked for root (and the adapter allowed it). Requests equal limits (UCloud's
 // backends do the same), so a product is a guarantee, not a hint.
 import type { V1Container, V1EnvVar, V1Pod, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { configMapName, jobIdLabelValue, podName, serviceName } from '../../api/v1alpha1/names.js';
+import { configMapName, jobIdLabelValue, podName, serviceName, sshObjectName } from '../../api/v1alpha1/names.js';
 import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
 import { WORK_DIR } from '../../translate/storage-paths.js';
@@ -26,6 +26,10 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
         sources: [
           { configMap: { name: configMapName(job.metadata.name) } },
           { downwardAPI: { items: [{ path: RANK_FILE, fieldRef: { fieldPath: `metadata.labels['${LABEL_RANK}']` } }] } },
+          // The owner's SSH keys (adapter/sessions/ssh.ts writes the Secret when SSH is offered).
+          ...(spec.sshEnabled
+            ? [{ secret: { name: sshObjectName(job.metadata.name), items: [{ key: 'authorized_keys', path: 'ssh/authorized_keys.ucloud', mode: 0o444 }] } }]
+            : []),
         ],
       },
     },
