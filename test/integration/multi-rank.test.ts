@@ -66,6 +66,10 @@ describe('a 3-rank job', () => {
     await core.waitFor(() => core.jobStates(id).includes('RUNNING'), 60_000, 'RUNNING at UCloud/Core');
     const running = await crWhen(stack, id, (j) => j.status?.state === 'RUNNING', 'RUNNING in the CR');
     expect(running.status?.ranks).toBe('3/3');
+    // The gang started when its last rank did: that is when billing and the time allocation begin.
+    const starts = pods.map((p) => Date.parse(String(p.status?.containerStatuses?.[0]?.state?.running?.startedAt)));
+    expect(Date.parse(running.status!.startedAt!)).toBe(Math.max(...starts));
+    expect(Date.parse(running.status!.expiresAt!)).toBe(Math.max(...starts) + 30 * 60_000);
 
     // Rank 1's program fails: the job is FAILURE, naming the rank, and ranks 0 and 2 are stopped.
     await exitPod(ns.kc, ns.name, podName(name, 1), { code: 3 });
