@@ -16,6 +16,8 @@ import type { OperatorMetrics } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
 
 const MINUTE = 60_000;
+const FOLLOW_UPS = 3;
+const FOLLOW_UP_MS = 1000;
 
 /**
  * Length of one price period in ms; undefined for PER_UNIT (charged once, as one period).
@@ -113,6 +115,8 @@ export class Accounting {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
+  /** Extra passes, a second apart, after a trigger: the cache may not show the ended job yet. */
+  private followUps = 0;
   private stopped = true;
 
   constructor(private readonly deps: AccountingDeps) {}
@@ -122,9 +126,13 @@ export class Accounting {
     this.schedule(this.deps.intervalMs);
   }
 
-  /** Runs a pass soon (a job just finished: its last window is due). */
+  /**
+   * Runs a pass soon (a job just finished: its last window is due), and a few more a second apart,
+   * because the job's final status may reach the informer cache after the first one.
+   */
   trigger(): void {
     if (this.stopped) return;
+    this.followUps = FOLLOW_UPS;
     if (this.running) {
       this.again = true;
       return;
@@ -144,6 +152,9 @@ export class Accounting {
           if (this.again) {
             this.again = false;
             this.schedule(100);
+          } else if (this.followUps > 0) {
+            this.followUps--;
+            this.schedule(Math.min(FOLLOW_UP_MS, this.deps.intervalMs));
           } else this.schedule(this.deps.intervalMs);
         });
     }, delayMs);

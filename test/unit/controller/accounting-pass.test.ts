@@ -1,0 +1,65 @@
+// The Accounting loop against the in-memory apiserver: a triggered pass charges what is due and
+// records the watermark, and when the job's final status reaches the cache only after the
+// triggered pass, a follow-up pass a second later still charges the last window (not one whole
+// accounting interval later). Fake timers: nothing here waits on the wall clock.
+import { jest } from '@jest/globals';
+import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
+import { Accounting } from '../../../src/controller/accounting.js';
+import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import type { ChargeItem, ChargeResult } from '../../../src/ucloud/control-api.js';
+import type { JobsControlPort } from '../../../src/ucloud/control-client.js';
+import { FakeKube } from '../../support/fake-kube.js';
+import { job, NS } from '../desired/support.js';
+
+const START = Date.parse('2026-11-22T10:00:00.000Z');
+const MIN = 60_000;
+
+class RecordingControl implements JobsControlPort {
+  readonly charged: ChargeItem[][] = [];
+  async update(): Promise<void> {}
+  async chargeCredits(items: ChargeItem[]): Promise<ChargeResult> {
+    this.charged.push(items);
+    return { insufficientFunds: [], duplicateCharges: [] } as unknown as ChargeResult;
+  }
+  async checkCredits(): Promise<ChargeResult> {
+    return { insufficientFunds: [], duplicateCharges: [] } as unknown as ChargeResult;
+  }
+  async browseSshKeys() {
+    return [];
+  }
+}
+
+describe('Accounting passes', () => {
+  let restore: ReturnType<typeof setLogSink>;
+  beforeEach(() => {
+    restore = setLogSink(() => undefined);
+    jest.useFakeTimers({ now: START + 2 * MIN + 30_000 });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+    setLogSink(restore);
+  });
+
+  it('a job whose final status reaches the cache after the triggered pass is charged by a follow-up pass', async () => {
+    const kube = new FakeKube();
+    const running: UCloudJob = { ...job({ jobId: '77' }), status: { state: 'RUNNING', startedAt: new Date(START).toISOString(), accounting: { chargedPeriods: 2 } } };
+    kube.seed('UCloudJob', running);
+    const final: UCloudJob = { ...running, status: { ...running.status, state: 'SUCCESS', finishedAt: new Date(START + 2 * MIN + 20_000).toISOString() } };
+    let cached: UCloudJob = running;
+    const control = new RecordingControl();
+    const accounting = new Accounting({ kube, control, listJobs: () => [cached], logger: rootLogger, intervalMs: MIN });
+    accounting.start();
+
+    // The reconciler has written SUCCESS; the cache still says RUNNING for the triggered pass.
+    accounting.trigger();
+    await jest.advanceTimersByTimeAsync(150);
+    expect(control.charged).toEqual([]);
+
+    // Without the follow-up the next pass would be a whole interval (a minute) away.
+    cached = final;
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(control.charged).toEqual([[{ id: '77', chargeId: `77_${START + 2 * MIN}`, units: 1, periods: 1 }]]);
+    expect(kube.peek<UCloudJob>('UCloudJob', NS, 'j-77')?.status?.accounting?.chargedPeriods).toBe(3);
+    await accounting.stop();
+  });
+});
