@@ -23,7 +23,8 @@ describe('the operator with only the chart RBAC', () => {
   let ns: TestNamespace;
   let core: UCloudCoreEmulator;
   let operator: RunningOperator | undefined;
-  const release = 'rbac';
+  // Unique: its ClusterRole is cluster-wide, and a crashed run must not block the next one.
+  const release = `rbac-${process.pid}`;
   const sa = `${release}-ucloud-operator`;
   const logs: string[] = [];
   let previousSink: ((line: string) => void) | undefined;

@@ -107,6 +107,11 @@ export async function builtEntrypoint(): Promise<string> {
       // Type errors elsewhere in a shared checkout still emit; only a missing entry point is fatal.
       if (!existsSync(main)) throw new Error(`tsc did not emit ${main}: ${(res as { stdout?: string }).stdout ?? ''}`);
       writeFileSync(stamp, new Date().toISOString());
+      // Builds of older sources: remove those not touched for an hour (a run in progress uses its own).
+      for (const d of readdirSync(CLUSTER_DIR)) {
+        const p = join(CLUSTER_DIR, d);
+        if (/^build-[0-9a-f]{16}$/.test(d) && p !== root && Date.now() - statSync(p).mtimeMs > 3_600_000) rmSync(p, { recursive: true, force: true });
+      }
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }
@@ -213,7 +218,12 @@ export async function spawnOperator(opts: SpawnOptions, timeoutMs = 60_000): Pro
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => {
+      rmSync(dir, { recursive: true, force: true }); // the credential files go with the process
+      r({ code, signal });
+    }),
+  );
   const logged = (msg: string) =>
     lines.flatMap((l) => {
       try {
