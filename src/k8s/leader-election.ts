@@ -33,8 +33,10 @@ export class LeaderElector {
   private observedRecord = '';
   private observedAt = 0;
   private lastRenew = 0;
-  /** The round in progress (including onStartedLeading), so stopping can wait for it. */
+  /** The round in progress, so stopping can wait for it. */
   private round: Promise<void> = Promise.resolve();
+  /** onStartedLeading in progress (it runs beside the renewals). */
+  private starting: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: LeaderElectionOptions) {}
 
@@ -61,7 +63,11 @@ export class LeaderElector {
           this.leading = true;
           this.opts.metrics?.leader.set(1);
           this.opts.logger.info('Became leader', { lease: this.opts.leaseName, identity: this.opts.identity });
-          await this.opts.onStartedLeading();
+          // Like client-go's OnStartedLeading goroutine: starting (cache sync can take a while)
+          // must not hold up renewals, or the lease would expire under a leader still starting.
+          this.starting = Promise.resolve()
+            .then(() => this.opts.onStartedLeading())
+            .catch((e: unknown) => this.opts.logger.error('Starting as leader failed', { err: e }));
         }
       } else if (this.leading && this.now() - this.lastRenew > this.opts.renewDeadlineSeconds * 1000) {
         await this.loseLeadership('could not renew the lease within the renew deadline');
@@ -85,6 +91,7 @@ export class LeaderElector {
     this.stopped = true;
     this.opts.metrics?.leader.set(0);
     this.opts.logger.error('Lost leadership', { why });
+    await this.starting;
     await this.opts.onStoppedLeading();
   }
 
@@ -136,7 +143,7 @@ export class LeaderElector {
   }
 
   /**
-   * Stops campaigning and waits for the round in progress (a leader keeps the lease: call
+   * Stops campaigning and waits for the round and any start in progress (a leader keeps the lease: call
    * release() once its duties have stopped, so no standby starts while we still reconcile).
    */
   async stopCampaign(): Promise<void> {
@@ -144,6 +151,7 @@ export class LeaderElector {
     clearTimeout(this.timer);
     await this.round.catch(() => undefined);
     clearTimeout(this.timer);
+    await this.starting;
   }
 
   /**
