@@ -8,6 +8,9 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform,
   testEnvironment: 'node',
+  // Local control planes live in .cluster/ (etcd's member/snap/*.snap would pass for obsolete
+  // Jest snapshots); build output in dist/.
+  modulePathIgnorePatterns: ['<rootDir>/.cluster/', '<rootDir>/dist/'],
 };
 export default {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],

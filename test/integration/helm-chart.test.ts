@@ -5,6 +5,7 @@ import { jest } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppsV1Api, loadAllYaml, loadYaml, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { parseConfig } from '../../src/config.js';
 import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { REPO } from '../support/cluster-env.js';
 import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
@@ -39,10 +40,12 @@ describe('the Helm chart', () => {
     ['a Core URL that is not a URL', ['--set', 'ucloud.coreUrl=cloud.sdu.dk'], /coreUrl/],
     ['no products at all', ['--set-json', 'products=[]'], /products/],
     ['a PVC work volume without a claim', ['--set-json', 'jobs.workVolume={"type":"pvc"}'], /workVolume/],
-  ])('rejects %s through values.schema.json', async (_what, args, field) => {
+    ['a credential in extraConfig', ['--set-json', 'extraConfig={"ucloud":{"refreshToken":"x"}}'], /extraConfig/],
+    ['a renew deadline not below the lease duration', ['--set', 'leaderElection.renewDeadlineSeconds=15'], /renewDeadlineSeconds must be less/],
+  ])('rejects %s at render time', async (_what, args, field) => {
     const res = await helm(['template', 'rel', CHART_DIR, ...args]);
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/values don't meet the specifications of the schema/);
+    expect(res.stderr).toMatch(/values don't meet the specifications of the schema|renewDeadlineSeconds must be less/);
     expect(res.stderr).toMatch(field);
   });
 
@@ -99,6 +102,17 @@ describe('the Helm chart', () => {
     expect(JSON.parse(cm.data['ucloud-operator.json'])).toEqual(JSON.parse(dashboard));
   });
 
+  it('merges extraConfig over the rendered configuration', async () => {
+    const cm = (await render(['--set-json', 'extraConfig={"reporting":{"retryAttempts":8},"jobs":{"retainFinishedSeconds":60}}'])).find(
+      (o) => o.kind === 'ConfigMap' && o.data?.['config.json'],
+    );
+    const config = JSON.parse(cm.data['config.json']);
+    expect(config.reporting).toEqual({ retryAttempts: 8 });
+    expect(config.jobs).toMatchObject({ retainFinishedSeconds: 60, failureRule: 'exit-code' });
+    // What the chart renders is what the operator's own schema accepts.
+    expect(() => parseConfig({ ...config, ucloud: { ...config.ucloud, refreshToken: 't', publicKey: 'k' } })).not.toThrow();
+  });
+
   it('renders least-privilege RBAC, namespaced when asked', async () => {
     const objs = await render();
     const roles = objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
@@ -114,6 +128,18 @@ describe('the Helm chart', () => {
     // Cluster-wide: reading Nodes only.
     const clusterRules = rules.filter((r) => r.kind === 'ClusterRole');
     expect(clusterRules.map((r) => [r.resources, r.verbs])).toEqual([[['nodes'], ['get', 'list']]]);
+
+    // Interactive features add Secrets (named reads only: no list/watch) and exec, only when asked.
+    const interactive = await render(['--set', 'rbac.interactiveSessions=true,rbac.webIngress=true']);
+    const extra = interactive
+      .filter((o) => o.kind === 'Role')
+      .flatMap((r) => r.rules)
+      .filter((rule: Obj) => ['secrets', 'pods/exec', 'ingresses'].some((x) => rule.resources.includes(x)));
+    expect(extra.map((r: Obj) => [r.resources, r.verbs])).toEqual([
+      [['secrets'], ['get', 'create', 'delete']],
+      [['pods/exec'], ['get', 'create']],
+      [['ingresses'], ['get', 'create', 'delete']],
+    ]);
 
     const namespaced = await render(['--set', 'rbac.clusterNodesRead=false']);
     expect(namespaced.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
