@@ -2,6 +2,7 @@
 // token for its ServiceAccount is minted with the TokenRequest API (what the kubelet mounts in the
 // pod), and the operator, configured from the chart's own ConfigMap, runs the spec example end to
 // end with it: Lease, UCloudJob, ConfigMap, Service, NetworkPolicy, pod, status, events, charge.
+// The release lives in one namespace and the jobs in another (jobsNamespace), as a site would run it.
 // Every permission is also checked the other way: what the chart must not grant, it does not.
 import { jest } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,9 @@ jest.setTimeout(150_000);
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
 
 describe('the operator with only the chart RBAC', () => {
+  /** Where the release (ServiceAccount, Secret, Deployment) lives: not where the jobs run. */
+  let ops: TestNamespace;
+  /** jobsNamespace: UCloudJobs, pods, the Lease. */
   let ns: TestNamespace;
   let core: UCloudCoreEmulator;
   let operator: RunningOperator | undefined;
@@ -30,10 +34,11 @@ describe('the operator with only the chart RBAC', () => {
   let previousSink: ((line: string) => void) | undefined;
 
   beforeAll(async () => {
-    ns = await createTestNamespace('rbac');
+    ops = await createTestNamespace('rbac-ops');
+    ns = await createTestNamespace('rbac-jobs');
     core = await UCloudCoreEmulator.start({ providerId: 'example' });
-    await ns.core.createNamespacedSecret({
-      namespace: ns.name,
+    await ops.core.createNamespacedSecret({
+      namespace: ops.name,
       body: { metadata: { name: 'ucloud-credentials' }, stringData: { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() } },
     });
     const values = {
@@ -41,12 +46,13 @@ describe('the operator with only the chart RBAC', () => {
       ucloud: { coreUrl: core.url, existingSecret: 'ucloud-credentials' },
       products: TEST_PRODUCTS,
       replicaCount: 1,
+      jobsNamespace: ns.name,
       // The CRD is cluster-wide and already installed; this release only brings the operator.
       crds: { install: false },
     };
     const file = join(workDir('rbac-values'), 'values.yaml');
     writeFileSync(file, JSON.stringify(values));
-    const res = await helm(['install', release, CHART_DIR, '--namespace', ns.name, '-f', file, '--wait=false']);
+    const res = await helm(['install', release, CHART_DIR, '--namespace', ops.name, '-f', file, '--wait=false']);
     if (res.code !== 0) throw new Error(`helm install failed: ${res.stdout}${res.stderr}`);
     previousSink = setLogSink((line) => {
       logs.push(line);
@@ -57,14 +63,15 @@ describe('the operator with only the chart RBAC', () => {
     await operator?.stop();
     if (previousSink) setLogSink(previousSink);
     await core?.close();
-    if (ns) await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
+    if (ops) await helm(['uninstall', release, '--namespace', ops.name, '--wait=false']);
     await ns?.delete();
+    await ops?.delete();
   });
 
   /** `resource` is kubectl's TYPE[/NAME]; a subresource is written TYPE#SUB. */
   async function canI(verb: string, resource: string, namespace: string | null = ns.name): Promise<boolean> {
     const [type, sub] = resource.split('#') as [string, string | undefined];
-    const args = ['auth', 'can-i', verb, type, `--as=system:serviceaccount:${ns.name}:${sa}`];
+    const args = ['auth', 'can-i', verb, type, `--as=system:serviceaccount:${ops.name}:${sa}`];
     if (sub) args.push(`--subresource=${sub}`);
     args.push(...(namespace === null ? ['--all-namespaces'] : ['-n', namespace]));
     const res = await kubectl(args);
@@ -95,6 +102,10 @@ describe('the operator with only the chart RBAC', () => {
       ['delete', 'leases.coordination.k8s.io', ns.name, false],
       ['update', 'leases.coordination.k8s.io/someone-elses', ns.name, false],
       ['create', 'pods', 'kube-system', false],
+      // Not even in its own release namespace: everything it does is in jobsNamespace.
+      ['create', 'pods', ops.name, false],
+      ['get', 'secrets', ops.name, false],
+      ['create', 'leases.coordination.k8s.io', ops.name, false],
       ['update', 'ucloudjobs.ucloud.dk#finalizers', ns.name, true],
       ['get', 'pods#attach', ns.name, false],
       ['create', 'pods#portforward', ns.name, false],
@@ -109,12 +120,12 @@ describe('the operator with only the chart RBAC', () => {
   });
 
   it('runs the spec example end to end with a service-account token', async () => {
-    const kc = await serviceAccountKubeConfig(ns.name, sa);
+    const kc = await serviceAccountKubeConfig(ops.name, sa);
     expect(kc.getCurrentUser()?.token).toBeTruthy();
     expect(kc.getCurrentUser()?.certData).toBeFalsy();
 
     // The configuration the chart renders, with the Secret's values as the pod would read them.
-    const cm = await ns.kube.configMaps.get(ns.name, `${release}-ucloud-operator`);
+    const cm = await ops.kube.configMaps.get(ops.name, `${release}-ucloud-operator`);
     const rendered = JSON.parse(cm!.data!['config.json']!);
     const config = parseConfig({
       ...rendered,
@@ -124,6 +135,7 @@ describe('the operator with only the chart RBAC', () => {
       reporting: { batchWindowMs: 20 },
     });
     expect(config.leaderElection).toMatchObject({ enabled: true, leaseName: `${release}-ucloud-operator-leader` });
+    expect(config.namespace).toBe(ns.name);
     operator = await startOperator({ config, kc });
 
     // It takes the chart's Lease and gets ready (caches synced) as leader.
