@@ -114,6 +114,24 @@ export const ConfigSchema = z.object({
       followPollSeconds: z.number().min(0.05).max(60).default(2),
       /** Back-pressure: log reading pauses while more than this waits to be sent on a follow socket. */
       followBufferBytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      /**
+       * WEB and VNC sessions through an Ingress per job rank. The Ingress does no authentication
+       * itself: `annotations` must put the site's auth in front of it (docs/adr/0007).
+       */
+      web: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** Host of a rank's web interface: {jobId} (DNS-safe), {job} (resource name), {rank}. */
+          domainPattern: z.string().min(1).default('app-{jobId}-{rank}.apps.example.org'),
+          vncDomainPattern: z.string().min(1).default('vnc-{jobId}-{rank}.apps.example.org'),
+          scheme: z.enum(['https', 'http']).default('https'),
+          ingressClassName: z.string().min(1).optional(),
+          annotations: z.record(z.string(), z.string()).default({}),
+          tlsSecretName: z.string().min(1).optional(),
+          /** Namespace of the ingress controller, admitted to the jobs' web and VNC ports. */
+          ingressNamespace: z.string().min(1).default('ingress-nginx'),
+        })
+        .prefault({}),
       /** SSH access for applications that allow it (needs Secrets RBAC): keys from browseSshKeys. */
       ssh: z
         .object({

@@ -20,6 +20,7 @@ import { computeSupport } from './products.js';
 import { openInteractiveSessions, type SessionSupport } from './sessions/open.js';
 import type { SshInstaller } from './sessions/ssh.js';
 import type { SessionStore } from './sessions/store.js';
+import type { WebPublisher } from './sessions/web.js';
 import { initUser, suspension, updateAcl } from './simple-calls.js';
 import { retrieveUtilization } from './utilization.js';
 
@@ -38,7 +39,7 @@ export interface AdapterDeps {
    * What the WebSocket gateway serves next to this app (websocket.ts): follow, and terminals
    * backed by `sessions`. Absent: logs and terminal are neither advertised nor served.
    */
-  interactive?: { follow: boolean; sessions?: SessionStore; ssh?: SshInstaller };
+  interactive?: { follow: boolean; sessions?: SessionStore; ssh?: SshInstaller; web?: WebPublisher };
 }
 
 interface Route {
@@ -83,12 +84,15 @@ function callNamer(base: string): (req: Request) => string {
 export function createAdapterApp(deps: AdapterDeps): express.Express {
   const { config, kube, logger, metrics } = deps;
   const base = `/ucloud/${config.providerId}`;
-  const features = adapterFeatures({ follow: !!deps.interactive?.follow, shell: !!deps.interactive?.sessions });
+  const features = adapterFeatures({ follow: !!deps.interactive?.follow, shell: !!deps.interactive?.sessions, web: !!deps.interactive?.web });
   const sessionSupport: SessionSupport = { SHELL: features.terminal, WEB: features.web, VNC: features.vnc };
   const shared: Omit<CallContext, 'noteJobs'> = {
     config,
     features,
-    sessions: deps.interactive?.sessions ? { store: deps.interactive.sessions, support: sessionSupport } : undefined,
+    sessions:
+      deps.interactive?.sessions || deps.interactive?.web
+        ? { store: deps.interactive.sessions, web: deps.interactive.web, support: sessionSupport }
+        : undefined,
     ssh: deps.interactive?.ssh,
     kube,
     jobs: new JobStore(kube, config.namespace),

@@ -6,10 +6,11 @@
 //   terminal     SHELL sessions + /ucloud/{id}/websocket (sessions/*); only when the adapter has
 //                a session store and an exec port, which the operator always wires
 //   utilization  retrieveUtilization (utilization.ts)
-//   web, vnc     not implemented: no ingress/proxy for application ports yet
+//   web, vnc     WEB/VNC sessions through an Ingress per rank (sessions/web.ts); only when the
+//                site configures it (interactive.web), since the site must put auth in front
 export const SUPPORTED_FEATURES = {
-  web: false,
-  vnc: false,
+  web: true,
+  vnc: true,
   logs: true,
   terminal: true,
   peers: true,
@@ -20,6 +21,12 @@ export const SUPPORTED_FEATURES = {
 export type DockerFeatures = { -readonly [K in keyof typeof SUPPORTED_FEATURES]: boolean };
 
 /** The flags of an adapter: SUPPORTED_FEATURES minus what this instance was built without. */
-export function adapterFeatures(wired: { follow: boolean; shell: boolean }): DockerFeatures {
-  return { ...SUPPORTED_FEATURES, logs: SUPPORTED_FEATURES.logs && wired.follow, terminal: SUPPORTED_FEATURES.terminal && wired.shell };
+export function adapterFeatures(wired: { follow: boolean; shell: boolean; web: boolean }): DockerFeatures {
+  return {
+    ...SUPPORTED_FEATURES,
+    logs: SUPPORTED_FEATURES.logs && wired.follow,
+    terminal: SUPPORTED_FEATURES.terminal && wired.shell,
+    web: SUPPORTED_FEATURES.web && wired.web,
+    vnc: SUPPORTED_FEATURES.vnc && wired.web,
+  };
 }

@@ -13,6 +13,7 @@ import { createKubeExecPort, type ExecPort } from './sessions/exec.js';
 import { createSecretApi, type SecretApi } from './sessions/secret-api.js';
 import { SshInstaller, type SshKeySource } from './sessions/ssh.js';
 import { SessionStore } from './sessions/store.js';
+import { createIngressApi, WebPublisher, type IngressApi } from './sessions/web.js';
 import { createWebSocketGateway, type WebSocketGateway } from './websocket.js';
 
 export interface InteractiveOptions {
@@ -25,6 +26,7 @@ export interface InteractiveOptions {
   logSource?: LogSource;
   exec?: ExecPort;
   secrets?: SecretApi;
+  ingresses?: IngressApi;
   /** UCloud/Core's JobsControl, for browseSshKeys (SSH needs it; without it SSH is not offered). */
   control?: SshKeySource;
 }
@@ -37,6 +39,10 @@ export function createInteractive(opts: InteractiveOptions): { adapter: NonNulla
     ? new SessionStore(secrets, config.namespace, config.interactive.sessionTtlSeconds, opts.now)
     : undefined;
   const ssh = config.interactive.ssh.enabled && opts.control ? new SshInstaller(config, opts.kube, secrets, opts.control) : undefined;
+  const web = config.interactive.web.enabled ? new WebPublisher(config, opts.kube, opts.ingresses ?? createIngressApi(opts.kc)) : undefined;
+  if (web && !Object.keys(config.interactive.web.annotations).length) {
+    opts.logger.warn('interactive.web is enabled without Ingress annotations: unless the ingress controller authenticates by itself, anyone who knows a job\'s host reaches its web interface');
+  }
   const gateway = createWebSocketGateway({
     config,
     kube: opts.kube,
@@ -52,5 +58,5 @@ export function createInteractive(opts: InteractiveOptions): { adapter: NonNulla
       lowWaterBytes: Math.floor(config.interactive.followBufferBytes / 4),
     },
   });
-  return { adapter: { follow: true, sessions, ssh }, gateway };
+  return { adapter: { follow: true, sessions, ssh, web }, gateway };
 }

@@ -10,12 +10,19 @@ import { BULK_CONCURRENCY, type CallContext } from '../context.js';
 import { ProviderError } from '../errors.js';
 import { bulkOf, parseBody } from '../schemas.js';
 import type { SessionStore, SessionType } from './store.js';
+import type { WebPublisher } from './web.js';
 
 const ItemSchema = z.object({
   job: z
     .object({
       id: z.string().min(1).max(256),
-      // Core sends the whole Job; only its owner is read here, and a malformed one is ignored.
+      // Core sends the whole Job; only its owner (and the app's VNC password) is read here, and a
+      // malformed one is ignored.
+      status: z
+        .object({ resolvedApplication: z.object({ invocation: z.object({ vnc: z.object({ password: z.string().max(1024).nullish() }).loose().nullish() }).loose() }).loose().nullish() })
+        .loose()
+        .nullish()
+        .catch(undefined),
       owner: z.object({ createdBy: z.string().max(256), project: z.string().max(256).nullish() }).loose().optional().catch(undefined),
     })
     .loose(),
@@ -34,7 +41,10 @@ export type OpenSession =
 export type SessionSupport = Record<SessionType, boolean>;
 
 export interface SessionDeps {
-  store: SessionStore;
+  /** Terminals (SHELL). */
+  store?: SessionStore;
+  /** WEB and VNC. */
+  web?: WebPublisher;
   support: SessionSupport;
 }
 
@@ -49,6 +59,12 @@ function refusal(item: z.infer<typeof ItemSchema>, i: number, cr: UCloudJob | un
   }
   if (item.rank >= cr.spec.replicas) {
     return new ProviderError(400, `${at}.rank: rank ${item.rank} is outside 0..${cr.spec.replicas - 1}`, 'INVALID_RANK');
+  }
+  if (item.sessionType === 'WEB' && !cr.spec.webPort) {
+    return new ProviderError(400, `${at}.sessionType: the application of job ${item.job.id} has no web interface`, 'NO_WEB_INTERFACE');
+  }
+  if (item.sessionType === 'VNC' && !cr.spec.vncPort) {
+    return new ProviderError(400, `${at}.sessionType: the application of job ${item.job.id} has no VNC server`, 'NO_VNC_INTERFACE');
   }
   const owner = item.job.owner;
   if (owner && (owner.createdBy !== cr.spec.owner.createdBy || (owner.project ?? undefined) !== cr.spec.owner.project)) {
@@ -66,13 +82,20 @@ export async function openInteractiveSessions(body: unknown, ctx: CallContext, d
   const jobs = await mapLimited(items, BULK_CONCURRENCY, (item) => ctx.jobs.get(item.job.id));
   const bad = items.map((item, i) => refusal(item, i, jobs[i], support)).find((r) => r);
   if (bad) throw bad;
-  const store = deps!.store;
   const responses = await mapLimited(items, BULK_CONCURRENCY, async (item, i): Promise<OpenSession> => {
     const cr = jobs[i]!;
-    const { identifier } = await store.open(cr, item.sessionType, item.rank);
+    const base = { jobId: cr.spec.jobId, rank: item.rank, domainOverride: null };
     ctx.logger.info('Interactive session opened', { jobId: cr.spec.jobId, rank: item.rank, type: item.sessionType });
-    // Only SHELL is served today (support guards the others).
-    return { type: 'shell', jobId: cr.spec.jobId, rank: item.rank, sessionIdentifier: identifier, domainOverride: null };
+    // support[] (checked above) guarantees the backend of each type is there.
+    if (item.sessionType === 'SHELL') {
+      const { identifier } = await deps!.store!.open(cr, 'SHELL', item.rank);
+      return { type: 'shell', ...base, sessionIdentifier: identifier };
+    }
+    if (item.sessionType === 'WEB') {
+      return { type: 'web', ...base, redirectClientTo: await deps!.web!.publish(cr, 'web', item.rank, cr.spec.webPort!) };
+    }
+    const url = await deps!.web!.publish(cr, 'vnc', item.rank, cr.spec.vncPort!);
+    return { type: 'vnc', ...base, url, password: item.job.status?.resolvedApplication?.invocation.vnc?.password ?? null };
   });
   return { responses };
 }

@@ -1,6 +1,7 @@
 import { SUPPORTED_FEATURES } from '../../../src/adapter/features.js';
 import { ROUTES } from '../../../src/adapter/app.js';
 import { SessionStore } from '../../../src/adapter/sessions/store.js';
+import { WebPublisher } from '../../../src/adapter/sessions/web.js';
 import { setLogSink } from '../../../src/observability/log.js';
 import { counter, jobsPath, makeKeys, PROVIDER, simpleJob, startAdapter, type Harness, type Keys } from './support.js';
 import { MemorySecrets } from './memory-secrets.js';
@@ -60,15 +61,24 @@ describe('retrieveProducts', () => {
     expect(res.body.responses).toHaveLength(3);
   });
 
-  it('with follow and a session store wired (as the operator does) it claims logs and terminal, never web or vnc', async () => {
+  it('claims logs with follow, terminal with a session store, web and vnc with a web publisher; each only when wired', async () => {
+    expect(SUPPORTED_FEATURES).toEqual({ web: true, vnc: true, logs: true, terminal: true, peers: true, timeExtension: true, utilization: true });
     const store = new SessionStore(new MemorySecrets(), 'ucloud-jobs', 600);
     const wired = await startAdapter(keys, { deps: { interactive: { follow: true, sessions: store } } });
     try {
       const res = await wired.call('GET', jobsPath('retrieveProducts'));
-      expect(res.body.responses[0].docker).toEqual({ enabled: true, ...SUPPORTED_FEATURES });
-      expect(SUPPORTED_FEATURES).toEqual({ web: false, vnc: false, logs: true, terminal: true, peers: true, timeExtension: true, utilization: true });
+      expect(res.body.responses[0].docker).toEqual({ enabled: true, ...SUPPORTED_FEATURES, web: false, vnc: false });
     } finally {
       await wired.close();
+    }
+    const config = h.config;
+    const web = new WebPublisher(config, h.kube, { create: async () => true });
+    const withWeb = await startAdapter(keys, { deps: { interactive: { follow: true, web } } });
+    try {
+      const res = await withWeb.call('GET', jobsPath('retrieveProducts'));
+      expect(res.body.responses[0].docker).toEqual({ enabled: true, ...SUPPORTED_FEATURES, terminal: false });
+    } finally {
+      await withWeb.close();
     }
   });
 });

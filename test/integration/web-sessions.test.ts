@@ -1,0 +1,76 @@
+// Issue 5, WEB and VNC sessions on the real control plane: interactiveSession publishes the chosen
+// rank's web (or VNC) port through a Service and an Ingress at a host from the configured pattern,
+// all owned by the job; the real apiserver validates the objects. No ingress controller runs here,
+// so the test checks what the operator asked of the cluster, not traffic through it.
+import { NetworkingV1Api } from '@kubernetes/client-node';
+import { startStack, type TestStack } from '../support/harness.js';
+import { batchJob, createJobs, crWhen, providerCall, runningPods } from '../support/jobs.js';
+
+const JOB_ID = '8401';
+
+describe('web and VNC sessions', () => {
+  let stack: TestStack;
+  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const appJob = (id: string, web: boolean) => {
+    const job = batchJob(id, { replicas: 2 }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    job.status.resolvedApplication.invocation.web = web ? { port: 8888 } : null;
+    job.status.resolvedApplication.invocation.vnc = web ? { port: 5901, password: 'vnc-secret' } : null;
+    return job;
+  };
+
+  beforeAll(async () => {
+    stack = await startStack({
+      interactive: {
+        web: {
+          enabled: true,
+          domainPattern: 'app-{jobId}-{rank}.apps.test',
+          vncDomainPattern: 'vnc-{jobId}-{rank}.apps.test',
+          ingressClassName: 'nginx',
+          annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'https://sso.apps.test/auth' },
+        },
+      },
+    });
+    expect((await createJobs(stack, appJob(JOB_ID, true), appJob('8402', false))).status).toBe(200);
+    await runningPods(stack, JOB_ID, 2);
+    await crWhen(stack, JOB_ID, (j) => j.status?.state === 'RUNNING', 'the job RUNNING');
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.stop();
+  }, 60_000);
+
+  it('WEB: redirectClientTo the rank\'s host, served by an Ingress and a Service owned by the job', async () => {
+    const item = (rank: number, sessionType = 'WEB', id = JOB_ID) => ({ job: { id }, rank, sessionType, target: null });
+    const res = await open([item(1)]);
+    expect(res).toEqual({ status: 200, body: { responses: [{ type: 'web', jobId: JOB_ID, rank: 1, redirectClientTo: 'https://app-8401-1.apps.test/', domainOverride: null }] } });
+    // Opening again reuses the objects.
+    expect((await open([item(1)])).body.responses[0].redirectClientTo).toBe('https://app-8401-1.apps.test/');
+
+    const net = stack.ns.kc.makeApiClient(NetworkingV1Api);
+    const ingress = await net.readNamespacedIngress({ name: `j-${JOB_ID}-web-1`, namespace: stack.ns.name });
+    expect(ingress.spec?.ingressClassName).toBe('nginx');
+    expect(ingress.metadata?.annotations).toMatchObject({ 'nginx.ingress.kubernetes.io/auth-url': 'https://sso.apps.test/auth' });
+    expect(ingress.spec?.rules).toEqual([
+      { host: 'app-8401-1.apps.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: `j-${JOB_ID}-web-1`, port: { number: 80 } } } }] } },
+    ]);
+    expect(ingress.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'UCloudJob', name: `j-${JOB_ID}` });
+    const svc = await stack.ns.kube.services.get(stack.ns.name, `j-${JOB_ID}-web-1`);
+    expect(svc?.spec?.selector).toEqual({ 'ucloud.dk/job': `j-${JOB_ID}`, 'ucloud.dk/rank': '1' });
+    expect(svc?.spec?.ports?.[0]).toMatchObject({ port: 80, targetPort: 8888 });
+    const policy = await net.readNamespacedNetworkPolicy({ name: `j-${JOB_ID}-interactive`, namespace: stack.ns.name });
+    expect(policy.spec?.ingress?.[0]?.ports?.map((p) => p.port)).toEqual([8888, 5901]);
+
+    // VNC: url and the application's password.
+    const vnc = await open([item(0, 'VNC')]);
+    expect(vnc).toEqual({ status: 200, body: { responses: [{ type: 'vnc', jobId: JOB_ID, rank: 0, url: 'wss://vnc-8401-0.apps.test/websockify', password: null, domainOverride: null }] } });
+    const vncWithPassword = await open([{ ...item(0, 'VNC'), job: { id: JOB_ID, status: { resolvedApplication: { invocation: { vnc: { port: 5901, password: 'vnc-secret' } } } } } }]);
+    expect(vncWithPassword.body.responses[0].password).toBe('vnc-secret');
+
+    // Refusals: a rank past the last, an application without a web interface.
+    expect(await open([item(2)])).toMatchObject({ status: 400, body: { errorCode: 'INVALID_RANK' } });
+    expect(await open([item(0, 'WEB', '8402')])).toMatchObject({ status: 400, body: { errorCode: 'NO_WEB_INTERFACE' } });
+    expect(await open([item(0, 'VNC', '8402')])).toMatchObject({ status: 400, body: { errorCode: 'NO_VNC_INTERFACE' } });
+
+    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(products.body.responses[0].docker).toMatchObject({ web: true, vnc: true, terminal: false });
+  }, 60_000);
+});
