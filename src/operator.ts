@@ -119,6 +119,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           metrics,
           intervalMs: config.accounting.intervalSeconds * 1000,
           minuteMillis: config.accounting.minuteMillis,
+          ranksEndedAt: (job, now) => controller.ranksEndedAt(job, now),
           now: opts.now,
           onInsufficientFunds: (ns, name) => controller.queue.add(`${ns}/${name}`),
         })

@@ -50,8 +50,9 @@ export function windowPeriods(intervalMs: number, periodMs: number): number {
  * there; charging beyond it, e.g. in a pass that runs before the reconciler has caught up after a
  * restart, would bill time the job never had.
  */
-function runningUntil(job: UCloudJob, now: Date): number {
+function runningUntil(job: UCloudJob, now: Date, ranksEndedAt?: number): number {
   const limits = [now.getTime()];
+  if (ranksEndedAt !== undefined && Number.isFinite(ranksEndedAt)) limits.push(ranksEndedAt);
   const expires = job.status?.expiresAt ? Date.parse(job.status.expiresAt) : NaN;
   if (Number.isFinite(expires)) limits.push(expires);
   const terminated = job.spec.terminationRequestedAt ? Date.parse(job.spec.terminationRequestedAt) : NaN;
@@ -60,12 +61,12 @@ function runningUntil(job: UCloudJob, now: Date): number {
 }
 
 /** The charge windows due for a job now (oldest first), from persisted facts only. */
-export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minuteMs = MINUTE): ChargeWindow[] {
+export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minuteMs = MINUTE, ranksEndedAt?: number): ChargeWindow[] {
   const status = job.status;
   if (!status?.startedAt) return [];
   const start = Date.parse(status.startedAt);
   const finished = isFinal(status.state) && status.finishedAt !== undefined;
-  const end = finished ? Date.parse(status.finishedAt!) : runningUntil(job, now);
+  const end = finished ? Date.parse(status.finishedAt!) : runningUntil(job, now, ranksEndedAt);
   const charged = status.accounting?.chargedPeriods ?? 0;
   const id = job.spec.jobId;
   const units = job.spec.replicas;
@@ -106,6 +107,8 @@ export interface AccountingDeps {
   intervalMs: number;
   /** Length of a price minute (config accounting.minuteMillis); 60 s unless a test shortens it. */
   minuteMillis?: number;
+  /** When every rank of a job that is not final yet has ended (from the pod cache): not billed past. */
+  ranksEndedAt?: (job: UCloudJob, now: Date) => number | undefined;
   now?: () => Date;
   /** Called for jobs UCloud/Core says have no credits left (the reconciler stops them). */
   onInsufficientFunds?: (namespace: string, name: string) => void;
@@ -173,7 +176,8 @@ export class Accounting {
     const due: Array<{ job: UCloudJob; windows: ChargeWindow[] }> = [];
     for (const job of this.deps.listJobs()) {
       if (!job?.spec?.jobId || !job.metadata?.name) continue;
-      const windows = dueWindows(job, now, this.deps.intervalMs, this.deps.minuteMillis);
+      const endedAt = isFinal(job.status?.state) ? undefined : this.deps.ranksEndedAt?.(job, now);
+      const windows = dueWindows(job, now, this.deps.intervalMs, this.deps.minuteMillis, endedAt);
       if (windows.length) due.push({ job, windows });
     }
     const items = due.flatMap((d) => d.windows);

@@ -12,6 +12,7 @@ import { WorkQueue } from '../k8s/workqueue.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
+import { ranksEndedAt } from './job-planner.js';
 import { Reconciler } from './reconciler.js';
 import { Reporter } from './reporter.js';
 import { trimPod } from './pod-trim.js';
@@ -132,6 +133,11 @@ export class Controller {
       set.add(key);
       this.namedBy.set(k, set);
     }
+  }
+
+  /** When every rank of the job has ended, per the pod cache (job-planner ranksEndedAt). */
+  ranksEndedAt(job: UCloudJob, now: Date): number | undefined {
+    return ranksEndedAt(job, this.pods.byIndex(job.metadata.name), this.deps.config, now);
   }
 
   /** Keys of the jobs that name `namespace/name` as a peer. */

@@ -113,6 +113,30 @@ function minDefined(...xs: Array<number | undefined>): number | undefined {
   return d.length ? Math.max(0, Math.min(...d)) : undefined;
 }
 
+/** Each rank's pod that is not being deleted. */
+function livePodsByRank(replicas: number, pods: readonly V1Pod[]): Map<number, V1Pod> {
+  const byRank = new Map<number, V1Pod>();
+  for (const pod of pods) {
+    const r = rankOf(pod);
+    if (r !== undefined && r < replicas && !pod.metadata?.deletionTimestamp) byRank.set(r, pod);
+  }
+  return byRank;
+}
+
+/**
+ * When every rank of the job has ended by itself, per its pods (the last rank's finish), or
+ * undefined while any rank has not. It is the finishedAt the planner will record for a job that
+ * ended on its own; accounting caps the bill of a job that is not final yet there, in case it runs
+ * before the reconciler has caught up (after a restart, with a long queue).
+ */
+export function ranksEndedAt(job: UCloudJob, pods: readonly V1Pod[], config: OperatorConfig, now: Date): number | undefined {
+  const live = [...livePodsByRank(job.spec.replicas, pods).values()];
+  if (live.length !== job.spec.replicas) return undefined;
+  const mapped = mapPods({ replicas: job.spec.replicas, pods: live, failureRule: config.jobs.failureRule, now });
+  if (!mapped.finished) return undefined;
+  return Math.max(...live.map((p) => containerFinishedAt(p) ?? now.getTime()));
+}
+
 export function planJob(input: PlanInput): Plan {
   const { job, now, config } = input;
   const t = now.getTime();
@@ -129,11 +153,7 @@ export function planJob(input: PlanInput): Plan {
   const folder = outputFolderOf(job, config);
   const output = folder ? { outputFolder: folder } : {};
 
-  const podsByRank = new Map<number, V1Pod>();
-  for (const pod of input.pods) {
-    const r = rankOf(pod);
-    if (r !== undefined && r < spec.replicas && !pod.metadata?.deletionTimestamp) podsByRank.set(r, pod);
-  }
+  const podsByRank = livePodsByRank(spec.replicas, input.pods);
   const livePods = [...podsByRank.values()];
 
   const finish = (state: UCloudJobState, message: string, finishedAt = t): void => {

@@ -62,4 +62,23 @@ describe('Accounting passes', () => {
     expect(kube.peek<UCloudJob>('UCloudJob', NS, 'j-77')?.status?.accounting?.chargedPeriods).toBe(3);
     await accounting.stop();
   });
+
+  it('a job whose ranks all ended while nobody looked is not billed past that, though the cache still says RUNNING', async () => {
+    const kube = new FakeKube();
+    const stale: UCloudJob = { ...job({ jobId: '78' }), status: { state: 'RUNNING', startedAt: new Date(START).toISOString() } };
+    kube.seed('UCloudJob', stale);
+    const control = new RecordingControl();
+    // Now is 2.5 minutes after the start; the pods say the only rank ended at 1 min 10 s.
+    const accounting = new Accounting({
+      kube,
+      control,
+      listJobs: () => [stale],
+      logger: rootLogger,
+      intervalMs: MIN,
+      ranksEndedAt: () => START + MIN + 10_000,
+    });
+    await accounting.pass();
+    expect(control.charged).toEqual([[{ id: '78', chargeId: `78_${START}`, units: 1, periods: 1 }]]);
+    expect(kube.peek<UCloudJob>('UCloudJob', NS, 'j-78')?.status?.accounting?.chargedPeriods).toBe(1);
+  });
 });

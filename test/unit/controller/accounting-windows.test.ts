@@ -58,6 +58,9 @@ describe('accounting windows', () => {
     const terminated = job({ state: 'RUNNING', startedAt: iso(0) });
     terminated.spec.terminationRequestedAt = iso(3 * MIN + 30_000);
     expect(dueWindows(terminated, at(10 * MIN), MIN).map((x) => x.chargedPeriodsAfter)).toEqual([1, 2, 3]);
+    // Its ranks all ended at 2.5 min while the operator was away (the reconciler has not caught up).
+    const ended = job({ state: 'RUNNING', startedAt: iso(0) });
+    expect(dueWindows(ended, at(10 * MIN), MIN, MIN, T0 + 2 * MIN + 30_000).map((x) => x.chargedPeriodsAfter)).toEqual([1, 2]);
     // Once final, the partial last window is charged rounded up, as ever.
     const done = job({ ...terminated.status, state: 'SUCCESS', startedAt: iso(0), finishedAt: iso(3 * MIN + 30_000), accounting: { chargedPeriods: 3 } });
     expect(dueWindows(done, at(10 * MIN), MIN)).toEqual([{ id: '1', chargeId: `1_${T0 + 3 * MIN}`, units: 2, periods: 1, chargedPeriodsAfter: 4 }]);

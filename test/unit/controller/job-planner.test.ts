@@ -2,7 +2,7 @@
 // expiry, extend, terminate, insufficient funds, stuck and vanished pods, and idempotence.
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { UCloudJobSchema, type UCloudJob, type UCloudJobSpec, type UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
-import { planJob, type Plan } from '../../../src/controller/job-planner.js';
+import { planJob, ranksEndedAt, type Plan } from '../../../src/controller/job-planner.js';
 import { unitConfig } from '../../support/config.js';
 import { job as baseJob } from '../desired/support.js';
 
@@ -185,6 +185,16 @@ describe('planJob', () => {
       expect(plan.status).toMatchObject({ state: 'SUCCESS', finishedAt: at(32).toISOString() });
       expect(plan.status.message).toBe('The job finished: all 3 ranks exited with code 0');
     });
+  });
+
+  it('ranksEndedAt: the last rank\'s finish once every rank has ended, else nothing (what accounting caps at)', () => {
+    const j = job();
+    expect(ranksEndedAt(j, [exited(0, 0, 5, 40), running(1, 5), exited(2, 0, 5, 42)], config, at(100))).toBeUndefined();
+    expect(ranksEndedAt(j, [exited(0, 0, 5, 40), exited(2, 0, 5, 42)], config, at(100))).toBeUndefined();
+    expect(ranksEndedAt(j, [exited(0, 0, 5, 40), exited(1, 3, 5, 41), exited(2, 0, 5, 42)], config, at(100))).toBe(at(42).getTime());
+    // It is the finishedAt the planner records for the same pods.
+    const started = step(j, [running(0, 5), running(1, 5), running(2, 5)], 6).job;
+    expect(step(started, [exited(0, 0, 5, 40), exited(1, 0, 5, 41), exited(2, 0, 5, 42)], 100).plan.status.finishedAt).toBe(at(42).toISOString());
   });
 
   it('insufficient funds: SUCCESS "terminated (no credits)" at once', () => {
