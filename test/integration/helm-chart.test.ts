@@ -227,6 +227,17 @@ describe('the Helm chart', () => {
       expect(JSON.parse(pdb).spec.minAvailable).toBe(1);
     });
 
+    it('refuses an install with a bad value before creating anything', async () => {
+      const bad = `${release}-bad`;
+      const res = await helm(['install', bad, CHART_DIR, '--namespace', ns.name, '--set', 'ucloud.existingSecret=ucloud-credentials,replicaCount=0']);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toMatch(/values don't meet the specifications of the schema[\s\S]*replicaCount/);
+      expect((await helm(['list', '--namespace', ns.name, '--all', '-q'])).stdout.split('\n')).not.toContain(bad);
+      const apps = ns.kc.makeApiClient(AppsV1Api);
+      const deployments = (await apps.listNamespacedDeployment({ namespace: ns.name })).items.map((d) => d.metadata?.name);
+      expect(deployments).toEqual([`${release}-ucloud-operator`]);
+    });
+
     it('keeps the CRD when the release is uninstalled', async () => {
       const res = await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
       expect(res.code).toBe(0);
