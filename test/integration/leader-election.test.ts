@@ -2,7 +2,7 @@
 // (node dist/src/main.js) against the real apiserver and campaign for one Lease. Only the holder
 // reconciles, reports and charges; both serve the adapter. SIGKILL the holder (no release, no
 // goodbye) and the other takes the Lease within the lease duration, finishes the job, and UCloud/Core
-// sees every update and charge exactly once.
+// sees every update and charge exactly once. SIGTERM instead hands the Lease over at once.
 import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { podName } from '../../src/api/v1alpha1/names.js';
@@ -124,5 +124,38 @@ describe('leader election between two operator processes', () => {
     expect(metric(nm, 'ucloud_operator_leader')).toBe(1);
     expect(metric(nm, 'controller_runtime_reconcile_total')).toBeGreaterThan(0);
     expect(metric(nm, 'ucloud_operator_charges_total')).toBe(1);
+  });
+
+  it('SIGTERM hands over at once: the leader releases the Lease and a standby takes it at its next retry', async () => {
+    const leaderName = await holder();
+    const leader = procs.find((p) => p.name === leaderName && p.child.exitCode === null)!;
+    expect(leader).toBeDefined();
+    const standby = await start('op-c');
+    procs.push(standby);
+    expect(await (await fetch(`${standby.probeUrl}/readyz`)).text()).toBe('ok: standby');
+
+    // A running job to hand over.
+    const second = { items: [{ ...fixture.items[0], id: '54120' }] };
+    expect((await core.callProvider(leader.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, second)).status).toBe(200);
+    await core.waitFor(() => core.jobStates('54120').includes('RUNNING'), 30_000, 'RUNNING at UCloud/Core');
+    await runForASecond(ns, 'j-54120');
+
+    const termAt = Date.now();
+    leader.kill('SIGTERM');
+    expect(await leader.exited).toEqual({ code: 0, signal: null });
+    expect(leader.logged('Released the lease')).toHaveLength(1);
+    await eventually(async () => (await holder()) === 'op-c', 'op-c to take the Lease', 30_000);
+    const lease = await ns.kube.leases.get(ns.name, LEASE);
+    const handoverMs = new Date(lease!.spec!.acquireTime as unknown as string).getTime() - termAt;
+    process.stdout.write(`leader-election: handover ${handoverMs} ms after SIGTERM (lease ${LEASE_DURATION_S}s, retry ${RETRY_S}s)\n`);
+    // Released, not expired: well inside the lease duration.
+    expect(handoverMs).toBeLessThan(LEASE_DURATION_S * 1000);
+
+    await exitPod(ns.kc, ns.name, podName('j-54120', 0), { code: 0 });
+    await core.waitFor(() => core.jobStates('54120').includes('SUCCESS'), 30_000, 'SUCCESS at UCloud/Core');
+    await eventually(async () => (await ns.kube.ucloudJobs.get(ns.name, 'j-54120'))?.status?.accounting?.chargedPeriods === 1, 'the charge');
+    expect(core.updates.filter((u) => u.id === '54120').map((u) => u.update.state)).toEqual(['RUNNING', 'SUCCESS']);
+    expect(core.charges.filter((c) => c.item.id === '54120')).toHaveLength(1);
+    expect(core.conflictingCharges()).toEqual([]);
   });
 });
