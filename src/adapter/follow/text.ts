@@ -42,6 +42,41 @@ export function decodeUtf8Dropping(bytes: Uint8Array): string {
   return out;
 }
 
+/** Length of the sequence a UTF-8 lead byte starts (0: not a lead byte). */
+function seqLength(b: number): number {
+  if (b < 0x80) return 1;
+  if (b >= 0xc2 && b <= 0xdf) return 2;
+  if (b >= 0xe0 && b <= 0xef) return 3;
+  if (b >= 0xf0 && b <= 0xf4) return 4;
+  return 0;
+}
+
+/** How many bytes at the end of `bytes` begin a UTF-8 sequence that the next chunk may complete. */
+export function incompleteTail(bytes: Uint8Array): number {
+  const n = bytes.length;
+  for (let back = 1; back <= Math.min(3, n); back++) {
+    const b = bytes[n - back]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back for its lead
+    const len = seqLength(b);
+    return len > back ? back : 0;
+  }
+  return 0;
+}
+
+/**
+ * decodeUtf8Dropping over a stream of chunks (a terminal's output): a character split across two
+ * chunks is decoded whole instead of being dropped as two invalid halves.
+ */
+export class Utf8Decoder {
+  private carry: Buffer = Buffer.alloc(0);
+  push(chunk: Uint8Array): string {
+    const bytes = this.carry.length ? Buffer.concat([this.carry, chunk]) : Buffer.from(chunk);
+    const keep = incompleteTail(bytes);
+    this.carry = Buffer.from(bytes.subarray(bytes.length - keep));
+    return decodeUtf8Dropping(bytes.subarray(0, bytes.length - keep));
+  }
+}
+
 /** Splits a byte stream into lines (without the '\n'); a line longer than `maxLine` is cut. */
 export class LineSplitter {
   private parts: Buffer[] = [];
@@ -62,7 +97,10 @@ export class LineSplitter {
     }
     let rest = chunk.subarray(start);
     while (this.size + rest.length >= this.maxLine) {
-      const take = this.maxLine - this.size;
+      // Cut before a character that would be split (when the line has room to give).
+      let take = this.maxLine - this.size;
+      const tail = incompleteTail(rest.subarray(0, take));
+      if (tail < take) take -= tail;
       this.parts.push(rest.subarray(0, take));
       lines.push(Buffer.concat(this.parts));
       this.parts = [];

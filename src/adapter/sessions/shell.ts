@@ -16,7 +16,7 @@ import type { Logger } from '../../observability/log.js';
 import { errorFrame, messageFrame, parseRequestFrame, responseFrame } from '../follow/protocol.js';
 import { SendGate } from '../follow/send-gate.js';
 import type { JobStore } from '../job-store.js';
-import { decodeUtf8Dropping } from '../follow/text.js';
+import { Utf8Decoder } from '../follow/text.js';
 import { SHELL_COMMAND, type ExecPort, type ExecStream } from './exec.js';
 import type { SessionStore } from './store.js';
 
@@ -95,7 +95,11 @@ export function serveShellSocket(ws: WebSocket, registry: ShellRegistry, opts: S
     outStream = streamId;
     log.info('Terminal opened', { jobId: session.jobId, rank: session.rank });
     exec.resize(cols, rows);
-    exec.onData((data) => gate.send(messageFrame(streamId, { type: 'data', data: decodeUtf8Dropping(data) })));
+    const decoder = new Utf8Decoder();
+    exec.onData((data) => {
+      const text = decoder.push(data);
+      if (text) gate.send(messageFrame(streamId, { type: 'data', data: text }));
+    });
     exec.onExit((reason) => {
       log.info('Terminal ended', { jobId: session.jobId, rank: session.rank, reason: reason || 'exit' });
       gate.send(responseFrame(streamId, 200, { type: 'data', data: '' }));

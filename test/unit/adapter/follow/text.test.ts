@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decodeUtf8Dropping, LineSplitter, parseStamp, splitStamp } from '../../../../src/adapter/follow/text.js';
+import { decodeUtf8Dropping, LineSplitter, parseStamp, splitStamp, Utf8Decoder } from '../../../../src/adapter/follow/text.js';
 import { parseFollowRequest, parseRequestFrame } from '../../../../src/adapter/follow/protocol.js';
 
 describe('decodeUtf8Dropping', () => {
@@ -85,5 +85,40 @@ describe('follow protocol', () => {
     expect(parseFollowRequest({ type: 'cancel', streamId: 's' })).toEqual({ ok: true, value: { type: 'cancel', streamId: 's' } });
     expect(parseFollowRequest({ type: 'init' })).toMatchObject({ ok: false, why: expect.stringMatching(/^payload\.job: /) });
     expect(parseFollowRequest({ type: 'resume' })).toMatchObject({ ok: false });
+  });
+});
+
+describe('Utf8Decoder (terminal output in chunks)', () => {
+  it('decodes characters split across chunks, whatever the split', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), fc.array(fc.nat(), { maxLength: 6 }), (s, cuts) => {
+        const all = Buffer.from(s, 'utf8');
+        const points = [...new Set(cuts.map((c) => (all.length ? c % all.length : 0)))].sort((a, b) => a - b);
+        const d = new Utf8Decoder();
+        let out = '';
+        let prev = 0;
+        for (const p of [...points, all.length]) {
+          out += d.push(all.subarray(prev, p));
+          prev = p;
+        }
+        return out === s;
+      }),
+    );
+  });
+
+  it('still drops bytes that can never become UTF-8', () => {
+    const d = new Utf8Decoder();
+    expect(d.push(Buffer.from([0x61, 0xff]))).toBe('a');
+    expect(d.push(Buffer.from([0xc3]))).toBe('');
+    expect(d.push(Buffer.from([0xa9, 0x62]))).toBe('éb');
+  });
+});
+
+describe('LineSplitter cuts long lines between characters', () => {
+  it('never splits a multi-byte character when cutting', () => {
+    const s = new LineSplitter(5);
+    const parts = s.push(Buffer.from('aaaé€x\n', 'utf8')).map((b) => b.toString('utf8'));
+    expect(parts.join('')).toBe('aaaé€x');
+    expect(parts.every((p) => !p.includes('\uFFFD'))).toBe(true);
   });
 });
