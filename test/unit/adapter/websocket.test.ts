@@ -1,6 +1,7 @@
 // The WebSocket gateway on a real HTTP server with a real `ws` client and real RS256 tokens, over
 // the in-memory FakeKube, a fake LogSource and a fake ExecPort: routing, authentication on the
 // upgrade, and shutdown closing every socket and aborting every stream behind it.
+import fc from 'fast-check';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -105,6 +106,30 @@ describe('WebSocket gateway', () => {
     await expect(FrameClient.connect(followUrl(), { authorization: `Bearer ${expired}` })).rejects.toMatchObject({ status: 401 });
     await expect(FrameClient.connect(`${base}/ucloud/jobs.provider.other/websocket`)).rejects.toMatchObject({ status: 404 });
     await expect(FrameClient.connect(`${base}/`)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('hostile frames: dropped or answered 4xx on their stream; the socket stays usable (core2 query string included)', async () => {
+    const c = await FrameClient.connect(`${followUrl()}?usernameHint=dXNlcg`, { authorization: `Bearer ${await coreToken(keys.privateKey)}` });
+    const call = `jobs.provider.${PROVIDER}.follow`;
+    const frames = fc.sample(
+      fc.oneof(
+        fc.string(),
+        fc.jsonValue().map((v) => JSON.stringify(v)),
+        fc.record({ call: fc.constant(call), streamId: fc.string({ maxLength: 8 }), payload: fc.anything({ maxDepth: 3 }) }).map((v) => JSON.stringify(v)),
+        fc.record({ call: fc.string(), streamId: fc.string({ maxLength: 8 }), payload: fc.constant({}) }).map((v) => JSON.stringify(v)),
+      ),
+      { numRuns: 300, seed: 5 },
+    );
+    for (const f of frames) c.send(f);
+    c.ws.send(Buffer.from([0xff, 0x00, 0x01])); // binary: ignored
+    c.send({ call, streamId: 'ok', payload: { type: 'init', job: { id: '1' } } });
+    await c.waitFor((f) => f.streamId === 'ok' && f.payload?.stdout === 'hello\n', 'a valid init after the noise');
+    expect(c.closed).toBe(false);
+    for (const f of c.frames.filter((x) => x.type === 'response')) {
+      expect([200, 400, 404]).toContain(f.status);
+      if (f.status !== 200) expect(f.payload).toEqual({ why: expect.any(String), errorCode: expect.any(String) });
+    }
+    await c.close();
   });
 
   it('closing the gateway closes follow sockets and aborts their log streams', async () => {
