@@ -49,11 +49,20 @@ export async function createNamespace(kc: KubeConfig, prefix: string): Promise<s
   return name;
 }
 
-export async function deleteNamespace(kc: KubeConfig, name: string): Promise<void> {
-  await kc
-    .makeApiClient(CoreV1Api)
-    .deleteNamespace({ name })
-    .catch(() => undefined);
+/** Deletes a namespace and (unless `wait` is false) waits until it is gone, so the deletion of
+ *  one phase's thousands of objects does not load the apiserver during the next phase. */
+export async function deleteNamespace(kc: KubeConfig, name: string, wait = true): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.deleteNamespace({ name }).catch(() => undefined);
+  const deadline = Date.now() + 600_000;
+  while (wait && Date.now() < deadline) {
+    try {
+      await core.readNamespace({ name });
+    } catch {
+      return;
+    }
+    await sleep(1000);
+  }
 }
 
 /** Products of the benchmark cluster (scripts/cluster/nodes.yaml categories). */
@@ -192,6 +201,49 @@ export async function waitUntil(probe: () => Promise<boolean> | boolean, what: s
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * kube-apiserver's write counters (apiserver_request_total, verbs POST/PUT/PATCH/DELETE) by
+ * `resource[/subresource] VERB`: the evidence of how many writes a phase cost. Other writers
+ * share some of them (the scheduler's pods/binding and events, kwok's pods/status).
+ */
+export async function apiserverWrites(): Promise<Map<string, number>> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const bin = clusterEnv().BIN!;
+  const { stdout } = await promisify(execFile)(resolve(bin, 'kubectl'), ['--kubeconfig', resolve(CLUSTER_DIR, 'kubeconfig'), 'get', '--raw', '/metrics'], {
+    maxBuffer: 256 * 2 ** 20,
+  });
+  const out = new Map<string, number>();
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(labels.verb ?? '')) continue;
+    const key = `${labels.resource}${labels.subresource ? '/' + labels.subresource : ''} ${labels.verb}`;
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** after - before, non-zero entries only, largest first. */
+export function writesDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const d: Array<[string, number]> = [];
+  for (const [k, v] of after) if (v - (before.get(k) ?? 0) > 0) d.push([k, v - (before.get(k) ?? 0)]);
+  return Object.fromEntries(d.sort((a, b) => b[1] - a[1]));
+}
+
+/** The operator's own counters that explain a figure (reconciles, queue, JobsControl calls). */
+export async function operatorMetrics(probeUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${probeUrl}/metrics`)).text();
+  const out: Record<string, number> = {};
+  const wanted = /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total)\b/;
+  for (const line of text.split('\n')) {
+    if (!wanted.test(line)) continue;
+    const sp = line.lastIndexOf(' ');
+    out[line.slice(0, sp)] = Number(line.slice(sp + 1));
+  }
+  return out;
 }
 
 export function log(msg: string): void {

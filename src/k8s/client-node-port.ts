@@ -18,6 +18,7 @@ import {
   type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
+import { Agent as HttpsAgent } from 'node:https';
 import { GROUP, PLURAL, VERSION, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import { isAlreadyExists, isNotFound, toKubeError } from './errors.js';
 import type { CreateResult, KubeEvent, KubePort, NamespacedApi, UCloudJobApi } from './kube-port.js';
@@ -93,7 +94,36 @@ function namespaced<T>(calls: TypedCalls<T>): NamespacedApi<T> {
   };
 }
 
-export function createClientNodePort(kc: KubeConfig, fieldManager = 'ucloud-operator'): KubePort {
+/**
+ * client-node 1.x builds a new https.Agent for every request (KubeConfig.applySecurityAuthentication),
+ * so every API call pays a TCP connect and a TLS handshake with the client certificate, on both
+ * ends. This view of `kc` swaps that agent for one keep-alive agent per distinct set of TLS options
+ * (server, CA, client cert and key: a rotated certificate gets a new agent). Headers (bearer
+ * tokens) are still applied per request by client-node. Measured in bench/ (docs/performance.md).
+ */
+export function withKeepAlive(kc: KubeConfig, maxSockets = 32): KubeConfig {
+  const agents = new Map<string, HttpsAgent>();
+  const view = Object.create(kc) as KubeConfig;
+  view.applySecurityAuthentication = async (context) => {
+    await kc.applySecurityAuthentication(context);
+    const agent = context.getAgent();
+    if (!(agent instanceof HttpsAgent)) return;
+    const o = agent.options;
+    const key = [kc.getCurrentCluster()?.server, o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized].map((v) => String(v ?? '')).join('\u0000');
+    let shared = agents.get(key);
+    if (!shared) {
+      if (agents.size >= 8) agents.clear();
+      shared = new HttpsAgent({ ...o, keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+      agents.set(key, shared);
+    }
+    agent.destroy();
+    context.setAgent(shared);
+  };
+  return view;
+}
+
+export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucloud-operator'): KubePort {
+  const kc = withKeepAlive(kubeConfig);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const net = kc.makeApiClient(NetworkingV1Api);

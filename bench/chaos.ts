@@ -1,0 +1,374 @@
+// Crash-safety chaos run (issue 7; README: `npm run chaos`). Many jobs (mixed ranks; some succeed,
+// some fail, some are terminated, some expire) go through the operator as a child process while
+//   - the operator is SIGKILLed at random moments (CHAOS_KILLS times) and started again,
+//   - the UCloud/Core emulator fails CHAOS_FAULT_RATE of the control calls (5xx and timeouts),
+//   - kube-apiserver is restarted once (every watch breaks).
+// At the end, with the operator left running in peace, it checks per job:
+//   1. the last state at UCloud/Core is the one its pods decided (or the termination/expiry), and
+//      the CR agrees;
+//   2. the reported sequence is a legal one (RUNNING at most once and before the end, one final
+//      state, nothing after it), and RUNNING was reported only for jobs whose ranks all ran;
+//   3. charged periods (Core's last-wins per chargeId) == ceil((finishedAt - startedAt) / period),
+//      no chargeId sent with two different amounts, and nothing charged for a job that never ran;
+//   4. no pods, ConfigMaps, Services or NetworkPolicies are left behind.
+// Prints the counts (jobs, kills, faults, inputs, invariant checks) and exits non-zero on a violation.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { resolve } from 'node:path';
+import { CoreV1Api, NetworkingV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
+import { jobResourceName } from '../src/api/v1alpha1/names.js';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js';
+import { EXIT_AFTER, EXIT_CODE } from '../test/support/workload.js';
+import type { Job } from '../src/ucloud/job.js';
+import { CLUSTER_DIR, REPO, createNamespace, kubeConfig, log, ports, rawConfig, simpleJob, sleep, startOperatorProcess, type OperatorProcess } from './lib.js';
+
+const JOBS = Number(process.env.CHAOS_JOBS ?? 300);
+const KILLS = Number(process.env.CHAOS_KILLS ?? 20);
+const FAULT_RATE = Number(process.env.CHAOS_FAULT_RATE ?? 0.3);
+const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 100000);
+const MINUTE_MS = 100; // one price "minute": charge windows of 2 s (intervalSeconds 2)
+const SETTLE_MS = Number(process.env.CHAOS_SETTLE_MS ?? 240_000);
+
+type Fate = 'succeed' | 'fail' | 'terminate' | 'expire';
+
+interface Planned {
+  id: string;
+  name: string;
+  ranks: number;
+  fate: Fate;
+  created: boolean;
+  /** Exit annotations patched onto its pods (or terminate sent). */
+  acted: boolean;
+}
+
+/** mulberry32, so a seed repeats a run's plan. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rnd = prng(SEED);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+
+const counts = { kills: 0, apiserverRestarts: 0, adapterCalls: 0, adapterRetries: 0, podPatches: 0, terminates: 0, invariantChecks: 0, violations: 0 };
+const violations: string[] = [];
+function check(ok: boolean, what: string): void {
+  counts.invariantChecks++;
+  if (!ok) {
+    counts.violations++;
+    violations.push(what);
+  }
+}
+
+/** What the pods did, from a watch that sees every change (pods are deleted at teardown). */
+class PodHistory {
+  readonly byPod = new Map<string, { job: string; rank: number; phases: string[]; exitCode?: number; reason?: string }>();
+  private abort?: AbortController;
+  private stopped = false;
+  constructor(
+    private readonly kc: ReturnType<typeof kubeConfig>,
+    private readonly ns: string,
+  ) {}
+  async start(): Promise<void> {
+    const { Watch } = await import('@kubernetes/client-node');
+    const watch = new Watch(this.kc);
+    const begin = async (): Promise<void> => {
+      if (this.stopped) return;
+      try {
+        this.abort = await watch.watch(
+          `/api/v1/namespaces/${this.ns}/pods`,
+          {},
+          (_type: string, pod: V1Pod) => this.note(pod),
+          () => void (this.stopped ? undefined : setTimeout(() => void begin(), 300)),
+        );
+      } catch {
+        setTimeout(() => void begin(), 500);
+      }
+    };
+    await begin();
+  }
+  private note(pod: V1Pod): void {
+    const name = pod.metadata?.name ?? '';
+    const job = pod.metadata?.labels?.['ucloud.dk/job'];
+    if (!job) return;
+    let h = this.byPod.get(name);
+    if (!h) this.byPod.set(name, (h = { job, rank: Number(pod.metadata?.labels?.['ucloud.dk/rank'] ?? -1), phases: [] }));
+    const phase = pod.status?.phase;
+    if (phase && h.phases[h.phases.length - 1] !== phase) h.phases.push(phase);
+    const term = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    if (term) {
+      h.exitCode = term.exitCode;
+      h.reason = term.reason;
+    }
+  }
+  ofJob(job: string) {
+    return [...this.byPod.values()].filter((p) => p.job === job);
+  }
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+  }
+}
+
+async function main(): Promise<void> {
+  const kc = kubeConfig();
+  const coreApi = kc.makeApiClient(CoreV1Api);
+  const net = kc.makeApiClient(NetworkingV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = await UCloudCoreEmulator.start({ providerId: 'chaos' });
+  const ns = await createNamespace(kc, 'chaos');
+  const raw = rawConfig(ns, core, {
+    accounting: { intervalSeconds: 2, minuteMillis: MINUTE_MS },
+    reporting: { batchWindowMs: 50, retryAttempts: 3 },
+    reconciler: { workers: 4, resyncSeconds: 30 },
+  });
+  const logFile = resolve(CLUSTER_DIR, `chaos-operator-${ns}.log`);
+  log(`chaos: ${JOBS} jobs, ${KILLS} kills, ${FAULT_RATE * 100}% control faults, seed ${SEED}, namespace ${ns}, log ${logFile}`);
+  const history = new PodHistory(kc, ns);
+  await history.start();
+
+  // Plan: ranks 1 (70%), 2 (20%), 4 (10%); fates succeed 45%, fail 20%, terminate 20%, expire 15%.
+  const plan: Planned[] = Array.from({ length: JOBS }, (_, i) => {
+    const r = rnd();
+    const f = rnd();
+    const id = String(500000 + i);
+    return {
+      id,
+      name: jobResourceName(id),
+      ranks: r < 0.7 ? 1 : r < 0.9 ? 2 : 4,
+      fate: f < 0.45 ? 'succeed' : f < 0.65 ? 'fail' : f < 0.85 ? 'terminate' : 'expire',
+      created: false,
+      acted: false,
+    } satisfies Planned;
+  });
+  const byName = new Map(plan.map((p) => [p.name, p]));
+
+  core.setFaults({ failRate: FAULT_RATE * 0.67, timeoutRate: FAULT_RATE * 0.33, timeoutMs: 2000, statusOnFail: 503, seed: SEED });
+
+  let op: OperatorProcess = await startOperatorProcess(raw, logFile, ports());
+  let restarting: Promise<void> | undefined;
+  const restart = async (why: string) => {
+    op.child.kill('SIGKILL');
+    await op.exited;
+    counts.kills++;
+    log(`SIGKILL #${counts.kills} (${why})`);
+    await sleep(Math.floor(rnd() * 1000));
+    op = await startOperatorProcess(raw, logFile, ports());
+  };
+
+  const callAdapter = async (path: string, body: unknown): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      counts.adapterCalls++;
+      try {
+        const res = await core.callProvider(op.adapterUrl, 'POST', `/ucloud/${core.providerId}${path}`, body);
+        if (res.status === 200) return;
+        if (res.status < 500) throw new Error(`adapter refused ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+      } catch (e) {
+        if ((e as Error).message.startsWith('adapter refused')) throw e;
+      }
+      counts.adapterRetries++;
+      await sleep(300);
+    }
+  };
+
+  const ucloudJob = (p: Planned): Job => {
+    const job = simpleJob(p.id, p.ranks);
+    // Expiring jobs get 3-8 s; the others an hour (they end by their pods or a terminate).
+    job.specification.timeAllocation = p.fate === 'expire' ? { hours: 0, minutes: 0, seconds: 3 + Math.floor(rnd() * 6) } : { hours: 1, minutes: 0, seconds: 0 };
+    return job;
+  };
+
+  // The driver: creates jobs in batches, makes their pods exit (or terminates them) once they run.
+  const gapMs = (KILLS * 4500) / Math.max(1, JOBS / 14.5);
+  const createAll = (async () => {
+    for (let i = 0; i < plan.length; ) {
+      const batch = plan.slice(i, i + 5 + Math.floor(rnd() * 20));
+      i += batch.length;
+      await callAdapter('/jobs', { items: batch.map(ucloudJob) });
+      for (const p of batch) p.created = true;
+      // Spread creation over the kill schedule, so kills land while jobs are in flight.
+      await sleep(Math.floor(rnd() * 2 * gapMs));
+    }
+  })();
+
+  const act = async (): Promise<void> => {
+    const pods = (await coreApi.listNamespacedPod({ namespace: ns, resourceVersion: '0' })).items;
+    const running = new Map<string, V1Pod[]>();
+    for (const pod of pods) {
+      const job = pod.metadata?.labels?.['ucloud.dk/job'];
+      if (job && pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp) running.set(job, [...(running.get(job) ?? []), pod]);
+    }
+    for (const p of plan) {
+      if (p.acted || !p.created) continue;
+      const live = running.get(p.name) ?? [];
+      if (p.fate === 'terminate' && (live.length === p.ranks || rnd() < 0.05)) {
+        p.acted = true;
+        counts.terminates++;
+        void callAdapter('/jobs/terminate', { items: [{ id: p.id }] });
+        continue;
+      }
+      if (live.length !== p.ranks || (p.fate !== 'succeed' && p.fate !== 'fail')) continue;
+      p.acted = true;
+      for (const pod of live) {
+        const rank = Number(pod.metadata?.labels?.['ucloud.dk/rank']);
+        const code = p.fate === 'fail' && rank === p.ranks - 1 ? 3 : 0;
+        const after = `${1 + Math.floor(rnd() * 6)}s`;
+        counts.podPatches++;
+        await coreApi
+          .patchNamespacedPod(
+            { name: pod.metadata!.name!, namespace: ns, body: { metadata: { annotations: { [EXIT_AFTER]: after, [EXIT_CODE]: String(code) } } } },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          )
+          .catch(() => (p.acted = false));
+      }
+    }
+  };
+
+  // Kill schedule: spread over the creation phase and a while after.
+  const killer = (async () => {
+    const apiserverAt = Math.floor(KILLS / 2);
+    for (let k = 0; k < KILLS; k++) {
+      await sleep(2000 + Math.floor(rnd() * 4000));
+      await restart(`random moment ${k + 1}/${KILLS}`);
+      if (k === apiserverAt) {
+        log('restarting kube-apiserver');
+        // Not execFileSync: the emulator lives in this process and must keep answering.
+        await promisify(execFile)('bash', [resolve(REPO, 'scripts/cluster-restart-apiserver'), '--dir', CLUSTER_DIR]);
+        counts.apiserverRestarts++;
+      }
+    }
+  })();
+
+  let driving = true;
+  const driver = (async () => {
+    while (driving) {
+      await act().catch(() => undefined);
+      await sleep(500);
+    }
+  })();
+
+  await createAll;
+  await killer;
+  log(`all ${JOBS} jobs created, ${counts.kills} kills done; letting the operator settle (faults stay on)`);
+
+  // Settle: every job final at Core and in its CR, every charge acknowledged, children gone.
+  const deadline = Date.now() + SETTLE_MS;
+  const finalAtCore = (p: Planned) => {
+    const s = core.jobStates(p.id);
+    return ['SUCCESS', 'FAILURE', 'EXPIRED'].includes(s[s.length - 1] ?? '');
+  };
+  let crs: UCloudJob[] = [];
+  for (;;) {
+    crs = ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns })) as { items: UCloudJob[] }).items;
+    const settled =
+      plan.every(finalAtCore) &&
+      crs.length === JOBS &&
+      crs.every((j) => {
+        const box = j.status?.outbox;
+        const acked = !box || box.entries.every((e) => e.seq <= box.acknowledgedSeq);
+        return acked && ['SUCCESS', 'FAILURE', 'EXPIRED'].includes(j.status?.state ?? '') && expectedPeriods(j) === (j.status?.accounting?.chargedPeriods ?? 0);
+      });
+    const pods = (await coreApi.listNamespacedPod({ namespace: ns })).items.length;
+    if (settled && pods === 0) break;
+    if (Date.now() > deadline) {
+      log(`not settled after ${SETTLE_MS} ms: ${plan.filter((p) => !finalAtCore(p)).length} jobs not final at Core, ${pods} pods left`);
+      break;
+    }
+    await sleep(1000);
+  }
+  driving = false;
+  await driver;
+  core.setFaults({ failRate: 0, timeoutRate: 0 });
+  await sleep(2000);
+  history.stop();
+
+  // --- invariants ---------------------------------------------------------------------------
+  const crByName = new Map(crs.map((j) => [j.metadata.name, j]));
+  for (const p of plan) {
+    const states = core.jobStates(p.id);
+    const cr = crByName.get(p.name);
+    const pods = history.ofJob(p.name);
+    const final = states[states.length - 1];
+    check(cr !== undefined, `${p.id}: the UCloudJob exists`);
+    // 1. Final state = what the pods (or termination/expiry) decided; the CR agrees.
+    const failedPod = pods.some((h) => h.phases.includes('Failed') && h.exitCode !== 0);
+    const allSucceeded = pods.length === p.ranks && pods.every((h) => h.phases.includes('Succeeded'));
+    let want: string;
+    if (failedPod) want = 'FAILURE';
+    else if (cr?.spec.terminationRequestedAt && !(allSucceeded && p.fate === 'succeed')) want = 'SUCCESS';
+    else if (p.fate === 'expire') want = 'EXPIRED';
+    else if (allSucceeded) want = 'SUCCESS';
+    else want = '(pods never ended)';
+    // A terminate can race the pods of a job that was meant to fail: the pods decide then.
+    check(final === want, `${p.id} (${p.fate}, ${p.ranks} ranks): final state at Core ${final}, pods say ${want}; reported ${states.join(' > ')}`);
+    check(cr?.status?.state === final, `${p.id}: CR state ${cr?.status?.state} != Core's ${final}`);
+    // 2. Legal sequence, no invented state.
+    const legal = states.length >= 1 && states.length <= 2 && (states.length === 1 || states[0] === 'RUNNING') && !states.slice(0, -1).some((s) => s !== 'RUNNING');
+    check(legal, `${p.id}: illegal sequence ${states.join(' > ')}`);
+    if (states.includes('RUNNING')) {
+      // A pod that Succeeded, or Failed with an exit code, ran (the watch may have missed the
+      // Running phase while the apiserver was down).
+      const ran = (h: (typeof pods)[number]) => h.phases.includes('Running') || h.phases.includes('Succeeded') || (h.phases.includes('Failed') && h.exitCode !== undefined);
+      const ranksRan = new Set(pods.filter(ran).map((h) => h.rank));
+      check(ranksRan.size === p.ranks, `${p.id}: RUNNING reported but only ranks ${[...ranksRan].join(',')} of ${p.ranks} ever ran`);
+    }
+    if (failedPod || final === 'FAILURE') check(failedPod, `${p.id}: FAILURE reported but no pod failed`);
+    // 3. Charges.
+    if (cr) {
+      const want = expectedPeriods(cr);
+      check(core.chargedPeriods(p.id) === want, `${p.id}: charged ${core.chargedPeriods(p.id)} periods at Core, ran ${want} (startedAt ${cr.status?.startedAt}, finishedAt ${cr.status?.finishedAt})`);
+      if (!cr.status?.startedAt) check(core.chargedPeriods(p.id) === 0, `${p.id}: charged without ever running`);
+    }
+  }
+  check(core.conflictingCharges().length === 0, `chargeIds sent with different periods: ${core.conflictingCharges().slice(0, 5).join(', ')}`);
+  // 4. No orphans.
+  const leftovers = {
+    pods: (await coreApi.listNamespacedPod({ namespace: ns })).items.length,
+    configMaps: (await coreApi.listNamespacedConfigMap({ namespace: ns })).items.filter((c) => c.metadata?.name?.startsWith('j-')).length,
+    services: (await coreApi.listNamespacedService({ namespace: ns })).items.length,
+    networkPolicies: (await net.listNamespacedNetworkPolicy({ namespace: ns })).items.length,
+  };
+  for (const [kind, n] of Object.entries(leftovers)) check(n === 0, `${n} ${kind} left behind`);
+  void byName;
+
+  op.child.kill('SIGTERM');
+  await op.exited;
+  await core.close();
+  await coreApi.deleteNamespace({ name: ns }).catch(() => undefined);
+
+  const fates = plan.reduce<Record<string, number>>((m, p) => ((m[p.fate] = (m[p.fate] ?? 0) + 1), m), {});
+  const ranks = plan.reduce<Record<string, number>>((m, p) => ((m[p.ranks] = (m[p.ranks] ?? 0) + 1), m), {});
+  const controlCalls = core.calls.filter((c) => c.path.includes('/control/')).length;
+  process.stdout.write(
+    `\nchaos (seed ${SEED}): ${JOBS} jobs ${JSON.stringify(fates)}, ranks ${JSON.stringify(ranks)}\n` +
+      `  kills ${counts.kills}, apiserver restarts ${counts.apiserverRestarts}, control calls ${controlCalls} of which faults injected ${core.faultsInjected}\n` +
+      `  inputs: adapter calls ${counts.adapterCalls} (${counts.adapterRetries} retried), terminates ${counts.terminates}, pod exit patches ${counts.podPatches}\n` +
+      `  updates received ${core.updates.length}, charges received ${core.charges.length}\n` +
+      `  invariant checks ${counts.invariantChecks}, violations ${counts.violations}\n`,
+  );
+  for (const v of violations.slice(0, 40)) process.stdout.write(`  VIOLATION ${v}\n`);
+  process.exitCode = counts.violations ? 1 : 0;
+}
+
+/** ceil((finishedAt - startedAt) / period): the running time in price periods (ADR 0005). */
+function expectedPeriods(job: UCloudJob): number {
+  const s = job.status;
+  if (!s?.startedAt) return 0;
+  if (!s.finishedAt) return NaN;
+  return Math.ceil((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / MINUTE_MS);
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (e: unknown) => {
+    process.stderr.write(`chaos run failed: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
