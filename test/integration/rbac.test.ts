@@ -14,6 +14,7 @@ import { startOperator, type RunningOperator } from '../../src/operator.js';
 import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
 import { CHART_DIR, helm, kubectl, runForASecond, serviceAccountKubeConfig, workDir } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
+import { batchJob } from '../support/jobs.js';
 import { exitPod } from '../support/workload.js';
 
 jest.setTimeout(150_000);
@@ -171,5 +172,26 @@ describe('the operator with only the chart RBAC', () => {
     expect(logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
     // And the token never reached a log line.
     expect(logs.some((l) => l.includes(kc.getCurrentUser()!.token!))).toBe(false);
+  });
+
+  it('peers (alias Service and EndpointSlices) and termination work with the same token', async () => {
+    expect(operator).toBeDefined();
+    const call = (path: string, body: unknown) => core.callProvider(operator!.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs${path}`, body);
+    expect((await call('', { items: [batchJob('5101', { replicas: 2 })] })).status).toBe(200);
+    await core.waitFor(() => core.jobStates('5101').includes('RUNNING'), 30_000, 'A RUNNING');
+    const withPeer = batchJob('5102', { resources: [{ type: 'peer', hostname: 'db', jobId: '5101' }] });
+    expect(await call('', { items: [withPeer] })).toEqual({ status: 200, body: { responses: [null] } });
+    await core.waitFor(() => core.jobStates('5102').includes('RUNNING'), 30_000, 'B RUNNING');
+    await eventually(() => ns.kube.services.get(ns.name, 'j-5102-peers'), "B's peer Service");
+    await eventually(async () => ((await ns.kube.endpointSlices.get(ns.name, 'j-5102-peers-ipv4-0'))?.endpoints ?? []).length === 3, "B's slice lists A's ranks");
+
+    // Terminating A (a spec write) empties B's aliases; terminating B removes everything of it.
+    expect((await call('/terminate', { items: [{ id: '5101' }] })).status).toBe(200);
+    await core.waitFor(() => core.jobStates('5101').includes('SUCCESS'), 30_000, 'A ended');
+    await eventually(async () => ((await ns.kube.endpointSlices.get(ns.name, 'j-5102-peers-ipv4-0'))?.endpoints ?? []).length === 0, "B's slice emptied");
+    expect((await call('/terminate', { items: [{ id: '5102' }] })).status).toBe(200);
+    await core.waitFor(() => core.jobStates('5102').includes('SUCCESS'), 30_000, 'B ended');
+    await eventually(async () => (await ns.kube.pods.list(ns.name)).items.length === 0, 'every job pod removed');
+    expect(logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
 });
