@@ -195,3 +195,75 @@ describe('the operator with only the chart RBAC', () => {
     expect(logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
 });
+
+describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
+  let ns: TestNamespace;
+  let core: UCloudCoreEmulator;
+  let operator: RunningOperator | undefined;
+  const release = `rbac-ssh-${process.pid}`;
+  const logs: string[] = [];
+  let previousSink: ((line: string) => void) | undefined;
+
+  beforeAll(async () => {
+    ns = await createTestNamespace('rbac-ssh');
+    core = await UCloudCoreEmulator.start({ providerId: 'example' });
+    const values = {
+      providerId: core.providerId,
+      ucloud: { coreUrl: core.url, existingSecret: 'ucloud-credentials' },
+      products: TEST_PRODUCTS,
+      replicaCount: 1,
+      crds: { install: false },
+      rbac: { interactiveSessions: true },
+      extraConfig: { interactive: { ssh: { enabled: true } } },
+    };
+    const file = join(workDir('rbac-ssh-values'), 'values.yaml');
+    writeFileSync(file, JSON.stringify(values));
+    const res = await helm(['install', release, CHART_DIR, '--namespace', ns.name, '-f', file, '--wait=false']);
+    if (res.code !== 0) throw new Error(`helm install failed: ${res.stdout}${res.stderr}`);
+    previousSink = setLogSink((line) => {
+      logs.push(line);
+      if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
+    });
+  });
+  afterAll(async () => {
+    await operator?.stop();
+    if (previousSink) setLogSink(previousSink);
+    await core?.close();
+    if (ns) await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
+    await ns?.delete();
+  });
+
+  it("installs a job's SSH keys Secret, Service and NetworkPolicy with the service-account token", async () => {
+    const kc = await serviceAccountKubeConfig(ns.name, `${release}-ucloud-operator`);
+    const cm = await ns.kube.configMaps.get(ns.name, `${release}-ucloud-operator`);
+    const rendered = JSON.parse(cm!.data!['config.json']!);
+    expect(rendered.interactive).toEqual({ ssh: { enabled: true } });
+    const config = parseConfig({
+      ...rendered,
+      ucloud: { ...rendered.ucloud, refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() },
+      http: { host: '127.0.0.1', port: 0, probePort: 0 },
+      leaderElection: { ...rendered.leaderElection, identity: 'rbac-ssh-pod' },
+      reporting: { batchWindowMs: 20 },
+    });
+    operator = await startOperator({ config, kc });
+    await eventually(async () => (await fetch(`${operator!.probeUrl}/readyz`)).status === 200, 'readiness as leader');
+
+    const id = '8401';
+    core.setSshKeys(id, [{ id: 'k1', owner: 'user', createdAt: 1, fingerprint: 'fp1', specification: { title: 'key', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 key-1' } }]);
+    const job = batchJob(id) as { specification: Record<string, unknown>; status: { resolvedApplication: { invocation: Record<string, unknown> } } };
+    job.specification.sshEnabled = true;
+    job.status.resolvedApplication.invocation.ssh = { mode: 'OPTIONAL' };
+    const call = (path: string, body: unknown) => core.callProvider(operator!.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs${path}`, body);
+    expect(await call('', { items: [job] })).toEqual({ status: 200, body: { responses: [null] } });
+    await core.waitFor(() => core.jobStates(id).includes('RUNNING'), 30_000, 'RUNNING');
+    const secret = await ns.core.readNamespacedSecret({ name: `j-${id}-ssh`, namespace: ns.name });
+    expect(Buffer.from(secret.data!.authorized_keys!, 'base64').toString('utf8')).toContain('key-1');
+    expect(await ns.kube.services.get(ns.name, `j-${id}-ssh`)).toBeDefined();
+    expect(await ns.kube.networkPolicies.get(ns.name, `j-${id}-ssh`)).toBeDefined();
+
+    expect((await call('/terminate', { items: [{ id }] })).status).toBe(200);
+    await core.waitFor(() => core.jobStates(id).includes('SUCCESS'), 30_000, 'ended');
+    await eventually(async () => (await ns.kube.pods.list(ns.name)).items.filter((p) => p.metadata?.labels?.['ucloud.dk/job']).length === 0, 'job pods removed');
+    expect(logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
+  });
+});
