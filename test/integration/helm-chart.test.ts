@@ -102,6 +102,28 @@ describe('the Helm chart', () => {
     expect(JSON.parse(cm.data['ucloud-operator.json'])).toEqual(JSON.parse(dashboard));
   });
 
+  it('renders the optional objects only when asked (and possible)', async () => {
+    const kinds = (objs: Obj[]) => objs.map((o) => o.kind).sort();
+    const base = await render();
+    expect(kinds(base)).toEqual(
+      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+    );
+    // One replica: no PodDisruptionBudget (it would block every drain).
+    expect(kinds(await render(['--set', 'replicaCount=1']))).not.toContain('PodDisruptionBudget');
+    // A ServiceMonitor needs its CRD: asked for without it, nothing; with it, one scraping the metrics port.
+    expect(kinds(await render(['--set', 'serviceMonitor.enabled=true']))).not.toContain('ServiceMonitor');
+    const sm = (await render(['--set', 'serviceMonitor.enabled=true,serviceMonitor.labels.release=prom', '--api-versions', 'monitoring.coreos.com/v1'])).find(
+      (o) => o.kind === 'ServiceMonitor',
+    );
+    expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+    expect(sm.metadata.labels.release).toBe('prom');
+    // The Deployment's drain deadline follows the grace period.
+    const dep = (await render(['--set', 'terminationGracePeriodSeconds=60'])).find((o) => o.kind === 'Deployment');
+    expect(dep.spec.template.spec.terminationGracePeriodSeconds).toBe(60);
+    const env = Object.fromEntries(dep.spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
+    expect(env.SHUTDOWN_DEADLINE_MS).toBe('55000');
+  });
+
   it('merges extraConfig over the rendered configuration', async () => {
     const cm = (await render(['--set-json', 'extraConfig={"reporting":{"retryAttempts":8},"jobs":{"retainFinishedSeconds":60}}'])).find(
       (o) => o.kind === 'ConfigMap' && o.data?.['config.json'],
