@@ -6,7 +6,7 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { GROUP, LABEL_JOB, LABEL_MANAGED_BY, MANAGED_BY, PLURAL, VERSION, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import { jobResourceName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
-import { Informer } from '../k8s/informer.js';
+import { Informer, type ChangeKind } from '../k8s/informer.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import { WorkQueue } from '../k8s/workqueue.js';
 import type { Logger } from '../observability/log.js';
@@ -16,6 +16,7 @@ import { ranksEndedAt } from './job-planner.js';
 import { Reconciler } from './reconciler.js';
 import { Reporter } from './reporter.js';
 import { trimPod } from './pod-trim.js';
+import { trimToIdentity, type ChildIdentity } from './child-trim.js';
 
 export const CONTROLLER_NAME = 'ucloudjob';
 
@@ -33,6 +34,8 @@ export class Controller {
   readonly queue: WorkQueue;
   readonly jobs: Informer<UCloudJob>;
   readonly pods: Informer<V1Pod>;
+  /** The jobs' ConfigMaps, Services and NetworkPolicies, by identity only: to repair what others delete. */
+  readonly children: Informer<ChildIdentity>[];
   readonly reporter: Reporter;
   readonly reconciler: Reconciler;
   private workers: Promise<void>[] = [];
@@ -71,6 +74,18 @@ export class Controller {
       transform: trimPod,
       indexBy: (p) => p.metadata?.labels?.[LABEL_JOB],
     });
+    // Level-triggered repair: someone deleting a job's rank files, Service or NetworkPolicy (a job
+    // without its policy has lost its isolation) requeues the job, which recreates them. Only
+    // identities are cached, so this costs little memory even with 10,000 jobs.
+    const childPaths: Array<[string, string, () => Promise<{ items: unknown[]; resourceVersion: string }>]> = [
+      ['configmaps', `/api/v1/namespaces/${ns}/configmaps`, () => kube.configMaps.list(ns, selector)],
+      ['services', `/api/v1/namespaces/${ns}/services`, () => kube.services.list(ns, selector)],
+      ['networkpolicies', `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, () => kube.networkPolicies.list(ns, selector)],
+    ];
+    this.children = childPaths.map(
+      ([resource, path, list]) =>
+        new Informer<ChildIdentity>({ kc, path, list, labelSelector: selector, resource, logger, metrics, relistIntervalMs, transform: trimToIdentity }),
+    );
     this.reporter = new Reporter({
       kube,
       control: deps.control,
@@ -106,6 +121,7 @@ export class Controller {
       for (const key2 of this.jobsNaming(job.metadata!.namespace!, job.metadata!.name)) this.queue.add(key2);
       this.indexPeers(key, named);
     });
+    this.children.forEach((inf, i) => inf.onChange((child, kind) => this.onChildChange(child, kind, childPaths[i]![0])));
     this.pods.onChange((pod) => {
       const owner = pod.metadata?.labels?.[LABEL_JOB];
       if (!owner) return;
@@ -113,6 +129,16 @@ export class Controller {
       // Jobs that name the owner as a peer publish its pods' addresses (peer-aliases.ts).
       for (const key of this.jobsNaming(pod.metadata!.namespace!, owner)) this.queue.add(key);
     });
+  }
+
+  private onChildChange(child: ChildIdentity, kind: ChangeKind, resource: string): void {
+    // Our own creates arrive as adds; only a deletion or someone else's edit of a policy needs repair.
+    if (kind === 'add' || (kind === 'update' && resource !== 'networkpolicies')) return;
+    const owner = child.metadata?.labels?.[LABEL_JOB];
+    const ns = child.metadata?.namespace;
+    if (!owner || !ns) return;
+    this.reconciler.childChanged(ns, owner);
+    this.queue.add(`${ns}/${owner}`);
   }
 
   private indexPeers(key: string, named: readonly string[]): void {
@@ -146,13 +172,13 @@ export class Controller {
   }
 
   get hasSynced(): boolean {
-    return this.jobs.hasSynced && this.pods.hasSynced;
+    return this.jobs.hasSynced && this.pods.hasSynced && this.children.every((c) => c.hasSynced);
   }
 
   async start(): Promise<void> {
     this.running = true;
     // Pods first: a job reconciled before its pods are cached would try to create them again.
-    await this.pods.start();
+    await Promise.all([this.pods.start(), ...this.children.map((c) => c.start())]);
     await this.jobs.start();
     this.reporter.start();
     for (let i = 0; i < this.deps.config.reconciler.workers; i++) this.workers.push(this.work());
@@ -206,6 +232,6 @@ export class Controller {
     await Promise.all(this.workers);
     this.workers = [];
     await this.reporter.stop();
-    await Promise.all([this.jobs.stop(), this.pods.stop()]);
+    await Promise.all([this.jobs.stop(), this.pods.stop(), ...this.children.map((c) => c.stop())]);
   }
 }

@@ -236,6 +236,12 @@ export class Reconciler {
     this.tornDown.add(uid);
   }
 
+  /** A child object was deleted or edited by someone else: verify every child on the next reconcile. */
+  childChanged(namespace: string, name: string): void {
+    const job = this.deps.getJob(namespace, name) as UCloudJob | undefined;
+    this.ensured.delete(job?.metadata?.uid ?? name);
+  }
+
   forget(namespace: string, name: string, uid?: string): void {
     this.firstMissingAt.delete(`${namespace}/${name}`);
     if (uid) {

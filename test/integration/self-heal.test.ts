@@ -1,0 +1,55 @@
+// Level-triggered repair on the real control plane: a running job whose NetworkPolicy, rank-files
+// ConfigMap or headless Service is deleted by someone else gets them back, with nothing reported
+// to UCloud/Core (the job never stopped).
+import { readFileSync } from 'node:fs';
+import { configMapName, networkPolicyName, podName, serviceName } from '../../src/api/v1alpha1/names.js';
+import { eventually, startStack, type TestStack } from '../support/harness.js';
+
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+
+describe('children deleted under a running job', () => {
+  let stack: TestStack;
+  beforeEach(async () => {
+    stack = await startStack();
+  });
+  afterEach(async () => {
+    await stack?.stop();
+  });
+
+  it('are recreated by the reconciler', async () => {
+    const { core, operator, ns } = stack;
+    const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
+    expect(res.status).toBe(200);
+    const name = 'j-54112';
+    await core.waitFor(() => core.jobStates('54112').includes('RUNNING'), 30_000, 'RUNNING at UCloud/Core');
+    const before = {
+      policy: await eventually(() => ns.kube.networkPolicies.get(ns.name, networkPolicyName(name)), 'the NetworkPolicy'),
+      cm: await eventually(() => ns.kube.configMaps.get(ns.name, configMapName(name)), 'the ConfigMap'),
+      svc: await eventually(() => ns.kube.services.get(ns.name, serviceName(name)), 'the Service'),
+    };
+
+    await ns.kube.networkPolicies.delete(ns.name, networkPolicyName(name));
+    await ns.kube.configMaps.delete(ns.name, configMapName(name));
+    await ns.kube.services.delete(ns.name, serviceName(name));
+
+    const policy = await eventually(async () => {
+      const p = await ns.kube.networkPolicies.get(ns.name, networkPolicyName(name));
+      return p && p.metadata?.uid !== before.policy.metadata?.uid ? p : undefined;
+    }, 'a new NetworkPolicy');
+    expect(policy.spec).toEqual(before.policy.spec);
+    const cm = await eventually(async () => {
+      const c = await ns.kube.configMaps.get(ns.name, configMapName(name));
+      return c && c.metadata?.uid !== before.cm.metadata?.uid ? c : undefined;
+    }, 'a new rank-files ConfigMap');
+    expect(cm.data).toEqual(before.cm.data);
+    const svc = await eventually(async () => {
+      const s = await ns.kube.services.get(ns.name, serviceName(name));
+      return s && s.metadata?.uid !== before.svc.metadata?.uid ? s : undefined;
+    }, 'a new headless Service');
+    expect(svc.spec?.clusterIP).toBe('None');
+
+    // The job kept running throughout: its pod is the same and UCloud/Core heard nothing new.
+    expect((await ns.kube.pods.get(ns.name, podName(name, 0)))?.metadata?.deletionTimestamp).toBeUndefined();
+    expect(core.jobStates('54112')).toEqual(['RUNNING']);
+  });
+});
