@@ -1,5 +1,5 @@
-// SIGTERM as the kubelet sends it, to the built entrypoint (node dist/src/main.js, what the image
-// runs as PID 1): the operator turns unready, stops accepting connections, finishes the provider
+// SIGTERM as the kubelet sends it, to the built entrypoint (node dist/src/main.js) running as PID 1
+// of its own PID namespace, as in the image (where unshare is allowed): the operator turns unready, stops accepting connections, finishes the provider
 // call and the JobsControl report that are in flight, only then releases the Lease (holderIdentity
 // cleared) and exits 0. A gate between the operator and the UCloud/Core emulator holds the report,
 // and a request body sent in two halves holds the adapter call, so "in flight" is certain.
@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { KUBECONFIG_PATH } from '../support/cluster-env.js';
 import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
-import { builtEntrypoint, spawnOperator, type OperatorProcess } from '../support/ops.js';
+import { builtEntrypoint, canRunAsPid1, spawnOperator, type OperatorProcess } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -136,7 +136,11 @@ describe('SIGTERM to node dist/src/main.js', () => {
   });
 
   it('drains: unready, no new connections, in-flight call and report finish, Lease released, exit 0', async () => {
+    // As in the image, node is PID 1 (of a PID namespace) when this machine allows it: PID 1 gets
+    // SIGTERM only because main.ts handles it.
+    const pid1 = await canRunAsPid1();
     op = await spawnOperator({
+      pid1,
       name: 'op-term',
       kubeconfig: KUBECONFIG_PATH,
       secrets: { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() },
@@ -152,6 +156,8 @@ describe('SIGTERM to node dist/src/main.js', () => {
       env: { POD_NAME: 'op-term', SHUTDOWN_DEADLINE_MS: '30000' },
     });
     await eventually(async () => (await (await fetch(`${op!.probeUrl}/readyz`)).text()) === 'ok: leader', 'ready as leader');
+    if (pid1) expect(op.logged('Starting')[0]).toMatchObject({ pid: 1 });
+    else process.stdout.write('shutdown: unshare --pid unavailable here; node runs as an ordinary child, not PID 1\n');
     const jobsUrl = `${op.adapterUrl}/ucloud/${core.providerId}/jobs`;
 
     // A report in flight: the job's RUNNING update is held at the gate.

@@ -177,6 +177,21 @@ export interface SpawnOptions {
   secrets: { refreshToken: string; publicKey: string };
   env?: Record<string, string>;
   args?: string[];
+  /**
+   * Run node as PID 1 of a new PID namespace (`unshare --pid --fork`), as in a container: PID 1
+   * gets only the signals it has handlers for. Needs unshare and the privilege to use it.
+   */
+  pid1?: boolean;
+}
+
+let unshareWorks: boolean | undefined;
+/** Whether `unshare --pid --fork` works here (root, or user namespaces allowed). */
+export async function canRunAsPid1(): Promise<boolean> {
+  if (unshareWorks === undefined) {
+    const res = await run('unshare', ['--pid', '--fork', 'sh', '-c', 'echo $$']).catch(() => ({ stdout: '' }));
+    unshareWorks = res.stdout.trim() === '1';
+  }
+  return unshareWorks;
 }
 
 /** A private temp dir under the cluster dir (removed with it). */
@@ -195,7 +210,10 @@ export async function spawnOperator(opts: SpawnOptions, timeoutMs = 60_000): Pro
   writeFileSync(configFile, JSON.stringify(opts.config));
   writeFileSync(join(dir, 'refresh-token'), opts.secrets.refreshToken, { mode: 0o600 });
   writeFileSync(join(dir, 'public-key'), opts.secrets.publicKey, { mode: 0o600 });
-  const child = spawn(process.execPath, [main, ...(opts.args ?? [])], {
+  const [command, argv] = opts.pid1
+    ? ['unshare', ['--pid', '--fork', '--kill-child', process.execPath, main, ...(opts.args ?? [])]]
+    : [process.execPath, [main, ...(opts.args ?? [])]];
+  const child = spawn(command, argv, {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -248,7 +266,10 @@ export async function spawnOperator(opts: SpawnOptions, timeoutMs = 60_000): Pro
         exited,
         logged,
         kill: (signal = 'SIGTERM') => {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          // Under unshare the signal goes to node itself (PID 1 inside, a plain PID out here).
+          const target = opts.pid1 ? nodePidUnder(child.pid!) : child.pid;
+          if (target) process.kill(target, signal);
         },
       };
     }
@@ -258,6 +279,16 @@ export async function spawnOperator(opts: SpawnOptions, timeoutMs = 60_000): Pro
       throw new Error(`${opts.name} not ready after ${timeoutMs}ms:\n${lines.join('\n')}`);
     }
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The PID (in our namespace) of the process unshare forked. */
+function nodePidUnder(unsharePid: number): number | undefined {
+  try {
+    const children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/);
+    return children[0] ? Number(children[0]) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
