@@ -16,6 +16,7 @@ import { buildPod } from './desired/pod-builder.js';
 import { headlessService } from './desired/service-builder.js';
 import { networkPolicyFor } from './desired/network-policy-builder.js';
 import { peerAliasService, peerEndpointSlices, peerServiceName, rankAddresses, type PeerAddresses } from './desired/peer-aliases.js';
+import { dueWindows } from './accounting.js';
 import { planJob } from './job-planner.js';
 import { specProblems } from './spec-check.js';
 
@@ -115,13 +116,32 @@ export class Reconciler {
 
     if (plan.teardown) {
       await this.teardown(job, pods);
-      return {};
+      return this.retire({ ...job, status: plan.status }, now);
     }
     if (plan.ensureSupporting) await this.ensureSupporting(job);
     for (const rank of plan.createRanks) {
       await this.deps.kube.pods.create(namespace, buildPod(job, rank, this.deps.config));
     }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+  }
+
+  /**
+   * jobs.retainFinishedSeconds: a final UCloudJob is deleted once it is settled (UCloud/Core has
+   * every update and every charge) and has been kept that long. Never before it is settled: the
+   * CR is the only record of what is still owed to UCloud/Core.
+   */
+  private async retire(job: UCloudJob, now: Date): Promise<ReconcileResult> {
+    const retainMs = this.deps.config.jobs.retainFinishedSeconds * 1000;
+    if (!retainMs || !job.status?.finishedAt) return {};
+    const box = job.status.outbox;
+    if (box && box.entries.some((e) => e.seq > box.acknowledgedSeq)) return {}; // the ack brings us back
+    const acc = this.deps.config.accounting;
+    if (acc.enabled && dueWindows(job, now, acc.intervalSeconds * 1000, acc.minuteMillis).length) return { requeueAfterMs: 5000 };
+    const left = Date.parse(job.status.finishedAt) + retainMs - now.getTime();
+    if (left > 0) return { requeueAfterMs: left };
+    await this.deps.kube.ucloudJobs.delete(job.metadata.namespace!, job.metadata.name);
+    this.deps.logger.info('Deleted a settled UCloudJob after its retention period', { job: `${job.metadata.namespace}/${job.metadata.name}` });
+    return {};
   }
 
   /** Jobs that named this job as a peer: their pods must be admitted by our NetworkPolicy. */
