@@ -42,10 +42,12 @@ describe('the Helm chart', () => {
     ['a PVC work volume without a claim', ['--set-json', 'jobs.workVolume={"type":"pvc"}'], /workVolume/],
     ['a credential in extraConfig', ['--set-json', 'extraConfig={"ucloud":{"refreshToken":"x"}}'], /extraConfig/],
     ['a renew deadline not below the lease duration', ['--set', 'leaderElection.renewDeadlineSeconds=15'], /renewDeadlineSeconds must be less/],
+    ['SSH switched on without its RBAC', ['--set-json', 'extraConfig={"interactive":{"ssh":{"enabled":true}}}'], /set rbac\.interactiveSessions=true/],
+    ['web sessions switched on without their RBAC', ['--set-json', 'extraConfig={"interactive":{"web":{"enabled":true}}}'], /set rbac\.webIngress=true/],
   ])('rejects %s at render time', async (_what, args, field) => {
     const res = await helm(['template', 'rel', CHART_DIR, ...args]);
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/values don't meet the specifications of the schema|renewDeadlineSeconds must be less/);
+    expect(res.stderr).toMatch(/values don't meet the specifications of the schema|renewDeadlineSeconds must be less|set rbac\./);
     expect(res.stderr).toMatch(field);
   });
 
