@@ -93,14 +93,18 @@ describe('leader election between two operator processes', () => {
     const killedAt = Date.now();
     leader.kill('SIGKILL');
     expect((await leader.exited).signal).toBe('SIGKILL');
+    const dead = await ns.kube.leases.get(ns.name, LEASE);
+    const lastRenewal = new Date(dead!.spec!.renewTime as unknown as string).getTime();
     await eventually(async () => (await holder()) === standby.name, 'the standby to take the Lease', 30_000);
     const lease = await ns.kube.leases.get(ns.name, LEASE);
     const acquiredAt = new Date(lease!.spec!.acquireTime as unknown as string).getTime();
-    const takeoverMs = acquiredAt - killedAt;
-    process.stdout.write(`leader-election: takeover ${takeoverMs} ms after SIGKILL (lease ${LEASE_DURATION_S}s, retry ${RETRY_S}s)\n`);
-    // client-go's bound: the last renewal is at most one retry period before the kill, and the
-    // standby tries once per retry period after the lease expired by its own clock.
-    expect(takeoverMs).toBeLessThanOrEqual((LEASE_DURATION_S + RETRY_S) * 1000 + 1000);
+    process.stdout.write(
+      `leader-election: takeover ${acquiredAt - killedAt} ms after SIGKILL, ${acquiredAt - lastRenewal} ms after the last renewal (lease ${LEASE_DURATION_S}s, retry ${RETRY_S}s)\n`,
+    );
+    // client-go's bound, counted from the dead leader's last renewal: the standby notices that
+    // record within a retry period, waits the lease duration by its own clock, and tries again
+    // within another retry period. 1.5 s more for a loaded CI machine's timers.
+    expect(acquiredAt - lastRenewal).toBeLessThanOrEqual((LEASE_DURATION_S + 2 * RETRY_S) * 1000 + 1500);
     expect(lease!.spec!.leaseTransitions).toBe(1);
     await eventually(async () => (await (await fetch(`${standby.probeUrl}/readyz`)).text()) === 'ok: leader', 'the new leader ready');
 
