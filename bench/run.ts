@@ -335,21 +335,21 @@ function benchControlCalls(core: UCloudCoreEmulator, jobIds: string[]): void {
     passes[passes.length - 1]!.items += c.items;
     last = c.at;
   }
-  // Calls a pass over every running job needs: jobs / (items per call). Passes can run back to
-  // back when a pass takes longer than the interval, so they are not told apart by time.
+  // The largest pass seen (a periodic pass over every running job; passes triggered by a job
+  // ending carry only that job's last window). Calls of one pass come within 1.5 s of each other.
   const items = charges.reduce((s, c) => s + c.items, 0);
-  const perPass = charges.length ? jobIds.length / (items / charges.length) : NaN;
-  const full = passes;
+  const full = passes.length ? passes.reduce((m, p) => (p.items > m.items ? p : m)) : { calls: NaN, items: 0 };
+  const perPass = full.calls;
   record({
     id: 'd2',
-    name: `JobsControl.chargeCredits calls per accounting pass over ${jobIds.length} running jobs`,
+    name: `JobsControl.chargeCredits calls in the largest accounting pass (${full.items} windows of ${jobIds.length} running jobs)`,
     value: perPass,
     unit: 'calls',
     baseline: Math.ceil(jobIds.length / 1000),
     baselineName: 'ceil(jobs / 1000): the bulk limit',
     target: '<= 10 (10,000 jobs)',
     met: perPass <= Math.max(1, Math.ceil(jobIds.length / 1000)),
-    detail: { passes: passes.length, fullPasses: full.length, chargeCalls: charges.length },
+    detail: { passes: passes.length, chargeCalls: charges.length, chargedWindows: items },
   });
 }
 
