@@ -21,9 +21,10 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const keep = process.argv.includes('--keep');
 const t0 = Date.now();
 const say = (msg) => process.stdout.write(`image-build-check: [${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+class CheckFailed extends Error {}
+/** Ends the check (the temporary directory is still removed on the way out). */
 const fail = (msg) => {
-  process.stderr.write(`image-build-check: FAILED: ${msg}\n`);
-  process.exit(1);
+  throw new CheckFailed(msg);
 };
 
 // --- the Dockerfile ------------------------------------------------------------------------
@@ -263,6 +264,9 @@ try {
   if (check.stdout.includes('image-build-check-refresh-token')) fail('--check-config printed the refresh token');
   say(`entrypoint --check-config: the ${helm ? 'chart-rendered' : 'minimal'} configuration is valid`);
   say(`OK (${relative(ROOT, join(ROOT, 'Dockerfile'))}: ${instructions.length} instructions, ${stages.length} stages)`);
+} catch (e) {
+  process.stderr.write(`image-build-check: FAILED: ${e instanceof CheckFailed ? e.message : (e?.stack ?? String(e))}\n`);
+  process.exitCode = 1;
 } finally {
   if (keep) say(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
