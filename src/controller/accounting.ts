@@ -76,8 +76,10 @@ export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minute
   }
   const w = windowPeriods(intervalMs, period);
   const elapsed = Math.max(0, end - start);
-  // Whole periods used: complete ones while running, rounded up once the job has ended.
-  const total = finished ? Math.ceil(elapsed / period) : Math.floor(elapsed / period);
+  // Whole periods used: complete ones while running, rounded up once the job has ended, and at
+  // least one for a job that ran at all (apiserver timestamps are whole seconds, so a job that
+  // ended within the second it started would otherwise run for free).
+  const total = finished ? Math.max(1, Math.ceil(elapsed / period)) : Math.floor(elapsed / period);
   const windows: ChargeWindow[] = [];
   let covered = charged;
   while (covered < total) {

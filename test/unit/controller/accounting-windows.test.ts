@@ -101,7 +101,7 @@ describe('accounting windows', () => {
     expect(dueWindows(after, at(61 * MIN), MIN)).toEqual([]);
   });
 
-  it('sums to ceil(running time / period) for larger windows and hourly products', () => {
+  it('sums to max(1, ceil(running time / period)) for larger windows and hourly products', () => {
     for (const [unit, interval, runMs] of [
       ['CREDITS_PER_MINUTE', 5 * MIN, 17 * MIN + 1],
       ['CREDITS_PER_HOUR', MIN, 150 * MIN],
@@ -120,7 +120,7 @@ describe('accounting windows', () => {
       }
       status = { ...status, state: 'SUCCESS', finishedAt: iso(runMs) };
       for (const w of dueWindows(job(status, unit), at(runMs + 10 * interval), interval)) total += w.periods;
-      expect({ unit, interval, runMs, total }).toEqual({ unit, interval, runMs, total: Math.ceil(runMs / period) });
+      expect({ unit, interval, runMs, total }).toEqual({ unit, interval, runMs, total: Math.max(1, Math.ceil(runMs / period)) });
     }
   });
 
@@ -128,5 +128,13 @@ describe('accounting windows', () => {
     const w = dueWindows(job({ state: 'RUNNING', startedAt: iso(0) }, 'PER_UNIT'), at(1000), MIN);
     expect(w).toEqual([{ id: '1', chargeId: `1_${T0}`, units: 2, periods: 1, chargedPeriodsAfter: 1 }]);
     expect(dueWindows(job({ state: 'RUNNING', startedAt: iso(0), accounting: { chargedPeriods: 1 } }, 'PER_UNIT'), at(9e6), MIN)).toEqual([]);
+  });
+});
+
+describe('a job that ran for less than a second', () => {
+  it('is charged one period, once', () => {
+    const ended = job({ state: 'SUCCESS', startedAt: iso(0), finishedAt: iso(0) });
+    expect(dueWindows(ended, at(5000), MIN)).toEqual([{ id: '1', chargeId: `1_${T0}`, units: 2, periods: 1, chargedPeriodsAfter: 1 }]);
+    expect(dueWindows(job({ ...ended.status, accounting: { chargedPeriods: 1 } }), at(5000), MIN)).toEqual([]);
   });
 });
