@@ -8,7 +8,7 @@
 //      the CR agrees;
 //   2. the reported sequence is a legal one (RUNNING at most once and before the end, one final
 //      state, nothing after it), and RUNNING was reported only for jobs whose ranks all ran;
-//   3. charged periods (Core's last-wins per chargeId) == ceil((finishedAt - startedAt) / period),
+//   3. charged periods (Core's last-wins per chargeId) == max(1, ceil((finishedAt - startedAt) / period)),
 //      no chargeId sent with two different amounts, and nothing charged for a job that never ran;
 //   4. no pods, ConfigMaps, Services or NetworkPolicies are left behind.
 // Prints the counts (jobs, kills, faults, inputs, invariant checks) and exits non-zero on a violation.
@@ -358,12 +358,12 @@ async function main(): Promise<void> {
   process.exitCode = counts.violations ? 1 : 0;
 }
 
-/** ceil((finishedAt - startedAt) / period): the running time in price periods (ADR 0005). */
+/** max(1, ceil((finishedAt - startedAt) / period)): the running time in price periods (ADR 0005). */
 function expectedPeriods(job: UCloudJob): number {
   const s = job.status;
   if (!s?.startedAt) return 0;
   if (!s.finishedAt) return NaN;
-  return Math.ceil((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / MINUTE_MS);
+  return Math.max(1, Math.ceil((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / MINUTE_MS));
 }
 
 main().then(
