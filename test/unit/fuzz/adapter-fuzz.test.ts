@@ -185,6 +185,21 @@ describe('adapter under hostile input', () => {
     );
   }, T);
 
+  it('GET calls with hostile query strings never fail with a 5xx and never write', async () => {
+    const key = fc.string({ unit: fc.constantFrom(...'abcdijklmnop[]._-'.split('')), minLength: 1, maxLength: 12 });
+    const value = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('%00', '%ff', '%', '-1', '1e309', 'null', '[]', 'x'.repeat(5000)));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...GET_ROUTES), fc.array(fc.tuple(key, value), { maxLength: 6 }), async (route, pairs) => {
+        const qs = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${v.startsWith('%') ? v : encodeURIComponent(v)}`).join('&');
+        const { reply, wrote } = await send('GET', `${url(route.path)}${qs ? `?${qs}` : ''}`, undefined);
+        expect(reply.status).toBeLessThan(500);
+        if (reply.status >= 400) expect(typeof reply.body?.why).toBe('string');
+        expect(wrote).toBe(0);
+      }),
+      params(Math.max(20, Math.ceil(RUNS / 2))),
+    );
+  }, T);
+
   it('unknown paths and methods get 404 with a why', async () => {
     const segment = fc.string({ unit: fc.constantFrom(...'abcxyz-_.~%20'.split('')), minLength: 1, maxLength: 12 });
     await fc.assert(
