@@ -109,8 +109,12 @@ export interface AccountingDeps {
   intervalMs: number;
   /** Length of a price minute (config accounting.minuteMillis); 60 s unless a test shortens it. */
   minuteMillis?: number;
-  /** When every rank of a job that is not final yet has ended (from the pod cache): not billed past. */
-  ranksEndedAt?: (job: UCloudJob, now: Date) => number | undefined;
+  /**
+   * When every rank of a job that is not final yet has ended (from the pod cache): not billed past.
+   * null: the cache does not show every rank (pods deleted, or a cache still catching up after a
+   * restart); such a job is not billed until the reconciler has decided how it ended.
+   */
+  ranksEndedAt?: (job: UCloudJob, now: Date) => number | undefined | null;
   now?: () => Date;
   /** Called for jobs UCloud/Core says have no credits left (the reconciler stops them). */
   onInsufficientFunds?: (namespace: string, name: string) => void;
@@ -179,6 +183,7 @@ export class Accounting {
     for (const job of this.deps.listJobs()) {
       if (!job?.spec?.jobId || !job.metadata?.name) continue;
       const endedAt = isFinal(job.status?.state) ? undefined : this.deps.ranksEndedAt?.(job, now);
+      if (endedAt === null) continue;
       const windows = dueWindows(job, now, this.deps.intervalMs, this.deps.minuteMillis, endedAt);
       if (windows.length) due.push({ job, windows });
     }

@@ -12,7 +12,7 @@ import { WorkQueue } from '../k8s/workqueue.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
-import { ranksEndedAt } from './job-planner.js';
+import { livePodsByRank, ranksEndedAt } from './job-planner.js';
 import { Reconciler } from './reconciler.js';
 import { Reporter } from './reporter.js';
 import { trimPod } from './pod-trim.js';
@@ -44,6 +44,8 @@ export class Controller {
   /** Peering index: job key → UCloudJob names it names as peers, and peer name → keys naming it. */
   private readonly namesPeers = new Map<string, string[]>();
   private readonly namedBy = new Map<string, Set<string>>();
+  /** Per job key: the fields whose change needs a reconcile (see reconcileRelevant). */
+  private readonly relevant = new Map<string, string>();
   /** Hooks other components (accounting) use to learn about jobs. */
   readonly onJobFinal: Array<(namespace: string, name: string) => void> = [];
 
@@ -112,7 +114,17 @@ export class Controller {
     });
     this.jobs.onChange((job, kind) => {
       const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
-      if (kind === 'delete') this.reconciler.forget(job.metadata!.namespace!, job.metadata!.name, job.metadata?.uid);
+      if (kind === 'delete') {
+        this.reconciler.forget(job.metadata!.namespace!, job.metadata!.name, job.metadata?.uid);
+        this.relevant.delete(key);
+      } else {
+        // The reporter's acknowledgements and the accounting watermark are status patches too;
+        // requeueing on each of them multiplied reconciles (and report latency) at scale.
+        const fp = reconcileRelevant(job);
+        const unchanged = kind === 'update' && this.relevant.get(key) === fp;
+        this.relevant.set(key, fp);
+        if (unchanged) return;
+      }
       this.queue.add(key);
       // Peering is symmetric: a job naming another as a peer changes the other's NetworkPolicy,
       // and a job that names this one must learn when it ends (its policy and aliases drop it).
@@ -162,8 +174,12 @@ export class Controller {
   }
 
   /** When every rank of the job has ended, per the pod cache (job-planner ranksEndedAt). */
-  ranksEndedAt(job: UCloudJob, now: Date): number | undefined {
-    return ranksEndedAt(job, this.pods.byIndex(job.metadata.name), this.deps.config, now);
+  ranksEndedAt(job: UCloudJob, now: Date): number | undefined | null {
+    const pods = this.pods.byIndex(job.metadata.name);
+    // A started job with a rank missing from the cache is about to be decided (vanished pod, or
+    // a teardown the job cache has not caught up with): billing it up to `now` could overcharge.
+    if (job.status?.startedAt && livePodsByRank(job.spec.replicas, pods).size !== job.spec.replicas) return null;
+    return ranksEndedAt(job, pods, this.deps.config, now);
   }
 
   /** Keys of the jobs that name `namespace/name` as a peer. */
@@ -234,4 +250,31 @@ export class Controller {
     await this.reporter.stop();
     await Promise.all([this.jobs.stop(), this.pods.stop(), ...this.children.map((c) => c.stop())]);
   }
+}
+
+/**
+ * What of a UCloudJob the reconciler acts on: its spec (generation), deletion, metadata, the
+ * state it decided, the no-credits flag accounting sets, whether UCloud/Core has every update (the
+ * Reported condition), and for a final job the charge watermark (retention waits for it). Not the
+ * acknowledgement sequence or the watermark of a running job: those change all the time and
+ * change no decision.
+ */
+export function reconcileRelevant(job: UCloudJob): string {
+  const s = job.status;
+  const box = s?.outbox;
+  const pending = box ? box.entries.filter((e) => e.seq > box.acknowledgedSeq).length : 0;
+  const final = s?.state === 'SUCCESS' || s?.state === 'FAILURE' || s?.state === 'EXPIRED';
+  return JSON.stringify([
+    job.metadata?.uid,
+    job.metadata?.generation,
+    job.metadata?.deletionTimestamp,
+    job.metadata?.labels,
+    job.metadata?.annotations,
+    s?.state,
+    s?.insufficientFunds,
+    pending > 0,
+    final ? (s?.accounting?.chargedPeriods ?? 0) : 0,
+    // A status the reconciler did not write (edited, or a schema violation) must be re-checked.
+    s?.observedGeneration,
+  ]);
 }

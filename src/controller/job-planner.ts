@@ -114,7 +114,7 @@ function minDefined(...xs: Array<number | undefined>): number | undefined {
 }
 
 /** Each rank's pod that is not being deleted. */
-function livePodsByRank(replicas: number, pods: readonly V1Pod[]): Map<number, V1Pod> {
+export function livePodsByRank(replicas: number, pods: readonly V1Pod[]): Map<number, V1Pod> {
   const byRank = new Map<number, V1Pod>();
   for (const pod of pods) {
     const r = rankOf(pod);
