@@ -10,6 +10,7 @@ import type { OperatorMetrics } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
 import { ControlApiError } from '../ucloud/control-client.js';
 import type { JobUpdate } from '../ucloud/control-api.js';
+import type { JobState } from '../ucloud/job.js';
 
 export interface ReporterDeps {
   kube: KubePort;
@@ -31,6 +32,23 @@ interface Item {
   name: string;
   jobId: string;
   entry: OutboxEntry;
+  /** The job's state before this entry, when the outbox tells it. */
+  leaving?: JobState;
+}
+
+/** The state each entry leaves, from the job's own sequence (IN_QUEUE before the first entry). */
+function statesLeft(status: UCloudJobStatus | undefined): Map<number, JobState> {
+  const out = new Map<number, JobState>();
+  const entries = status?.outbox?.entries ?? [];
+  // Acknowledged entries are pruned to the last few: before the first kept one the state is known
+  // only if the sequence starts at 1.
+  let current: JobState | undefined = entries[0]?.seq === 1 ? 'IN_QUEUE' : undefined;
+  for (const e of entries) {
+    if (!e.state) continue;
+    if (current !== undefined) out.set(e.seq, current);
+    current = e.state;
+  }
+  return out;
 }
 
 function pendingEntries(status: UCloudJobStatus | undefined, ackedInMemory: number): OutboxEntry[] {
@@ -40,9 +58,17 @@ function pendingEntries(status: UCloudJobStatus | undefined, ackedInMemory: numb
   return box.entries.filter((e) => e.seq > acked);
 }
 
-export function toJobUpdate(e: OutboxEntry): JobUpdate {
+/**
+ * The JobUpdate for an outbox entry. A state change carries `expectedState`, the state it leaves
+ * (ADR 0009): delivery is at-least-once, and a resend after a crash (RUNNING, SUCCESS once more)
+ * must not walk UCloud/Core's timeline back. Core applies the update only from that state.
+ */
+export function toJobUpdate(e: OutboxEntry, leaving?: JobState): JobUpdate {
   const u: JobUpdate = {};
-  if (e.state !== undefined) u.state = e.state;
+  if (e.state !== undefined) {
+    u.state = e.state;
+    if (leaving !== undefined) u.expectedState = leaving;
+  }
   if (e.status !== undefined) u.status = e.status;
   if (e.newTimeAllocation !== undefined) u.newTimeAllocation = e.newTimeAllocation;
   if (e.outputFolder !== undefined) u.outputFolder = e.outputFolder;
@@ -125,8 +151,10 @@ export class Reporter {
       const cachedAck = job.status?.outbox?.acknowledgedSeq ?? 0;
       const mem = this.acked.get(key) ?? 0;
       if (mem <= cachedAck) this.acked.delete(key);
+      const left = statesLeft(job.status);
       for (const entry of pendingEntries(job.status, mem)) {
-        items.push({ key, namespace, name, jobId: job.spec.jobId, entry });
+        const leaving = left.get(entry.seq);
+        items.push({ key, namespace, name, jobId: job.spec.jobId, entry, ...(leaving ? { leaving } : {}) });
       }
     }
     return items;
@@ -165,7 +193,7 @@ export class Reporter {
   /** Sends one chunk; a chunk Core rejects outright is split until the offending update is found. */
   private async send(chunk: Item[]): Promise<void> {
     try {
-      await this.deps.control.update(chunk.map((it) => ({ id: it.jobId, update: toJobUpdate(it.entry) })));
+      await this.deps.control.update(chunk.map((it) => ({ id: it.jobId, update: toJobUpdate(it.entry, it.leaving) })));
     } catch (e) {
       const rejected = e instanceof ControlApiError && !e.retryable;
       if (!rejected) throw e;

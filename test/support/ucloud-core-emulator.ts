@@ -83,6 +83,9 @@ class HttpFailure extends Error {
 
 export class UCloudCoreEmulator {
   readonly updates: Array<{ at: number; id: string; update: JobUpdate }> = [];
+  /** Updates Core did not apply because their expectedState / expectedDifferentState did not hold. */
+  readonly skippedUpdates: Array<{ at: number; id: string; update: JobUpdate }> = [];
+  private readonly currentState = new Map<string, JobState>();
   readonly charges: Array<{ at: number; item: ResourceChargeCredits }> = [];
   readonly calls: Array<{ at: number; path: string; status: number; items: number }> = [];
   private injected = 0;
@@ -279,6 +282,8 @@ export class UCloudCoreEmulator {
   /** Forgets everything recorded and configured (faults, funds, SSH keys); keys and URL stay. */
   reset(): void {
     this.updates.length = 0;
+    this.skippedUpdates.length = 0;
+    this.currentState.clear();
     this.charges.length = 0;
     this.calls.length = 0;
     this.injected = 0;
@@ -388,7 +393,19 @@ export class UCloudCoreEmulator {
         parseOr400(UpdateRequest, body);
         // Record what was sent, not the parsed copy, so tests compare exactly what went out.
         const raw = (body as { items: Array<{ id: string; update: JobUpdate }> }).items;
-        for (const it of raw) this.updates.push({ at, id: it.id, update: it.update });
+        for (const it of raw) {
+          // Core's preconditions: a state update with expectedState applies only in that state,
+          // one with expectedDifferentState only if it changes the state. A skipped update is
+          // recorded apart: it never happened as far as the job's timeline is concerned.
+          const u = it.update;
+          const current = this.currentState.get(it.id) ?? 'IN_QUEUE';
+          if (u.state && ((u.expectedState && u.expectedState !== current) || (u.expectedDifferentState && u.state === current))) {
+            this.skippedUpdates.push({ at, id: it.id, update: u });
+            continue;
+          }
+          if (u.state) this.currentState.set(it.id, u.state);
+          this.updates.push({ at, id: it.id, update: u });
+        }
         return {};
       }
       case 'chargeCredits':
