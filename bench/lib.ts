@@ -79,7 +79,7 @@ export function rawConfig(ns: string, core: UCloudCoreEmulator, extra: Record<st
     ucloud: { coreUrl: core.url, publicKey: core.publicKeyBase64Der(), refreshToken: core.refreshToken },
     http: { host: '127.0.0.1', port: 0, probePort: 0 },
     products: PRODUCTS,
-    reconciler: { workers: 4, resyncSeconds: 300 },
+    reconciler: { workers: 16, resyncSeconds: 300 },
     reporting: { batchWindowMs: 50 },
     accounting: { intervalSeconds: 60 },
     jobs: { gangTimeoutSeconds: 3600, unschedulableGraceSeconds: 3600, vanishedPodGraceSeconds: 30 },

@@ -155,7 +155,7 @@ export const ConfigSchema = z.object({
     .prefault({}),
   reconciler: z
     .object({
-      workers: z.number().int().min(1).max(64).default(4),
+      workers: z.number().int().min(1).max(64).default(16),
       resyncSeconds: z.number().int().min(0).default(300),
     })
     .prefault({}),
