@@ -20,7 +20,7 @@ import { CoreV1Api, NetworkingV1Api, PatchStrategy, setHeaderOptions, type V1Pod
 import { GROUP, PLURAL, VERSION, type UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
 import { jobResourceName } from '../src/api/v1alpha1/names.js';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js';
+import { UCloudCoreEmulator, mulberry32 } from '../test/support/ucloud-core-emulator.js';
 import { EXIT_AFTER, EXIT_CODE } from '../test/support/workload.js';
 import type { Job } from '../src/ucloud/job.js';
 import { CLUSTER_DIR, REPO, createNamespace, kubeConfig, log, ports, rawConfig, simpleJob, sleep, startOperatorProcess, type OperatorProcess } from './lib.js';
@@ -44,18 +44,8 @@ interface Planned {
   acted: boolean;
 }
 
-/** mulberry32, so a seed repeats a run's plan. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = prng(SEED);
+// mulberry32 (the emulator's), so a seed repeats a run's plan.
+const rnd = mulberry32(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 
 const replays: string[] = [];

@@ -55,7 +55,7 @@ const CONTROL_PREFIX = '/api/jobs/control/';
 const REFRESH_PATH = '/auth/providers/refresh';
 
 /** Deterministic PRNG (mulberry32) so a seeded fault pattern repeats run after run. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
