@@ -85,6 +85,7 @@ export class Reporter {
   private retryDelayMs = 500;
   private stopped = false;
   private readonly unknownJobs = new Set<string>();
+  private readonly acking = new Set<Promise<void>>();
 
   constructor(private readonly deps: ReporterDeps) {}
 
@@ -112,6 +113,7 @@ export class Reporter {
     clearTimeout(this.sweepTimer);
     await this.flushing;
     if (this.pending.size || this.unknownJobs.size) await this.flush().catch(() => undefined);
+    await Promise.all([...this.acking]);
   }
 
   private sweep(): void {
@@ -220,7 +222,11 @@ export class Reporter {
         })
         .catch(() => undefined);
     }
-    await this.acknowledge(chunk);
+    // The acknowledgement patches are not awaited here: the next batch must not queue behind a
+    // hundred status patches (report latency). `acked` is set synchronously, so nothing is resent
+    // meanwhile; stop() waits for them.
+    const acking = this.acknowledge(chunk).finally(() => this.acking.delete(acking));
+    this.acking.add(acking);
   }
 
   private async acknowledge(chunk: Item[]): Promise<void> {
