@@ -105,15 +105,21 @@ export class Reconciler {
         if (isNotFound(e)) return {};
         throw e;
       }
+      // Tell the reporter first: UCloud/Core hears of the change while we write Events and tear down.
+      const written = plan.status.outbox;
+      if (written && written.entries.some((e) => e.seq > written.acknowledgedSeq)) this.deps.onOutboxPending(namespace, name);
       for (const tr of plan.transitions) {
         log.info('Job state changed', { from: tr.from, to: tr.to, message: tr.message });
         await this.event(job, tr.to === 'FAILURE' || tr.to === 'EXPIRED' ? 'Warning' : 'Normal', stateReason(tr.to), tr.message);
       }
     }
     const box = plan.status.outbox;
-    if (box && box.entries.some((e) => e.seq > box.acknowledgedSeq)) this.deps.onOutboxPending(namespace, name);
+    if (!plan.statusChanged && box && box.entries.some((e) => e.seq > box.acknowledgedSeq)) this.deps.onOutboxPending(namespace, name);
     if (isFinal(plan.status.state) && plan.transitions.length) this.deps.onJobFinal?.(namespace, name);
 
+    // A job that has just ended is torn down on its next turn in the queue: when many end at once,
+    // every final state is written (and reported) before the first teardown's deletes.
+    if (plan.teardown && plan.transitions.length) return { requeueAfterMs: 0 };
     if (plan.teardown) {
       await this.teardown(job, pods);
       return this.retire({ ...job, status: plan.status }, now);

@@ -106,6 +106,9 @@ describe('reconciler: peer aliases', () => {
     kube.mutate<UCloudJob>('UCloudJob', NS, B, (j) => {
       j.spec.terminationRequestedAt = NOW.toISOString();
     });
+    // The final state is written (and reported) first; the teardown is the job's next turn.
+    expect(await reconciler.reconcile(NS, B)).toEqual({ requeueAfterMs: 0 });
+    expect(kube.peek<UCloudJob>('UCloudJob', NS, B)?.status?.state).toBe('SUCCESS');
     await reconciler.reconcile(NS, B);
     expect(kube.peek('Service', NS, `${B}-peers`)).toBeUndefined();
     expect(kube.all('EndpointSlice', NS)).toEqual([]);
