@@ -108,7 +108,7 @@ export class Controller {
       listJobs: () => this.jobs.list(),
       podsOf: (_n, name) => this.pods.byIndex(name),
       namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => key.slice(key.indexOf('/') + 1)),
-      onOutboxPending: (n, name) => this.reporter.notify(n, name),
+      onOutboxPending: (n, name, written) => this.reporter.notify(n, name, written),
       onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),
       now: deps.now,
     });

@@ -31,7 +31,8 @@ export interface ReconcilerDeps {
   podsOf: (namespace: string, name: string) => readonly V1Pod[];
   /** Names of the jobs that named this one as a peer (an index); without it listJobs is scanned. */
   namingJobs?: (namespace: string, name: string) => readonly string[];
-  onOutboxPending: (namespace: string, name: string) => void;
+  /** `written`: the UCloudJob as just stored, which the caches may not have yet. */
+  onOutboxPending: (namespace: string, name: string, written?: UCloudJob) => void;
   onJobFinal?: (namespace: string, name: string) => void;
   now?: () => Date;
 }
@@ -95,9 +96,10 @@ export class Reconciler {
     if (tracked.size) this.firstMissingAt.set(key, tracked);
     else this.firstMissingAt.delete(key);
 
+    let stored: UCloudJob | undefined;
     if (plan.statusChanged) {
       try {
-        await this.deps.kube.ucloudJobs.replaceStatus({ ...raw, status: plan.status } as UCloudJob);
+        stored = await this.deps.kube.ucloudJobs.replaceStatus({ ...raw, status: plan.status } as UCloudJob);
       } catch (e) {
         // Someone (the adapter, the reporter) wrote since our cache: the watch brings the new
         // version and the key is queued again; retrying now would only conflict again.
@@ -107,7 +109,7 @@ export class Reconciler {
       }
       // Tell the reporter first: UCloud/Core hears of the change while we write Events and tear down.
       const written = plan.status.outbox;
-      if (written && written.entries.some((e) => e.seq > written.acknowledgedSeq)) this.deps.onOutboxPending(namespace, name);
+      if (written && written.entries.some((e) => e.seq > written.acknowledgedSeq)) this.deps.onOutboxPending(namespace, name, stored);
       for (const tr of plan.transitions) {
         log.info('Job state changed', { from: tr.from, to: tr.to, message: tr.message });
         await this.event(job, tr.to === 'FAILURE' || tr.to === 'EXPIRED' ? 'Warning' : 'Normal', stateReason(tr.to), tr.message);

@@ -86,6 +86,8 @@ export class Reporter {
   private stopped = false;
   private readonly unknownJobs = new Set<string>();
   private readonly acking = new Set<Promise<void>>();
+  /** Jobs as last written by the reconciler, until the cache has caught up with them. */
+  private readonly written = new Map<string, UCloudJob>();
 
   constructor(private readonly deps: ReporterDeps) {}
 
@@ -94,8 +96,13 @@ export class Reporter {
     this.sweep();
   }
 
-  notify(namespace: string, name: string): void {
+  /**
+   * `written`: the job as the reconciler just stored it. The informer cache gets it only with the
+   * watch event; reading the cache now would find nothing to send and leave it to the sweep.
+   */
+  notify(namespace: string, name: string, written?: UCloudJob): void {
     if (this.stopped) return;
+    if (written) this.written.set(`${namespace}/${name}`, written);
     this.pending.add(`${namespace}/${name}`);
     this.schedule(this.deps.batchWindowMs);
   }
@@ -117,6 +124,12 @@ export class Reporter {
   }
 
   private sweep(): void {
+    // Drops written copies the cache has caught up with (and ones of jobs long gone).
+    for (const key of [...this.written.keys()]) {
+      const [namespace, name] = key.split('/') as [string, string];
+      if (!this.deps.getJob(namespace, name) && !this.pending.has(key)) this.written.delete(key);
+      else this.current(key, namespace, name);
+    }
     for (const job of this.deps.listJobs()) {
       const key = `${job.metadata.namespace}/${job.metadata.name}`;
       if (pendingEntries(job.status, this.acked.get(key) ?? 0).length) this.pending.add(key);
@@ -147,7 +160,7 @@ export class Reporter {
     const items: Item[] = [];
     for (const key of [...this.pending]) {
       const [namespace, name] = key.split('/') as [string, string];
-      const job = this.deps.getJob(namespace, name);
+      const job = this.current(key, namespace, name);
       this.pending.delete(key);
       if (!job) continue;
       const cachedAck = job.status?.outbox?.acknowledgedSeq ?? 0;
@@ -160,6 +173,19 @@ export class Reporter {
       }
     }
     return items;
+  }
+
+  /** The newer of the cached job and the one last written (outbox entries only ever get added). */
+  private current(key: string, namespace: string, name: string): UCloudJob | undefined {
+    const cached = this.deps.getJob(namespace, name);
+    const written = this.written.get(key);
+    if (!written) return cached;
+    const lastSeq = (j: UCloudJob | undefined) => j?.status?.outbox?.entries.at(-1)?.seq ?? 0;
+    if (cached && cached.metadata.uid === written.metadata.uid && lastSeq(cached) >= lastSeq(written)) {
+      this.written.delete(key);
+      return cached;
+    }
+    return cached && cached.metadata.uid !== written.metadata.uid ? cached : written;
   }
 
   private async flush(): Promise<void> {

@@ -165,6 +165,26 @@ describe('Reporter', () => {
     ]);
   });
 
+  it('sends what the reconciler just wrote even before the cache has it (no wait for the sweep)', async () => {
+    const stale = job({ jobId: '7' }, 'uid-7');
+    const control = new JobsControlClient({ coreUrl: core.url, refreshToken: core.refreshToken, logger: rootLogger });
+    const r = new Reporter({
+      kube,
+      control,
+      getJob: () => stale, // the cache: no outbox yet
+      listJobs: () => [stale],
+      logger: rootLogger,
+      batchWindowMs: 5,
+      maxItemsPerCall: 1000,
+      sweepIntervalMs: 0, // no sweep to fall back on
+    });
+    reporters.push(r);
+    r.start();
+    r.notify(NS, 'j-7', { ...stale, status: { state: 'RUNNING', outbox: { acknowledgedSeq: 0, entries: [entry(1, 'RUNNING')] } } });
+    await core.waitFor(() => core.updates.length === 1, 5000, 'the update');
+    expect(core.updates[0]).toMatchObject({ id: '7', update: { state: 'RUNNING' } });
+  });
+
   it('splits a large backlog into calls of at most maxItemsPerCall items', async () => {
     for (let i = 10; i < 15; i++) await storeJob(String(i), [entry(1, 'RUNNING')]);
     reporter({ maxItemsPerCall: 2 }).start();
