@@ -181,11 +181,12 @@ export class Reporter {
     const written = this.written.get(key);
     if (!written) return cached;
     const lastSeq = (j: UCloudJob | undefined) => j?.status?.outbox?.entries.at(-1)?.seq ?? 0;
-    if (cached && cached.metadata.uid === written.metadata.uid && lastSeq(cached) >= lastSeq(written)) {
+    // A cache that caught up, or holds a different incarnation of the name, wins for good.
+    if (cached && (cached.metadata.uid !== written.metadata.uid || lastSeq(cached) >= lastSeq(written))) {
       this.written.delete(key);
       return cached;
     }
-    return cached && cached.metadata.uid !== written.metadata.uid ? cached : written;
+    return written;
   }
 
   private async flush(): Promise<void> {
