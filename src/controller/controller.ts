@@ -3,7 +3,7 @@
 // retried with per-key backoff, and a periodic resync re-queues every job so time-based rules
 // (expiry, grace periods) fire even when nothing changes.
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { GROUP, LABEL_JOB, LABEL_MANAGED_BY, MANAGED_BY, PLURAL, VERSION, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import { GROUP, LABEL_JOB, LABEL_MANAGED_BY, MANAGED_BY, PLURAL, VERSION, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import { jobResourceName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { Informer, type ChangeKind } from '../k8s/informer.js';
@@ -261,9 +261,8 @@ export class Controller {
  */
 export function reconcileRelevant(job: UCloudJob): string {
   const s = job.status;
-  const box = s?.outbox;
-  const pending = box ? box.entries.filter((e) => e.seq > box.acknowledgedSeq).length : 0;
-  const final = s?.state === 'SUCCESS' || s?.state === 'FAILURE' || s?.state === 'EXPIRED';
+  const pending = unacknowledged(s).length;
+  const final = isFinal(s?.state);
   return JSON.stringify([
     job.metadata?.uid,
     job.metadata?.generation,

@@ -5,6 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import {
   isFinal,
+  unacknowledged,
   LABEL_RANK,
   type OutboxEntry,
   type UCloudJob,
@@ -327,8 +328,7 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
     },
     now,
   );
-  const box = status.outbox;
-  const pending = box ? box.entries.filter((e) => e.seq > box.acknowledgedSeq).length : 0;
+  const pending = unacknowledged(status).length;
   conditions = setCondition(
     conditions,
     {

@@ -2,7 +2,7 @@
 // status (before acting, so a crash never leaves an action without its record), then converge the
 // children. Idempotent: running it twice, or after a crash at any line, does the same thing.
 import type { V1EndpointSlice, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
-import { API_VERSION, KIND, LABEL_JOB, UCloudJobSchema, isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import { API_VERSION, KIND, LABEL_JOB, UCloudJobSchema, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import { configMapName, jobResourceName, networkPolicyName, podName, serviceName, sshObjectName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { isConflict, isNotFound } from '../k8s/errors.js';
@@ -107,16 +107,14 @@ export class Reconciler {
         if (isNotFound(e)) return {};
         throw e;
       }
-      // Tell the reporter first: UCloud/Core hears of the change while we write Events and tear down.
-      const written = plan.status.outbox;
-      if (written && written.entries.some((e) => e.seq > written.acknowledgedSeq)) this.deps.onOutboxPending(namespace, name, stored);
-      for (const tr of plan.transitions) {
-        log.info('Job state changed', { from: tr.from, to: tr.to, message: tr.message });
-        await this.event(job, tr.to === 'FAILURE' || tr.to === 'EXPIRED' ? 'Warning' : 'Normal', stateReason(tr.to), tr.message);
-      }
     }
-    const box = plan.status.outbox;
-    if (!plan.statusChanged && box && box.entries.some((e) => e.seq > box.acknowledgedSeq)) this.deps.onOutboxPending(namespace, name);
+    // Tell the reporter first: UCloud/Core hears of the change while we write Events and tear down.
+    if (unacknowledged(plan.status).length) this.deps.onOutboxPending(namespace, name, stored);
+    // Transitions always come with a status change, so they are in `stored`.
+    for (const tr of plan.transitions) {
+      log.info('Job state changed', { from: tr.from, to: tr.to, message: tr.message });
+      await this.event(job, tr.to === 'FAILURE' || tr.to === 'EXPIRED' ? 'Warning' : 'Normal', stateReason(tr.to), tr.message);
+    }
     if (isFinal(plan.status.state) && plan.transitions.length) this.deps.onJobFinal?.(namespace, name);
 
     // A job that has just ended is torn down on its next turn in the queue: when many end at once,
@@ -141,8 +139,7 @@ export class Reconciler {
   private async retire(job: UCloudJob, now: Date): Promise<ReconcileResult> {
     const retainMs = this.deps.config.jobs.retainFinishedSeconds * 1000;
     if (!retainMs || !job.status?.finishedAt) return {};
-    const box = job.status.outbox;
-    if (box && box.entries.some((e) => e.seq > box.acknowledgedSeq)) return {}; // the ack brings us back
+    if (unacknowledged(job.status).length) return {}; // the ack brings us back
     const acc = this.deps.config.accounting;
     if (acc.enabled && dueWindows(job, now, acc.intervalSeconds * 1000, acc.minuteMillis).length) return { requeueAfterMs: 5000 };
     const left = Date.parse(job.status.finishedAt) + retainMs - now.getTime();

@@ -3,7 +3,7 @@
 // Delivery is at-least-once: a crash between Core's answer and the acknowledgement patch resends
 // the same updates, which Core treats as no-ops (same state, same text). Nothing is ever lost:
 // the outbox is in etcd, and a periodic sweep finds whatever a restart or an outage left behind.
-import { type UCloudJob, type OutboxEntry, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import { unacknowledged, type UCloudJob, type OutboxEntry, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
@@ -49,13 +49,6 @@ function statesLeft(status: UCloudJobStatus | undefined): Map<number, JobState> 
     current = e.state;
   }
   return out;
-}
-
-function pendingEntries(status: UCloudJobStatus | undefined, ackedInMemory: number): OutboxEntry[] {
-  const box = status?.outbox;
-  if (!box) return [];
-  const acked = Math.max(box.acknowledgedSeq, ackedInMemory);
-  return box.entries.filter((e) => e.seq > acked);
 }
 
 /**
@@ -132,7 +125,7 @@ export class Reporter {
     }
     for (const job of this.deps.listJobs()) {
       const key = `${job.metadata.namespace}/${job.metadata.name}`;
-      if (pendingEntries(job.status, this.acked.get(key) ?? 0).length) this.pending.add(key);
+      if (unacknowledged(job.status, this.acked.get(key) ?? 0).length) this.pending.add(key);
     }
     if (this.pending.size) this.schedule(0);
     const every = this.deps.sweepIntervalMs ?? 5000;
@@ -167,7 +160,7 @@ export class Reporter {
       const mem = this.acked.get(key) ?? 0;
       if (mem <= cachedAck) this.acked.delete(key);
       const left = statesLeft(job.status);
-      for (const entry of pendingEntries(job.status, mem)) {
+      for (const entry of unacknowledged(job.status, mem)) {
         const leaving = left.get(entry.seq);
         items.push({ key, namespace, name, jobId: job.spec.jobId, entry, ...(leaving ? { leaving } : {}) });
       }

@@ -144,6 +144,17 @@ export const UCloudJobStatusSchema = z.object({
 });
 export type UCloudJobStatus = z.infer<typeof UCloudJobStatusSchema>;
 
+/**
+ * Outbox entries UCloud/Core has not acknowledged. `ackedInMemory`: an acknowledgement already
+ * recorded but not yet seen in this copy of the status (the reporter's).
+ */
+export function unacknowledged(status: UCloudJobStatus | undefined, ackedInMemory = 0): OutboxEntry[] {
+  const box = status?.outbox;
+  if (!box) return [];
+  const acked = Math.max(box.acknowledgedSeq, ackedInMemory);
+  return box.entries.filter((e) => e.seq > acked);
+}
+
 export const ObjectMetaSchema = z.object({
   name: z.string(),
   namespace: z.string().optional(),
