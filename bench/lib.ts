@@ -10,6 +10,7 @@ import type { UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
 import { parseConfig, type OperatorConfig } from '../src/config.js';
 import { jobToResource } from '../src/translate/job-to-spec.js';
 import { JobSchema, type Job } from '../src/ucloud/job.js';
+import { createReadyNamespace, parseClusterEnv } from '../test/support/cluster-env.js';
 import type { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js';
 
 export const REPO = resolve(process.env.BENCH_REPO ?? process.cwd());
@@ -20,12 +21,7 @@ export const BUILD_DIR = resolve(REPO, '.bench-build');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function clusterEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(resolve(CLUSTER_DIR, 'cluster.env'), 'utf8').split('\n')) {
-    const m = /^(?:export\s+)?([A-Z0-9_]+)=["']?(.*?)["']?$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
+  return parseClusterEnv(readFileSync(resolve(CLUSTER_DIR, 'cluster.env'), 'utf8'));
 }
 
 export function kubeConfig(): KubeConfig {
@@ -35,17 +31,8 @@ export function kubeConfig(): KubeConfig {
 }
 
 export async function createNamespace(kc: KubeConfig, prefix: string): Promise<string> {
-  const core = kc.makeApiClient(CoreV1Api);
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await core.createNamespace({ body: { metadata: { name, labels: { 'ucloud.dk/bench': 'true' } } } });
-  for (let i = 0; i < 300; i++) {
-    try {
-      await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
-      break;
-    } catch {
-      await sleep(100);
-    }
-  }
+  await createReadyNamespace(kc, name, { 'ucloud.dk/bench': 'true' }, 300);
   return name;
 }
 

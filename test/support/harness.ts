@@ -7,7 +7,7 @@ import { createClientNodePort } from '../../src/k8s/client-node-port.js';
 import type { KubePort } from '../../src/k8s/kube-port.js';
 import { setLogSink } from '../../src/observability/log.js';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../src/operator.js';
-import { KUBECONFIG_PATH } from './cluster-env.js';
+import { KUBECONFIG_PATH, createReadyNamespace } from './cluster-env.js';
 import { UCloudCoreEmulator } from './ucloud-core-emulator.js';
 
 export function testKubeConfig(): KubeConfig {
@@ -29,15 +29,7 @@ export async function createTestNamespace(prefix = 't'): Promise<TestNamespace> 
   const kc = testKubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
-  await core.createNamespace({ body: { metadata: { name, labels: { 'ucloud.dk/test': 'true' } } } });
-  for (let i = 0; i < 200; i++) {
-    try {
-      await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await createReadyNamespace(kc, name, { 'ucloud.dk/test': 'true' }, 200);
   return {
     name,
     kc,
