@@ -5,14 +5,12 @@
 // The release lives in one namespace and the jobs in another (jobsNamespace), as a site would run it.
 // Every permission is also checked the other way: what the chart must not grant, it does not.
 import { jest } from '@jest/globals';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { podName } from '../../src/api/v1alpha1/names.js';
-import { parseConfig } from '../../src/config.js';
 import { setLogSink } from '../../src/observability/log.js';
 import { startOperator, type RunningOperator } from '../../src/operator.js';
 import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
-import { CHART_DIR, helm, kubectl, runForASecond, serviceAccountKubeConfig, workDir } from '../support/ops.js';
+import { chartOperatorConfig, helm, installChart, kubectl, runForASecond, serviceAccountKubeConfig } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 import { batchJob } from '../support/jobs.js';
 import { exitPod } from '../support/workload.js';
@@ -51,10 +49,7 @@ describe('the operator with only the chart RBAC', () => {
       // The CRD is cluster-wide and already installed; this release only brings the operator.
       crds: { install: false },
     };
-    const file = join(workDir('rbac-values'), 'values.yaml');
-    writeFileSync(file, JSON.stringify(values));
-    const res = await helm(['install', release, CHART_DIR, '--namespace', ops.name, '-f', file, '--wait=false']);
-    if (res.code !== 0) throw new Error(`helm install failed: ${res.stdout}${res.stderr}`);
+    await installChart(release, ops.name, values);
     previousSink = setLogSink((line) => {
       logs.push(line);
       if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
@@ -126,15 +121,8 @@ describe('the operator with only the chart RBAC', () => {
     expect(kc.getCurrentUser()?.certData).toBeFalsy();
 
     // The configuration the chart renders, with the Secret's values as the pod would read them.
-    const cm = await ops.kube.configMaps.get(ops.name, `${release}-ucloud-operator`);
-    const rendered = JSON.parse(cm!.data!['config.json']!);
-    const config = parseConfig({
-      ...rendered,
-      ucloud: { ...rendered.ucloud, refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() },
-      http: { host: '127.0.0.1', port: 0, probePort: 0 },
-      leaderElection: { ...rendered.leaderElection, identity: 'rbac-test-pod' },
-      reporting: { batchWindowMs: 20 },
-    });
+    const credentials = { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() };
+    const config = await chartOperatorConfig(ops.kube, ops.name, release, credentials, 'rbac-test-pod');
     expect(config.leaderElection).toMatchObject({ enabled: true, leaseName: `${release}-ucloud-operator-leader` });
     expect(config.namespace).toBe(ns.name);
     operator = await startOperator({ config, kc });
@@ -216,10 +204,7 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
       rbac: { interactiveSessions: true },
       extraConfig: { interactive: { ssh: { enabled: true } } },
     };
-    const file = join(workDir('rbac-ssh-values'), 'values.yaml');
-    writeFileSync(file, JSON.stringify(values));
-    const res = await helm(['install', release, CHART_DIR, '--namespace', ns.name, '-f', file, '--wait=false']);
-    if (res.code !== 0) throw new Error(`helm install failed: ${res.stdout}${res.stderr}`);
+    await installChart(release, ns.name, values);
     previousSink = setLogSink((line) => {
       logs.push(line);
       if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
@@ -236,15 +221,9 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
   it("installs a job's SSH keys Secret, Service and NetworkPolicy with the service-account token", async () => {
     const kc = await serviceAccountKubeConfig(ns.name, `${release}-ucloud-operator`);
     const cm = await ns.kube.configMaps.get(ns.name, `${release}-ucloud-operator`);
-    const rendered = JSON.parse(cm!.data!['config.json']!);
-    expect(rendered.interactive).toEqual({ ssh: { enabled: true } });
-    const config = parseConfig({
-      ...rendered,
-      ucloud: { ...rendered.ucloud, refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() },
-      http: { host: '127.0.0.1', port: 0, probePort: 0 },
-      leaderElection: { ...rendered.leaderElection, identity: 'rbac-ssh-pod' },
-      reporting: { batchWindowMs: 20 },
-    });
+    expect(JSON.parse(cm!.data!['config.json']!).interactive).toEqual({ ssh: { enabled: true } });
+    const credentials = { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() };
+    const config = await chartOperatorConfig(ns.kube, ns.name, release, credentials, 'rbac-ssh-pod');
     operator = await startOperator({ config, kc });
     await eventually(async () => (await fetch(`${operator!.probeUrl}/readyz`)).status === 200, 'readiness as leader');
 

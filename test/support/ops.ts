@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { parseConfig, type OperatorConfig } from '../../src/config.js';
 import type { KubePort } from '../../src/k8s/kube-port.js';
 import { CLUSTER_DIR, KUBECONFIG_PATH, REPO, clusterEnv } from './cluster-env.js';
 
@@ -200,6 +201,36 @@ export function workDir(prefix: string): string {
   const dir = join(base, 'work', `${prefix}-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** `helm install` of the chart with `values` (written to a values file); throws with helm's output. */
+export async function installChart(release: string, namespace: string, values: Record<string, unknown>): Promise<void> {
+  const file = join(workDir(`${release}-values`), 'values.yaml');
+  writeFileSync(file, JSON.stringify(values));
+  const res = await helm(['install', release, CHART_DIR, '--namespace', namespace, '-f', file, '--wait=false']);
+  if (res.code !== 0) throw new Error(`helm install failed: ${res.stdout}${res.stderr}`);
+}
+
+/**
+ * The configuration a release's pod would run with: the chart's rendered config.json, the
+ * credentials as the pod reads them from the Secret, listeners on loopback, this pod's identity.
+ */
+export async function chartOperatorConfig(
+  kube: KubePort,
+  namespace: string,
+  release: string,
+  credentials: { refreshToken: string; publicKey: string },
+  identity: string,
+): Promise<OperatorConfig> {
+  const cm = await kube.configMaps.get(namespace, `${release}-ucloud-operator`);
+  const rendered = JSON.parse(cm!.data!['config.json']!);
+  return parseConfig({
+    ...rendered,
+    ucloud: { ...rendered.ucloud, ...credentials },
+    http: { host: '127.0.0.1', port: 0, probePort: 0 },
+    leaderElection: { ...rendered.leaderElection, identity },
+    reporting: { batchWindowMs: 20 },
+  });
 }
 
 /** Starts `node main.js` and resolves once it logs its ports (rejects if it exits first). */
