@@ -14,6 +14,7 @@
 //   4. no pods, ConfigMaps, Services or NetworkPolicies are left behind.
 // Prints the counts (jobs, kills, faults, inputs, invariant checks) and exits non-zero on a violation.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { CoreV1Api, NetworkingV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
@@ -144,15 +145,28 @@ async function main(): Promise<void> {
 
   core.setFaults({ failRate: FAULT_RATE * 0.67, timeoutRate: FAULT_RATE * 0.33, timeoutMs: 2000, statusOnFail: 503, seed: SEED });
 
-  let op: OperatorProcess = await startOperatorProcess(raw, logFile, ports());
+  // ports() does not check that its pair is free: an operator that exits at start-up because a
+  // port is taken (EADDRINUSE at the end of its log) is started again on the next pair.
+  const startOp = async (): Promise<OperatorProcess> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startOperatorProcess(raw, logFile, ports());
+      } catch (e) {
+        if (attempt >= 3 || !readFileSync(logFile, 'utf8').slice(-2000).includes('EADDRINUSE')) throw e;
+        log(`${(e as Error).message}: a port was taken; starting it again on other ports`);
+      }
+    }
+  };
+  let op: OperatorProcess = await startOp();
   let restarting: Promise<void> | undefined;
   const restart = async (why: string) => {
     op.child.kill('SIGKILL');
     await op.exited;
     counts.kills++;
-    log(`SIGKILL #${counts.kills} (${why})`);
+    const inFlight = plan.filter((p) => p.created && !['SUCCESS', 'FAILURE', 'EXPIRED'].includes(core.jobStates(p.id).at(-1) ?? '')).length;
+    log(`SIGKILL #${counts.kills} (${why}; ${inFlight} created jobs not final at Core)`);
     await sleep(Math.floor(rnd() * 1000));
-    op = await startOperatorProcess(raw, logFile, ports());
+    op = await startOp();
   };
 
   const callAdapter = async (path: string, body: unknown): Promise<void> => {
@@ -357,6 +371,7 @@ async function main(): Promise<void> {
   );
   for (const v of violations.slice(0, 40)) process.stdout.write(`  VIOLATION ${v}\n`);
   for (const r of replays.slice(0, 10)) process.stdout.write(`  replayed ${r}\n`);
+  if (counts.violations) process.stdout.write(`  replay: CHAOS_SEED=${SEED} CHAOS_JOBS=${JOBS} CHAOS_KILLS=${KILLS} CHAOS_FAULT_RATE=${FAULT_RATE} CHAOS_SKIP_FUZZ=1 npm run chaos (operator log ${logFile})\n`);
   process.exitCode = counts.violations ? 1 : 0;
 }
 

@@ -15,8 +15,9 @@ import type { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js
 
 export const REPO = resolve(process.env.BENCH_REPO ?? process.cwd());
 export const CLUSTER_DIR = resolve(process.env.UCLOUD_TEST_CLUSTER_DIR ?? resolve(REPO, '.cluster/h-bench'));
-/** The compiled tree the benchmarks run from (scripts/bench builds it; one level below the root, so main.js finds package.json). */
-export const BUILD_DIR = resolve(REPO, '.bench-build');
+/** The compiled tree the benchmarks run from (scripts/bench builds it; one level below the root, so main.js finds package.json).
+ *  BENCH_BUILD_DIR: another one (the chaos step of `npm test` builds its own, so a concurrent `npm run bench` cannot change it). */
+export const BUILD_DIR = resolve(process.env.BENCH_BUILD_DIR ?? resolve(REPO, '.bench-build'));
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
