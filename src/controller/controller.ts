@@ -6,7 +6,7 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { GROUP, LABEL_JOB, LABEL_MANAGED_BY, MANAGED_BY, PLURAL, VERSION, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import { jobResourceName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
-import { Informer, type ChangeKind } from '../k8s/informer.js';
+import { Informer, type ChangeKind, type InformerOptions } from '../k8s/informer.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import { WorkQueue } from '../k8s/workqueue.js';
 import type { Logger } from '../observability/log.js';
@@ -17,6 +17,7 @@ import { Reconciler } from './reconciler.js';
 import { Reporter } from './reporter.js';
 import { trimPod } from './pod-trim.js';
 import { trimToIdentity, type ChildIdentity } from './child-trim.js';
+import { trimJob } from './job-trim.js';
 
 export const CONTROLLER_NAME = 'ucloudjob';
 
@@ -57,8 +58,9 @@ export class Controller {
     this.jobs = new Informer<UCloudJob>({
       kc,
       path: `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`,
-      list: () => kube.ucloudJobs.list(ns),
+      list: (page) => kube.ucloudJobs.list(ns, page),
       resource: PLURAL,
+      transform: trimJob,
       logger,
       metrics,
       relistIntervalMs,
@@ -67,7 +69,7 @@ export class Controller {
     this.pods = new Informer<V1Pod>({
       kc,
       path: `/api/v1/namespaces/${ns}/pods`,
-      list: () => kube.pods.list(ns, selector),
+      list: (page) => kube.pods.list(ns, selector, page),
       labelSelector: selector,
       resource: 'pods',
       logger,
@@ -79,10 +81,10 @@ export class Controller {
     // Level-triggered repair: someone deleting a job's rank files, Service or NetworkPolicy (a job
     // without its policy has lost its isolation) requeues the job, which recreates them. Only
     // identities are cached, so this costs little memory even with 10,000 jobs.
-    const childPaths: Array<[string, string, () => Promise<{ items: unknown[]; resourceVersion: string }>]> = [
-      ['configmaps', `/api/v1/namespaces/${ns}/configmaps`, () => kube.configMaps.list(ns, selector)],
-      ['services', `/api/v1/namespaces/${ns}/services`, () => kube.services.list(ns, selector)],
-      ['networkpolicies', `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, () => kube.networkPolicies.list(ns, selector)],
+    const childPaths: Array<[string, string, InformerOptions<ChildIdentity>['list']]> = [
+      ['configmaps', `/api/v1/namespaces/${ns}/configmaps`, (page) => kube.configMaps.list(ns, selector, page)],
+      ['services', `/api/v1/namespaces/${ns}/services`, (page) => kube.services.list(ns, selector, page)],
+      ['networkpolicies', `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, (page) => kube.networkPolicies.list(ns, selector, page)],
     ];
     this.children = childPaths.map(
       ([resource, path, list]) =>

@@ -20,8 +20,9 @@ import {
 } from '@kubernetes/client-node';
 import { Agent as HttpsAgent } from 'node:https';
 import { GROUP, PLURAL, VERSION, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import { GatedAgent } from './gated-agent.js';
 import { isAlreadyExists, isNotFound, toKubeError } from './errors.js';
-import type { CreateResult, KubeEvent, KubePort, NamespacedApi, UCloudJobApi } from './kube-port.js';
+import type { CreateResult, KubeEvent, KubePort, ListPage, NamespacedApi, UCloudJobApi } from './kube-port.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -63,7 +64,7 @@ async function deleteIgnoringMissing(p: () => Promise<unknown>): Promise<void> {
 
 interface TypedCalls<T> {
   read(name: string, namespace: string): Promise<T>;
-  list(namespace: string, labelSelector?: string): Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+  list(namespace: string, labelSelector: string | undefined, page: ListPage): Promise<{ items: T[]; metadata?: { resourceVersion?: string; _continue?: string } }>;
   create(namespace: string, body: T): Promise<T>;
   replace(name: string, namespace: string, body: T): Promise<T>;
   del(name: string, namespace: string, body: object, gracePeriodSeconds?: number): Promise<unknown>;
@@ -72,9 +73,9 @@ interface TypedCalls<T> {
 function namespaced<T>(calls: TypedCalls<T>): NamespacedApi<T> {
   return {
     get: (namespace, name) => getOrUndefined(calls.read(name, namespace)),
-    list: async (namespace, labelSelector) => {
-      const res = await wrap(calls.list(namespace, labelSelector));
-      return { items: res.items, resourceVersion: res.metadata?.resourceVersion ?? '' };
+    list: async (namespace, labelSelector, page = {}) => {
+      const res = await wrap(calls.list(namespace, labelSelector, page));
+      return { items: res.items, resourceVersion: res.metadata?.resourceVersion ?? '', continue: res.metadata?._continue || undefined };
     },
     create: (namespace, obj) =>
       createOrExisting(
@@ -101,7 +102,7 @@ function namespaced<T>(calls: TypedCalls<T>): NamespacedApi<T> {
  * (server, CA, client cert and key: a rotated certificate gets a new agent). Headers (bearer
  * tokens) are still applied per request by client-node. Measured in bench/ (docs/performance.md).
  */
-export function withKeepAlive(kc: KubeConfig, maxSockets = 32): KubeConfig {
+export function withKeepAlive(kc: KubeConfig, maxInFlight = 32): KubeConfig {
   const agents = new Map<string, HttpsAgent>();
   const view = Object.create(kc) as KubeConfig;
   view.applySecurityAuthentication = async (context) => {
@@ -113,7 +114,7 @@ export function withKeepAlive(kc: KubeConfig, maxSockets = 32): KubeConfig {
     let shared = agents.get(key);
     if (!shared) {
       if (agents.size >= 8) agents.clear();
-      shared = new HttpsAgent({ ...o, keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+      shared = new GatedAgent(o, maxInFlight);
       agents.set(key, shared);
     }
     agent.destroy();
@@ -135,12 +136,13 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
   const ucloudJobs: UCloudJobApi = {
     get: (namespace, name) =>
       getOrUndefined(custom.getNamespacedCustomObject({ ...crd, namespace, name }) as Promise<UCloudJob>),
-    list: async (namespace) => {
-      const res = (await wrap(custom.listNamespacedCustomObject({ ...crd, namespace }))) as {
+    list: async (namespace, page = {}) => {
+      // A custom object list is plain JSON (no model class), so `continue` keeps its wire name.
+      const res = (await wrap(custom.listNamespacedCustomObject({ ...crd, namespace, limit: page.limit, _continue: page.continue }))) as {
         items: unknown[];
-        metadata?: { resourceVersion?: string };
+        metadata?: { resourceVersion?: string; continue?: string };
       };
-      return { items: res.items, resourceVersion: res.metadata?.resourceVersion ?? '' };
+      return { items: res.items, resourceVersion: res.metadata?.resourceVersion ?? '', continue: res.metadata?.continue || undefined };
     },
     create: (job) =>
       createOrExisting(
@@ -193,7 +195,7 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
 
   const pods = namespaced<V1Pod>({
     read: (name, namespace) => core.readNamespacedPod({ name, namespace }),
-    list: (namespace, labelSelector) => core.listNamespacedPod({ namespace, labelSelector }),
+    list: (namespace, labelSelector, page) => core.listNamespacedPod({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
     create: (namespace, body) => core.createNamespacedPod({ namespace, body, fieldManager }),
     replace: (name, namespace, body) => core.replaceNamespacedPod({ name, namespace, body, fieldManager }),
     del: (name, namespace, body, gracePeriodSeconds) =>
@@ -201,35 +203,35 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
   });
   const configMaps = namespaced<V1ConfigMap>({
     read: (name, namespace) => core.readNamespacedConfigMap({ name, namespace }),
-    list: (namespace, labelSelector) => core.listNamespacedConfigMap({ namespace, labelSelector }),
+    list: (namespace, labelSelector, page) => core.listNamespacedConfigMap({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
     create: (namespace, body) => core.createNamespacedConfigMap({ namespace, body, fieldManager }),
     replace: (name, namespace, body) => core.replaceNamespacedConfigMap({ name, namespace, body, fieldManager }),
     del: (name, namespace, body) => core.deleteNamespacedConfigMap({ name, namespace, body }),
   });
   const services = namespaced<V1Service>({
     read: (name, namespace) => core.readNamespacedService({ name, namespace }),
-    list: (namespace, labelSelector) => core.listNamespacedService({ namespace, labelSelector }),
+    list: (namespace, labelSelector, page) => core.listNamespacedService({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
     create: (namespace, body) => core.createNamespacedService({ namespace, body, fieldManager }),
     replace: (name, namespace, body) => core.replaceNamespacedService({ name, namespace, body, fieldManager }),
     del: (name, namespace, body) => core.deleteNamespacedService({ name, namespace, body }),
   });
   const networkPolicies = namespaced<V1NetworkPolicy>({
     read: (name, namespace) => net.readNamespacedNetworkPolicy({ name, namespace }),
-    list: (namespace, labelSelector) => net.listNamespacedNetworkPolicy({ namespace, labelSelector }),
+    list: (namespace, labelSelector, page) => net.listNamespacedNetworkPolicy({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
     create: (namespace, body) => net.createNamespacedNetworkPolicy({ namespace, body, fieldManager }),
     replace: (name, namespace, body) => net.replaceNamespacedNetworkPolicy({ name, namespace, body, fieldManager }),
     del: (name, namespace, body) => net.deleteNamespacedNetworkPolicy({ name, namespace, body }),
   });
   const endpointSlices = namespaced<V1EndpointSlice>({
     read: (name, namespace) => discovery.readNamespacedEndpointSlice({ name, namespace }),
-    list: (namespace, labelSelector) => discovery.listNamespacedEndpointSlice({ namespace, labelSelector }),
+    list: (namespace, labelSelector, page) => discovery.listNamespacedEndpointSlice({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
     create: (namespace, body) => discovery.createNamespacedEndpointSlice({ namespace, body, fieldManager }),
     replace: (name, namespace, body) => discovery.replaceNamespacedEndpointSlice({ name, namespace, body, fieldManager }),
     del: (name, namespace, body) => discovery.deleteNamespacedEndpointSlice({ name, namespace, body }),
   });
   const leases = namespaced<V1Lease>({
     read: (name, namespace) => coord.readNamespacedLease({ name, namespace }),
-    list: (namespace, labelSelector) => coord.listNamespacedLease({ namespace, labelSelector }),
+    list: (namespace, labelSelector, page) => coord.listNamespacedLease({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
     create: (namespace, body) => coord.createNamespacedLease({ namespace, body, fieldManager }),
     replace: (name, namespace, body) => coord.replaceNamespacedLease({ name, namespace, body, fieldManager }),
     del: (name, namespace, body) => coord.deleteNamespacedLease({ name, namespace, body }),

@@ -6,6 +6,7 @@
 // catches watches that went quiet without an error (kubernetes-client/javascript #364, #596).
 // Handlers only receive objects to derive keys from; cached objects must never be mutated.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { ListPage, Listed } from './kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 
@@ -19,7 +20,10 @@ export interface InformerOptions<T extends CachedObject> {
   kc: KubeConfig;
   /** Watch path, e.g. /api/v1/namespaces/ns/pods */
   path: string;
-  list: () => Promise<{ items: unknown[]; resourceVersion: string }>;
+  /** One page of the list; the informer follows `continue` until the last page. */
+  list: (page: ListPage) => Promise<Listed<unknown>>;
+  /** Objects per list page (default 500, client-go's reflector default). */
+  pageSize?: number;
   labelSelector?: string;
   resource: string;
   logger: Logger;
@@ -158,29 +162,40 @@ export class Informer<T extends CachedObject> {
     return this.opts.transform ? this.opts.transform(raw) : (raw as T);
   }
 
-  /** Full list, diffed against the cache (emitting add/update/delete), then a fresh watch. */
+  /**
+   * Full list, diffed against the cache (emitting add/update/delete), then a fresh watch. Listed in
+   * pages, each transformed as it arrives: with 10,000 jobs the raw JSON of every pod at once would
+   * be a burst of hundreds of MiB that V8 keeps as heap long after it is garbage.
+   */
   private async relist(): Promise<void> {
     const gen = ++this.generation;
     this.abort?.abort();
     this.abort = undefined;
-    const listed = await this.opts.list();
-    if (gen !== this.generation || this.stopped) return;
     const seen = new Set<string>();
-    for (const raw of listed.items) {
-      const obj = this.toCached(raw);
-      const key = keyOf(obj);
-      seen.add(key);
-      const old = this.put(key, obj);
-      if (!old) this.emit(obj, 'add');
-      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit(obj, 'update');
-    }
+    let resourceVersion = '';
+    let next: string | undefined;
+    do {
+      const page = await this.opts.list({ limit: this.opts.pageSize ?? 500, continue: next });
+      if (gen !== this.generation || this.stopped) return;
+      for (const raw of page.items) {
+        const obj = this.toCached(raw);
+        const key = keyOf(obj);
+        seen.add(key);
+        const old = this.put(key, obj);
+        if (!old) this.emit(obj, 'add');
+        else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit(obj, 'update');
+      }
+      // Every page of one list carries the snapshot's resourceVersion; the watch resumes from it.
+      resourceVersion = page.resourceVersion;
+      next = page.continue;
+    } while (next);
     for (const [key, old] of this.objects) {
       if (!seen.has(key)) {
         this.remove(key);
         this.emit(old, 'delete');
       }
     }
-    this.resourceVersion = listed.resourceVersion;
+    this.resourceVersion = resourceVersion;
     this.synced = true;
     this.touch();
     await this.startWatch(gen);

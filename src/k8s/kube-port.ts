@@ -11,9 +11,24 @@ export interface CreateResult<T> {
   object: T;
 }
 
+/**
+ * One page of a list (`limit` + `continue`, as the apiserver pages): caches of 10,000 jobs list in
+ * pages so the raw JSON of every object never sits in memory at once.
+ */
+export interface ListPage {
+  limit?: number;
+  continue?: string;
+}
+export interface Listed<T> {
+  items: T[];
+  resourceVersion: string;
+  /** Set when more pages follow (pass it back as `continue`). */
+  continue?: string;
+}
+
 export interface UCloudJobApi {
   get(namespace: string, name: string): Promise<UCloudJob | undefined>;
-  list(namespace: string): Promise<{ items: unknown[]; resourceVersion: string }>;
+  list(namespace: string, page?: ListPage): Promise<Listed<unknown>>;
   create(job: UCloudJob): Promise<CreateResult<UCloudJob>>;
   /** Replaces metadata+spec; fails with 409 when metadata.resourceVersion is stale. */
   replace(job: UCloudJob): Promise<UCloudJob>;
@@ -28,7 +43,7 @@ export interface UCloudJobApi {
 
 export interface NamespacedApi<T> {
   get(namespace: string, name: string): Promise<T | undefined>;
-  list(namespace: string, labelSelector?: string): Promise<{ items: T[]; resourceVersion: string }>;
+  list(namespace: string, labelSelector?: string, page?: ListPage): Promise<Listed<T>>;
   create(namespace: string, obj: T): Promise<CreateResult<T>>;
   replace(namespace: string, name: string, obj: T): Promise<T>;
   /** Deletes; a missing object is not an error. */

@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import type { V1ConfigMap, V1EndpointSlice, V1Lease, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { UCloudJob, UCloudJobStatus } from '../../src/api/v1alpha1/ucloudjob.js';
 import { KubeError } from '../../src/k8s/errors.js';
-import type { CreateResult, KubeEvent, KubePort, NamespacedApi, UCloudJobApi } from '../../src/k8s/kube-port.js';
+import type { CreateResult, KubeEvent, KubePort, ListPage, Listed, NamespacedApi, UCloudJobApi } from '../../src/k8s/kube-port.js';
 
 export type FakeKind = 'UCloudJob' | 'Pod' | 'ConfigMap' | 'Service' | 'NetworkPolicy' | 'EndpointSlice' | 'Lease' | 'Node' | 'Event';
 
@@ -271,11 +271,14 @@ export class FakeKube implements KubePort {
     return o ? clone(o) : undefined;
   }
 
-  private listObjs(kind: FakeKind, namespace: string, labelSelector?: string): { items: Obj[]; resourceVersion: string } {
+  /** Pages like the apiserver: `continue` is the offset here (opaque to callers). */
+  private listObjs(kind: FakeKind, namespace: string, labelSelector?: string, page: ListPage = {}): Listed<Obj> {
     this.enter('list', kind, '', namespace);
     const match = parseLabelSelector(labelSelector);
-    const items = this.all<Obj>(kind, namespace || undefined).filter((o) => match(o.metadata?.labels ?? {}));
-    return { items, resourceVersion: String(this.resourceVersion) };
+    const all = this.all<Obj>(kind, namespace || undefined).filter((o) => match(o.metadata?.labels ?? {}));
+    const from = Number(page.continue ?? 0);
+    const to = page.limit ? from + page.limit : all.length;
+    return { items: all.slice(from, to), resourceVersion: String(this.resourceVersion), continue: to < all.length ? String(to) : undefined };
   }
 
   private createObj(kind: FakeKind, namespace: string | undefined, obj: Obj, dropStatus: boolean): CreateResult<Obj> {
@@ -374,7 +377,7 @@ export class FakeKube implements KubePort {
   private namespaced<T>(kind: FakeKind): NamespacedApi<T> {
     return {
       get: async (namespace, name) => this.getObj(kind, namespace, name) as T | undefined,
-      list: async (namespace, labelSelector) => this.listObjs(kind, namespace, labelSelector) as { items: T[]; resourceVersion: string },
+      list: async (namespace, labelSelector, page) => this.listObjs(kind, namespace, labelSelector, page) as Listed<T>,
       create: async (namespace, obj) => this.createObj(kind, namespace, obj as Obj, false) as CreateResult<T>,
       replace: async (namespace, name, obj) => this.replaceObj(kind, namespace, name, obj as Obj, false) as T,
       delete: async (namespace, name, opts) => this.deleteObj(kind, namespace, name, opts?.uid),
@@ -385,7 +388,7 @@ export class FakeKube implements KubePort {
     const K: FakeKind = 'UCloudJob';
     return {
       get: async (namespace, name) => this.getObj(K, namespace, name) as UCloudJob | undefined,
-      list: async (namespace) => this.listObjs(K, namespace),
+      list: async (namespace, page) => this.listObjs(K, namespace, undefined, page),
       create: async (job) => this.createObj(K, job.metadata.namespace, job as unknown as Obj, true) as unknown as CreateResult<UCloudJob>,
       replace: async (job) => this.replaceObj(K, job.metadata.namespace, job.metadata.name, job as unknown as Obj, true) as unknown as UCloudJob,
       replaceStatus: async (job) => {
