@@ -97,6 +97,8 @@ export const ConfigSchema = z.object({
       intervalSeconds: z.number().int().min(1).default(60),
       /** Length of one price minute (hours and days scale with it); only tests and demos shorten it. */
       minuteMillis: z.number().int().min(1).default(60_000),
+      /** A running job's window is charged this long after it closes, when the caches have caught up with a job that ended just before (docs/adr/0005). */
+      settleSeconds: z.number().min(0).max(300).default(5),
       checkCreditsBeforeStart: z.boolean().default(false),
     })
     .prefault({}),

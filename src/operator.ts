@@ -120,6 +120,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           intervalMs: config.accounting.intervalSeconds * 1000,
           minuteMillis: config.accounting.minuteMillis,
           ranksEndedAt: (job, now) => controller.ranksEndedAt(job, now),
+          settleMs: config.accounting.settleSeconds * 1000,
+          podsCurrent: () => controller.pods.watching,
           now: opts.now,
           onInsufficientFunds: (ns, name) => controller.queue.add(`${ns}/${name}`),
         })

@@ -50,8 +50,8 @@ export function windowPeriods(intervalMs: number, periodMs: number): number {
  * there; charging beyond it, e.g. in a pass that runs before the reconciler has caught up after a
  * restart, would bill time the job never had.
  */
-function runningUntil(job: UCloudJob, now: Date, ranksEndedAt?: number): number {
-  const limits = [now.getTime()];
+function runningUntil(job: UCloudJob, now: Date, ranksEndedAt?: number, settleMs = 0): number {
+  const limits = [now.getTime() - settleMs];
   if (ranksEndedAt !== undefined && Number.isFinite(ranksEndedAt)) limits.push(ranksEndedAt);
   const expires = job.status?.expiresAt ? Date.parse(job.status.expiresAt) : NaN;
   if (Number.isFinite(expires)) limits.push(expires);
@@ -60,13 +60,16 @@ function runningUntil(job: UCloudJob, now: Date, ranksEndedAt?: number): number 
   return Math.min(...limits);
 }
 
-/** The charge windows due for a job now (oldest first), from persisted facts only. */
-export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minuteMs = MINUTE, ranksEndedAt?: number): ChargeWindow[] {
+/**
+ * The charge windows due for a job now (oldest first), from persisted facts only. `settleMs`: a
+ * job that is not final yet counts as running only until now - settleMs (see AccountingDeps).
+ */
+export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minuteMs = MINUTE, ranksEndedAt?: number, settleMs = 0): ChargeWindow[] {
   const status = job.status;
   if (!status?.startedAt) return [];
   const start = Date.parse(status.startedAt);
   const finished = isFinal(status.state) && status.finishedAt !== undefined;
-  const end = finished ? Date.parse(status.finishedAt!) : runningUntil(job, now, ranksEndedAt);
+  const end = finished ? Date.parse(status.finishedAt!) : runningUntil(job, now, ranksEndedAt, settleMs);
   const charged = status.accounting?.chargedPeriods ?? 0;
   const id = job.spec.jobId;
   const units = job.spec.replicas;
@@ -115,6 +118,19 @@ export interface AccountingDeps {
    * restart); such a job is not billed until the reconciler has decided how it ended.
    */
   ranksEndedAt?: (job: UCloudJob, now: Date) => number | undefined | null;
+  /**
+   * A window of a job that is not final yet is charged only this long after it closes. The caches
+   * can show a job as running a little after it ended: a pod's end time is whole seconds (its last
+   * second may lie before the boundary), a termination is stamped when it is asked for, before the
+   * job is written, and watch events lag writes. Billing the window at its boundary charged those
+   * jobs a full window they did not run (the chaos run found it). Config accounting.settleSeconds.
+   */
+  settleMs?: number;
+  /**
+   * False while the pod cache may be missing changes (its watch is being re-established, e.g.
+   * through a kube-apiserver restart): no window of a job that is not final is charged then.
+   */
+  podsCurrent?: () => boolean;
   now?: () => Date;
   /** Called for jobs UCloud/Core says have no credits left (the reconciler stops them). */
   onInsufficientFunds?: (namespace: string, name: string) => void;
@@ -180,11 +196,14 @@ export class Accounting {
   async pass(): Promise<{ items: number; jobs: number }> {
     const now = (this.deps.now ?? (() => new Date()))();
     const due: Array<{ job: UCloudJob; windows: ChargeWindow[] }> = [];
+    const podsCurrent = this.deps.podsCurrent?.() ?? true;
     for (const job of this.deps.listJobs()) {
       if (!job?.spec?.jobId || !job.metadata?.name) continue;
-      const endedAt = isFinal(job.status?.state) ? undefined : this.deps.ranksEndedAt?.(job, now);
+      const final = isFinal(job.status?.state);
+      if (!final && !podsCurrent) continue;
+      const endedAt = final ? undefined : this.deps.ranksEndedAt?.(job, now);
       if (endedAt === null) continue;
-      const windows = dueWindows(job, now, this.deps.intervalMs, this.deps.minuteMillis, endedAt);
+      const windows = dueWindows(job, now, this.deps.intervalMs, this.deps.minuteMillis, endedAt, this.deps.settleMs);
       if (windows.length) due.push({ job, windows });
     }
     const items = due.flatMap((d) => d.windows);

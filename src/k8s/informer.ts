@@ -49,6 +49,7 @@ export class Informer<T extends CachedObject> {
   private generation = 0;
   private abort?: AbortController;
   private synced = false;
+  private watchOpen = false;
   private stopped = true;
   private restartDelayMs = 500;
   private relistTimer?: NodeJS.Timeout;
@@ -65,6 +66,14 @@ export class Informer<T extends CachedObject> {
 
   get hasSynced(): boolean {
     return this.synced;
+  }
+
+  /**
+   * True while a watch is open (after a successful list); false while it is being re-established.
+   * Between the two the cache may miss changes (e.g. through a kube-apiserver restart).
+   */
+  get watching(): boolean {
+    return this.watchOpen;
   }
 
   get size(): number {
@@ -137,6 +146,7 @@ export class Informer<T extends CachedObject> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.watchOpen = false;
     this.generation++;
     clearTimeout(this.relistTimer);
     clearTimeout(this.restartTimer);
@@ -169,6 +179,7 @@ export class Informer<T extends CachedObject> {
    */
   private async relist(): Promise<void> {
     const gen = ++this.generation;
+    this.watchOpen = false;
     this.abort?.abort();
     this.abort = undefined;
     const seen = new Set<string>();
@@ -220,7 +231,10 @@ export class Informer<T extends CachedObject> {
       },
     );
     if (gen !== this.generation) controller.abort();
-    else this.abort = controller;
+    else {
+      this.abort = controller;
+      this.watchOpen = true;
+    }
   }
 
   private onEvent(type: string, raw: KubernetesObject & { code?: number }): void {
@@ -245,6 +259,7 @@ export class Informer<T extends CachedObject> {
   }
 
   private onWatchEnd(err: unknown): void {
+    this.watchOpen = false;
     const code = (err as { statusCode?: number; code?: number } | null)?.statusCode ?? (err as { code?: number } | null)?.code;
     if (err && code !== 410) {
       const delay = this.restartDelayMs;

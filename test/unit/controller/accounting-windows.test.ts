@@ -80,6 +80,25 @@ describe('accounting windows', () => {
     ]);
   });
 
+  it('charges a running job\'s window only settleMs after it closes, so a job that ended just before the boundary is not billed for it', () => {
+    // The chaos run's case: 20 one-second "minutes" per window; the job ended at 19.4 s, but the
+    // caches still said RUNNING at 20.0 s. At the boundary (and until 5 s later) nothing is due.
+    const SEC = 1000;
+    const running = job({ state: 'RUNNING', startedAt: iso(0) });
+    expect(dueWindows(running, at(20 * SEC), 20 * SEC, SEC, undefined, 5 * SEC)).toEqual([]);
+    expect(dueWindows(running, at(24.9 * SEC), 20 * SEC, SEC, undefined, 5 * SEC)).toEqual([]);
+    // By then the cache shows the end, and the window is charged for what ran: 20 periods (ceil of 19.4 s).
+    const ended = job({ state: 'SUCCESS', startedAt: iso(0), finishedAt: iso(19_400) });
+    expect(dueWindows(ended, at(25 * SEC), 20 * SEC, SEC, undefined, 5 * SEC)).toEqual([
+      { id: '1', chargeId: `1_${T0}`, units: 2, periods: 20, chargedPeriodsAfter: 20 },
+    ]);
+    // A job that keeps running is charged the complete window once it has settled.
+    expect(dueWindows(running, at(25 * SEC), 20 * SEC, SEC, undefined, 5 * SEC).map((w) => w.periods)).toEqual([20]);
+    // A finished job's last window does not wait: its end is persisted.
+    const short = job({ state: 'SUCCESS', startedAt: iso(0), finishedAt: iso(3_000) });
+    expect(dueWindows(short, at(3_100), 20 * SEC, SEC, undefined, 5 * SEC).map((w) => w.periods)).toEqual([3]);
+  });
+
   it('resumes from the watermark and resends identical windows when the watermark was not recorded', () => {
     const running = job({ state: 'RUNNING', startedAt: iso(0), accounting: { chargedPeriods: 2 } });
     const first = dueWindows(running, at(3 * MIN + 1), MIN);
