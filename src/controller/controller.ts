@@ -4,7 +4,7 @@
 // (expiry, grace periods) fire even when nothing changes.
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { GROUP, LABEL_JOB, LABEL_MANAGED_BY, MANAGED_BY, PLURAL, VERSION, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
-import { jobResourceName } from '../api/v1alpha1/names.js';
+import { configMapName, jobResourceName, networkPolicyName, serviceName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { Informer, type ChangeKind, type InformerOptions } from '../k8s/informer.js';
 import type { KubePort } from '../k8s/kube-port.js';
@@ -88,7 +88,17 @@ export class Controller {
     ];
     this.children = childPaths.map(
       ([resource, path, list]) =>
-        new Informer<ChildIdentity>({ kc, path, list, labelSelector: selector, resource, logger, metrics, relistIntervalMs, transform: trimToIdentity }),
+        new Informer<ChildIdentity>({
+          kc,
+          path,
+          list,
+          labelSelector: selector,
+          resource,
+          logger,
+          metrics,
+          relistIntervalMs,
+          transform: (raw) => trimToIdentity(raw, resource === 'networkpolicies'),
+        }),
     );
     this.reporter = new Reporter({
       kube,
@@ -109,6 +119,14 @@ export class Controller {
       getJob: (n, name) => this.jobs.get(n, name),
       listJobs: () => this.jobs.list(),
       podsOf: (_n, name) => this.pods.byIndex(name),
+      childrenOf: (n, name) => {
+        const [configMaps, services, policies] = this.children as [Informer<ChildIdentity>, Informer<ChildIdentity>, Informer<ChildIdentity>];
+        return {
+          configMap: configMaps.get(n, configMapName(name)),
+          service: services.get(n, serviceName(name)),
+          networkPolicy: policies.get(n, networkPolicyName(name)),
+        };
+      },
       namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => key.slice(key.indexOf('/') + 1)),
       onOutboxPending: (n, name, written) => this.reporter.notify(n, name, written),
       onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),

@@ -16,6 +16,7 @@ import { jobIdLabelValue } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { ConditionType, Reason, setCondition } from './conditions.js';
 import { mapPods } from './state-mapping.js';
+import { canonicalJson } from './canonical-json.js';
 
 export interface PlanInput {
   job: UCloudJob;
@@ -366,23 +367,8 @@ function stuckCheckIn(pods: readonly V1Pod[], t: number, config: OperatorConfig)
   return Math.max(0, Math.min(...created) + grace - t);
 }
 
-/** Keys sorted, undefined dropped: the stored status comes back in schema key order, ours in
- *  construction order, and the same status must compare equal however its keys are ordered. */
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object' && Object.prototype.toString.call(v) !== '[object Date]') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = canonical(x);
-    }
-    return out;
-  }
-  return v;
-}
-
 /** Status equality regardless of key order; cheap because statuses are small. Without it every
  *  reconcile of an unchanged job would rewrite its status (conditions are built in another order). */
 export function sameStatus(a: UCloudJobStatus, b: UCloudJobStatus): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+  return canonicalJson(a) === canonicalJson(b);
 }

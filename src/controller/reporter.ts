@@ -11,6 +11,7 @@ import type { JobsControlPort } from '../ucloud/control-client.js';
 import { ControlApiError } from '../ucloud/control-client.js';
 import type { JobUpdate } from '../ucloud/control-api.js';
 import type { JobState } from '../ucloud/job.js';
+import { trimJob } from './job-trim.js';
 
 export interface ReporterDeps {
   kube: KubePort;
@@ -95,7 +96,8 @@ export class Reporter {
    */
   notify(namespace: string, name: string, written?: UCloudJob): void {
     if (this.stopped) return;
-    if (written) this.written.set(`${namespace}/${name}`, written);
+    // Trimmed like the cache's copies: thousands can wait here while the watch lags behind a burst.
+    if (written) this.written.set(`${namespace}/${name}`, trimJob(written));
     this.pending.add(`${namespace}/${name}`);
     this.schedule(this.deps.batchWindowMs);
   }

@@ -130,6 +130,11 @@ export class OperatorMetrics {
     help: '1 while this replica holds the leader lease',
     registers: [this.registry],
   });
+  readonly childrenFromCache = new Counter({
+    name: 'ucloud_operator_children_verified_from_cache_total',
+    help: "Reconciles that found a job's ConfigMap, Service and NetworkPolicy in place in the caches (no apiserver calls)",
+    registers: [this.registry],
+  });
   readonly watchLastEvent = new Gauge({
     name: 'ucloud_operator_watch_last_event_timestamp_seconds',
     help: 'Unix time of the last watch event or relist, by resource',

@@ -3,6 +3,8 @@
 // to UCloud/Core (the job never stopped).
 import { readFileSync } from 'node:fs';
 import { configMapName, networkPolicyName, podName, serviceName } from '../../src/api/v1alpha1/names.js';
+import { OperatorMetrics } from '../../src/observability/metrics.js';
+import { startOperator } from '../../src/operator.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
@@ -51,5 +53,32 @@ describe('children deleted under a running job', () => {
     // The job kept running throughout: its pod is the same and UCloud/Core heard nothing new.
     expect((await ns.kube.pods.get(ns.name, podName(name, 0)))?.metadata?.deletionTimestamp).toBeUndefined();
     expect(core.jobStates('54112')).toEqual(['RUNNING']);
+  });
+
+  it('a restarted operator finds them in place in its caches and writes none of them', async () => {
+    const { core, operator, ns, config } = stack;
+    const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
+    expect(res.status).toBe(200);
+    const name = 'j-54112';
+    await core.waitFor(() => core.jobStates('54112').includes('RUNNING'), 30_000, 'RUNNING at UCloud/Core');
+    const children = async () =>
+      Promise.all([
+        ns.kube.networkPolicies.get(ns.name, networkPolicyName(name)),
+        ns.kube.configMaps.get(ns.name, configMapName(name)),
+        ns.kube.services.get(ns.name, serviceName(name)),
+      ]).then((objs) => objs.map((o) => `${o?.metadata?.uid}@${o?.metadata?.resourceVersion}`));
+    const before = await children();
+    await operator.stop();
+
+    // The stored NetworkPolicy (as the apiserver defaulted it) must digest like the built one, or
+    // every restart would fall back to six calls per job.
+    const metrics = new OperatorMetrics({ defaultMetrics: false });
+    const again = await startOperator({ config, kc: ns.kc, metrics });
+    try {
+      await eventually(async () => (await metrics.childrenFromCache.get()).values[0]?.value === 1, 'the restarted reconciler to verify the children from its caches');
+      expect(await children()).toEqual(before);
+    } finally {
+      await again.stop();
+    }
   });
 });
