@@ -221,11 +221,11 @@ export function writesDelta(before: Map<string, number>, after: Map<string, numb
   return Object.fromEntries(d.sort((a, b) => b[1] - a[1]));
 }
 
-/** The operator's own counters that explain a figure (reconciles, queue, JobsControl calls). */
+/** The operator's own counters that explain a figure (reconciles, queue, JobsControl calls, V8 heap). */
 export async function operatorMetrics(probeUrl: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${probeUrl}/metrics`)).text();
   const out: Record<string, number> = {};
-  const wanted = /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total)\b/;
+  const wanted = /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes)\b/;
   for (const line of text.split('\n')) {
     if (!wanted.test(line)) continue;
     const sp = line.lastIndexOf(' ');
