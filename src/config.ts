@@ -99,6 +99,8 @@ export const ConfigSchema = z.object({
       minuteMillis: z.number().int().min(1).default(60_000),
       /** A running job's window is charged this long after it closes, when the caches have caught up with a job that ended just before (docs/adr/0005). */
       settleSeconds: z.number().min(0).max(300).default(5),
+      /** A running job's charge watermark is written to its status at most this often; in between it is kept in memory (docs/adr/0005). */
+      persistEverySeconds: z.number().int().min(0).default(600),
       checkCreditsBeforeStart: z.boolean().default(false),
     })
     .prefault({}),

@@ -121,6 +121,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           minuteMillis: config.accounting.minuteMillis,
           ranksEndedAt: (job, now) => controller.ranksEndedAt(job, now),
           settleMs: config.accounting.settleSeconds * 1000,
+          persistEveryMs: config.accounting.persistEverySeconds * 1000,
           podsCurrent: () => controller.pods.watching,
           now: opts.now,
           onInsufficientFunds: (ns, name) => controller.queue.add(`${ns}/${name}`),

@@ -131,6 +131,13 @@ export interface AccountingDeps {
    * through a kube-apiserver restart): no window of a job that is not final is charged then.
    */
   podsCurrent?: () => boolean;
+  /**
+   * How often a running job's watermark is written to its status (0: after every pass). Between
+   * writes it is kept in memory; a new process resends the windows since the last write, which is
+   * harmless (identical resends, above) and saves one status write per job per pass: 10,000 writes
+   * a minute at 10,000 jobs. A final job's watermark is always written at once.
+   */
+  persistEveryMs?: number;
   now?: () => Date;
   /** Called for jobs UCloud/Core says have no credits left (the reconciler stops them). */
   onInsufficientFunds?: (namespace: string, name: string) => void;
@@ -143,6 +150,8 @@ export class Accounting {
   /** Extra passes, a second apart, after a trigger: the cache may not show the ended job yet. */
   private followUps = 0;
   private stopped = true;
+  /** Watermarks acknowledged by UCloud/Core but not yet written to the jobs' status (by job key). */
+  private readonly acked = new Map<string, { uid?: string; periods: number }>();
 
   constructor(private readonly deps: AccountingDeps) {}
 
@@ -186,6 +195,21 @@ export class Accounting {
     this.timer.unref();
   }
 
+  /**
+   * The job as the cache holds it, with the watermark acknowledged since its status was last
+   * written (persistEveryMs). The cached copy wins once it has caught up, and for another
+   * incarnation of the name.
+   */
+  private withAcked(key: string, job: UCloudJob): UCloudJob {
+    const mem = this.acked.get(key);
+    const cached = job.status?.accounting?.chargedPeriods ?? 0;
+    if (!mem || mem.uid !== job.metadata.uid || mem.periods <= cached) {
+      if (mem) this.acked.delete(key);
+      return job;
+    }
+    return { ...job, status: { ...job.status, accounting: { ...job.status?.accounting, chargedPeriods: mem.periods } } };
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -197,8 +221,12 @@ export class Accounting {
     const now = (this.deps.now ?? (() => new Date()))();
     const due: Array<{ job: UCloudJob; windows: ChargeWindow[] }> = [];
     const podsCurrent = this.deps.podsCurrent?.() ?? true;
-    for (const job of this.deps.listJobs()) {
-      if (!job?.spec?.jobId || !job.metadata?.name) continue;
+    const seen = new Set<string>();
+    for (const cached of this.deps.listJobs()) {
+      if (!cached?.spec?.jobId || !cached.metadata?.name) continue;
+      const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
+      seen.add(key);
+      const job = this.withAcked(key, cached);
       const final = isFinal(job.status?.state);
       if (!final && !podsCurrent) continue;
       const endedAt = final ? undefined : this.deps.ranksEndedAt?.(job, now);
@@ -206,6 +234,7 @@ export class Accounting {
       const windows = dueWindows(job, now, this.deps.intervalMs, this.deps.minuteMillis, endedAt, this.deps.settleMs);
       if (windows.length) due.push({ job, windows });
     }
+    for (const key of this.acked.keys()) if (!seen.has(key)) this.acked.delete(key);
     const items = due.flatMap((d) => d.windows);
     if (!items.length) return { items: 0, jobs: 0 };
     const result = await this.deps.control.chargeCredits(
@@ -215,17 +244,26 @@ export class Accounting {
     this.deps.metrics?.chargedPeriods.inc(items.reduce((s, i) => s + i.periods, 0));
     const broke = new Set(result.insufficientFunds.map((f) => f.id));
     const at = now.toISOString();
+    const persistEvery = this.deps.persistEveryMs ?? 0;
     await runLimited(due, 16, async ({ job, windows }) => {
       const last = windows[windows.length - 1]!;
+      const key = `${job.metadata.namespace}/${job.metadata.name}`;
+      this.acked.set(key, { uid: job.metadata.uid, periods: last.chargedPeriodsAfter });
       const patch: Partial<UCloudJobStatus> = {
         accounting: { chargedPeriods: last.chargedPeriodsAfter, lastChargeId: last.chargeId, chargedAt: at },
       };
       if (broke.has(job.spec.jobId) && !isFinal(job.status?.state)) patch.insufficientFunds = true;
-      try {
-        await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, patch);
-      } catch (e) {
-        // The next pass resends the same windows (identical chargeIds), so nothing is lost.
-        this.deps.logger.warn('Could not record charge watermark', { job: job.metadata.name, err: e });
+      const writtenAt = job.status?.accounting?.chargedAt ? Date.parse(job.status.accounting.chargedAt) : NaN;
+      const persist =
+        isFinal(job.status?.state) || patch.insufficientFunds || !(now.getTime() - writtenAt < persistEvery);
+      if (persist) {
+        try {
+          await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, patch);
+        } catch (e) {
+          // The next pass resends the same windows (identical chargeIds), so nothing is lost.
+          this.acked.delete(key);
+          this.deps.logger.warn('Could not record charge watermark', { job: job.metadata.name, err: e });
+        }
       }
       if (patch.insufficientFunds) {
         this.deps.logger.info('UCloud/Core reports insufficient funds; stopping job', { jobId: job.spec.jobId });

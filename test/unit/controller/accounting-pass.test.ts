@@ -101,4 +101,37 @@ describe('Accounting passes', () => {
     // (80's watermark was recorded by the first pass: it is not sent again.)
     expect(control.charged[1]?.map((c) => c.chargeId)).toEqual([`79_${START}`, `79_${START + MIN}`]);
   });
+
+  it('writes a running job\'s watermark at most every persistEveryMs, resends nothing meanwhile, and always writes a final one', async () => {
+    const kube = new FakeKube();
+    kube.seed('UCloudJob', { ...job({ jobId: '81' }), status: { state: 'RUNNING', startedAt: new Date(START).toISOString() } } as UCloudJob);
+    const control = new RecordingControl();
+    const stored = () => kube.peek<UCloudJob>('UCloudJob', NS, 'j-81')!;
+    let cached = stored();
+    const accounting = new Accounting({ kube, control, listJobs: () => [cached], logger: rootLogger, intervalMs: MIN, persistEveryMs: 10 * MIN });
+    // Now: 2.5 min in. First pass: two windows, watermark written (nothing written before).
+    await accounting.pass();
+    expect(control.charged.flat().map((c) => c.chargeId)).toEqual([`81_${START}`, `81_${START + MIN}`]);
+    expect(stored().status?.accounting?.chargedPeriods).toBe(2);
+    cached = stored();
+    // A minute later: the third window, remembered but not written (written 1 minute ago).
+    jest.setSystemTime(START + 3 * MIN + 30_000);
+    kube.calls.length = 0;
+    await accounting.pass();
+    expect(control.charged[1]?.map((c) => c.chargeId)).toEqual([`81_${START + 2 * MIN}`]);
+    expect(kube.writes()).toEqual([]);
+    // The next pass does not resend it although the cache still says 2.
+    await accounting.pass();
+    expect(control.charged).toHaveLength(2);
+    // A new process (no memory) resends the unwritten window identically: Core counts it once.
+    const fresh = new Accounting({ kube, control, listJobs: () => [cached], logger: rootLogger, intervalMs: MIN, persistEveryMs: 10 * MIN });
+    await fresh.pass();
+    expect(control.charged[2]).toEqual(control.charged[1]);
+    // Final: the last window and its watermark are written at once.
+    jest.setSystemTime(START + 3 * MIN + 40_000);
+    cached = { ...cached, status: { ...cached.status!, state: 'SUCCESS', finishedAt: new Date(START + 3 * MIN + 35_000).toISOString() } };
+    await accounting.pass();
+    expect(control.charged[3]?.map((c) => [c.chargeId, c.periods])).toEqual([[`81_${START + 3 * MIN}`, 1]]);
+    expect(stored().status?.accounting?.chargedPeriods).toBe(4);
+  });
 });
