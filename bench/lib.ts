@@ -139,8 +139,11 @@ export async function startOperatorProcess(raw: Record<string, unknown>, logFile
   return { child, pid: child.pid!, adapterUrl: `http://127.0.0.1:${opts.adapterPort}`, probeUrl, exited };
 }
 
-let nextPort = 33000 + Math.floor(Math.random() * 2000) * 2;
-/** Two ports for the next operator process (above the kernel's... no: below; we retry on clash). */
+// Below the kernel's ephemeral range (32768-60999), so no client socket holds one; the control
+// plane's ports come from the same range, picked free by cluster-up (a clash is unlikely, and
+// chaos.ts starts the operator again on the next pair if one happens).
+let nextPort = 20000 + Math.floor(Math.random() * 5000) * 2;
+/** Two ports for the next operator process. */
 export function ports(): { adapterPort: number; probePort: number } {
   nextPort += 2;
   return { adapterPort: nextPort, probePort: nextPort + 1 };
