@@ -122,7 +122,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           ranksEndedAt: (job, now) => controller.ranksEndedAt(job, now),
           settleMs: config.accounting.settleSeconds * 1000,
           persistEveryMs: config.accounting.persistEverySeconds * 1000,
-          podsCurrent: () => controller.pods.watching,
+          // A termination written while the job watch was down is not in the cache either.
+          podsCurrent: () => controller.pods.watching && controller.jobs.watching,
           now: opts.now,
           onInsufficientFunds: (ns, name) => controller.queue.add(`${ns}/${name}`),
         })

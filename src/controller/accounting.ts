@@ -151,7 +151,7 @@ export class Accounting {
   private followUps = 0;
   private stopped = true;
   /** Watermarks acknowledged by UCloud/Core but not yet written to the jobs' status (by job key). */
-  private readonly acked = new Map<string, { uid?: string; periods: number }>();
+  private readonly acked = new Map<string, { uid?: string; periods: number; lastChargeId: string }>();
 
   constructor(private readonly deps: AccountingDeps) {}
 
@@ -207,13 +207,39 @@ export class Accounting {
       if (mem) this.acked.delete(key);
       return job;
     }
-    return { ...job, status: { ...job.status, accounting: { ...job.status?.accounting, chargedPeriods: mem.periods } } };
+    return { ...job, status: { ...job.status, accounting: { ...job.status?.accounting, chargedPeriods: mem.periods, lastChargeId: mem.lastChargeId } } };
   }
 
-  async stop(): Promise<void> {
+  /** Writes remembered watermarks to the jobs' status (all of `keys`, 16 at a time, until `deadline`). */
+  private async writeAcked(jobs: readonly UCloudJob[], now: Date, deadline = Infinity): Promise<void> {
+    await runLimited(jobs, 16, async (job) => {
+      const key = `${job.metadata.namespace}/${job.metadata.name}`;
+      const mem = this.acked.get(key);
+      if (!mem || Date.now() > deadline) return;
+      try {
+        await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, {
+          accounting: { chargedPeriods: mem.periods, lastChargeId: mem.lastChargeId, chargedAt: now.toISOString() },
+        });
+      } catch (e) {
+        this.deps.logger.warn('Could not record charge watermark', { job: job.metadata.name, err: e });
+      }
+    });
+  }
+
+  /**
+   * Stops passes, then writes the watermarks kept in memory (for up to `flushMs`), so the next
+   * leader does not resend up to persistEveryMs of windows for every running job.
+   */
+  async stop(flushMs = 10_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    const unwritten = this.deps.listJobs().filter((job) => {
+      const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
+      const mem = this.acked.get(key);
+      return mem && mem.uid === job.metadata.uid && mem.periods > (job.status?.accounting?.chargedPeriods ?? 0);
+    });
+    await this.writeAcked(unwritten, (this.deps.now ?? (() => new Date()))(), Date.now() + flushMs);
   }
 
   /** One pass over every cached job: charge what is due, then record the watermarks. */
@@ -222,6 +248,7 @@ export class Accounting {
     const due: Array<{ job: UCloudJob; windows: ChargeWindow[] }> = [];
     const podsCurrent = this.deps.podsCurrent?.() ?? true;
     const seen = new Set<string>();
+    const settled: UCloudJob[] = [];
     for (const cached of this.deps.listJobs()) {
       if (!cached?.spec?.jobId || !cached.metadata?.name) continue;
       const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
@@ -233,8 +260,12 @@ export class Accounting {
       if (endedAt === null) continue;
       const windows = dueWindows(job, now, this.deps.intervalMs, this.deps.minuteMillis, endedAt, this.deps.settleMs);
       if (windows.length) due.push({ job, windows });
+      // Ended with every window already charged, the last one while it still looked running (and
+      // so only remembered): its watermark must be written now, as a final job's always is.
+      else if (final && job !== cached) settled.push(cached);
     }
     for (const key of this.acked.keys()) if (!seen.has(key)) this.acked.delete(key);
+    await this.writeAcked(settled, now);
     const items = due.flatMap((d) => d.windows);
     if (!items.length) return { items: 0, jobs: 0 };
     const result = await this.deps.control.chargeCredits(
@@ -248,7 +279,7 @@ export class Accounting {
     await runLimited(due, 16, async ({ job, windows }) => {
       const last = windows[windows.length - 1]!;
       const key = `${job.metadata.namespace}/${job.metadata.name}`;
-      this.acked.set(key, { uid: job.metadata.uid, periods: last.chargedPeriodsAfter });
+      this.acked.set(key, { uid: job.metadata.uid, periods: last.chargedPeriodsAfter, lastChargeId: last.chargeId });
       const patch: Partial<UCloudJobStatus> = {
         accounting: { chargedPeriods: last.chargedPeriodsAfter, lastChargeId: last.chargeId, chargedAt: at },
       };

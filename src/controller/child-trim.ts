@@ -7,9 +7,24 @@ import { canonicalHash } from './canonical-json.js';
 
 export type ChildIdentity = KubernetesObject & {
   metadata: NonNullable<KubernetesObject['metadata']>;
-  /** canonicalHash(spec), when the informer asks for it. */
+  /** policySpecHash(spec), when the informer asks for it. */
   specHash?: string;
 };
+
+/**
+ * Digest of a NetworkPolicy spec in its wire form. client-node's models name `from` `_from` (a
+ * reserved word): objects built by us or listed through client-node carry `_from`, objects from a
+ * watch event the wire's `from`. The same policy must digest the same either way.
+ */
+export function policySpecHash(spec: unknown): string {
+  return canonicalHash(wireKeys(spec));
+}
+
+function wireKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(wireKeys);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k === '_from' ? 'from' : k, wireKeys(x)]));
+}
 
 export function trimToIdentity(raw: unknown, withSpecHash = false): ChildIdentity {
   const m = (raw as KubernetesObject).metadata ?? {};
@@ -18,6 +33,6 @@ export function trimToIdentity(raw: unknown, withSpecHash = false): ChildIdentit
     apiVersion: (raw as KubernetesObject).apiVersion,
     kind: (raw as KubernetesObject).kind,
     metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, labels: m.labels, deletionTimestamp: m.deletionTimestamp },
-    ...(withSpecHash && spec !== undefined ? { specHash: canonicalHash(spec) } : {}),
+    ...(withSpecHash && spec !== undefined ? { specHash: policySpecHash(spec) } : {}),
   };
 }

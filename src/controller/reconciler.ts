@@ -11,8 +11,7 @@ import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
-import { canonicalHash } from './canonical-json.js';
-import type { ChildIdentity } from './child-trim.js';
+import { policySpecHash, type ChildIdentity } from './child-trim.js';
 import { ConditionType, Reason, getCondition, setCondition } from './conditions.js';
 import { configMap } from './desired/rank-files.js';
 import { buildPod } from './desired/pod-builder.js';
@@ -200,7 +199,7 @@ export class Reconciler {
     await this.deps.kube.configMaps.create(ns, configMap(job, this.deps.config));
     await this.deps.kube.services.create(ns, headlessService(job, this.deps.config));
     const res = await this.deps.kube.networkPolicies.create(ns, policy);
-    if (!res.created && JSON.stringify(res.object.spec) !== JSON.stringify(policy.spec)) {
+    if (!res.created && policySpecHash(res.object.spec) !== policySpecHash(policy.spec)) {
       await this.deps.kube.networkPolicies.replace(ns, policy.metadata!.name!, {
         ...policy,
         metadata: { ...policy.metadata, resourceVersion: res.object.metadata?.resourceVersion },
@@ -221,7 +220,7 @@ export class Reconciler {
   private childrenCached(job: UCloudJob, policy: V1NetworkPolicy): boolean {
     const c = this.deps.childrenOf?.(job.metadata.namespace!, job.metadata.name);
     const present = (o?: ChildIdentity) => !!o && !o.metadata.deletionTimestamp;
-    return !!c && present(c.configMap) && present(c.service) && present(c.networkPolicy) && c.networkPolicy!.specHash === canonicalHash(policy.spec);
+    return !!c && present(c.configMap) && present(c.service) && present(c.networkPolicy) && c.networkPolicy!.specHash === policySpecHash(policy.spec);
   }
 
   /** The `<job>-peers` Service and its EndpointSlices: create or replace by name, drop the rest. */

@@ -32,21 +32,30 @@ export class GatedAgent extends HttpsAgent {
 
   // Node calls addRequest for every request using this agent (not in @types/node's Agent).
   addRequest(req: ClientRequest, options: unknown): void {
-    const start = () => {
-      // Aborted while it waited: it never reaches a socket, and frees its turn now.
-      if (req.destroyed) return this.next();
+    const start = (): void => {
+      // Aborted while it waited: it never reaches a socket, and takes no turn.
+      if (req.destroyed) return;
       this.active++;
-      req.once('close', () => setImmediate(() => {
+      try {
+        (HttpsAgent.prototype as unknown as { addRequest: AddRequest }).addRequest.call(this, req, options);
+      } catch (e) {
+        // e.g. TLS options Node rejects: the request fails, and its turn is free again.
         this.active--;
-        this.next();
-      }));
-      (HttpsAgent.prototype as unknown as { addRequest: AddRequest }).addRequest.call(this, req, options);
+        req.destroy(e as Error);
+        return;
+      }
+      req.once('close', () =>
+        setImmediate(() => {
+          this.active--;
+          this.next();
+        }),
+      );
     };
-    if (this.active < this.limit) start();
-    else this.waiting.push(start);
+    this.waiting.push(start);
+    this.next();
   }
 
   private next(): void {
-    if (this.active < this.limit) this.waiting.shift()?.();
+    while (this.active < this.limit && this.waiting.length) this.waiting.shift()!();
   }
 }

@@ -186,7 +186,12 @@ export class Informer<T extends CachedObject> {
     let resourceVersion = '';
     let next: string | undefined;
     do {
-      const page = await this.opts.list({ limit: this.opts.pageSize ?? 500, continue: next });
+      const page = await this.opts.list({ limit: this.opts.pageSize ?? 500, continue: next }).catch((e: unknown) => {
+        // 410 here is an expired continue token (the list took longer than etcd keeps a
+        // revision), not a stale watch: retry the list after the usual backoff, not at once.
+        const code = (e as { statusCode?: number; code?: number } | null)?.statusCode ?? (e as { code?: number } | null)?.code;
+        throw code === 410 ? new Error(`list of ${this.opts.resource} expired between pages (410)`) : e;
+      });
       if (gen !== this.generation || this.stopped) return;
       for (const raw of page.items) {
         const obj = this.toCached(raw);

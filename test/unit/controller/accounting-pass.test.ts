@@ -134,4 +134,31 @@ describe('Accounting passes', () => {
     expect(control.charged[3]?.map((c) => [c.chargeId, c.periods])).toEqual([[`81_${START + 3 * MIN}`, 1]]);
     expect(stored().status?.accounting?.chargedPeriods).toBe(4);
   });
+
+  it('writes the remembered watermark of a job that ended with every window charged, and on stop', async () => {
+    const kube = new FakeKube();
+    const seeded = (id: string) =>
+      kube.seed('UCloudJob', { ...job({ jobId: id }), status: { state: 'RUNNING', startedAt: new Date(START).toISOString() } } as UCloudJob);
+    seeded('82');
+    seeded('83');
+    const control = new RecordingControl();
+    const stored = (id: string) => kube.peek<UCloudJob>('UCloudJob', NS, `j-${id}`)!;
+    const cache = new Map(['82', '83'].map((id) => [id, stored(id)]));
+    const accounting = new Accounting({ kube, control, listJobs: () => [...cache.values()], logger: rootLogger, intervalMs: MIN, persistEveryMs: 10 * MIN });
+    await accounting.pass(); // 2.5 min in: windows 0 and 1 of both, written (first write)
+    for (const id of ['82', '83']) cache.set(id, stored(id));
+    jest.setSystemTime(START + 3 * MIN + 10_000);
+    await accounting.pass(); // window 2 of both: remembered only
+    expect(stored('82').status?.accounting?.chargedPeriods).toBe(2);
+    // 82 expires exactly at the end of window 2: nothing more is due, but its watermark is written.
+    cache.set('82', { ...cache.get('82')!, status: { ...cache.get('82')!.status!, state: 'EXPIRED', finishedAt: new Date(START + 3 * MIN).toISOString() } });
+    await accounting.pass();
+    expect(control.charged).toHaveLength(2);
+    expect(stored('82').status?.accounting?.chargedPeriods).toBe(3);
+    expect(stored('82').status?.accounting?.lastChargeId).toBe(`82_${START + 2 * MIN}`);
+    // 83 is still running: stop() writes what only memory knew.
+    expect(stored('83').status?.accounting?.chargedPeriods).toBe(2);
+    await accounting.stop();
+    expect(stored('83').status?.accounting?.chargedPeriods).toBe(3);
+  });
 });
