@@ -67,11 +67,11 @@ export function svg(ps: readonly Point[]): string {
     parts.push(`<text x="${x}" y="${H - m.b + 16}" text-anchor="middle">${(10 ** e).toLocaleString('en')}</text>`);
   }
   for (let v = 0; v <= yMax; v += yMax / 5) {
-    const y = Y(v);
+    const y = Y(v).toFixed(1);
     parts.push(`<line x1="${m.l}" y1="${y}" x2="${W - m.r}" y2="${y}" stroke="#ddd"/>`);
-    parts.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${Math.round(v)}</text>`);
+    parts.push(`<text x="${m.l - 6}" y="${(Number(y) + 4).toFixed(1)}" text-anchor="end">${Math.round(v)}</text>`);
   }
-  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">jobs (log scale); 4 objects per job</text>`);
+  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">jobs (log scale); 4 objects per job; runs without baselines show the operator only</text>`);
   parts.push(`<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">objects / s</text>`);
   series.forEach(([key, colour, label], i) => {
     const have = ps.filter((p) => Number.isFinite(p[key] as number));

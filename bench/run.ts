@@ -266,7 +266,18 @@ async function benchReconcile(kc: KubeConfig, core: UCloudCoreEmulator, replicas
 }
 
 // --- (c) state-report latency, (d) control-API efficiency --------------------------------------
+/** Until the operator's work queue is empty (the start-up burst of a phase is over). */
+async function queueDrained(probeUrl: string): Promise<number> {
+  const t0 = performance.now();
+  await waitUntil(async () => (await operatorMetrics(probeUrl).catch(() => ({}) as Record<string, number>))['workqueue_depth{name="ucloudjob"}'] === 0, 'the work queue to drain', TIMEOUT, 250);
+  return performance.now() - t0;
+}
+
 async function benchLatency(kc: KubeConfig, core: UCloudCoreEmulator, set: RunningSet, sample: string[]): Promise<void> {
+  // Steady state: every job RUNNING at Core is not yet a quiet operator (the acknowledgements of
+  // those reports and kwok's readiness updates requeue every job once more); sampled during that
+  // burst, the first tenth of the samples waited ~3 s behind it (p99 3.3-4.3 s in three runs).
+  const waitedForQueueMs = await queueDrained(set.op.probeUrl);
   const podsWatch = new WatchCounter(kc, `/api/v1/namespaces/${set.ns}/pods`);
   await podsWatch.start();
   await sleep(500);
@@ -285,10 +296,12 @@ async function benchLatency(kc: KubeConfig, core: UCloudCoreEmulator, set: Runni
   podsWatch.stop();
   const opLat: number[] = [];
   const apiLat: number[] = [];
+  const perJob: Array<{ id: string; succeededAt: number; reportedMs: number }> = [];
   for (const id of sample) {
     const phaseAt = podsWatch.phaseAt.get(`j-${id}-0`)?.get('Succeeded');
     const reported = core.updates.find((u) => u.id === id && u.update.state === 'SUCCESS')?.at;
     if (phaseAt === undefined || reported === undefined) continue;
+    perJob.push({ id, succeededAt: phaseAt, reportedMs: reported - phaseAt });
     opLat.push(reported - phaseAt);
     apiLat.push(phaseAt - patchedAt.get(id)!);
   }
@@ -301,7 +314,7 @@ async function benchLatency(kc: KubeConfig, core: UCloudCoreEmulator, set: Runni
     unit: 'ms',
     baseline: percentile(apiLat, 50),
     baselineName: 'p50 of exit annotation patch -> Succeeded seen by a watch (apiserver + kwok)',
-    detail: { samples: opLat.length, operatorMetrics: await operatorMetrics(set.op.probeUrl).catch(() => ({})) },
+    detail: { samples: opLat.length, waitedForQueueMs, operatorMetrics: await operatorMetrics(set.op.probeUrl).catch(() => ({})) },
   });
   record({
     id: 'c2',
@@ -312,7 +325,7 @@ async function benchLatency(kc: KubeConfig, core: UCloudCoreEmulator, set: Runni
     baselineName: 'p99 of patch -> Succeeded seen by a watch',
     target: 'p99 <= 1000 ms',
     met: p99 <= 1000,
-    detail: { max: Math.max(...opLat), min: Math.min(...opLat) },
+    detail: { max: Math.max(...opLat), min: Math.min(...opLat), perJob },
   });
 }
 
@@ -478,7 +491,7 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
 
   // (e) with every job and pod cached, nothing changing: once the restart's pass over every job
   // (and the teardowns of the jobs that ended) has drained the work queue.
-  await waitUntil(async () => (await operatorMetrics(op.probeUrl).catch(() => ({}) as Record<string, number>))['workqueue_depth{name="ucloudjob"}'] === 0, 'the work queue to drain', TIMEOUT, 1000);
+  await queueDrained(op.probeUrl);
   const drainedAfterRestartMs = performance.now() - t0;
   log(`work queue drained ${(drainedAfterRestartMs / 1000).toFixed(1)} s after the restart`);
   await sleep(3000);

@@ -68,6 +68,10 @@ describe('children deleted under a running job', () => {
         ns.kube.services.get(ns.name, serviceName(name)),
       ]).then((objs) => objs.map((o) => `${o?.metadata?.uid}@${o?.metadata?.resourceVersion}`));
     const before = await children();
+    const jobVersion = async () => (await ns.kube.ucloudJobs.get(ns.name, name))?.metadata.resourceVersion;
+    // Settled: UCloud/Core has acknowledged RUNNING (the acknowledgement is a write of its own).
+    await eventually(async () => (await ns.kube.ucloudJobs.get(ns.name, name))?.status?.outbox?.acknowledgedSeq === 1, 'the acknowledgement');
+    const versionBefore = await jobVersion();
     await operator.stop();
 
     // The stored NetworkPolicy (as the apiserver defaulted it) must digest like the built one, or
@@ -77,6 +81,8 @@ describe('children deleted under a running job', () => {
     try {
       await eventually(async () => (await metrics.childrenFromCache.get()).values[0]?.value === 1, 'the restarted reconciler to verify the children from its caches');
       expect(await children()).toEqual(before);
+      // Nor the job's status: nothing changed while it was down.
+      expect(await jobVersion()).toBe(versionBefore);
     } finally {
       await again.stop();
     }
