@@ -210,7 +210,7 @@ export class Accounting {
     return { ...job, status: { ...job.status, accounting: { ...job.status?.accounting, chargedPeriods: mem.periods, lastChargeId: mem.lastChargeId } } };
   }
 
-  /** Writes remembered watermarks to the jobs' status (all of `keys`, 16 at a time, until `deadline`). */
+  /** Writes the remembered watermarks of `jobs` to their status (16 at a time, until `deadline`). */
   private async writeAcked(jobs: readonly UCloudJob[], now: Date, deadline = Infinity): Promise<void> {
     await runLimited(jobs, 16, async (job) => {
       const key = `${job.metadata.namespace}/${job.metadata.name}`;
