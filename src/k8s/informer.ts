@@ -6,6 +6,7 @@
 // catches watches that went quiet without an error (kubernetes-client/javascript #364, #596).
 // Handlers only receive objects to derive keys from; cached objects must never be mutated.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { isGone } from './errors.js';
 import type { ListPage, Listed } from './kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
@@ -189,8 +190,7 @@ export class Informer<T extends CachedObject> {
       const page = await this.opts.list({ limit: this.opts.pageSize ?? 500, continue: next }).catch((e: unknown) => {
         // 410 here is an expired continue token (the list took longer than etcd keeps a
         // revision), not a stale watch: retry the list after the usual backoff, not at once.
-        const code = (e as { statusCode?: number; code?: number } | null)?.statusCode ?? (e as { code?: number } | null)?.code;
-        throw code === 410 ? new Error(`list of ${this.opts.resource} expired between pages (410)`) : e;
+        throw isGone(e) ? new Error(`list of ${this.opts.resource} expired between pages (410)`) : e;
       });
       if (gen !== this.generation || this.stopped) return;
       for (const raw of page.items) {
@@ -265,8 +265,8 @@ export class Informer<T extends CachedObject> {
 
   private onWatchEnd(err: unknown): void {
     this.watchOpen = false;
-    const code = (err as { statusCode?: number; code?: number } | null)?.statusCode ?? (err as { code?: number } | null)?.code;
-    if (err && code !== 410) {
+    const gone = !!err && isGone(err);
+    if (err && !gone) {
       const delay = this.restartDelayMs;
       this.restartDelayMs = Math.min(this.restartDelayMs * 2, 30_000);
       this.opts.logger.warn('Watch failed, relisting after backoff', { resource: this.opts.resource, delayMs: delay, err });
@@ -275,7 +275,7 @@ export class Informer<T extends CachedObject> {
       return;
     }
     this.restartDelayMs = 500;
-    if (code === 410) this.resourceVersion = '';
+    if (gone) this.resourceVersion = '';
     // A normal close (apiserver watch timeout) resumes from the last resourceVersion.
     this.restartAfter(0);
   }
