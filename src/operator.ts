@@ -123,7 +123,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           settleMs: config.accounting.settleSeconds * 1000,
           persistEveryMs: config.accounting.persistEverySeconds * 1000,
           // A termination written while the job watch was down is not in the cache either.
-          podsCurrent: () => controller.pods.watching && controller.jobs.watching,
+          cachesCurrent: () => controller.pods.watching && controller.jobs.watching,
           now: opts.now,
           onInsufficientFunds: (ns, name) => controller.queue.add(`${ns}/${name}`),
         })

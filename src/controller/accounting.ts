@@ -127,10 +127,10 @@ export interface AccountingDeps {
    */
   settleMs?: number;
   /**
-   * False while the pod cache may be missing changes (its watch is being re-established, e.g.
+   * False while the pod or job cache may be missing changes (a watch is being re-established, e.g.
    * through a kube-apiserver restart): no window of a job that is not final is charged then.
    */
-  podsCurrent?: () => boolean;
+  cachesCurrent?: () => boolean;
   /**
    * How often a running job's watermark is written to its status (0: after every pass). Between
    * writes it is kept in memory; a new process resends the windows since the last write, which is
@@ -246,7 +246,7 @@ export class Accounting {
   async pass(): Promise<{ items: number; jobs: number }> {
     const now = (this.deps.now ?? (() => new Date()))();
     const due: Array<{ job: UCloudJob; windows: ChargeWindow[] }> = [];
-    const podsCurrent = this.deps.podsCurrent?.() ?? true;
+    const cachesCurrent = this.deps.cachesCurrent?.() ?? true;
     const seen = new Set<string>();
     const settled: UCloudJob[] = [];
     for (const cached of this.deps.listJobs()) {
@@ -255,7 +255,7 @@ export class Accounting {
       seen.add(key);
       const job = this.withAcked(key, cached);
       const final = isFinal(job.status?.state);
-      if (!final && !podsCurrent) continue;
+      if (!final && !cachesCurrent) continue;
       const endedAt = final ? undefined : this.deps.ranksEndedAt?.(job, now);
       if (endedAt === null) continue;
       const windows = dueWindows(job, now, this.deps.intervalMs, this.deps.minuteMillis, endedAt, this.deps.settleMs);

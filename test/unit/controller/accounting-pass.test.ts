@@ -82,7 +82,7 @@ describe('Accounting passes', () => {
     expect(kube.peek<UCloudJob>('UCloudJob', NS, 'j-78')?.status?.accounting?.chargedPeriods).toBe(1);
   });
 
-  it('charges no running job while the pod cache is catching up, and still charges the last window of an ended one', async () => {
+  it('charges no running job while the caches are catching up, and still charges the last window of an ended one', async () => {
     const kube = new FakeKube();
     const running: UCloudJob = { ...job({ jobId: '79' }), status: { state: 'RUNNING', startedAt: new Date(START).toISOString() } };
     const ended: UCloudJob = {
@@ -92,11 +92,11 @@ describe('Accounting passes', () => {
     kube.seed('UCloudJob', running);
     kube.seed('UCloudJob', ended);
     const control = new RecordingControl();
-    let podsCurrent = false;
-    const accounting = new Accounting({ kube, control, listJobs: () => ['j-79', 'j-80'].map((n) => kube.peek<UCloudJob>('UCloudJob', NS, n)!), logger: rootLogger, intervalMs: MIN, podsCurrent: () => podsCurrent });
+    let cachesCurrent = false;
+    const accounting = new Accounting({ kube, control, listJobs: () => ['j-79', 'j-80'].map((n) => kube.peek<UCloudJob>('UCloudJob', NS, n)!), logger: rootLogger, intervalMs: MIN, cachesCurrent: () => cachesCurrent });
     await accounting.pass();
     expect(control.charged).toEqual([[{ id: '80', chargeId: `80_${START}`, units: 1, periods: 1 }]]);
-    podsCurrent = true;
+    cachesCurrent = true;
     await accounting.pass();
     // (80's watermark was recorded by the first pass: it is not sent again.)
     expect(control.charged[1]?.map((c) => c.chargeId)).toEqual([`79_${START}`, `79_${START + MIN}`]);
