@@ -88,7 +88,6 @@ export class UCloudCoreEmulator {
   private readonly statesById = new Map<string, JobState[]>();
   /** Updates Core did not apply because their expectedState / expectedDifferentState did not hold. */
   readonly skippedUpdates: Array<{ at: number; id: string; update: JobUpdate }> = [];
-  private readonly currentState = new Map<string, JobState>();
   readonly charges: Array<{ at: number; item: ResourceChargeCredits }> = [];
   readonly calls: Array<{ at: number; path: string; status: number; items: number }> = [];
   private injected = 0;
@@ -282,7 +281,6 @@ export class UCloudCoreEmulator {
     this.updates.length = 0;
     this.statesById.clear();
     this.skippedUpdates.length = 0;
-    this.currentState.clear();
     this.charges.length = 0;
     this.calls.length = 0;
     this.injected = 0;
@@ -397,13 +395,12 @@ export class UCloudCoreEmulator {
           // one with expectedDifferentState only if it changes the state. A skipped update is
           // recorded apart: it never happened as far as the job's timeline is concerned.
           const u = it.update;
-          const current = this.currentState.get(it.id) ?? 'IN_QUEUE';
+          const current = this.statesById.get(it.id)?.at(-1) ?? 'IN_QUEUE';
           if (u.state && ((u.expectedState && u.expectedState !== current) || (u.expectedDifferentState && u.state === current))) {
             this.skippedUpdates.push({ at, id: it.id, update: u });
             continue;
           }
           if (u.state) {
-            this.currentState.set(it.id, u.state);
             const states = this.statesById.get(it.id) ?? [];
             if (states[states.length - 1] !== u.state) states.push(u.state);
             this.statesById.set(it.id, states);
