@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { CoreV1Api, NetworkingV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION, type UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
+import { GROUP, PLURAL, VERSION, isFinal, unacknowledged, type UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
 import { jobResourceName } from '../src/api/v1alpha1/names.js';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { UCloudCoreEmulator, mulberry32 } from '../test/support/ucloud-core-emulator.js';
@@ -116,6 +116,8 @@ async function main(): Promise<void> {
   const net = kc.makeApiClient(NetworkingV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = await UCloudCoreEmulator.start({ providerId: 'chaos' });
+  /** The last state UCloud/Core holds for the job is a final one (Core's states: a wider set than the CR's). */
+  const finalAtCore = (p: Planned): boolean => ['SUCCESS', 'FAILURE', 'EXPIRED'].includes(core.jobStates(p.id).at(-1) ?? '');
   const ns = await createNamespace(kc, 'chaos');
   const raw = rawConfig(ns, core, {
     accounting: { intervalSeconds: 2, minuteMillis: MINUTE_MS },
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
     op.child.kill('SIGKILL');
     await op.exited;
     counts.kills++;
-    const inFlight = plan.filter((p) => p.created && !['SUCCESS', 'FAILURE', 'EXPIRED'].includes(core.jobStates(p.id).at(-1) ?? '')).length;
+    const inFlight = plan.filter((p) => p.created && !finalAtCore(p)).length;
     log(`SIGKILL #${counts.kills} (${why}; ${inFlight} created jobs not final at Core)`);
     await sleep(Math.floor(rnd() * 1000));
     op = await startOp();
@@ -266,22 +268,16 @@ async function main(): Promise<void> {
 
   // Settle: every job final at Core and in its CR, every charge acknowledged, children gone.
   const deadline = Date.now() + SETTLE_MS;
-  const finalAtCore = (p: Planned) => {
-    const s = core.jobStates(p.id);
-    return ['SUCCESS', 'FAILURE', 'EXPIRED'].includes(s[s.length - 1] ?? '');
-  };
   let crs: UCloudJob[] = [];
   for (;;) {
     crs = ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns })) as { items: UCloudJob[] }).items;
     const settled =
       plan.every(finalAtCore) &&
       crs.length === JOBS &&
-      crs.every((j) => {
-        const box = j.status?.outbox;
-        const acked = !box || box.entries.every((e) => e.seq <= box.acknowledgedSeq);
+      crs.every(
         // Charged at least what it ran: the last window is acknowledged (an overcharge is an invariant's business).
-        return acked && ['SUCCESS', 'FAILURE', 'EXPIRED'].includes(j.status?.state ?? '') && (j.status?.accounting?.chargedPeriods ?? 0) >= expectedPeriods(j);
-      });
+        (j) => !unacknowledged(j.status).length && isFinal(j.status?.state) && (j.status?.accounting?.chargedPeriods ?? 0) >= expectedPeriods(j),
+      );
     const pods = (await coreApi.listNamespacedPod({ namespace: ns })).items.length;
     if (settled && pods === 0) break;
     if (Date.now() > deadline) {
