@@ -15,6 +15,7 @@ import {
   log,
   mapLimited,
   operatorConfig,
+  operatorMetrics,
   ports,
   procSample,
   rawConfig,
@@ -27,14 +28,10 @@ import {
 const N = Number(process.argv[2] ?? 1000);
 const IDLE = Number(process.argv[3] ?? 20);
 
+/** The V8 heap figures of operatorMetrics (lib.ts), in MiB. */
 async function heapFigures(probeUrl: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${probeUrl}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const m = /^(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes|process_resident_memory_bytes)\s+(\S+)/.exec(line);
-    if (m) out[m[1]!] = Math.round(Number(m[2]) / 2 ** 20);
-  }
-  return out;
+  const metrics = await operatorMetrics(probeUrl);
+  return Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('nodejs_')).map(([k, v]) => [k, Math.round(v / 2 ** 20)]));
 }
 
 async function main(): Promise<void> {
@@ -54,7 +51,7 @@ async function main(): Promise<void> {
   const op = await startOperatorProcess(raw, resolve(CLUSTER_DIR, `probe-${ns}.log`), ports());
   const t1 = performance.now();
   await waitUntil(() => ids.every((id) => core.jobStates(id).includes('RUNNING')), 'every job RUNNING', Math.max(300_000, N * 600), 500);
-  log(`all RUNNING ${((performance.now() - t1) / 1000).toFixed(1)} s after start; peak so far: ${JSON.stringify(await heapFigures(op.probeUrl))}`);
+  log(`all RUNNING ${((performance.now() - t1) / 1000).toFixed(1)} s after start; rss ${(procSample(op.pid).rssBytes / 2 ** 20).toFixed(0)} MiB ${JSON.stringify(await heapFigures(op.probeUrl))}`);
   for (let s = 0; s < IDLE; s += 5) {
     await sleep(5000);
     log(`idle +${s + 5}s rss ${(procSample(op.pid).rssBytes / 2 ** 20).toFixed(0)} MiB ${JSON.stringify(await heapFigures(op.probeUrl))}`);
