@@ -10,7 +10,7 @@
 //     --keep       leave the temporary directory
 //     --untracked  also copy untracked files git does not ignore (default: tracked files only)
 //     --head       the committed tree (HEAD) instead of the working copy's tracked files
-// What it cannot check: the base images themselves (Node 24 there, this machine's node here),
+// What it cannot check: the base images themselves (the same Node major there and here: checked),
 // USER/--chown (files are owned by whoever runs this), and distroless' missing shell.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -212,7 +212,12 @@ try {
   if (testCode.length) fail(`runtime dist carries test/demo code: ${testCode.slice(0, 5).join(', ')}`);
   say(`runtime stage: ${modules.length} node_modules entries (${devOnly.length} dev-only packages left out), ${shipped.length} files in dist, user ${runtime.user}`);
 
-  // The entrypoint, as the image runs it (its node binary is this machine's node here).
+  // The entrypoint, as the image runs it. Its node binary is this machine's node here, so that node
+  // must be the major version every stage of the image runs (scripts/node24 provisions it).
+  const majors = [...new Set(stages.map((s) => /node(?:js)?:?(\d+)/.exec(s.image)?.[1]).filter(Boolean))];
+  if (majors.length !== 1) fail(`the Dockerfile's stages name Node majors ${JSON.stringify(majors)}; expected one`);
+  const here = process.versions.node.split('.')[0];
+  if (here !== majors[0]) fail(`this check runs on node ${process.version}, the image on Node ${majors[0]}: source scripts/node24 first`);
   const [binary, ...entryArgs] = runtime.entrypoint;
   const node = /(^|\/)node$/.test(binary) ? process.execPath : binary;
   const env = { PATH: process.env.PATH, HOME: work, ...runtime.env };
