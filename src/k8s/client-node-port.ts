@@ -1,4 +1,4 @@
-// KubePort over @kubernetes/client-node 1.x: the only module that knows the generated API's call
+// KubePort over @kubernetes/client-node 2.x: the only module that knows the generated API's call
 // shapes. Errors are normalised to KubeError; AlreadyExists on create becomes {created:false}.
 import {
   CoordinationV1Api,
@@ -7,6 +7,7 @@ import {
   DiscoveryV1Api,
   EventsV1Api,
   KubeConfig,
+  type Cluster,
   NetworkingV1Api,
   PatchStrategy,
   V1MicroTime,
@@ -18,9 +19,9 @@ import {
   type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
-import { Agent as HttpsAgent } from 'node:https';
+import type { AgentOptions } from 'node:https';
+import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 import { GROUP, PLURAL, VERSION, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
-import { GatedAgent } from './gated-agent.js';
 import { isAlreadyExists, isNotFound, toKubeError } from './errors.js';
 import type { CreateResult, KubeEvent, KubePort, ListPage, NamespacedApi, UCloudJobApi } from './kube-port.js';
 
@@ -96,29 +97,40 @@ function namespaced<T>(calls: TypedCalls<T>): NamespacedApi<T> {
 }
 
 /**
- * client-node 1.x builds a new https.Agent for every request (KubeConfig.applySecurityAuthentication),
- * so every API call pays a TCP connect and a TLS handshake with the client certificate, on both
- * ends. This view of `kc` swaps that agent for one keep-alive agent per distinct set of TLS options
- * (server, CA, client cert and key: a rotated certificate gets a new agent). Headers (bearer
- * tokens) are still applied per request by client-node. Measured in bench/ (docs/performance.md).
+ * client-node 2.0 sends requests with undici's fetch and builds a new undici Agent (connection pool)
+ * for every request (KubeConfig.applySecurityAuthentication → createDispatcher), so every API call
+ * would pay a TCP connect and a TLS handshake with the client certificate, on both ends. This view
+ * of `kc` answers createDispatcher with one keep-alive Agent per distinct set of TLS options (server,
+ * CA, client cert and key: a rotated certificate gets a new pool), at most `maxConnections`
+ * connections, further requests queued by undici. Headers (bearer tokens) are still applied per
+ * request by client-node. Watches keep client-node's own per-watch dispatcher (informer.ts), so a
+ * long watch never holds a pooled connection. Measured in bench/ (docs/performance.md, ADR 0010).
  */
-export function withKeepAlive(kc: KubeConfig, maxInFlight = 32): KubeConfig {
-  const agents = new Map<string, HttpsAgent>();
+type DispatcherFactory = (cluster: Cluster | null, agentOptions: AgentOptions) => Dispatcher | undefined;
+
+export function withKeepAlive(kc: KubeConfig, maxConnections = 32): KubeConfig {
+  const pools = new Map<string, Dispatcher>();
   const view = Object.create(kc) as KubeConfig;
-  view.applySecurityAuthentication = async (context) => {
-    await kc.applySecurityAuthentication(context);
-    const agent = context.getAgent();
-    if (!(agent instanceof HttpsAgent)) return;
-    const o = agent.options;
-    const key = [kc.getCurrentCluster()?.server, o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized].map((v) => String(v ?? '')).join('\u0000');
-    let shared = agents.get(key);
-    if (!shared) {
-      if (agents.size >= 8) agents.clear();
-      shared = new GatedAgent(o, maxInFlight);
-      agents.set(key, shared);
+  // createDispatcher is private in client-node's typings (the version is pinned exactly, and
+  // test/unit/k8s/keep-alive.test.ts fails if calls stop sharing connections).
+  const own = kc as unknown as { createDispatcher: DispatcherFactory };
+  if (typeof own.createDispatcher !== 'function') throw new Error('client-node no longer has KubeConfig.createDispatcher: revisit withKeepAlive');
+  (view as unknown as { createDispatcher: DispatcherFactory }).createDispatcher = (cluster, agentOptions) => {
+    const opts = kc.createDispatcherOptions(cluster, agentOptions);
+    // A proxy or a plain-HTTP cluster: client-node's own dispatcher (rare; not worth a pool).
+    if (opts.type !== 'agent') return own.createDispatcher.call(kc, cluster, agentOptions);
+    const c = opts.connect as Record<string, unknown>;
+    const key = [cluster?.server, c.ca, c.cert, c.key, c.pfx, c.passphrase, c.rejectUnauthorized, c.servername].map((v) => String(v ?? '')).join('\u0000');
+    let pool = pools.get(key);
+    if (!pool) {
+      if (pools.size >= 8) {
+        for (const old of pools.values()) void old.close();
+        pools.clear();
+      }
+      pool = new UndiciAgent({ connect: opts.connect, connections: maxConnections });
+      pools.set(key, pool);
     }
-    agent.destroy();
-    context.setAgent(shared);
+    return pool;
   };
   return view;
 }

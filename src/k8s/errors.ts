@@ -1,4 +1,4 @@
-// client-node 1.x rejects typed calls with ApiException{code, body: string}, and watches with an
+// client-node (1.x and 2.x) rejects typed calls with ApiException{code, body: string}, and watches with an
 // Error carrying `statusCode`. Everything the operator branches on (404, 409, 410) goes through
 // this one normaliser so no call site has to know those shapes.
 export class KubeError extends Error {

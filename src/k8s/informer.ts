@@ -35,6 +35,8 @@ export interface InformerOptions<T extends CachedObject> {
   transform?: (obj: unknown) => T;
   /** Secondary index (e.g. pods by owning job); byIndex() answers from it without a scan. */
   indexBy?: (obj: T) => string | undefined;
+  /** A watch that receives nothing for this long is ended and resumed (client-node's default: 30 s). */
+  watchInactivityMs?: number;
 }
 
 export type ChangeKind = 'add' | 'update' | 'delete';
@@ -59,6 +61,8 @@ export class Informer<T extends CachedObject> {
 
   constructor(private readonly opts: InformerOptions<T>) {
     this.watch = new Watch(opts.kc);
+    // requestTimeoutMs is private in the typings (the version is pinned; informer-watch.test.ts uses it).
+    if (opts.watchInactivityMs !== undefined) (this.watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = opts.watchInactivityMs;
   }
 
   onChange(handler: ChangeHandler<T>): void {
@@ -266,7 +270,10 @@ export class Informer<T extends CachedObject> {
   private onWatchEnd(err: unknown): void {
     this.watchOpen = false;
     const gone = !!err && isGone(err);
-    if (err && !gone) {
+    // client-node 2.x ends a watch that sent nothing (not even a bookmark) for 30 s with a
+    // TimeoutError: a quiet resource, not a failure, so it resumes from the last resourceVersion
+    // like a normal close instead of relisting.
+    if (err && !gone && !isWatchInactivityTimeout(err)) {
       const delay = this.restartDelayMs;
       this.restartDelayMs = Math.min(this.restartDelayMs * 2, 30_000);
       this.opts.logger.warn('Watch failed, relisting after backoff', { resource: this.opts.resource, delayMs: delay, err });
@@ -303,4 +310,9 @@ export class Informer<T extends CachedObject> {
     }, every);
     this.relistTimer.unref();
   }
+}
+
+/** client-node 2.x's Watch aborts an idle watch with a DOMException named TimeoutError. */
+export function isWatchInactivityTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'TimeoutError';
 }

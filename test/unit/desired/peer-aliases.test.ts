@@ -129,7 +129,7 @@ describe('the peer Service and its EndpointSlices', () => {
     const ips = Array.from({ length: 1000 }, (_, r) => `10.1.${r >> 8}.${r & 255}`);
     const slices = peerEndpointSlices(withPeers, config, { '900': ips });
     // db + db-0..db-999 = 1001 aliases
-    expect(slices.map((s) => [s.metadata?.name, s.endpoints.length])).toEqual([
+    expect(slices.map((s) => [s.metadata?.name, s.endpoints?.length])).toEqual([
       ['j-54112-peers-ipv4-0', MAX_ENDPOINTS_PER_SLICE],
       ['j-54112-peers-ipv4-1', 1],
     ]);
