@@ -11,6 +11,8 @@ export const ConditionType = {
   Reported: 'Reported',
   /** The object does not match the schema; the reconciler cannot act on it. */
   InvalidSpec: 'InvalidSpec',
+  /** False while the apiserver refuses one of the job's children (quota, admission, Pod Security). */
+  ChildrenCreated: 'ChildrenCreated',
 } as const;
 
 export const Reason = {
@@ -28,6 +30,10 @@ export const Reason = {
   SchemaViolation: 'SchemaViolation',
   /** Matches the schema but cannot run here (unknown product, bad image, ...: spec-check.ts). */
   UnsupportedSpec: 'UnsupportedSpec',
+  /** Event and ChildrenCreated reasons: the apiserver refused a pod / a supporting object. */
+  FailedCreatePod: 'FailedCreatePod',
+  FailedCreateChild: 'FailedCreateChild',
+  ChildrenCreated: 'Created',
 } as const;
 
 export function setCondition(

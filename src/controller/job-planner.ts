@@ -252,6 +252,7 @@ export function planJob(input: PlanInput): Plan {
     }
     if (spec.timeAllocationMillis !== undefined) status.reportedTimeAllocationMillis = spec.timeAllocationMillis;
 
+    showDeadline(status);
     status.conditions = runningConditions(status, mapped.message, generation, now);
     pruneOutbox(status);
 
@@ -277,6 +278,7 @@ export function planJob(input: PlanInput): Plan {
   }
 
   // Final: nothing runs any more; keep the record and make sure everything below it is gone.
+  showDeadline(status);
   status.conditions = runningConditions(status, status.message ?? '', generation, now);
   pruneOutbox(status);
   return {
@@ -371,4 +373,10 @@ function stuckCheckIn(pods: readonly V1Pod[], t: number, config: OperatorConfig)
  *  reconcile of an unchanged job would rewrite its status (conditions are built in another order). */
 export function sameStatus(a: UCloudJobStatus, b: UCloudJobStatus): boolean {
   return canonicalJson(a) === canonicalJson(b);
+}
+
+/** `runsUntil` (the EXPIRES column) shows the deadline of a job that can still expire, nothing after. */
+function showDeadline(status: UCloudJobStatus): void {
+  if (!isFinal(status.state) && status.expiresAt) status.runsUntil = status.expiresAt;
+  else delete status.runsUntil;
 }

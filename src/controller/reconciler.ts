@@ -6,7 +6,7 @@ import type { V1EndpointSlice, V1NetworkPolicy, V1Pod } from '@kubernetes/client
 import { API_VERSION, KIND, LABEL_JOB, UCloudJobSchema, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import { configMapName, jobResourceName, networkPolicyName, podName, serviceName, sshObjectName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
-import { isConflict, isNotFound } from '../k8s/errors.js';
+import { isConflict, isNotFound, toKubeError } from '../k8s/errors.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
@@ -128,11 +128,62 @@ export class Reconciler {
       await this.teardown(job, pods);
       return this.retire({ ...job, status: plan.status }, now);
     }
-    if (plan.ensureSupporting) await this.ensureSupporting(job);
-    for (const rank of plan.createRanks) {
-      await this.deps.kube.pods.create(namespace, buildPod(job, rank, this.deps.config));
+    const current = stored ?? ({ ...raw, status: plan.status } as UCloudJob);
+    try {
+      if (plan.ensureSupporting) await this.ensureSupporting(job);
+    } catch (e) {
+      throw await this.createRefused(current, Reason.FailedCreateChild, 'the job\'s ConfigMap, Service or NetworkPolicy', e);
     }
+    for (const rank of plan.createRanks) {
+      try {
+        await this.deps.kube.pods.create(namespace, buildPod(job, rank, this.deps.config));
+      } catch (e) {
+        throw await this.createRefused(current, Reason.FailedCreatePod, `pod ${podName(name, rank)}`, e);
+      }
+    }
+    if (plan.createRanks.length || plan.ensureSupporting) await this.createsAccepted(current);
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+  }
+
+  /**
+   * The apiserver refused a child (a ResourceQuota, an admission webhook, Pod Security): said once
+   * per distinct refusal as a Warning Event and the ChildrenCreated condition, so `kubectl describe
+   * uj` and `kubectl get uj -o wide` show why the job is stuck. Returns the error for the controller's
+   * backoff (transient errors — network, 5xx, conflicts — only go there, with no condition).
+   */
+  private async createRefused(job: UCloudJob, reason: string, what: string, e: unknown): Promise<unknown> {
+    const err = toKubeError(e);
+    if (err.code < 400 || err.code >= 500 || err.code === 409 || err.code === 429) return e;
+    const message = `Creating ${what} was refused (${err.code} ${err.reason}): ${err.message}`.slice(0, 4000);
+    this.deps.metrics?.childCreateRefused.inc({ reason });
+    const said = (j: UCloudJob | undefined) => {
+      const c = getCondition(j?.status?.conditions, ConditionType.ChildrenCreated);
+      return c?.status === 'False' && c.message === message;
+    };
+    if (said(job)) return e;
+    // The retry usually comes before the cache has our condition: on this (rare) path, ask the
+    // apiserver rather than say the same refusal again.
+    const fresh = await this.deps.kube.ucloudJobs.get(job.metadata.namespace!, job.metadata.name).catch(() => undefined);
+    if (said(fresh)) return e;
+    await this.event(job, 'Warning', reason, message);
+    await this.writeChildrenCreated(fresh ?? job, { status: 'False', reason, message });
+    return e;
+  }
+
+  /** After a refusal, the first pass whose creates all succeed turns the condition back to True. */
+  private async createsAccepted(job: UCloudJob): Promise<void> {
+    if (getCondition(job.status?.conditions, ConditionType.ChildrenCreated)?.status !== 'False') return;
+    await this.writeChildrenCreated(job, { status: 'True', reason: Reason.ChildrenCreated, message: '' });
+  }
+
+  private async writeChildrenCreated(job: UCloudJob, c: { status: 'True' | 'False'; reason: string; message: string }): Promise<void> {
+    const conditions = setCondition(job.status?.conditions, { type: ConditionType.ChildrenCreated, ...c, observedGeneration: job.metadata.generation }, new Date());
+    try {
+      // With the resourceVersion read: a concurrent status write wins, and the next pass says it again.
+      await this.deps.kube.ucloudJobs.replaceStatus({ ...job, status: { ...job.status, conditions } });
+    } catch (e) {
+      if (!isConflict(e) && !isNotFound(e)) this.deps.logger.warn('Could not record the ChildrenCreated condition', { job: `${job.metadata.namespace}/${job.metadata.name}`, err: e });
+    }
   }
 
   /**

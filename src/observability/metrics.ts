@@ -125,6 +125,12 @@ export class OperatorMetrics {
     help: 'UCloudJob objects the reconciler could not parse (see the InvalidSpec condition)',
     registers: [this.registry],
   });
+  readonly childCreateRefused = new Counter({
+    name: 'ucloud_operator_child_create_refused_total',
+    help: "Creates of a job's pods or supporting objects the apiserver refused (quota, admission, Pod Security; see the ChildrenCreated condition)",
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'ucloud_operator_leader',
     help: '1 while this replica holds the leader lease',

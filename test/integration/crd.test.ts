@@ -93,7 +93,7 @@ describe('the UCloudJob CRD on the apiserver', () => {
     const get = await kubectl(['-n', ns.name, 'get', 'uj']);
     expect(get.stderr).toBe('');
     const header = get.stdout.split('\n')[0]!.split(/\s{2,}/);
-    expect(header).toEqual(['NAME', 'UCLOUD ID', 'OWNER', 'STATE', 'RANKS', 'AGE']);
+    expect(header).toEqual(['NAME', 'UCLOUD ID', 'OWNER', 'STATE', 'RANKS', 'REPORTED', 'AGE']);
     expect(get.stdout).toMatch(/j-7001\s+7001\s/);
 
     const explain = await kubectl(['explain', 'ucloudjob.spec']);

@@ -95,10 +95,13 @@ export const UCloudJobSpecSchema = z.object({
 export type UCloudJobSpec = z.infer<typeof UCloudJobSpecSchema>;
 
 export const ConditionSchema = z.object({
-  type: d(z.string().min(1).max(316), 'Condition type (Scheduled, Running, Succeeded, Failed, Reported, InvalidSpec).'),
+  type: d(
+    z.string().min(1).max(316),
+    'Condition type: Running (all ranks run), Finished (final state; reason says which), Reported (UCloud/Core has every update), ChildrenCreated (False while the apiserver refuses a pod or child), InvalidSpec (the object cannot be acted on).',
+  ),
   status: d(z.enum(['True', 'False', 'Unknown']), 'True, False or Unknown.'),
   observedGeneration: d(z.number().int().min(0).optional(), 'metadata.generation the condition was computed from.'),
-  lastTransitionTime: d(z.string().max(64), 'When status last changed (RFC 3339).'),
+  lastTransitionTime: d(z.iso.datetime({ offset: true }).max(64), 'When status last changed (RFC 3339).'),
   reason: d(z.string().min(1).max(1024), 'One CamelCase word saying why.'),
   message: d(z.string().max(32768), 'Human-readable detail.'),
 });
@@ -121,7 +124,11 @@ export const UCloudJobStatusSchema = z.object({
   ranks: d(z.string().max(32).optional(), 'Ranks running / ranks desired, e.g. "2/3".'),
   readyReplicas: d(z.number().int().min(0).optional(), 'Ranks whose pod is Running.'),
   startedAt: d(z.string().max(64).optional(), 'When every rank first ran (RFC 3339): the start of billing and of the time allocation.'),
-  expiresAt: d(z.string().max(64).optional(), 'startedAt + time allocation (RFC 3339).'),
+  expiresAt: d(z.string().max(64).optional(), 'startedAt + time allocation (RFC 3339); kept after the job ends (the record).'),
+  runsUntil: d(
+    z.string().max(64).optional(),
+    'expiresAt while the job can still expire, absent once it has ended: what `kubectl get uj -o wide` shows under EXPIRES.',
+  ),
   finishedAt: d(z.string().max(64).optional(), 'When the job reached a final state (RFC 3339): the end of billing.'),
   insufficientFunds: d(z.boolean().optional(), 'UCloud/Core said the owner has no credits left; the job is being stopped.'),
   reportedTimeAllocationMillis: d(z.number().int().min(0).optional(), 'Time allocation last queued for UCloud/Core (detects extend).'),
