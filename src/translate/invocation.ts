@@ -197,6 +197,10 @@ function renderPart(part: InvocationParameter, bound: Map<string, BoundValue>, f
     }
     case 'var':
       return renderVar(part, bound, files);
+    case 'jinja':
+      // IM2's JobBuildParameter without a Jinja context renders nothing; a jinja application is
+      // rendered as a whole, in its pod (src/render-invocation/, docs/adr/0012).
+      return [];
   }
 }
 

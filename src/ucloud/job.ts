@@ -3,7 +3,7 @@
 // so a malformed Job is a 400 naming the field, never a crash deep in the reconciler.
 import { z } from 'zod';
 
-const LIMITS = { id: 256, text: 64 * 1024, name: 256, list: 1000, path: 4096 } as const;
+const LIMITS = { id: 256, text: 64 * 1024, name: 256, list: 1000, path: 4096, template: 256 * 1024 } as const;
 
 export const SimpleDurationSchema = z.object({
   hours: z.number().int().min(0).max(1_000_000),
@@ -49,7 +49,17 @@ export const AppParameterValueSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('network'), id: z.string().max(LIMITS.id) }),
   z.object({ type: z.literal('ingress'), id: z.string().max(LIMITS.id) }),
   z.object({ type: z.literal('private_network'), id: z.string().max(LIMITS.id) }),
-  z.object({ type: z.literal('workflow') }),
+  // A workflow carries job-template text and extra inputs (shared/pkg/orchestrators/workflows.go
+  // WorkflowSpecification); IM2 appends `job` to a jinja invocation and binds `inputs` as parameters.
+  z.object({
+    type: z.literal('workflow'),
+    specification: z
+      .object({
+        job: z.string().max(LIMITS.template).nullish(),
+        inputs: z.array(z.lazy(() => ApplicationParameterSchema)).max(LIMITS.list).nullish(),
+      })
+      .nullish(),
+  }),
   z.object({ type: z.literal('modules') }),
   z.object({ type: z.literal('api_server') }),
 ]);
@@ -72,6 +82,9 @@ export const InvocationParameterSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('bool_flag'), variableName: z.string().max(LIMITS.name), flag: z.string().max(LIMITS.text) }),
   z.object({ type: z.literal('env'), variable: z.string().max(LIMITS.name) }),
+  // core2's v2 (YAML) applications: the whole invocation is one Jinja template
+  // (core2/pkg/orchestrator/app_yaml.go, A2Yaml.Normalize; InvocationParameterJinja).
+  z.object({ type: z.literal('jinja'), template: z.string().max(LIMITS.template) }),
 ]);
 export type InvocationParameter = z.infer<typeof InvocationParameterSchema>;
 
