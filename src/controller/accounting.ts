@@ -30,6 +30,27 @@ export function periodMillis(unitOfPrice: string, minuteMs = MINUTE): number | u
   return undefined;
 }
 
+/**
+ * The period a job's charges count: its product category's accountingFrequency when UCloud/Core
+ * sent one (core2 multiplies periods by the price per that frequency: job.go, chargeCredits;
+ * accounting/products.go, AccountingFrequency.ToMinutes), else the configured unitOfPrice. ONCE
+ * is undefined: one period, charged once.
+ */
+export function chargePeriodMillis(product: UCloudJob['spec']['product'], minuteMs = MINUTE): number | undefined {
+  switch (product.accountingFrequency) {
+    case 'ONCE':
+      return undefined;
+    case 'PERIODIC_MINUTE':
+      return minuteMs;
+    case 'PERIODIC_HOUR':
+      return 60 * minuteMs;
+    case 'PERIODIC_DAY':
+      return 24 * 60 * minuteMs;
+    default:
+      return periodMillis(product.unitOfPrice, minuteMs);
+  }
+}
+
 export interface ChargeWindow {
   id: string;
   chargeId: string;
@@ -73,7 +94,7 @@ export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minute
   const charged = status.accounting?.chargedPeriods ?? 0;
   const id = job.spec.jobId;
   const units = job.spec.replicas;
-  const period = periodMillis(job.spec.product.unitOfPrice, minuteMs);
+  const period = chargePeriodMillis(job.spec.product, minuteMs);
   if (period === undefined) {
     return charged >= 1 ? [] : [{ id, chargeId: `${id}_${start}`, units, periods: 1, chargedPeriodsAfter: 1 }];
   }

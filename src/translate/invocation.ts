@@ -43,6 +43,11 @@ const ACCEPTS: Record<ApplicationParameter['type'], ReadonlyArray<AppParameterVa
   license_server: ['license_server'],
   ingress: ['ingress'],
   network_ip: ['network'],
+  workflow: ['workflow'],
+  // A README is text shown on the submit page; core2 refuses any value for it (job.go).
+  readme: [],
+  modules: ['modules'],
+  private_network: ['private_network'],
 };
 
 // Defaults come from the application author, not the user, so UCloud/Core never checked that the
@@ -55,6 +60,9 @@ const FROM_PRIMITIVE: Partial<Record<ApplicationParameter['type'], (v: unknown) 
   integer: (v) => (typeof v === 'number' && Number.isInteger(v) ? { type: 'integer', value: v } : undefined),
   floating_point: (v) => (typeof v === 'number' && Number.isFinite(v) ? { type: 'floating_point', value: v } : undefined),
   boolean: (v) => (typeof v === 'boolean' ? { type: 'boolean', value: v } : undefined),
+  // ApplicationParameterModuleList's default is the empty list "[]" (applications.go).
+  modules: (v) =>
+    Array.isArray(v) && v.every((m) => typeof m === 'string') ? { type: 'modules', modules: v as string[] } : undefined,
 };
 
 function defaultOf(param: ApplicationParameter): AppParameterValue | undefined {
@@ -82,6 +90,7 @@ function checkValue(param: ApplicationParameter, value: AppParameterValue): void
 export function bindParameters(app: ApplicationInvocation, values: Record<string, AppParameterValue>): Map<string, BoundValue> {
   const bound = new Map<string, BoundValue>();
   for (const param of app.parameters) {
+    if (param.type === 'readme') continue;
     // Own properties only: a parameter called "constructor" must not find Object.prototype's.
     const given = Object.hasOwn(values, param.name) ? values[param.name] : undefined;
     const value = given ?? defaultOf(param);
@@ -129,6 +138,11 @@ function valueText({ param, value }: BoundValue, files: FileMapper): string {
     case 'ingress':
     case 'network':
       return value.id;
+    case 'workflow':
+    case 'modules':
+    case 'private_network':
+      // IM2's DefaultArgBuilder: "" for a workflow; its default case ("unhandled") for the others.
+      return '';
     default: {
       // Unreachable: ACCEPTS admits no other value type for any parameter.
       const type: string = (value as AppParameterValue).type;

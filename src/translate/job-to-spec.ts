@@ -17,9 +17,17 @@ import {
   type UCloudJobSpec,
 } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig, ProductConfig } from '../config.js';
-import { durationToMillis, type AppParameterValue, type ApplicationInvocation, type ComputeProduct, type Job } from '../ucloud/job.js';
+import {
+  ACCOUNTING_FREQUENCIES,
+  durationToMillis,
+  type AccountingFrequency,
+  type AppParameterValue,
+  type ApplicationInvocation,
+  type ComputeProduct,
+  type Job,
+} from '../ucloud/job.js';
 import { InvocationError, renderEnvironment, renderInvocation, type FileMapper } from './invocation.js';
-import { mountPaths, PathError, toSubPath, WORK_DIR } from './storage-paths.js';
+import { explicitMountPath, mountPaths, PathError, toSubPath, WORK_DIR } from './storage-paths.js';
 
 export class TranslationError extends Error {
   override readonly name = 'TranslationError';
@@ -37,17 +45,47 @@ const APP = 'status.resolvedApplication';
 const INVOCATION = `${APP}.invocation`;
 const TOOL_DESCRIPTION = `${INVOCATION}.tool.tool.description`;
 
-// Need infrastructure this provider does not run. license_server, ingress and network values of
-// parameters still render their id into the command (as IM2 does); as resources they are refused.
-const NEVER_SUPPORTED = new Set<AppParameterValue['type']>(['block_storage', 'private_network', 'workflow', 'modules', 'api_server']);
-const SUPPORTED_ONLY_AS_PARAMETER = new Set<AppParameterValue['type']>(['license_server', 'ingress', 'network']);
+// Values that need infrastructure this provider does not run, and why (the `why` Core shows).
+const NEVER_SUPPORTED: Partial<Record<AppParameterValue['type'], string>> = {
+  block_storage: 'block storage volumes are not managed by this provider',
+  private_network: 'private networks need network infrastructure this provider does not run',
+  api_server: 'api_server values (inference-server tokens) are not passed to jobs by this provider',
+};
+// license_server, ingress and network values of parameters still render their id into the
+// command (as IM2 does); a workflow renders nothing (IM2's DefaultArgBuilder) and its job template
+// belongs to a jinja invocation; an empty module list loads nothing. As resources all are refused.
+const SUPPORTED_ONLY_AS_PARAMETER = new Set<AppParameterValue['type']>(['license_server', 'ingress', 'network', 'workflow', 'modules']);
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // The Kubernetes API server's classic rule for env var names; anything else is a pod that never starts.
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
-// UCloud's WebDescription and VncDescription defaults, for an application that omits the port.
+// The port of an application that names none (absent, or Go's zero value 0). Web: 80, the
+// default core2 gives a v2 web section (app_yaml.go, A2Yaml.Normalize) and Kotlin Core's
+// WebDescription had. VNC: 5900 (display :0), Kotlin Core's VncDescription default; core2 leaves
+// it 0 and IM2 would dial port 0, so there is no Go default to follow.
 const DEFAULT_WEB_PORT = 80;
 const DEFAULT_VNC_PORT = 5900;
+
+/** The web and VNC ports, for an application with such a section or of that applicationType. */
+function interfacePorts(app: ApplicationInvocation): Pick<UCloudJobSpec, 'webPort' | 'vncPort'> {
+  const web = app.web || app.applicationType === 'WEB';
+  const vnc = app.vnc || app.applicationType === 'VNC';
+  return {
+    ...(web ? { webPort: app.web?.port || DEFAULT_WEB_PORT } : {}),
+    ...(vnc ? { vncPort: app.vnc?.port || DEFAULT_VNC_PORT } : {}),
+  };
+}
+
+/**
+ * A v2 application's template: IM2 renders a jinja application when its invocation is exactly one
+ * jinja part (im2/.../containers/invocation.go, prepareInvocationOnJobCreate).
+ */
+function jinjaTemplate(app: ApplicationInvocation): string | undefined {
+  const [only, ...rest] = app.invocation;
+  return only?.type === 'jinja' && rest.length === 0 ? only.template : undefined;
+}
+
+const FREQUENCIES = new Set<string>(ACCOUNTING_FREQUENCIES);
 
 type FileValue = Extract<AppParameterValue, { type: 'file' }>;
 type PeerValue = Extract<AppParameterValue, { type: 'peer' }>;
@@ -76,6 +114,10 @@ function resolveProduct(job: Job, resolved: ComputeProduct, products: readonly P
     memoryInGigs: resolved.memoryInGigs ?? configured.memoryInGigs,
     gpu: resolved.gpu ?? configured.gpu,
     unitOfPrice: resolved.unitOfPrice ?? configured.unitOfPrice,
+    // core2's category frequency decides the charged period; unitOfPrice is the fallback (accounting.ts).
+    ...(FREQUENCIES.has(resolved.category.accountingFrequency ?? '')
+      ? { accountingFrequency: resolved.category.accountingFrequency as AccountingFrequency }
+      : {}),
   };
 }
 
@@ -114,8 +156,14 @@ function collect(job: Job): Collected {
     out.peers.push(peer);
   };
   const visit = (field: string, value: AppParameterValue, asResource: boolean) => {
-    if (NEVER_SUPPORTED.has(value.type) || (asResource && SUPPORTED_ONLY_AS_PARAMETER.has(value.type))) {
-      throw new TranslationError(field, `${value.type} ${asResource ? 'resources' : 'values'} are not supported by this provider`, 'UNSUPPORTED_RESOURCE');
+    const never = NEVER_SUPPORTED[value.type];
+    if (never) throw new TranslationError(field, `${value.type} values are not supported: ${never}`, 'UNSUPPORTED_RESOURCE');
+    if (asResource && SUPPORTED_ONLY_AS_PARAMETER.has(value.type)) {
+      throw new TranslationError(field, `${value.type} resources are not supported by this provider`, 'UNSUPPORTED_RESOURCE');
+    }
+    // IM2 mounts the listed modules from its module tree (im2/.../containers/modules.go).
+    if (value.type === 'modules' && (value.modules?.length ?? 0) > 0) {
+      throw new TranslationError(field, 'module lists need a software module tree, which this provider does not have', 'UNSUPPORTED_RESOURCE');
     }
     if (value.type === 'file') out.files.push({ field, value });
     else if (value.type === 'peer') addPeer(field, value);
@@ -125,29 +173,56 @@ function collect(job: Job): Collected {
   return out;
 }
 
-/** One mount per distinct folder or file, and the mapper the invocation uses to name it. */
+type MountEntry = Omit<Mount, 'name' | 'mountPath'> & { explicit?: string; field: string };
+
+function pathOf<T>(field: string, what: string, value: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof PathError)) throw e;
+    throw new TranslationError(field, `invalid ${what} ${JSON.stringify(value)}: ${e.message}`, what === 'path' ? 'INVALID_PATH' : 'INVALID_MOUNT_PATH');
+  }
+}
+
+/**
+ * One mount per distinct folder or file, and the mapper the invocation uses to name it. A file
+ * value's explicit mountPath (core2's AppParameterValue.mountPath) puts it there instead of under
+ * /work; as in IM2's ResolveJobMounts (im2/pkg/integrations/k8s/shared/mount_paths.go), an explicit
+ * path that another mount also gets is refused rather than renamed.
+ */
 function buildMounts(files: Collected['files'], config: OperatorConfig): { mounts: Mount[]; fileMapper: FileMapper } {
-  const bySubPath = new Map<string, Omit<Mount, 'name' | 'mountPath'>>();
+  const bySubPath = new Map<string, MountEntry>();
   for (const { field, value } of files) {
-    let subPath: string;
-    try {
-      subPath = toSubPath(value.path);
-    } catch (e) {
-      if (!(e instanceof PathError)) throw e;
-      throw new TranslationError(field, `invalid path ${JSON.stringify(value.path)}: ${e.message}`, 'INVALID_PATH');
-    }
+    const subPath = pathOf(field, 'path', value.path, () => toSubPath(value.path));
+    const explicit = pathOf(`${field}.mountPath`, 'mountPath', value.mountPath ?? '', () => explicitMountPath(value.mountPath));
     const readOnly = value.readOnly === true;
     const earlier = bySubPath.get(subPath);
+    if (earlier && explicit !== undefined && earlier.explicit !== undefined && earlier.explicit !== explicit) {
+      throw new TranslationError(`${field}.mountPath`, `${value.path} is already mounted at ${earlier.explicit}`, 'INVALID_MOUNT_PATH');
+    }
     // The same folder twice is one mount; writable if any use asked to write (IM2 keeps the last).
-    if (earlier) earlier.readOnly &&= readOnly;
-    else bySubPath.set(subPath, { ucloudPath: value.path, subPath, readOnly });
+    if (earlier) {
+      earlier.readOnly &&= readOnly;
+      earlier.explicit ??= explicit;
+    } else bySubPath.set(subPath, { ucloudPath: value.path, subPath, readOnly, field, ...(explicit !== undefined ? { explicit } : {}) });
   }
   if (files.length && !config.jobs.sharedStorage) {
     throw new TranslationError(files[0]!.field, 'this provider has no shared storage configured, so UCloud files cannot be mounted', 'NO_SHARED_STORAGE');
   }
   const entries = [...bySubPath.values()];
-  const paths = mountPaths(entries.map((e) => e.subPath));
-  const mounts = entries.map((e, i) => ({ name: `file-${i}`, ...e, mountPath: paths[i]! }));
+  const implicit = entries.filter((e) => e.explicit === undefined);
+  const defaults = mountPaths(implicit.map((e) => e.subPath));
+  const defaultOf = new Map(implicit.map((e, i) => [e.subPath, defaults[i]!]));
+  const taken = new Map<string, string>();
+  for (const e of entries) {
+    const at = e.explicit ?? defaultOf.get(e.subPath)!;
+    const other = taken.get(at);
+    if (other !== undefined) {
+      throw new TranslationError(`${e.field}.mountPath`, `${at} is requested for both ${other} and ${e.ucloudPath}`, 'INVALID_MOUNT_PATH');
+    }
+    taken.set(at, e.ucloudPath);
+  }
+  const mounts = entries.map(({ explicit, field: _field, ...e }, i) => ({ name: `file-${i}`, ...e, mountPath: explicit ?? defaultOf.get(e.subPath)! }));
   const bySub = new Map(mounts.map((m) => [m.subPath, m.mountPath]));
   const fileMapper = (ucloudPath: string): string => {
     const mountPath = bySub.get(toSubPath(ucloudPath));
@@ -158,12 +233,19 @@ function buildMounts(files: Collected['files'], config: OperatorConfig): { mount
   return { mounts, fileMapper };
 }
 
-function render(app: ApplicationInvocation, values: Record<string, AppParameterValue>, fileMapper: FileMapper): Pick<UCloudJobSpec, 'command' | 'env'> {
+function render(
+  app: ApplicationInvocation,
+  values: Record<string, AppParameterValue>,
+  fileMapper: FileMapper,
+): Pick<UCloudJobSpec, 'command' | 'env' | 'invocationTemplate'> {
+  const template = jinjaTemplate(app);
   let command: string[];
   let env: UCloudJobSpec['env'];
   try {
-    command = renderInvocation(app, values, fileMapper);
+    // The environment binds every parameter, so a jinja application's values are checked too.
     env = renderEnvironment(app, values, fileMapper);
+    if (template !== undefined) return { command: [], env: checkedEnv(env), invocationTemplate: template };
+    command = renderInvocation(app, values, fileMapper);
   } catch (e) {
     if (!(e instanceof InvocationError)) throw e;
     throw new TranslationError(`specification.parameters.${e.parameter}`, e.message, e.reason === 'missing' ? 'MISSING_PARAMETER' : 'INVALID_PARAMETER');
@@ -171,12 +253,16 @@ function render(app: ApplicationInvocation, values: Record<string, AppParameterV
   if (command.length === 0 || command[0] === '') {
     throw new TranslationError(`${INVOCATION}.invocation`, 'the invocation renders no program to run', 'EMPTY_INVOCATION');
   }
+  return { command, env: checkedEnv(env) };
+}
+
+function checkedEnv(env: UCloudJobSpec['env']): UCloudJobSpec['env'] {
   for (const { name } of env) {
     if (!ENV_NAME.test(name)) {
       throw new TranslationError(`${INVOCATION}.environment.${name}`, 'is not a valid environment variable name', 'INVALID_ENVIRONMENT');
     }
   }
-  return { command, env };
+  return env;
 }
 
 export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
@@ -189,14 +275,15 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
   if (replicas > 1 && app.allowMultiNode !== true) {
     throw new TranslationError('specification.replicas', `the application does not allow multi-node jobs (asked for ${replicas})`, 'MULTI_NODE_NOT_ALLOWED');
   }
-  const runAsRoot = app.container?.runAsRoot === true;
-  if (runAsRoot && !config.jobs.allowRunAsRoot) {
-    throw new TranslationError(`${INVOCATION}.container.runAsRoot`, 'this provider does not run applications as root', 'RUN_AS_ROOT_NOT_ALLOWED');
-  }
+  // ContainerDescription.runAsRoot is a permission, not a demand: core2 sets it on every
+  // application it normalises (app_yaml.go, app_yaml_legacy.go), and IM2 turns it into no more
+  // than runAsNonRoot=false (im2/.../containers/job_builder.go). Refusing it would refuse every
+  // core2 application; a site that does not allow root runs them with runAsNonRoot instead.
+  const runAsRoot = app.container?.runAsRoot === true && config.jobs.allowRunAsRoot;
 
   const { files, peers } = collect(job);
   const { mounts, fileMapper } = buildMounts(files, config);
-  const { command, env } = render(app, spec.parameters ?? {}, fileMapper);
+  const { command, env, invocationTemplate } = render(app, spec.parameters ?? {}, fileMapper);
 
   const candidate: UCloudJobSpec = {
     jobId: job.id,
@@ -206,6 +293,7 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
     replicas,
     image,
     command,
+    ...(invocationTemplate !== undefined ? { invocationTemplate } : {}),
     env,
     // ContainerDescription defaults changeWorkingDirectory to true when the section is present.
     ...(app.container && app.container.changeWorkingDirectory !== false ? { workingDir: WORK_DIR } : {}),
@@ -213,8 +301,7 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
     ...(spec.timeAllocation ? { timeAllocationMillis: durationToMillis(spec.timeAllocation) } : {}),
     mounts,
     peers,
-    ...(app.web ? { webPort: app.web.port ?? DEFAULT_WEB_PORT } : {}),
-    ...(app.vnc ? { vncPort: app.vnc.port ?? DEFAULT_VNC_PORT } : {}),
+    ...interfacePorts(app),
     sshEnabled: spec.sshEnabled === true,
     restartOnExit: spec.restartOnExit === true,
     ...(typeof job.createdAt === 'number' && Number.isFinite(job.createdAt) ? { ucloudCreatedAt: Math.trunc(job.createdAt) } : {}),

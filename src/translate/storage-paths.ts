@@ -77,3 +77,27 @@ export function mountPaths(subPaths: readonly string[]): string[] {
   }
   return subPaths.map((sub) => assigned.get(sub)!);
 }
+
+// Where an explicit mountPath may not go. core2 and IM2 refuse /etc/ucloud, /opt/ucloud, /work
+// and anything under /work (shared/pkg/orchestrators/applications.go ValidateFileMountPath); this
+// provider also refuses what is under the first two (the rank files' ConfigMap is mounted at
+// /etc/ucloud, and a mount inside a read-only volume cannot be made), the root itself, and the
+// kernel's /proc, /sys and /dev, which user data must never shadow.
+const RESERVED_MOUNT_ROOTS = ['/etc/ucloud', '/opt/ucloud', WORK_DIR, '/proc', '/sys', '/dev'];
+
+/**
+ * The container path a file value asked for with an explicit `mountPath`, or undefined when it
+ * asked for none (empty or blank, as core2 treats it). Surrounding blanks are dropped as core2's
+ * TrimSpace does; anything else core2's filepath.Clean would have to change (".", "..", "//",
+ * a relative path) is refused, by the same rules as a UCloud path (toSubPath).
+ */
+export function explicitMountPath(mountPath: string | null | undefined): string | undefined {
+  const trimmed = (mountPath ?? '').trim();
+  if (trimmed === '') return undefined;
+  if (/^\/+$/.test(trimmed)) throw new PathError('the root directory cannot be a mount point');
+  const path = `/${toSubPath(trimmed)}`;
+  for (const root of RESERVED_MOUNT_ROOTS) {
+    if (path === root || path.startsWith(`${root}/`)) throw new PathError(`${root} and everything below it are reserved`);
+  }
+  return path;
+}

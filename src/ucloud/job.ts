@@ -34,9 +34,20 @@ export const ResourceOwnerSchema = z.object({
 });
 
 // --- Parameter values (JobSpecification.parameters and .resources) ---------------------------
+// core2 marshals Go's AppParameterValue (shared/pkg/orchestrators/applications.go), which has no
+// omitempty: every value carries every field (path, mountPath, readOnly, value, hostname, jobId,
+// id, specification, modules, port, tls, server, token, tokenType), "", 0, false or null where
+// unused. Each variant reads only the fields of its type; the rest is stripped unread.
 const str = z.string().max(LIMITS.text);
 export const AppParameterValueSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('file'), path: z.string().min(1).max(LIMITS.path), readOnly: z.boolean().nullish() }),
+  z.object({
+    type: z.literal('file'),
+    path: z.string().min(1).max(LIMITS.path),
+    readOnly: z.boolean().nullish(),
+    // Where the file or folder appears in the job ("" = the default under /work); core2 checks it
+    // with ValidateExplicitFileMountPaths, the translation checks it again (storage-paths.ts).
+    mountPath: z.string().max(LIMITS.path).nullish(),
+  }),
   z.object({ type: z.literal('boolean'), value: z.boolean() }),
   z.object({ type: z.literal('text'), value: str }),
   z.object({ type: z.literal('textarea'), value: str }),
@@ -60,7 +71,7 @@ export const AppParameterValueSchema = z.discriminatedUnion('type', [
       })
       .nullish(),
   }),
-  z.object({ type: z.literal('modules') }),
+  z.object({ type: z.literal('modules'), modules: z.array(z.string().max(LIMITS.name)).max(LIMITS.list).nullish() }),
   z.object({ type: z.literal('api_server') }),
 ]);
 export type AppParameterValue = z.infer<typeof AppParameterValueSchema>;
@@ -89,6 +100,7 @@ export const InvocationParameterSchema = z.discriminatedUnion('type', [
 export type InvocationParameter = z.infer<typeof InvocationParameterSchema>;
 
 export const ApplicationParameterSchema = z.object({
+  // ApplicationParameterType (shared/pkg/orchestrators/applications.go), core2's v2 types included.
   type: z.enum([
     'input_file',
     'input_directory',
@@ -102,6 +114,10 @@ export const ApplicationParameterSchema = z.object({
     'license_server',
     'ingress',
     'network_ip',
+    'workflow',
+    'readme',
+    'modules',
+    'private_network',
   ]),
   name: z.string().min(1).max(LIMITS.name),
   optional: z.boolean().nullish(),
@@ -131,15 +147,30 @@ export const ToolSchema = z.object({
     .nullish(),
 });
 
+// A Go nil slice is marshalled as null (ApplicationInvocationDescription has no omitempty).
+const listOrNull = <T extends z.ZodType>(item: T) =>
+  z
+    .array(item)
+    .max(LIMITS.list)
+    .nullish()
+    .transform((v) => v ?? []);
+
+// Port 0 is Go's zero value: core2's legacy YAML (app_yaml_legacy.go) copies a web/vnc section
+// without a port as 0, and a v2 VNC section without one also becomes 0 (app_yaml.go). The
+// translation gives such an application UCloud's default port (job-to-spec.ts).
+const portOrZero = z.number().int().min(0).max(65535).nullish();
+
 export const ApplicationInvocationSchema = z.object({
   tool: ToolSchema,
-  invocation: z.array(InvocationParameterSchema).max(LIMITS.list),
-  parameters: z.array(ApplicationParameterSchema).max(LIMITS.list),
+  invocation: listOrNull(InvocationParameterSchema),
+  parameters: listOrNull(ApplicationParameterSchema),
   environment: z.record(z.string().max(LIMITS.name), InvocationParameterSchema).nullish(),
   applicationType: z.string().max(64).nullish(),
-  web: z.object({ port: z.number().int().min(1).max(65535).nullish() }).nullish(),
-  vnc: z.object({ port: z.number().int().min(1).max(65535).nullish(), password: optStr }).nullish(),
-  ssh: z.object({ mode: z.enum(['DISABLED', 'OPTIONAL', 'MANDATORY']).nullish() }).nullish(),
+  web: z.object({ port: portOrZero }).nullish(),
+  vnc: z.object({ port: portOrZero, password: optStr }).nullish(),
+  // core2 reads the mode with EnumOrDefault(..., DISABLED) (job.go jobsValidateForSubmission), so
+  // an empty or unknown mode is DISABLED, not an error (sessions/ssh.ts normalises it).
+  ssh: z.object({ mode: z.string().max(64).nullish() }).nullish(),
   container: z
     .object({
       changeWorkingDirectory: z.boolean().nullish(),
@@ -173,10 +204,20 @@ export const ProductPriceUnitSchema = z.enum([
 ]);
 export type ProductPriceUnit = z.infer<typeof ProductPriceUnitSchema>;
 
+// core2's ProductCategory.accountingFrequency (shared/pkg/accounting/products.go): the period the
+// price is per, which is what chargeCredits' `periods` count. Omitted (omitempty) by a Core that
+// does not know it; an unknown value is treated the same way (the configured unitOfPrice decides).
+export const ACCOUNTING_FREQUENCIES = ['ONCE', 'PERIODIC_MINUTE', 'PERIODIC_HOUR', 'PERIODIC_DAY'] as const;
+export type AccountingFrequency = (typeof ACCOUNTING_FREQUENCIES)[number];
+
 export const ComputeProductSchema = z.object({
   name: z.string().max(LIMITS.name),
   id: z.string().max(LIMITS.name).nullish(),
-  category: z.object({ name: z.string().max(LIMITS.name), provider: z.string().max(LIMITS.name) }),
+  category: z.object({
+    name: z.string().max(LIMITS.name),
+    provider: z.string().max(LIMITS.name),
+    accountingFrequency: z.string().max(64).nullish(),
+  }),
   cpu: z.number().int().min(0).max(100_000).nullish(),
   memoryInGigs: z.number().int().min(0).max(1_000_000).nullish(),
   gpu: z.number().int().min(0).max(1_000).nullish(),

@@ -1,9 +1,15 @@
-// Loads the JSON fixtures (the spec's example payloads) for tests.
+// Loads the JSON fixtures for tests: the spec's example payloads, and the jobs core2 sends,
+// built with UCloud's own Go types (test/fixtures/README.md says how and from which commit).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { JobSchema, type Job } from '../../src/ucloud/job.js';
 
 const Bulk = z.object({ items: z.array(JobSchema) });
+
+/** core2's create body for a job of a legacy (A1 YAML) application. */
+export const CORE2_LEGACY = 'core2-legacy-app-job.json';
+/** core2's create body for a job of a v2 application: one jinja invocation part. */
+export const CORE2_V2 = 'core2-v2-jinja-app-job.json';
 
 export function fixtureJson(name: string): { items: Array<Record<string, unknown>> } {
   return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
@@ -11,4 +17,16 @@ export function fixtureJson(name: string): { items: Array<Record<string, unknown
 
 export function fixtureJob(name: string): Job {
   return Bulk.parse(fixtureJson(name)).items[0]!;
+}
+
+/**
+ * A core2 fixture's create body for another job id (and product, when given), still exactly in
+ * core2's shape: every occurrence of the id is the Resource's own.
+ */
+export function core2CreateBody(name: string, id: string, product?: { id: string; category: string }): { items: Array<Record<string, unknown>> } {
+  const body = fixtureJson(name);
+  const item = body.items[0] as { id: string; specification: { product: { id: string; category: string } } };
+  item.id = id;
+  if (product) Object.assign(item.specification.product, product);
+  return body;
 }

@@ -1,4 +1,4 @@
-import { dueWindows, periodMillis, windowPeriods } from '../../../src/controller/accounting.js';
+import { chargePeriodMillis, dueWindows, periodMillis, windowPeriods } from '../../../src/controller/accounting.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 
 const MIN = 60_000;
@@ -155,5 +155,20 @@ describe('a job that ran for less than a second', () => {
     const ended = job({ state: 'SUCCESS', startedAt: iso(0), finishedAt: iso(0) });
     expect(dueWindows(ended, at(5000), MIN)).toEqual([{ id: '1', chargeId: `1_${T0}`, units: 2, periods: 1, chargedPeriodsAfter: 1 }]);
     expect(dueWindows(job({ ...ended.status, accounting: { chargedPeriods: 1 } }), at(5000), MIN)).toEqual([]);
+  });
+});
+
+describe('chargePeriodMillis', () => {
+  const product = (unitOfPrice: string, accountingFrequency?: 'ONCE' | 'PERIODIC_MINUTE' | 'PERIODIC_HOUR' | 'PERIODIC_DAY') => ({
+    id: 'p', category: 'c', provider: 'x', cpu: 1, memoryInGigs: 1, gpu: 0, unitOfPrice, ...(accountingFrequency ? { accountingFrequency } : {}),
+  });
+  it("follows the category's accountingFrequency over the configured unitOfPrice", () => {
+    expect(chargePeriodMillis(product('CREDITS_PER_MINUTE', 'PERIODIC_HOUR'), 1000)).toBe(60_000);
+    expect(chargePeriodMillis(product('CREDITS_PER_HOUR', 'PERIODIC_MINUTE'), 1000)).toBe(1000);
+    expect(chargePeriodMillis(product('CREDITS_PER_MINUTE', 'PERIODIC_DAY'), 1000)).toBe(24 * 60_000);
+    expect(chargePeriodMillis(product('CREDITS_PER_MINUTE', 'ONCE'), 1000)).toBeUndefined();
+  });
+  it('falls back to unitOfPrice when Core sent no frequency', () => {
+    expect(chargePeriodMillis(product('CREDITS_PER_HOUR'), 1000)).toBe(60_000);
   });
 });
