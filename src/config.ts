@@ -36,6 +36,8 @@ export const ConfigSchema = z.object({
     /** Provider public key as UCloud issues it (base64 DER SPKI) or PEM. */
     publicKey: z.string().min(1),
     refreshToken: z.string().min(1),
+    /** Where UCloud's web interface is, for integration/connect's redirect (default: coreUrl). */
+    publicUrl: z.url().optional(),
     jwtIssuer: z.string().default('cloud.sdu.dk'),
     clockToleranceSeconds: z.number().int().min(0).max(600).default(30),
   }),

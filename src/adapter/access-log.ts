@@ -22,7 +22,17 @@ export function noteJobs(res: Response, ids: readonly string[]): void {
   requestInfo(res).jobIds = ids;
 }
 
-export function accessLog(callOf: (req: Request) => string, logger: Logger, metrics: OperatorMetrics): RequestHandler {
+/**
+ * `quiet`: calls Core makes on a timer (the manifest and products polls, every ~10 s each), whose
+ * successful answers are logged at debug; they still count in the metrics, and a failed one is
+ * logged at info like any other call.
+ */
+export function accessLog(
+  callOf: (req: Request) => string,
+  logger: Logger,
+  metrics: OperatorMetrics,
+  quiet: ReadonlySet<string> = new Set(),
+): RequestHandler {
   return (req, res, next) => {
     const header = req.headers['x-request-id'];
     const info = requestInfo(res);
@@ -35,7 +45,8 @@ export function accessLog(callOf: (req: Request) => string, logger: Logger, metr
       metrics.adapterRequests.inc({ call: info.call, code: String(res.statusCode) });
       metrics.adapterRequestDuration.observe({ call: info.call }, seconds);
       const ids = info.jobIds ?? [];
-      logger.info('Provider call', {
+      const log = quiet.has(info.call) && res.statusCode < 400 ? logger.debug : logger.info;
+      log.call(logger, 'Provider call', {
         call: info.call,
         method: req.method,
         status: res.statusCode,

@@ -21,6 +21,7 @@ import { openInteractiveSessions, type SessionSupport } from './sessions/open.js
 import type { SshInstaller } from './sessions/ssh.js';
 import type { SessionStore } from './sessions/store.js';
 import type { WebPublisher } from './sessions/web.js';
+import { branding, connect, manifest, noProducts, requestDynamicParameters, unlinked } from './integration.js';
 import { initUser, suspension, updateAcl } from './simple-calls.js';
 import { retrieveUtilization } from './utilization.js';
 
@@ -49,6 +50,8 @@ interface Route {
   /** Fixed name for logs and metrics. */
   call: string;
   handle: Handler;
+  /** Polled by core2 every ~10 s: answered calls are logged at debug, not info. */
+  poll?: true;
 }
 
 export const ROUTES: readonly Route[] = [
@@ -63,13 +66,28 @@ export const ROUTES: readonly Route[] = [
   // UCloud/Core calls /interactiveSession; the generated spec names it openInteractiveSession.
   { method: 'POST', path: '/jobs/interactiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
   { method: 'POST', path: '/jobs/openInteractiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
-  { method: 'GET', path: '/jobs/retrieveProducts', call: 'retrieveProducts', handle: (_body, ctx) => computeSupport(ctx.config, ctx.features) },
+  { method: 'GET', path: '/jobs/retrieveProducts', call: 'retrieveProducts', handle: (_body, ctx) => computeSupport(ctx.config, ctx.features), poll: true },
   // GET calls read their parameters from the query string (ucloud-reference.md §1.3).
   { method: 'GET', path: '/jobs/retrieveUtilization', call: 'retrieveUtilization', handle: retrieveUtilization },
-  // core2's per-user init and its periodic manifest poll.
+  { method: 'POST', path: '/jobs/requestDynamicParameters', call: 'requestDynamicParameters', handle: requestDynamicParameters },
+  // core2's provider-integration calls (integration.ts): per-user init, connect, unlinked, and the
+  // manifest its feature monitor polls.
   { method: 'POST', path: '/integration/init', call: 'integrationInit', handle: initUser },
-  { method: 'GET', path: '/integration/retrieveManifest', call: 'retrieveManifest', handle: () => ({ enabled: true, expireAfterMs: null }) },
+  { method: 'POST', path: '/integration/connect', call: 'integrationConnect', handle: (body, ctx) => connect(body, ctx.config) },
+  { method: 'POST', path: '/integration/unlinked', call: 'integrationUnlinked', handle: unlinked },
+  { method: 'GET', path: '/integration/retrieveManifest', call: 'retrieveManifest', handle: manifest, poll: true },
+  // The other resource types core2's feature monitor polls (core2/pkg/orchestrator/features.go):
+  // none are offered here, and an empty list says so.
+  { method: 'GET', path: '/files/collections/retrieveProducts', call: 'driveProducts', handle: noProducts, poll: true },
+  { method: 'GET', path: '/ingresses/retrieveProducts', call: 'ingressProducts', handle: noProducts, poll: true },
+  { method: 'GET', path: '/networkips/retrieveProducts', call: 'publicIpProducts', handle: noProducts, poll: true },
+  { method: 'GET', path: '/licenses/retrieveProducts', call: 'licenseProducts', handle: noProducts, poll: true },
+  { method: 'GET', path: '/private-networks/retrieveProducts', call: 'privateNetworkProducts', handle: noProducts, poll: true },
+  { method: 'GET', path: '/provider/branding/retrieveInfo', call: 'branding', handle: (_body, ctx) => branding(ctx.config), poll: true },
 ];
+
+/** Route names whose answered calls are logged at debug (core2 polls them every ~10 s). */
+export const POLLED_CALLS: ReadonlySet<string> = new Set(ROUTES.filter((r) => r.poll).map((r) => r.call));
 
 /** The route name of a request, as Express will match it (case-sensitive, optional trailing slash). */
 function callNamer(base: string): (req: Request) => string {
@@ -113,7 +131,7 @@ export function createAdapterApp(deps: AdapterDeps): express.Express {
   app.disable('etag');
   app.set('case sensitive routing', true);
 
-  app.use(accessLog(callNamer(base), logger, metrics));
+  app.use(accessLog(callNamer(base), logger, metrics, POLLED_CALLS));
   app.use(requireCoreToken(deps.verifyToken ?? createCoreTokenVerifier(config), logger, metrics));
   // Any content type is read as JSON: UCloud's own documented calls send a malformed one, and
   // the body is validated against a schema either way.

@@ -95,6 +95,6 @@ describe('utilization, products and manifest', () => {
     expect(shell).toMatchObject({ status: 400, body: { errorCode: 'SESSIONS_NOT_SUPPORTED' } });
     const ws = await import('../support/ws-frames.js');
     await expect(ws.FrameClient.connect(`${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/example/websocket`)).rejects.toMatchObject({ status: 404 });
-    expect(await get('/ucloud/example/integration/retrieveManifest')).toEqual({ status: 200, body: { enabled: true, expireAfterMs: null } });
+    expect(await get('/ucloud/example/integration/retrieveManifest')).toEqual({ status: 200, body: { enabled: false, expireAfterMs: null } });
   });
 });

@@ -114,7 +114,7 @@ describe('calls that are acknowledged', () => {
     expect(await h.call('POST', `/ucloud/${PROVIDER}/integration/init`, { username: 'user' })).toMatchObject({ status: 200, body: {} });
     expect(await h.call('GET', `/ucloud/${PROVIDER}/integration/retrieveManifest`)).toMatchObject({
       status: 200,
-      body: { enabled: true, expireAfterMs: null },
+      body: { enabled: false, expireAfterMs: null },
     });
   });
 

@@ -1,0 +1,82 @@
+// The calls core2 makes besides jobs, as core2 makes them: no Content-Type on JSON bodies
+// (shared/pkg/rpc/client.go, CallViaJsonBodyEx) and the user as base64 `ucloud-username`
+// (core2/pkg/orchestrator/orchestrator.go, InvokeProvider).
+import { POLLED_CALLS } from '../../../src/adapter/app.js';
+import { setLogSink } from '../../../src/observability/log.js';
+import { CORE2_LEGACY, fixtureJson } from '../../support/fixtures.js';
+import { makeKeys, PROVIDER, startAdapter, type Harness } from './support.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startAdapter(await makeKeys());
+});
+afterAll(() => h.close());
+
+/** A call exactly as core2's rpc client sends it. */
+async function core2Call(method: 'GET' | 'POST', path: string, body?: unknown, username?: string): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${h.token}` };
+  if (username !== undefined) headers['ucloud-username'] = Buffer.from(username).toString('base64');
+  const res = await fetch(`${h.url}/ucloud/${PROVIDER}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('provider integration (core2)', () => {
+  it('the manifest needs no connection, so core2 counts every user as connected and Submit works', async () => {
+    expect(await core2Call('GET', '/integration/retrieveManifest')).toEqual({ status: 200, body: { enabled: false, expireAfterMs: null } });
+  });
+
+  it('connect sends the user back to UCloud; unlinked and init are acknowledged', async () => {
+    expect(await core2Call('POST', '/integration/connect', { username: 'user#1234' }, 'user#1234')).toEqual({
+      status: 200,
+      body: { redirectTo: h.config.ucloud.coreUrl },
+    });
+    expect(await core2Call('POST', '/integration/unlinked', { username: 'user#1234' })).toEqual({ status: 200, body: {} });
+    expect(await core2Call('POST', '/integration/init', { username: 'user#1234' })).toEqual({ status: 200, body: {} });
+    expect((await core2Call('POST', '/integration/connect', { username: 5 })).status).toBe(400);
+  });
+
+  it('requestDynamicParameters adds no parameters', async () => {
+    const app = (fixtureJson(CORE2_LEGACY).items[0] as { status: { resolvedApplication: unknown } }).status.resolvedApplication;
+    const body = { owner: { createdBy: 'user#1234', project: null }, application: app };
+    expect(await core2Call('POST', '/jobs/requestDynamicParameters', body, 'user#1234')).toEqual({ status: 200, body: { parameters: [] } });
+  });
+
+  it.each(['/files/collections', '/ingresses', '/networkips', '/licenses', '/private-networks'])(
+    '%s/retrieveProducts (polled by core2) answers no products',
+    async (prefix) => {
+      expect(await core2Call('GET', `${prefix}/retrieveProducts`)).toEqual({ status: 200, body: { responses: [] } });
+    },
+  );
+
+  it('branding answers a ProviderBranding', async () => {
+    expect(await core2Call('GET', '/provider/branding/retrieveInfo')).toEqual({
+      status: 200,
+      body: expect.objectContaining({ id: PROVIDER, title: PROVIDER, sections: [], productDescription: [] }),
+    });
+  });
+
+  it('a create as core2 sends it (no Content-Type, ucloud-username) is read as JSON', async () => {
+    const res = await core2Call('POST', '/jobs', fixtureJson(CORE2_LEGACY), 'user#1234');
+    expect(res).toEqual({ status: 200, body: { responses: [null] } });
+  });
+
+  it("logs the polls at debug, so core2's 10 s timers add no info lines; the manifest call is still counted", async () => {
+    expect([...POLLED_CALLS].sort()).toEqual(
+      ['branding', 'driveProducts', 'ingressProducts', 'licenseProducts', 'privateNetworkProducts', 'publicIpProducts', 'retrieveManifest', 'retrieveProducts'].sort(),
+    );
+    const lines: string[] = [];
+    const previous = setLogSink((l) => lines.push(l));
+    try {
+      await core2Call('GET', '/integration/retrieveManifest');
+      await core2Call('GET', '/licenses/retrieveProducts');
+      await core2Call('POST', '/integration/unlinked', { username: 'u' });
+    } finally {
+      setLogSink(previous);
+    }
+    const calls = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'Provider call');
+    expect(calls.map((l) => l.call)).toEqual(['integrationUnlinked']);
+    const metric = await h.metrics.registry.getSingleMetric('ucloud_operator_adapter_requests_total')!.get();
+    expect(metric.values.some((v) => v.labels.call === 'retrieveManifest' && v.labels.code === '200')).toBe(true);
+  });
+});
