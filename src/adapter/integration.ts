@@ -8,16 +8,12 @@
 // `isConnected := ... || (ok && !manifest.Enabled)`) and never asks them to connect. With
 // enabled:true the UI keeps Submit disabled until the user has connected.
 import type { OperatorConfig } from '../config.js';
-import { parseBody } from './schemas.js';
-import { z } from 'zod';
+import { DynamicParametersSchema, FindByUserSchema, parseBody } from './schemas.js';
 
 /** ProviderIntegrationManifest: no connection needed; expireAfterMs is an Option, null when absent. */
 export function manifest(): { enabled: false; expireAfterMs: null } {
   return { enabled: false, expireAfterMs: null };
 }
-
-/** ProviderIntegrationPFindByUser, the body of connect, unlinked and init. */
-const FindByUserSchema = z.object({ username: z.string().max(256) }).loose();
 
 /**
  * connect: core2 forwards `{redirectTo}` to the user's browser. There is nothing to set up per
@@ -36,8 +32,6 @@ export function unlinked(body: unknown): Record<string, never> {
   return {};
 }
 
-const DynamicParametersSchema = z.object({ owner: z.object({}).loose().nullish(), application: z.unknown().optional() }).loose();
-
 /**
  * requestDynamicParameters: core2 asks when a submission names a parameter the application does
  * not declare (job.go, jobsValidateForSubmission) and when the UI builds its form. IM2's
@@ -45,7 +39,7 @@ const DynamicParametersSchema = z.object({ owner: z.object({}).loose().nullish()
  * provider samples no metrics, so it adds none, and core2 then refuses such a parameter itself.
  */
 export function requestDynamicParameters(body: unknown): { parameters: [] } {
-  parseBody(DynamicParametersSchema, body ?? {});
+  parseBody(DynamicParametersSchema, body);
   return { parameters: [] };
 }
 

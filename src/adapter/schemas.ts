@@ -52,6 +52,14 @@ export const InitSchema = z
   })
   .loose();
 
+/** core2's ProviderIntegrationPFindByUser: the body of integration/connect and /unlinked. */
+export const FindByUserSchema = z.object({ username: z.string().max(256) }).loose();
+
+/** core2's JobsProviderRequestDynamicParametersRequest; the application is not read. */
+export const DynamicParametersSchema = z
+  .object({ owner: z.object({ createdBy: z.string().max(256) }).loose(), application: z.object({}).loose() })
+  .loose();
+
 /** `items[3].specification.replicas` from zod's path. */
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';

@@ -85,6 +85,11 @@ export function baseBody(call: string): unknown {
     case 'init':
     case 'integrationInit':
       return { principal: { createdBy: 'user', project: null } };
+    case 'integrationConnect':
+    case 'integrationUnlinked':
+      return { username: 'user#1234' };
+    case 'requestDynamicParameters':
+      return { owner: { createdBy: 'user#1234', project: null }, application: { metadata: { name: 'a', version: '1' } } };
     default:
       return {};
   }
