@@ -26,12 +26,14 @@ export const JobRefBulkSchema = bulkOf(JobRefSchema);
 export const ExtendBulkSchema = bulkOf(z.object({ job: JobRefSchema, requestedTime: SimpleDurationSchema }));
 export const SuspendBulkSchema = bulkOf(z.object({ job: JobRefSchema }));
 
-const AclEntitySchema = z.object({ type: z.string().max(64) }).loose();
+// core2's UpdatedAclWithResource (shared/pkg/orchestrators/resource.go): Go nil slices arrive
+// as null, and AclEntity.type / ResourceAclEntry.permissions are omitempty.
+const AclEntitySchema = z.object({ type: z.string().max(64).optional() }).loose();
 export const UpdateAclBulkSchema = bulkOf(
   z.object({
     resource: JobRefSchema,
-    added: z.array(z.object({ entity: AclEntitySchema, permissions: z.array(z.string().max(64)).max(16) }).loose()).max(MAX_BULK),
-    deleted: z.array(AclEntitySchema).max(MAX_BULK),
+    added: z.array(z.object({ entity: AclEntitySchema, permissions: z.array(z.string().max(64)).max(16).nullish() }).loose()).max(MAX_BULK).nullish(),
+    deleted: z.array(AclEntitySchema).max(MAX_BULK).nullish(),
   }),
 );
 

@@ -80,3 +80,21 @@ describe('provider integration (core2)', () => {
     expect(metric.values.some((v) => v.labels.call === 'retrieveManifest' && v.labels.code === '200')).toBe(true);
   });
 });
+
+describe('job calls with the whole Go Job, as core2 sends them', () => {
+  const goJob = (id: string) => ({ ...(fixtureJson(CORE2_LEGACY).items[0] as object), id });
+
+  it('terminate, extend, updateAcl (nil lists, omitempty permissions) and interactiveSession read the job from it', async () => {
+    expect((await core2Call('POST', '/jobs', { items: [goJob('2001')] })).status).toBe(200);
+    expect(await core2Call('POST', '/jobs/extend', { items: [{ job: goJob('2001'), requestedTime: { hours: 1, minutes: 0, seconds: 0 } }] }, 'user#1234')).toMatchObject({ status: 200 });
+    expect(await core2Call('POST', '/jobs/updateAcl', { items: [{ resource: goJob('2001'), added: null, deleted: null }] })).toEqual({ status: 200, body: { responses: [{}] } });
+    expect(
+      await core2Call('POST', '/jobs/updateAcl', { items: [{ resource: goJob('2001'), added: [{ entity: { type: 'user', username: 'bob' } }], deleted: [{ username: 'eve' }] }] }),
+    ).toEqual({ status: 200, body: { responses: [{}] } });
+    // No terminals are wired in this adapter: refused with a why, not a schema error.
+    const session = await core2Call('POST', '/jobs/interactiveSession', { items: [{ job: goJob('2001'), rank: 0, sessionType: 'SHELL', target: null }] });
+    expect(session.status).toBe(400);
+    expect(session.body.errorCode).not.toBe('INVALID_REQUEST');
+    expect(await core2Call('POST', '/jobs/terminate', { items: [goJob('2001')] }, 'user#1234')).toMatchObject({ status: 200 });
+  });
+});

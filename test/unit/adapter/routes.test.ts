@@ -104,7 +104,7 @@ describe('calls that are acknowledged', () => {
   it('updateAcl answers one {} per item', async () => {
     const item = { resource: simpleJob('a-1'), added: [{ entity: { type: 'user', username: 'bob' }, permissions: ['READ'] }], deleted: [] };
     expect(await h.call('POST', jobsPath('updateAcl'), { items: [item, item] })).toMatchObject({ status: 200, body: { responses: [{}, {}] } });
-    expect((await h.call('POST', jobsPath('updateAcl'), { items: [{ resource: { id: 'a-1' } }] })).status).toBe(400);
+    expect((await h.call('POST', jobsPath('updateAcl'), { items: [{ resource: {}, added: [], deleted: [] }] })).status).toBe(400);
   });
 
   it('init (Kotlin), integration/init and retrieveManifest (core2)', async () => {
