@@ -86,7 +86,7 @@ export const UCloudJobSpecSchema = z.object({
   ),
   env: d(z.array(EnvVarSchema).max(1000), 'Environment rendered from the application environment section.'),
   workingDir: d(z.string().max(4096).optional(), 'Working directory of the user container (/work when the application asks for it).'),
-  runAsRoot: d(z.boolean(), 'The application asked to run as root (allowed only when the operator permits it).'),
+  runAsRoot: d(z.boolean(), 'Run as root: the application may, and the operator permits it (jobs.allowRunAsRoot); otherwise runAsNonRoot.'),
   timeAllocationMillis: d(
     z.number().int().min(0).optional(),
     'Wall-time allocation in milliseconds, counted from when all ranks run. Absent: no limit. extend raises it.',
