@@ -8,6 +8,8 @@ import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// Printable text (UCloud names may be non-ASCII); no control or format characters.
+const SANE_USERNAME = /^[^\p{Cc}\p{Cf}]{1,256}$/u;
 const LOGGED_JOB_IDS = 5;
 
 export interface RequestInfo {
@@ -27,6 +29,17 @@ export function noteJobs(res: Response, ids: readonly string[]): void {
  * successful answers are logged at debug; they still count in the metrics, and a failed one is
  * logged at info like any other call.
  */
+/**
+ * The UCloud user a call is made for: core2 sends `ucloud-username` as base64 on calls it makes on
+ * a user's behalf (core2/pkg/orchestrator/orchestrator.go, InvokeProvider). Undefined when absent
+ * or not a printable name, so the log line never carries arbitrary bytes.
+ */
+export function callUser(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string' || header.length > 400) return undefined;
+  const name = Buffer.from(header, 'base64').toString('utf8');
+  return SANE_USERNAME.test(name) ? name : undefined;
+}
+
 export function accessLog(
   callOf: (req: Request) => string,
   logger: Logger,
@@ -39,6 +52,7 @@ export function accessLog(
     info.requestId = typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
     info.call = callOf(req);
     res.setHeader('x-request-id', info.requestId);
+    const user = callUser(req.headers['ucloud-username']);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -52,6 +66,7 @@ export function accessLog(
         status: res.statusCode,
         durationMs: Math.round(seconds * 1000),
         requestId: info.requestId,
+        ...(user ? { user } : {}),
         ...(ids.length ? { jobIds: ids.slice(0, LOGGED_JOB_IDS), jobCount: ids.length } : {}),
       });
     });

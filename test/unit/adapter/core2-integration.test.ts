@@ -1,6 +1,7 @@
 // The calls core2 makes besides jobs, as core2 makes them: no Content-Type on JSON bodies
 // (shared/pkg/rpc/client.go, CallViaJsonBodyEx) and the user as base64 `ucloud-username`
 // (core2/pkg/orchestrator/orchestrator.go, InvokeProvider).
+import { callUser } from '../../../src/adapter/access-log.js';
 import { POLLED_CALLS } from '../../../src/adapter/app.js';
 import { setLogSink } from '../../../src/observability/log.js';
 import { CORE2_LEGACY, fixtureJson } from '../../support/fixtures.js';
@@ -76,6 +77,7 @@ describe('provider integration (core2)', () => {
     }
     const calls = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'Provider call');
     expect(calls.map((l) => l.call)).toEqual(['integrationUnlinked']);
+    expect(calls[0].user).toBeUndefined();
     const metric = await h.metrics.registry.getSingleMetric('ucloud_operator_adapter_requests_total')!.get();
     expect(metric.values.some((v) => v.labels.call === 'retrieveManifest' && v.labels.code === '200')).toBe(true);
   });
@@ -96,5 +98,24 @@ describe('job calls with the whole Go Job, as core2 sends them', () => {
     expect(session.status).toBe(400);
     expect(session.body.errorCode).not.toBe('INVALID_REQUEST');
     expect(await core2Call('POST', '/jobs/terminate', { items: [goJob('2001')] }, 'user#1234')).toMatchObject({ status: 200 });
+  });
+});
+
+describe('ucloud-username', () => {
+  it('names the user in the access log when it is a printable name, and nothing else', async () => {
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    expect(callUser(b64('user#1234'))).toBe('user#1234');
+    expect(callUser(b64('SørenÆbelø#0042'))).toBe('SørenÆbelø#0042');
+    expect(callUser(b64('a\nforged line'))).toBeUndefined();
+    expect(callUser(undefined)).toBeUndefined();
+    expect(callUser(['x'])).toBeUndefined();
+    const lines: string[] = [];
+    const previous = setLogSink((l) => lines.push(l));
+    try {
+      await core2Call('POST', '/integration/unlinked', { username: 'user#1234' }, 'user#1234');
+    } finally {
+      setLogSink(previous);
+    }
+    expect(lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'Provider call')).toMatchObject({ call: 'integrationUnlinked', user: 'user#1234' });
   });
 });
