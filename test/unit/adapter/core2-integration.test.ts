@@ -4,8 +4,9 @@
 import { callUser } from '../../../src/adapter/access-log.js';
 import { POLLED_CALLS } from '../../../src/adapter/app.js';
 import { setLogSink } from '../../../src/observability/log.js';
-import { CORE2_LEGACY, fixtureJson } from '../../support/fixtures.js';
-import { makeKeys, PROVIDER, startAdapter, type Harness } from './support.js';
+import { CORE2_LEGACY, CORE2_V2, fixtureJson } from '../../support/fixtures.js';
+import { jobResourceName } from '../../../src/api/v1alpha1/names.js';
+import { makeKeys, NS, PROVIDER, startAdapter, type Harness } from './support.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -117,5 +118,16 @@ describe('ucloud-username', () => {
       setLogSink(previous);
     }
     expect(lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'Provider call')).toMatchObject({ call: 'integrationUnlinked', user: 'user#1234' });
+  });
+});
+
+describe('creates of both fixtures through the adapter', () => {
+  it.each([CORE2_LEGACY, CORE2_V2])('%s is written as a UCloudJob', async (name) => {
+    const body = fixtureJson(name);
+    const id = `3${(body.items[0] as { id: string }).id}`;
+    (body.items[0] as { id: string }).id = id;
+    expect(await core2Call('POST', '/jobs', body, 'user#1234')).toEqual({ status: 200, body: { responses: [null] } });
+    const job = await h.kube.ucloudJobs.get(NS, jobResourceName(id));
+    expect(job?.spec).toMatchObject({ jobId: id, owner: { createdBy: 'user#1234' }, product: { accountingFrequency: 'PERIODIC_MINUTE' } });
   });
 });

@@ -172,3 +172,23 @@ describe('chargePeriodMillis', () => {
     expect(chargePeriodMillis(product('CREDITS_PER_HOUR'), 1000)).toBe(60_000);
   });
 });
+
+describe('dueWindows with the category accountingFrequency', () => {
+  const withFrequency = (status: UCloudJob['status'], accountingFrequency: 'ONCE' | 'PERIODIC_HOUR', unitOfPrice = 'CREDITS_PER_MINUTE') => {
+    const j = job(status, unitOfPrice);
+    j.spec.product.accountingFrequency = accountingFrequency;
+    return j;
+  };
+  it('PERIODIC_HOUR over a per-minute unitOfPrice: a finished 90-minute job is two hour periods', () => {
+    const done = withFrequency({ state: 'SUCCESS', startedAt: iso(0), finishedAt: iso(90 * MIN) }, 'PERIODIC_HOUR');
+    const windows = dueWindows(done, at(91 * MIN), 60 * MIN);
+    expect(windows.reduce((s, w) => s + w.periods, 0)).toBe(2);
+    expect(windows.at(-1)?.chargedPeriodsAfter).toBe(2);
+  });
+  it('ONCE: one charge of one period, never again', () => {
+    const running = withFrequency({ state: 'RUNNING', startedAt: iso(0) }, 'ONCE');
+    expect(dueWindows(running, at(5 * MIN), MIN)).toEqual([{ id: '1', chargeId: `1_${T0}`, units: 2, periods: 1, chargedPeriodsAfter: 1 }]);
+    running.status!.accounting = { chargedPeriods: 1 };
+    expect(dueWindows(running, at(500 * MIN), MIN)).toEqual([]);
+  });
+});
