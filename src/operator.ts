@@ -14,6 +14,7 @@ import { Accounting } from './controller/accounting.js';
 import { Controller } from './controller/controller.js';
 import { LeaderElector } from './k8s/leader-election.js';
 import { createClientNodePort } from './k8s/client-node-port.js';
+import { withRequestCounting } from './k8s/request-metrics.js';
 import type { KubePort } from './k8s/kube-port.js';
 import { rootLogger, type Logger } from './observability/log.js';
 import { OperatorMetrics } from './observability/metrics.js';
@@ -95,7 +96,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const { config, kc } = opts;
   const logger = opts.logger ?? rootLogger.child({ component: 'operator' });
   const metrics = opts.metrics ?? new OperatorMetrics();
-  const kube = opts.kube ?? createClientNodePort(kc);
+  const kube = opts.kube ?? createClientNodePort(kc, undefined, { metrics });
+  // The informers' watches and lists are counted in rest_client_requests_total too.
+  const countedKc = withRequestCounting(kc, (labels) => metrics.restClientRequests.inc(labels));
   const control =
     opts.control ??
     new JobsControlClient({
@@ -108,7 +111,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     });
   logger.info('Starting ucloud-operator', { config: describeConfig(config) });
 
-  const controller = opts.reconcile === false ? undefined : new Controller({ kc, kube, control, config, logger, metrics, now: opts.now });
+  const controller = opts.reconcile === false ? undefined : new Controller({ kc: countedKc, kube, control, config, logger, metrics, now: opts.now });
   const accounting =
     controller && config.accounting.enabled
       ? new Accounting({
@@ -140,6 +143,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   }
   // The jobs-by-state gauge reads the reconciler's cache, only while this replica reconciles.
   metrics.observeJobs(() => (dutiesRunning && controller ? controller.jobs.list() : undefined));
+  metrics.observeBacklog(() => (dutiesRunning && controller ? controller.reporter.backlog() : undefined));
+  metrics.observeUncharged(() => (dutiesRunning && accounting ? accounting.unchargedWindows() : undefined));
   let shuttingDown = false;
   let adapterListening = false;
   /** The controller (and accounting) run: started and not yet told to stop. */

@@ -263,9 +263,12 @@ export class Accounting {
     await this.writeAcked(unwritten, (this.deps.now ?? (() => new Date()))(), Date.now() + flushMs);
   }
 
-  /** One pass over every cached job: charge what is due, then record the watermarks. */
-  async pass(): Promise<{ items: number; jobs: number }> {
-    const now = (this.deps.now ?? (() => new Date()))();
+  /**
+   * What is due now over every cached job: the windows to charge, and the final jobs whose last
+   * window was only remembered (their watermark must be written). One rule for a pass and for the
+   * uncharged-windows gauge.
+   */
+  private collectDue(now: Date): { due: Array<{ job: UCloudJob; windows: ChargeWindow[] }>; settled: UCloudJob[]; seen: Set<string> } {
     const due: Array<{ job: UCloudJob; windows: ChargeWindow[] }> = [];
     const cachesCurrent = this.deps.cachesCurrent?.() ?? true;
     const seen = new Set<string>();
@@ -285,6 +288,22 @@ export class Accounting {
       // so only remembered): its watermark must be written now, as a final job's always is.
       else if (final && job !== cached) settled.push(cached);
     }
+    return { due, settled, seen };
+  }
+
+  /**
+   * Charge windows due now and not acknowledged by UCloud/Core (the uncharged-windows gauge). A
+   * pass charges them within a second or an interval; a count that stays up means charging fails.
+   */
+  unchargedWindows(): number {
+    const now = (this.deps.now ?? (() => new Date()))();
+    return this.collectDue(now).due.reduce((n, d) => n + d.windows.length, 0);
+  }
+
+  /** One pass over every cached job: charge what is due, then record the watermarks. */
+  async pass(): Promise<{ items: number; jobs: number }> {
+    const now = (this.deps.now ?? (() => new Date()))();
+    const { due, settled, seen } = this.collectDue(now);
     for (const key of this.acked.keys()) if (!seen.has(key)) this.acked.delete(key);
     await this.writeAcked(settled, now);
     const items = due.flatMap((d) => d.windows);

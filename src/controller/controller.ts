@@ -217,6 +217,8 @@ export class Controller {
     await Promise.all([this.pods.start(), ...this.children.map((c) => c.start())]);
     await this.jobs.start();
     this.reporter.start();
+    this.deps.metrics.maxConcurrentReconciles.set({ controller: CONTROLLER_NAME }, this.deps.config.reconciler.workers);
+    this.deps.metrics.activeWorkers.set({ controller: CONTROLLER_NAME }, 0);
     for (let i = 0; i < this.deps.config.reconciler.workers; i++) this.workers.push(this.work());
     this.scheduleResync();
     this.deps.logger.info('Controller started', { jobs: this.jobs.size, pods: this.pods.size });
@@ -238,6 +240,7 @@ export class Controller {
       const key = await this.queue.get();
       if (key === undefined) return;
       const started = performance.now();
+      metrics.activeWorkers.inc({ controller: CONTROLLER_NAME });
       const [namespace, name] = key.split('/') as [string, string];
       try {
         const res = await this.reconciler.reconcile(namespace, name);
@@ -255,6 +258,7 @@ export class Controller {
         const secs = (performance.now() - started) / 1000;
         metrics.reconcileTime.observe({ controller: CONTROLLER_NAME }, secs);
         metrics.workqueueWorkDuration.observe({ name: CONTROLLER_NAME }, secs);
+        metrics.activeWorkers.dec({ controller: CONTROLLER_NAME });
         this.queue.done(key);
       }
     }

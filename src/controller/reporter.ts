@@ -6,7 +6,7 @@
 import { unacknowledged, type UCloudJob, type OutboxEntry, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
-import type { OperatorMetrics } from '../observability/metrics.js';
+import type { OperatorMetrics, OutboxBacklog } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
 import { ControlApiError } from '../ucloud/control-client.js';
 import type { JobUpdate } from '../ucloud/control-api.js';
@@ -100,6 +100,23 @@ export class Reporter {
     if (written) this.written.set(`${namespace}/${name}`, trimJob(written));
     this.pending.add(`${namespace}/${name}`);
     this.schedule(this.deps.batchWindowMs);
+  }
+
+  /**
+   * Updates UCloud/Core has not acknowledged, over every cached job, and when the oldest was
+   * decided (the backlog gauges; computed per scrape from the cache, so it cannot drift).
+   */
+  backlog(): OutboxBacklog {
+    let updates = 0;
+    let oldestAt: number | undefined;
+    for (const job of this.deps.listJobs()) {
+      const pending = unacknowledged(job.status, this.acked.get(`${job.metadata.namespace}/${job.metadata.name}`) ?? 0);
+      if (!pending.length) continue;
+      updates += pending.length;
+      const at = Date.parse(pending[0]!.at);
+      if (Number.isFinite(at) && (oldestAt === undefined || at < oldestAt)) oldestAt = at;
+    }
+    return { updates, oldestAt };
   }
 
   /** verify: jobs UCloud/Core knows and this cluster does not are reported as FAILURE. */

@@ -23,6 +23,8 @@ import type { AgentOptions } from 'node:https';
 import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 import { GROUP, PLURAL, VERSION, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import { isAlreadyExists, isNotFound, toKubeError } from './errors.js';
+import { withRequestCounting } from './request-metrics.js';
+import type { OperatorMetrics } from '../observability/metrics.js';
 import type { CreateResult, KubeEvent, KubePort, ListPage, NamespacedApi, UCloudJobApi } from './kube-port.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -135,8 +137,12 @@ export function withKeepAlive(kc: KubeConfig, maxConnections = 32): KubeConfig {
   return view;
 }
 
-export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucloud-operator'): KubePort {
-  const kc = withKeepAlive(kubeConfig);
+export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucloud-operator', opts: { metrics?: OperatorMetrics } = {}): KubePort {
+  // Counting wraps the pooled dispatcher (outside withKeepAlive), so counted calls still share connections.
+  const metrics = opts.metrics;
+  const kc = metrics
+    ? withRequestCounting(withKeepAlive(kubeConfig), (labels) => metrics.restClientRequests.inc(labels))
+    : withKeepAlive(kubeConfig);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const net = kc.makeApiClient(NetworkingV1Api);

@@ -152,6 +152,7 @@ export class Informer<T extends CachedObject> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.watchOpen = false;
+    this.opts.metrics?.watchStopped(this.opts.resource);
     this.generation++;
     clearTimeout(this.relistTimer);
     clearTimeout(this.restartTimer);
@@ -169,8 +170,9 @@ export class Informer<T extends CachedObject> {
     }
   }
 
+  /** The apiserver answered: a list, a watch opened, an event or a bookmark (watch staleness). */
   private touch(): void {
-    this.opts.metrics?.watchLastEvent.set({ resource: this.opts.resource }, Date.now() / 1000);
+    this.opts.metrics?.watchHeardFrom(this.opts.resource);
   }
 
   private toCached(raw: unknown): T {
@@ -243,6 +245,9 @@ export class Informer<T extends CachedObject> {
     else {
       this.abort = controller;
       this.watchOpen = true;
+      // A quiet resource still hears from the apiserver: client-node ends a watch idle for 30 s and
+      // it is resumed here, so a healthy watch is never much staler than that.
+      this.touch();
     }
   }
 

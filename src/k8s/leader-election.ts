@@ -44,12 +44,19 @@ export class LeaderElector {
     return this.leading;
   }
 
+  private setLeading(v: 0 | 1): void {
+    this.opts.metrics?.leader.set(v);
+    this.opts.metrics?.leaderElectionMasterStatus.set({ name: this.opts.leaseName }, v);
+  }
+
   private now(): number {
     return (this.opts.now ?? Date.now)();
   }
 
   start(): void {
     this.stopped = false;
+    // A candidate is a backup (0) until it wins, as client-go reports it.
+    if (!this.leading) this.setLeading(0);
     this.round = this.loop();
   }
 
@@ -61,7 +68,7 @@ export class LeaderElector {
         this.lastRenew = this.now();
         if (!this.leading) {
           this.leading = true;
-          this.opts.metrics?.leader.set(1);
+          this.setLeading(1);
           this.opts.logger.info('Became leader', { lease: this.opts.leaseName, identity: this.opts.identity });
           // Like client-go's OnStartedLeading goroutine: starting (cache sync can take a while)
           // must not hold up renewals, or the lease would expire under a leader still starting.
@@ -89,7 +96,7 @@ export class LeaderElector {
   private async loseLeadership(why: string): Promise<void> {
     this.leading = false;
     this.stopped = true;
-    this.opts.metrics?.leader.set(0);
+    this.setLeading(0);
     this.opts.logger.error('Lost leadership', { why });
     await this.starting;
     await this.opts.onStoppedLeading();
@@ -161,7 +168,7 @@ export class LeaderElector {
   async release(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
-    this.opts.metrics?.leader.set(0);
+    this.setLeading(0);
     try {
       const current = await this.opts.kube.leases.get(this.opts.namespace, this.opts.leaseName);
       if (current?.spec?.holderIdentity === this.opts.identity) {
@@ -182,7 +189,7 @@ export class LeaderElector {
     if (release) await this.release();
     else if (this.leading) {
       this.leading = false;
-      this.opts.metrics?.leader.set(0);
+      this.setLeading(0);
     }
   }
 }

@@ -12,7 +12,8 @@ export interface RateLimiterOptions {
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
-  private readonly processing = new Set<string>();
+  /** Keys being processed, with when processing started (performance.now() ms). */
+  private readonly processing = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly addedAt = new Map<string, number>();
@@ -24,7 +25,9 @@ export class WorkQueue {
     readonly name: string,
     private readonly limiter: RateLimiterOptions = { baseDelayMs: 5, maxDelayMs: 60_000 },
     private readonly metrics?: OperatorMetrics,
-  ) {}
+  ) {
+    metrics?.observeQueue({ name, processingSince: () => this.processing.values() });
+  }
 
   get length(): number {
     return this.queue.length;
@@ -102,7 +105,7 @@ export class WorkQueue {
   }
 
   private startProcessing(key: string): void {
-    this.processing.add(key);
+    this.processing.set(key, performance.now());
     const added = this.addedAt.get(key);
     if (added !== undefined) {
       this.metrics?.workqueueQueueDuration.observe({ name: this.name }, (performance.now() - added) / 1000);

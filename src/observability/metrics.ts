@@ -9,6 +9,20 @@ export const JOB_STATES = UCloudJobStateSchema.options;
 /** State label of a UCloudJob the reconciler has not decided on yet. */
 export const UNDECIDED_STATE = 'PENDING';
 
+/** What workqueue_unfinished_work_seconds and workqueue_longest_running_processor_seconds read. */
+export interface QueueInFlight {
+  readonly name: string;
+  /** Start times (performance.now() ms) of the keys being processed now. */
+  processingSince(): Iterable<number>;
+}
+
+/** The outbox of every cached job, summed (the reporter's view, acknowledgements in memory included). */
+export interface OutboxBacklog {
+  updates: number;
+  /** Unix ms of the oldest unacknowledged update (its `at`); undefined when there is none. */
+  oldestAt?: number;
+}
+
 export class OperatorMetrics {
   readonly registry = new Registry();
 
@@ -62,6 +76,86 @@ export class OperatorMetrics {
     labelNames: ['name'] as const,
     buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
+  });
+  private readonly queues = new Map<string, QueueInFlight>();
+  // client-go's workqueue metrics (util/workqueue/metrics.go), computed at scrape time from the
+  // keys in flight, so a reconcile stuck on a call that never returns shows here while it hangs.
+  readonly workqueueUnfinishedWork: Gauge<'name'> = new Gauge({
+    name: 'workqueue_unfinished_work_seconds',
+    help: "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.",
+    labelNames: ['name'] as const,
+    registers: [this.registry],
+    collect: () => this.collectQueues(),
+  });
+  readonly workqueueLongestRunning: Gauge<'name'> = new Gauge({
+    name: 'workqueue_longest_running_processor_seconds',
+    help: 'How many seconds has the longest running processor for workqueue been running.',
+    labelNames: ['name'] as const,
+    registers: [this.registry],
+    collect: () => this.collectQueues(),
+  });
+  readonly activeWorkers = new Gauge({
+    name: 'controller_runtime_active_workers',
+    help: 'Number of currently used workers per controller',
+    labelNames: ['controller'] as const,
+    registers: [this.registry],
+  });
+  readonly maxConcurrentReconciles = new Gauge({
+    name: 'controller_runtime_max_concurrent_reconciles',
+    help: 'Maximum number of concurrent reconciles per controller',
+    labelNames: ['controller'] as const,
+    registers: [this.registry],
+  });
+  /** Every request to the apiserver, API calls and watches (k8s/request-metrics.ts). */
+  readonly restClientRequests = new Counter({
+    name: 'rest_client_requests_total',
+    help: 'Number of HTTP requests, partitioned by status code, method, and host.',
+    labelNames: ['code', 'method', 'host'] as const,
+    registers: [this.registry],
+  });
+  /** client-go's leaderelection metric; `name` is the Lease's name. */
+  readonly leaderElectionMasterStatus = new Gauge({
+    name: 'leader_election_master_status',
+    help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",
+    labelNames: ['name'] as const,
+    registers: [this.registry],
+  });
+  private backlogSource?: () => OutboxBacklog | undefined;
+  readonly outboxUpdates: Gauge = new Gauge({
+    name: 'ucloud_operator_outbox_unacknowledged_updates',
+    help: 'Job updates decided but not yet acknowledged by UCloud/Core, over all jobs (0 on a standby, so sums over replicas count each once).',
+    registers: [this.registry],
+    collect: () => this.collectBacklog(),
+  });
+  readonly outboxOldestAge: Gauge = new Gauge({
+    name: 'ucloud_operator_outbox_oldest_unacknowledged_age_seconds',
+    help: 'Age of the oldest job update UCloud/Core has not acknowledged (0 when there is none, and on a standby).',
+    registers: [this.registry],
+    collect: () => this.collectBacklog(),
+  });
+  private unchargedSource?: () => number | undefined;
+  readonly unchargedWindows: Gauge = new Gauge({
+    name: 'ucloud_operator_uncharged_windows',
+    help: 'Charge windows that are due (complete and settled) but not acknowledged by UCloud/Core, over all jobs (0 on a standby).',
+    registers: [this.registry],
+    collect: () => {
+      this.unchargedWindows.reset();
+      const n = this.unchargedSource?.();
+      if (n !== undefined) this.unchargedWindows.set(n);
+    },
+  });
+  /** Last time each running informer heard from the apiserver (Date.now() ms), by resource. */
+  private readonly watchHeard = new Map<string, number>();
+  readonly watchStaleness: Gauge<'resource'> = new Gauge({
+    name: 'ucloud_operator_watch_staleness_seconds',
+    help: 'Seconds since each running informer last heard from the apiserver (a list, a watch opened, an event or a bookmark), by resource',
+    labelNames: ['resource'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.watchStaleness.reset();
+      const now = Date.now();
+      for (const [resource, at] of this.watchHeard) this.watchStaleness.set({ resource }, Math.max(0, (now - at) / 1000));
+    },
   });
   readonly adapterRequests = new Counter({
     name: 'ucloud_operator_adapter_requests_total',
@@ -158,6 +252,58 @@ export class OperatorMetrics {
    */
   observeJobs(source: () => Iterable<UCloudJob> | undefined): void {
     this.jobsSource = source;
+  }
+
+  /** A work queue whose in-flight keys the workqueue gauges report (the latest of a name wins). */
+  observeQueue(queue: QueueInFlight): void {
+    this.queues.set(queue.name, queue);
+  }
+
+  /** The outbox backlog source: the reporter's, while this replica reconciles (else undefined). */
+  observeBacklog(source: () => OutboxBacklog | undefined): void {
+    this.backlogSource = source;
+  }
+
+  /** The uncharged-window count: the accounting's, while this replica charges (else undefined). */
+  observeUncharged(source: () => number | undefined): void {
+    this.unchargedSource = source;
+  }
+
+  /** An informer heard from the apiserver (sets the staleness clock and the last-event timestamp). */
+  watchHeardFrom(resource: string, at = Date.now()): void {
+    this.watchHeard.set(resource, at);
+    this.watchLastEvent.set({ resource }, at / 1000);
+  }
+
+  /** An informer stopped: a standby's stopped caches are not stale watches. */
+  watchStopped(resource: string): void {
+    this.watchHeard.delete(resource);
+  }
+
+  private collectQueues(): void {
+    this.workqueueUnfinishedWork.reset();
+    this.workqueueLongestRunning.reset();
+    const now = performance.now();
+    for (const q of this.queues.values()) {
+      let total = 0;
+      let longest = 0;
+      for (const since of q.processingSince()) {
+        const secs = Math.max(0, (now - since) / 1000);
+        total += secs;
+        longest = Math.max(longest, secs);
+      }
+      this.workqueueUnfinishedWork.set({ name: q.name }, total);
+      this.workqueueLongestRunning.set({ name: q.name }, longest);
+    }
+  }
+
+  private collectBacklog(): void {
+    this.outboxUpdates.reset();
+    this.outboxOldestAge.reset();
+    const b = this.backlogSource?.();
+    if (!b) return;
+    this.outboxUpdates.set(b.updates);
+    this.outboxOldestAge.set(b.oldestAt === undefined ? 0 : Math.max(0, (Date.now() - b.oldestAt) / 1000));
   }
 
   private collectJobs(): void {
