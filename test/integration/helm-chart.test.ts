@@ -5,6 +5,8 @@ import { jest } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppsV1Api, loadAllYaml, loadYaml, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { parseConfig } from '../../src/config.js';
 import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { REPO } from '../support/cluster-env.js';
@@ -89,17 +91,25 @@ describe('the Helm chart', () => {
 
   it('ships a Grafana dashboard that queries only series the operator exports', async () => {
     const dashboard = readFileSync(join(CHART_DIR, 'dashboards/ucloud-operator.json'), 'utf8');
-    const exprs = [...dashboard.matchAll(/"expr":\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
+    const exprs = [...dashboard.matchAll(/"expr":\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]!}"`) as string);
     expect(exprs.length).toBeGreaterThan(5);
     const exported = new Set((await new OperatorMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
-    const PROMQL = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'max', 'time', 'le', 'state', 'call', 'code', 'result', 'outcome', 'pod', 'resource']);
+    const PROMQL = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'max', 'time', 'le', 'state', 'call', 'code', 'result', 'outcome', 'pod', 'resource', 'namespace', 'method', 'reason']);
     for (const expr of exprs) {
-      for (const [name] of expr.replace(/\[[^\]]*\]/g, '').matchAll(/[a-z_][a-z0-9_]*/g)) {
+      // Every query follows the dashboard's namespace variable.
+      for (const [sel] of expr.matchAll(/\b(ucloud_operator|controller_runtime|workqueue|rest_client|leader_election)_[a-z0-9_]+(\{[^}]*\})?/g)) {
+        expect([expr, sel.includes('namespace=~"$namespace"')]).toEqual([expr, true]);
+      }
+      for (const [name] of expr.replace(/\[[^\]]*\]/g, '').replace(/"[^"]*"/g, '""').matchAll(/[a-z_][a-z0-9_]*/g)) {
         if (PROMQL.has(name) || /^\d/.test(name)) continue;
         const base = name.replace(/_(bucket|sum|count)$/, '');
         expect([expr, name, exported.has(name) || exported.has(base)]).toEqual([expr, name, true]);
       }
     }
+    const vars = JSON.parse(dashboard).templating.list.map((v: Obj) => v.name);
+    expect(vars).toEqual(['datasource', 'namespace']);
+    const titles = JSON.parse(dashboard).panels.map((p: Obj) => p.title);
+    expect(titles).toEqual(expect.arrayContaining(['Errors', 'Reconcile errors / s', 'Backlog', 'Unacknowledged job updates', 'Oldest unacknowledged update', 'Uncharged windows']));
     const cm = (await render(['--set', 'grafanaDashboard.enabled=true'])).find((o) => o.kind === 'ConfigMap' && o.metadata.labels.grafana_dashboard === '1');
     expect(JSON.parse(cm.data['ucloud-operator.json'])).toEqual(JSON.parse(dashboard));
   });
@@ -108,15 +118,17 @@ describe('the Helm chart', () => {
     const kinds = (objs: Obj[]) => objs.map((o) => o.kind).sort();
     const base = await render();
     expect(kinds(base)).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Pod', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
     );
+    expect(kinds(await render(['--set', 'tests.enabled=false,rbac.userRoles=false']))).toEqual(
+      kinds(base).filter((k, i, all) => k !== 'Pod' && !(k === 'ClusterRole' && all.indexOf('ClusterRole') !== i)),
+    );
+    for (const opt of ['Ingress', 'ServiceMonitor', 'PrometheusRule']) expect(kinds(base)).not.toContain(opt);
     // One replica: no PodDisruptionBudget (it would block every drain).
     expect(kinds(await render(['--set', 'replicaCount=1']))).not.toContain('PodDisruptionBudget');
-    // A ServiceMonitor needs its CRD: asked for without it, nothing; with it, one scraping the metrics port.
-    expect(kinds(await render(['--set', 'serviceMonitor.enabled=true']))).not.toContain('ServiceMonitor');
-    const sm = (await render(['--set', 'serviceMonitor.enabled=true,serviceMonitor.labels.release=prom', '--api-versions', 'monitoring.coreos.com/v1'])).find(
-      (o) => o.kind === 'ServiceMonitor',
-    );
+    // A ServiceMonitor renders whenever enabled, also where discovery cannot see its CRD (helm
+    // template, GitOps): never silently dropped.
+    const sm = (await render(['--set', 'serviceMonitor.enabled=true,serviceMonitor.labels.release=prom'])).find((o) => o.kind === 'ServiceMonitor');
     expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
     expect(sm.metadata.labels.release).toBe('prom');
     // The Deployment's drain deadline follows the grace period.
@@ -149,8 +161,9 @@ describe('the Helm chart', () => {
       for (const v of ['escalate', 'bind', 'impersonate', 'deletecollection']) expect(rule.verbs).not.toContain(v);
       expect(rule.resources).not.toContain('pods/exec');
     }
-    // Cluster-wide: reading Nodes only.
-    const clusterRules = rules.filter((r) => r.kind === 'ClusterRole');
+    // Cluster-wide: reading Nodes only (the user roles below are for people, bound by no one here).
+    const operatorRoles = roles.filter((r) => !/-ucloudjob-(viewer|editor)$/.test(r.metadata.name));
+    const clusterRules = operatorRoles.filter((r) => r.kind === 'ClusterRole').flatMap((r) => r.rules.map((rule: Obj) => ({ kind: r.kind, ...rule })));
     expect(clusterRules.map((r) => [r.resources, r.verbs])).toEqual([[['nodes'], ['get', 'list']]]);
 
     // Interactive features add Secrets (named reads only: no list/watch) and exec, only when asked.
@@ -166,9 +179,126 @@ describe('the Helm chart', () => {
     ]);
 
     const namespaced = await render(['--set', 'rbac.clusterNodesRead=false']);
-    expect(namespaced.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
+    const userRole = (o: Obj) => /-ucloudjob-(viewer|editor)$/.test(o.metadata.name);
+    expect(namespaced.filter((o) => (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') && !userRole(o))).toEqual([]);
     const noRbac = await render(['--set', 'rbac.create=false']);
     expect(noRbac.filter((o) => /Role/.test(o.kind))).toEqual([]);
+  });
+
+  describe('alerts, scraping and ingress', () => {
+    const README = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+    /** Series names an expression reads (functions, keywords, labels and string values left out). */
+    const seriesOf = (expr: string) =>
+      [...expr.replace(/\[[^\]]*\]/g, '').replace(/"[^"]*"/g, '""').replace(/\{[^}]*\}/g, '').replace(/\bby \([^)]*\)/g, '').matchAll(/[a-z_][a-z0-9_]*/g)]
+        .map((m) => m[0])
+        .filter((n) => !['sum', 'max', 'by', 'rate', 'increase', 'or', 'and', 'unless', 'vector'].includes(n));
+
+    it('renders a PrometheusRule the Prometheus Operator schema accepts, every alert on exported series with a runbook', async () => {
+      const objs = await render(['--set', 'prometheusRule.enabled=true,prometheusRule.labels.release=prom', '--set-json', 'prometheusRule.alertLabels={"team":"hpc"}']);
+      const rule = objs.find((o) => o.kind === 'PrometheusRule');
+      // Schema-checked with the validators @kubernetes-models generates from prometheus-operator's CRDs.
+      expect(() => new PrometheusRule(rule).validate()).not.toThrow();
+      expect(rule.metadata.labels.release).toBe('prom');
+      const alerts = rule.spec.groups.flatMap((g: Obj) => g.rules);
+      expect(alerts.map((a: Obj) => a.alert)).toEqual([
+        'UCloudOperatorNoLeader',
+        'UCloudOperatorTokenRefreshFailing',
+        'UCloudOperatorReportingBacklog',
+        'UCloudOperatorChargingBacklog',
+        'UCloudOperatorReconcileErrors',
+        'UCloudOperatorWatchStale',
+        'UCloudOperatorWorkQueueStuck',
+      ]);
+      const exported = new Set((await new OperatorMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+      for (const a of alerts) {
+        for (const name of seriesOf(a.expr)) expect([a.alert, name, exported.has(name.replace(/_(bucket|sum|count)$/, ''))]).toEqual([a.alert, name, true]);
+        // Only this release's replicas, as the chart's ServiceMonitor scrapes them.
+        expect(a.expr).toContain('namespace="ops", job="rel-ucloud-operator"');
+        expect(a.labels).toMatchObject({ severity: expect.stringMatching(/^(critical|warning)$/), team: 'hpc' });
+        // The runbook_url anchor is a heading of the chart README (GitHub's anchor: lower case).
+        const anchor = a.annotations.runbook_url.split('#')[1];
+        expect(anchor).toBe(a.alert.toLowerCase());
+        expect([a.alert, README.includes(`\n### ${a.alert}\n`)]).toEqual([a.alert, true]);
+      }
+      expect(alerts.find((a: Obj) => a.alert === 'UCloudOperatorNoLeader').expr).toContain('name="rel-ucloud-operator-leader"');
+      // A schema violation is caught by the same check (the check is not vacuous).
+      expect(() => new PrometheusRule({ ...rule, spec: { groups: [{ name: 'x', rules: [{ alert: 'A' }] }] } }).validate()).toThrow();
+    });
+
+    it('renders a valid ServiceMonitor when enabled, with no cluster to ask', async () => {
+      const sm = (await render(['--set', 'serviceMonitor.enabled=true'])).find((o) => o.kind === 'ServiceMonitor');
+      expect(() => new ServiceMonitor(sm).validate()).not.toThrow();
+      expect(sm.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'ucloud-operator', 'app.kubernetes.io/instance': 'rel' });
+      expect(sm.spec.namespaceSelector).toEqual({ matchNames: ['ops'] });
+      expect(() => new ServiceMonitor({ ...sm, spec: { ...sm.spec, endpoints: [{ port: 7 }] } }).validate()).toThrow();
+    });
+
+    it('renders the adapter Ingress with class, host, TLS and annotations', async () => {
+      const objs = await render([
+        '--set',
+        'ingress.enabled=true,ingress.className=nginx,ingress.host=k8s.provider.example.org',
+        '--set-json',
+        'ingress.tls=[{"secretName":"provider-tls","hosts":["k8s.provider.example.org"]}]',
+        '--set-json',
+        'ingress.annotations={"nginx.ingress.kubernetes.io/proxy-read-timeout":"3600"}',
+      ]);
+      const ing = objs.find((o) => o.kind === 'Ingress');
+      expect(ing.spec).toEqual({
+        ingressClassName: 'nginx',
+        tls: [{ secretName: 'provider-tls', hosts: ['k8s.provider.example.org'] }],
+        rules: [
+          {
+            host: 'k8s.provider.example.org',
+            http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'rel-ucloud-operator', port: { name: 'adapter' } } } }] },
+          },
+        ],
+      });
+      expect(ing.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600' });
+      const bad = await helm(['template', 'rel', CHART_DIR, '--set', 'ingress.enabled=true,ingress.host=Not A Host']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/ingress/);
+    });
+
+    it('takes security contexts, extra env and volumes, spread and priority from values (OpenShift: no fixed UID)', async () => {
+      const dep = (
+        await render([
+          '--set',
+          'podSecurityContext.runAsUser=null,podSecurityContext.runAsGroup=null,podSecurityContext.fsGroup=null,priorityClassName=system-cluster-critical',
+          '--set-json',
+          'extraEnv=[{"name":"HTTPS_PROXY","value":"http://proxy:3128"}]',
+          '--set-json',
+          'extraVolumes=[{"name":"ca","configMap":{"name":"site-ca"}}]',
+          '--set-json',
+          'extraVolumeMounts=[{"name":"ca","mountPath":"/etc/site-ca","readOnly":true}]',
+          '--set-json',
+          'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"ScheduleAnyway","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"ucloud-operator"}}}]',
+        ])
+      ).find((o) => o.kind === 'Deployment');
+      const pod = dep.spec.template.spec;
+      expect(pod.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.priorityClassName).toBe('system-cluster-critical');
+      expect(pod.topologySpreadConstraints[0].topologyKey).toBe('topology.kubernetes.io/zone');
+      expect(pod.volumes.map((v: Obj) => v.name)).toEqual(['config', 'credentials', 'tmp', 'ca']);
+      const c = pod.containers[0];
+      expect(c.env.at(-1)).toEqual({ name: 'HTTPS_PROXY', value: 'http://proxy:3128' });
+      expect(c.volumeMounts.at(-1)).toEqual({ name: 'ca', mountPath: '/etc/site-ca', readOnly: true });
+      expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      // The defaults stay restricted.
+      const plain = (await render()).find((o) => o.kind === 'Deployment').spec.template.spec;
+      expect(plain.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    });
+
+    it('renders the helm test hook: the operator image running --self-test, no API token', async () => {
+      const pod = (await render()).find((o) => o.kind === 'Pod');
+      expect(pod.metadata.annotations['helm.sh/hook']).toBe('test');
+      expect(pod.spec.automountServiceAccountToken).toBe(false);
+      expect(pod.spec.restartPolicy).toBe('Never');
+      const c = pod.spec.containers[0];
+      expect(c.image).toBe('ghcr.io/ucloud-operator/ucloud-operator:0.1.0');
+      expect(c.args).toEqual(['--self-test']);
+      expect(c.env.find((e: Obj) => e.name === 'SELF_TEST_READYZ_URL').value).toBe('http://rel-ucloud-operator.ops.svc:8081/readyz');
+      expect(JSON.stringify(pod)).not.toMatch(/refreshToken"?:\s*"[^"]/);
+    });
   });
 
   describe('installed', () => {
