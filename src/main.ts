@@ -7,11 +7,15 @@
 //   node dist/src/main.js --version       print the version and exit
 //   node dist/src/main.js --check-config  validate the configuration (file + env), print it with
 //                                         secrets masked, exit 0 (valid) or 2 (invalid)
+//   node dist/src/main.js --self-test     check /readyz (SELF_TEST_READYZ_URL, default this pod's
+//                                         probe port) and a token refresh at UCloud/Core; exit 0
+//                                         when both pass, 1 otherwise (the chart's `helm test`)
 // Exit codes: 0 clean stop, 1 failure or lost leadership, 2 invalid configuration.
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeConfig, loadConfig } from './config.js';
 import { rootLogger } from './observability/log.js';
 import { loadKubeConfig, startOperator } from './operator.js';
+import { selfTest } from './self-test.js';
 
 const SHUTDOWN_DEADLINE_MS = Number(process.env.SHUTDOWN_DEADLINE_MS ?? 25_000);
 
@@ -28,9 +32,9 @@ async function main(): Promise<void> {
     process.stdout.write(`ucloud-operator ${version()}\n`);
     return;
   }
-  const unknown = args.filter((a) => a !== '--check-config');
+  const unknown = args.filter((a) => a !== '--check-config' && a !== '--self-test');
   if (unknown.length) {
-    process.stderr.write(`usage: main.js [--version | --check-config] (unknown: ${unknown.join(' ')})\n`);
+    process.stderr.write(`usage: main.js [--version | --check-config | --self-test] (unknown: ${unknown.join(' ')})\n`);
     process.exitCode = 2;
     return;
   }
@@ -48,6 +52,14 @@ async function main(): Promise<void> {
   }
   if (args.includes('--check-config')) {
     log.info('Configuration is valid', { version: version(), config: describeConfig(config) });
+    return;
+  }
+  if (args.includes('--self-test')) {
+    const readyzUrl = process.env.SELF_TEST_READYZ_URL ?? `http://127.0.0.1:${config.http.probePort}/readyz`;
+    const result = await selfTest({ config, readyzUrl, logger: log });
+    for (const c of result.checks) (c.ok ? log.info : log.error).call(log, `Self-test ${c.check} ${c.ok ? 'passed' : 'failed'}`, { check: c.check, detail: c.detail });
+    log.info(result.ok ? 'Self-test passed' : 'Self-test failed', { readyzUrl, coreUrl: config.ucloud.coreUrl });
+    process.exitCode = result.ok ? 0 : 1;
     return;
   }
   log.info('Starting', { version: version(), pid: process.pid });

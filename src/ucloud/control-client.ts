@@ -320,6 +320,14 @@ export class JobsControlClient implements JobsControlPort {
   }
 
   // --- access token ---------------------------------------------------------------------------
+  /**
+   * Exchanges the refresh token for an access token now, whatever is cached (the self-test: it
+   * proves the credentials and Core's auth service work). Throws the refresh's ControlApiError.
+   */
+  async refreshNow(): Promise<void> {
+    await this.refresh();
+  }
+
   private async accessToken(): Promise<string> {
     if (this.token && this.token.expiresAt - this.now() > RENEW_BEFORE_MS) return this.token.value;
     // Concurrent callers share one refresh instead of stampeding Core's auth service.
