@@ -10,6 +10,9 @@
 //     --keep       leave the temporary directory
 //     --untracked  also copy untracked files git does not ignore (default: tracked files only)
 //     --head       the committed tree (HEAD) instead of the working copy's tracked files
+//     --describe-runtime FILE  write the runtime stage (its root directory, base image, WORKDIR, ENV,
+//                  USER, ENTRYPOINT, EXPOSE) to FILE as JSON and keep the directory (scripts/package
+//                  builds the OCI layout from it; the caller removes it)
 // What it cannot check: the base images themselves (the same Node major there and here: checked),
 // USER/--chown (files are owned by whoever runs this), and distroless' missing shell.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,7 +21,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
-const keep = process.argv.includes('--keep');
+const describeAt = process.argv.indexOf('--describe-runtime');
+const describeFile = describeAt >= 0 ? resolve(process.argv[describeAt + 1] ?? '') : undefined;
+const keep = process.argv.includes('--keep') || describeFile !== undefined;
 const t0 = Date.now();
 const say = (msg) => process.stdout.write(`image-build-check: [${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
 class CheckFailed extends Error {}
@@ -179,6 +184,7 @@ try {
         stage.user = args;
         break;
       case 'EXPOSE':
+        stage.expose = [...(stage.expose ?? []), ...args.split(/\s+/)];
         break;
       case 'ENTRYPOINT':
       case 'CMD':
@@ -268,6 +274,11 @@ try {
   }
   if (check.stdout.includes('image-build-check-refresh-token')) fail('--check-config printed the refresh token');
   say(`entrypoint --check-config: the ${helm ? 'chart-rendered' : 'minimal'} configuration is valid`);
+  if (describeFile) {
+    const { root, image, workdir, env: stageEnv, user, entrypoint, cmd, expose } = runtime;
+    writeFileSync(describeFile, JSON.stringify({ work, root, image, workdir, env: stageEnv, user, entrypoint, cmd, expose: expose ?? [] }, null, 2));
+    say(`runtime stage described in ${describeFile}`);
+  }
   say(`OK (${relative(ROOT, join(ROOT, 'Dockerfile'))}: ${instructions.length} instructions, ${stages.length} stages)`);
 } catch (e) {
   process.stderr.write(`image-build-check: FAILED: ${e instanceof CheckFailed ? e.message : (e?.stack ?? String(e))}\n`);
