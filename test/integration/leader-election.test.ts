@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { KUBECONFIG_PATH } from '../support/cluster-env.js';
 import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
-import { metric, runForASecond, scrape, spawnOperator, type OperatorProcess } from '../support/ops.js';
+import { hasSeries, metric, runForASecond, scrape, spawnOperator, type OperatorProcess } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 import { exitPod } from '../support/workload.js';
 
@@ -80,6 +80,13 @@ describe('leader election between two operator processes', () => {
     const [lm, sm] = await Promise.all([scrape(leader.probeUrl), scrape(standby.probeUrl)]);
     expect(metric(lm, 'ucloud_operator_leader')).toBe(1);
     expect(metric(sm, 'ucloud_operator_leader')).toBe(0);
+    // client-go's series, by Lease name: 1 on the leader, 0 (a backup) on the standby.
+    expect(metric(lm, 'leader_election_master_status', { name: LEASE })).toBe(1);
+    expect(hasSeries(sm, 'leader_election_master_status', { name: LEASE })).toBe(true);
+    expect(metric(sm, 'leader_election_master_status', { name: LEASE })).toBe(0);
+    // The standby's informers never ran: no watch to be stale.
+    expect(hasSeries(sm, 'ucloud_operator_watch_staleness_seconds')).toBe(false);
+    expect(hasSeries(lm, 'ucloud_operator_watch_staleness_seconds', { resource: 'pods' })).toBe(true);
     expect(metric(lm, 'controller_runtime_reconcile_total')).toBeGreaterThan(0);
     expect(metric(sm, 'controller_runtime_reconcile_total')).toBe(0);
     expect(metric(sm, 'workqueue_adds_total')).toBe(0);

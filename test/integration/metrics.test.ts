@@ -40,7 +40,10 @@ describe('metrics after a job', () => {
     // Settled: nothing queued or in flight, so the counters below are final.
     const m = await eventually(async () => {
       const s = await scrape(operator.probeUrl);
-      return metric(s, 'workqueue_depth', { name: 'ucloudjob' }) === 0 ? s : undefined;
+      // Nothing queued and no worker busy: a reconcile in flight has been taken from the queue
+      // (queue_duration counted) but not yet counted as a reconcile.
+      const idle = metric(s, 'workqueue_depth', { name: 'ucloudjob' }) === 0 && metric(s, 'controller_runtime_active_workers', { controller: 'ucloudjob' }) === 0;
+      return idle ? s : undefined;
     }, 'an idle work queue');
     const text = await (await fetch(`${operator.probeUrl}/metrics`)).text();
 
@@ -88,6 +91,25 @@ describe('metrics after a job', () => {
     expect(core.charges).toHaveLength(1);
     expect(metric(m, 'ucloud_operator_charges_total')).toBe(1);
     expect(metric(m, 'ucloud_operator_charged_periods_total')).toBe(core.chargedPeriods('54112'));
+
+    // controller-runtime's other standard series: workers, nothing in flight once settled.
+    expect(metric(m, 'controller_runtime_max_concurrent_reconciles', ctl)).toBe(stack.config.reconciler.workers);
+    expect(metric(m, 'controller_runtime_active_workers', ctl)).toBe(0);
+    expect(metric(m, 'workqueue_unfinished_work_seconds', q)).toBe(0);
+    expect(metric(m, 'workqueue_longest_running_processor_seconds', q)).toBe(0);
+    // Every apiserver request, by code, method and host: the pod was created (201), lists and
+    // watches were answered (200), and nothing else went to another host.
+    const host = new URL(ns.kc.getCurrentCluster()!.server).host;
+    expect(metric(m, 'rest_client_requests_total', { code: '201', method: 'POST', host })).toBeGreaterThanOrEqual(4); // UCloudJob, ConfigMap, Service, NetworkPolicy, pod
+    expect(metric(m, 'rest_client_requests_total', { code: '200', method: 'GET', host })).toBeGreaterThanOrEqual(10); // 5 lists + 5 watches at least
+    expect(m.filter((s) => s.name === 'rest_client_requests_total' && s.labels.host !== host)).toEqual([]);
+    // Backlog settled: Core has every update and every charge.
+    expect(metric(m, 'ucloud_operator_outbox_unacknowledged_updates')).toBe(0);
+    expect(metric(m, 'ucloud_operator_outbox_oldest_unacknowledged_age_seconds')).toBe(0);
+    expect(metric(m, 'ucloud_operator_uncharged_windows')).toBe(0);
+    for (const resource of ['ucloudjobs', 'pods', 'configmaps', 'services', 'networkpolicies']) {
+      expect([resource, hasSeries(m, 'ucloud_operator_watch_staleness_seconds', { resource }) && metric(m, 'ucloud_operator_watch_staleness_seconds', { resource }) < 60]).toEqual([resource, true]);
+    }
 
     // Watches are alive, and the process metrics are there.
     expect(metric(m, 'ucloud_operator_watch_last_event_timestamp_seconds', { resource: 'pods' })).toBeGreaterThan(startedAt - 60);
