@@ -392,6 +392,14 @@ describe('the Helm chart', () => {
       expect(deployments).toEqual([`${release}-ucloud-operator`]);
     });
 
+    it('fails an install that asks for a ServiceMonitor on a cluster without its CRD, saying so', async () => {
+      const bad = `${release}-sm`;
+      const res = await helm(['install', bad, CHART_DIR, '--namespace', ns.name, '--set', 'ucloud.existingSecret=ucloud-credentials,serviceMonitor.enabled=true,crds.install=false']);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toMatch(/no matches for kind "ServiceMonitor" in version "monitoring\.coreos\.com\/v1"/);
+      expect((await helm(['list', '--namespace', ns.name, '--all', '-q'])).stdout.split('\n')).not.toContain(bad);
+    });
+
     it('keeps the CRD when the release is uninstalled', async () => {
       const res = await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
       expect(res.code).toBe(0);
