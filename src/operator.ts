@@ -144,7 +144,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   // The jobs-by-state gauge reads the reconciler's cache, only while this replica reconciles.
   metrics.observeJobs(() => (dutiesRunning && controller ? controller.jobs.list() : undefined));
   metrics.observeBacklog(() => (dutiesRunning && controller ? controller.reporter.backlog() : undefined));
-  metrics.observeUncharged(() => (dutiesRunning && accounting ? accounting.unchargedWindows() : undefined));
+  metrics.observeUncharged(() => (dutiesRunning && accounting ? accounting.uncharged() : undefined));
   let shuttingDown = false;
   let adapterListening = false;
   /** The controller (and accounting) run: started and not yet told to stop. */

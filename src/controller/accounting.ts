@@ -124,6 +124,19 @@ export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minute
   return windows;
 }
 
+/**
+ * When a due window closed: its last period's end, or the job's end if that came first (PER_UNIT:
+ * the start). How long it has waited for its charge is measured from here.
+ */
+export function windowClosedAt(job: UCloudJob, window: ChargeWindow, minuteMs = MINUTE): number {
+  const start = Date.parse(job.status?.startedAt ?? '');
+  const period = periodMillis(job.spec.product.unitOfPrice, minuteMs);
+  if (period === undefined) return start;
+  const closes = start + window.chargedPeriodsAfter * period;
+  const finishedAt = Date.parse(job.status?.finishedAt ?? '');
+  return Number.isFinite(finishedAt) ? Math.min(closes, finishedAt) : closes;
+}
+
 export interface AccountingDeps {
   kube: KubePort;
   control: JobsControlPort;
@@ -292,12 +305,20 @@ export class Accounting {
   }
 
   /**
-   * Charge windows due now and not acknowledged by UCloud/Core (the uncharged-windows gauge). A
-   * pass charges them within a second or an interval; a count that stays up means charging fails.
+   * Charge windows due now and not acknowledged by UCloud/Core, and when the oldest closed (the
+   * uncharged-windows gauges). A pass charges them within a second or an interval, so with many
+   * jobs some are always due; one that has waited for many intervals means charging fails.
    */
-  unchargedWindows(): number {
+  uncharged(): { windows: number; oldestClosedAt?: number } {
     const now = (this.deps.now ?? (() => new Date()))();
-    return this.collectDue(now).due.reduce((n, d) => n + d.windows.length, 0);
+    let windows = 0;
+    let oldestClosedAt: number | undefined;
+    for (const { job, windows: ws } of this.collectDue(now).due) {
+      windows += ws.length;
+      const closed = windowClosedAt(job, ws[0]!, this.deps.minuteMillis);
+      if (Number.isFinite(closed) && (oldestClosedAt === undefined || closed < oldestClosedAt)) oldestClosedAt = closed;
+    }
+    return { windows, oldestClosedAt };
   }
 
   /** One pass over every cached job: charge what is due, then record the watermarks. */

@@ -16,6 +16,13 @@ export interface QueueInFlight {
   processingSince(): Iterable<number>;
 }
 
+/** Charge windows due and not acknowledged, over every cached job (the accounting's view). */
+export interface UnchargedWindows {
+  windows: number;
+  /** Unix ms when the oldest of them closed; undefined when there is none. */
+  oldestClosedAt?: number;
+}
+
 /** The outbox of every cached job, summed (the reporter's view, acknowledgements in memory included). */
 export interface OutboxBacklog {
   updates: number;
@@ -133,16 +140,18 @@ export class OperatorMetrics {
     registers: [this.registry],
     collect: () => this.collectBacklog(),
   });
-  private unchargedSource?: () => number | undefined;
+  private unchargedSource?: () => UnchargedWindows | undefined;
   readonly unchargedWindows: Gauge = new Gauge({
     name: 'ucloud_operator_uncharged_windows',
     help: 'Charge windows that are due (complete and settled) but not acknowledged by UCloud/Core, over all jobs (0 on a standby).',
     registers: [this.registry],
-    collect: () => {
-      this.unchargedWindows.reset();
-      const n = this.unchargedSource?.();
-      if (n !== undefined) this.unchargedWindows.set(n);
-    },
+    collect: () => this.collectUncharged(),
+  });
+  readonly unchargedOldestAge: Gauge = new Gauge({
+    name: 'ucloud_operator_uncharged_window_oldest_age_seconds',
+    help: 'Seconds since the oldest due, unacknowledged charge window closed (0 when there is none, and on a standby).',
+    registers: [this.registry],
+    collect: () => this.collectUncharged(),
   });
   /** Last time each running informer heard from the apiserver (Date.now() ms), by resource. */
   private readonly watchHeard = new Map<string, number>();
@@ -264,8 +273,8 @@ export class OperatorMetrics {
     this.backlogSource = source;
   }
 
-  /** The uncharged-window count: the accounting's, while this replica charges (else undefined). */
-  observeUncharged(source: () => number | undefined): void {
+  /** The uncharged windows: the accounting's, while this replica charges (else undefined). */
+  observeUncharged(source: () => UnchargedWindows | undefined): void {
     this.unchargedSource = source;
   }
 
@@ -295,6 +304,15 @@ export class OperatorMetrics {
       this.workqueueUnfinishedWork.set({ name: q.name }, total);
       this.workqueueLongestRunning.set({ name: q.name }, longest);
     }
+  }
+
+  private collectUncharged(): void {
+    this.unchargedWindows.reset();
+    this.unchargedOldestAge.reset();
+    const u = this.unchargedSource?.();
+    if (!u) return;
+    this.unchargedWindows.set(u.windows);
+    this.unchargedOldestAge.set(u.oldestClosedAt === undefined ? 0 : Math.max(0, (Date.now() - u.oldestClosedAt) / 1000));
   }
 
   private collectBacklog(): void {

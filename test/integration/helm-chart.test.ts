@@ -109,7 +109,7 @@ describe('the Helm chart', () => {
     const vars = JSON.parse(dashboard).templating.list.map((v: Obj) => v.name);
     expect(vars).toEqual(['datasource', 'namespace']);
     const titles = JSON.parse(dashboard).panels.map((p: Obj) => p.title);
-    expect(titles).toEqual(expect.arrayContaining(['Errors', 'Reconcile errors / s', 'Backlog', 'Unacknowledged job updates', 'Oldest unacknowledged update', 'Uncharged windows']));
+    expect(titles).toEqual(expect.arrayContaining(['Errors', 'Reconcile errors / s', 'Backlog', 'Unacknowledged job updates', 'Oldest unacknowledged update', 'Uncharged windows, oldest age']));
     const cm = (await render(['--set', 'grafanaDashboard.enabled=true'])).find((o) => o.kind === 'ConfigMap' && o.metadata.labels.grafana_dashboard === '1');
     expect(JSON.parse(cm.data['ucloud-operator.json'])).toEqual(JSON.parse(dashboard));
   });

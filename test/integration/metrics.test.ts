@@ -107,6 +107,8 @@ describe('metrics after a job', () => {
     expect(metric(m, 'ucloud_operator_outbox_unacknowledged_updates')).toBe(0);
     expect(metric(m, 'ucloud_operator_outbox_oldest_unacknowledged_age_seconds')).toBe(0);
     expect(metric(m, 'ucloud_operator_uncharged_windows')).toBe(0);
+    expect(hasSeries(m, 'ucloud_operator_uncharged_window_oldest_age_seconds')).toBe(true);
+    expect(metric(m, 'ucloud_operator_uncharged_window_oldest_age_seconds')).toBe(0);
     for (const resource of ['ucloudjobs', 'pods', 'configmaps', 'services', 'networkpolicies']) {
       expect([resource, hasSeries(m, 'ucloud_operator_watch_staleness_seconds', { resource }) && metric(m, 'ucloud_operator_watch_staleness_seconds', { resource }) < 60]).toEqual([resource, true]);
     }

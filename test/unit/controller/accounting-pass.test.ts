@@ -161,4 +161,19 @@ describe('Accounting passes', () => {
     await accounting.stop();
     expect(stored('83').status?.accounting?.chargedPeriods).toBe(3);
   });
+  it('counts the due, unacknowledged windows and how long the oldest has waited, and none once charged', async () => {
+    const kube = new FakeKube();
+    // Now is 2.5 minutes after the start: two one-minute windows are due, the first closed 90 s ago.
+    let cached: UCloudJob = { ...job({ jobId: '79' }), status: { state: 'RUNNING', startedAt: new Date(START).toISOString() } };
+    kube.seed('UCloudJob', cached);
+    const control = new RecordingControl();
+    const accounting = new Accounting({ kube, control, listJobs: () => [cached], logger: rootLogger, intervalMs: MIN });
+    expect(accounting.uncharged()).toEqual({ windows: 2, oldestClosedAt: START + MIN });
+    await accounting.pass();
+    expect(control.charged.flat().map((i) => i.periods)).toEqual([1, 1]);
+    // Acknowledged (remembered in memory until written): nothing is due any more.
+    expect(accounting.uncharged()).toEqual({ windows: 0, oldestClosedAt: undefined });
+    cached = kube.peek<UCloudJob>('UCloudJob', NS, 'j-79')!;
+    expect(accounting.uncharged().windows).toBe(0);
+  });
 });

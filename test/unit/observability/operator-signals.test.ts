@@ -76,14 +76,16 @@ describe('operator signals', () => {
     expect(await value(m, 'ucloud_operator_outbox_unacknowledged_updates')).toBe(0);
     let leading = true;
     m.observeBacklog(() => (leading ? { updates: 3, oldestAt: Date.now() - 120_000 } : undefined));
-    m.observeUncharged(() => (leading ? 2 : undefined));
+    m.observeUncharged(() => (leading ? { windows: 2, oldestClosedAt: Date.now() - 300_000 } : undefined));
     expect(await value(m, 'ucloud_operator_outbox_unacknowledged_updates')).toBe(3);
     expect(await value(m, 'ucloud_operator_outbox_oldest_unacknowledged_age_seconds')).toBeGreaterThanOrEqual(120);
     expect(await value(m, 'ucloud_operator_uncharged_windows')).toBe(2);
+    expect(await value(m, 'ucloud_operator_uncharged_window_oldest_age_seconds')).toBeGreaterThanOrEqual(300);
     leading = false;
     expect(await value(m, 'ucloud_operator_outbox_unacknowledged_updates')).toBe(0);
     expect(await value(m, 'ucloud_operator_outbox_oldest_unacknowledged_age_seconds')).toBe(0);
     expect(await value(m, 'ucloud_operator_uncharged_windows')).toBe(0);
+    expect(await value(m, 'ucloud_operator_uncharged_window_oldest_age_seconds')).toBe(0);
 
     m.watchHeardFrom('pods', Date.now() - 90_000);
     expect(await value(m, 'ucloud_operator_watch_staleness_seconds', { resource: 'pods' })).toBeGreaterThanOrEqual(90);
