@@ -125,12 +125,13 @@ export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minute
 }
 
 /**
- * When a due window closed: its last period's end, or the job's end if that came first (PER_UNIT:
- * the start). How long it has waited for its charge is measured from here.
+ * When a due window closed: its last period's end, or the job's end if that came first (charged
+ * once: the start). How long it has waited for its charge is measured from here. The period is
+ * dueWindows' own (chargePeriodMillis).
  */
 export function windowClosedAt(job: UCloudJob, window: ChargeWindow, minuteMs = MINUTE): number {
   const start = Date.parse(job.status?.startedAt ?? '');
-  const period = periodMillis(job.spec.product.unitOfPrice, minuteMs);
+  const period = chargePeriodMillis(job.spec.product, minuteMs);
   if (period === undefined) return start;
   const closes = start + window.chargedPeriodsAfter * period;
   const finishedAt = Date.parse(job.status?.finishedAt ?? '');
