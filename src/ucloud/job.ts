@@ -221,6 +221,10 @@ export const ComputeProductSchema = z.object({
   cpu: z.number().int().min(0).max(100_000).nullish(),
   memoryInGigs: z.number().int().min(0).max(1_000_000).nullish(),
   gpu: z.number().int().min(0).max(1_000).nullish(),
+  // Shown to jinja templates as ucloud.machine.*Model (IM2's handleJinjaInvocation).
+  cpuModel: z.string().max(LIMITS.name).nullish(),
+  memoryModel: z.string().max(LIMITS.name).nullish(),
+  gpuModel: z.string().max(LIMITS.name).nullish(),
   unitOfPrice: ProductPriceUnitSchema.nullish(),
   pricePerUnit: z.number().nullish(),
 });
