@@ -91,6 +91,18 @@ export const ConfigSchema = z.object({
         .prefault({}),
       podLabels: z.record(z.string(), z.string()).default({}),
       podAnnotations: z.record(z.string(), z.string()).default({}),
+      /**
+       * Renders v2 (jinja) applications' templates inside each job pod, in an init container
+       * (docs/adr/0012): the operator's own image and its render-invocation entry point. Without
+       * an image, jinja applications are refused. The chart sets the chart's own image.
+       */
+      invocationRenderer: z
+        .object({
+          image: z.string().min(1).optional(),
+          command: z.array(z.string().min(1)).min(1).default(['/nodejs/bin/node', '/app/dist/src/render-invocation/main.js']),
+          imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   accounting: z

@@ -39,11 +39,11 @@ export function specProblems(job: UCloudJob, config: OperatorConfig): string[] {
       );
     }
   }
-  // A v2 application's template is rendered in the job's pod by a render step this build does not
-  // have yet; until it does, such a job is refused here instead of running the image's entry point.
-  // Remove this check (and its test in spec-check.test.ts) with the render step's arrival.
-  if (spec.invocationTemplate !== undefined) out.push('spec.invocationTemplate: this build of the operator cannot render jinja invocations');
-  else if (spec.command.length === 0) out.push('spec.command: empty (only a jinja invocation renders its command in the pod)');
+  if (spec.command.length === 0) out.push('spec.command: empty');
+  // A jinja job's init container needs the renderer image (invocation-init.ts, docs/adr/0014).
+  if (spec.invocationTemplate && !config.jobs.invocationRenderer.image) {
+    out.push('spec.invocationTemplate: no jobs.invocationRenderer.image is configured to render it');
+  }
   if (!IMAGE.test(spec.image)) out.push('spec.image: not a container image reference (contains blanks or control characters)');
   spec.env.forEach((e, i) => {
     if (!ENV_NAME.test(e.name)) out.push(`spec.env[${i}].name: not a valid environment variable name`);

@@ -26,7 +26,9 @@ import {
   type ComputeProduct,
   type Job,
 } from '../ucloud/job.js';
+import { SCRIPT_PATH } from '../render-invocation/layout.js';
 import { InvocationError, renderEnvironment, renderInvocation, type FileMapper } from './invocation.js';
+import { jinjaInvocation } from './jinja-values.js';
 import { explicitMountPath, mountPaths, PathError, toSubPath, WORK_DIR } from './storage-paths.js';
 
 export class TranslationError extends Error {
@@ -74,15 +76,6 @@ function interfacePorts(app: ApplicationInvocation): Pick<UCloudJobSpec, 'webPor
     ...(web ? { webPort: app.web?.port || DEFAULT_WEB_PORT } : {}),
     ...(vnc ? { vncPort: app.vnc?.port || DEFAULT_VNC_PORT } : {}),
   };
-}
-
-/**
- * A v2 application's template: IM2 renders a jinja application when its invocation is exactly one
- * jinja part (im2/.../containers/invocation.go, prepareInvocationOnJobCreate).
- */
-function jinjaTemplate(app: ApplicationInvocation): string | undefined {
-  const [only, ...rest] = app.invocation;
-  return only?.type === 'jinja' && rest.length === 0 ? only.template : undefined;
 }
 
 const FREQUENCIES = new Set<string>(ACCOUNTING_FREQUENCIES);
@@ -233,18 +226,18 @@ function buildMounts(files: Collected['files'], config: OperatorConfig): { mount
   return { mounts, fileMapper };
 }
 
-function render(
-  app: ApplicationInvocation,
-  values: Record<string, AppParameterValue>,
-  fileMapper: FileMapper,
-): Pick<UCloudJobSpec, 'command' | 'env' | 'invocationTemplate'> {
-  const template = jinjaTemplate(app);
+function render(job: Job, app: ApplicationInvocation, fileMapper: FileMapper): Pick<UCloudJobSpec, 'command' | 'env' | 'invocationTemplate'> {
+  const values = job.specification.parameters ?? {};
+  const jinja = jinjaInvocation(job, app, fileMapper);
   let command: string[];
   let env: UCloudJobSpec['env'];
   try {
     // The environment binds every parameter, so a jinja application's values are checked too.
     env = renderEnvironment(app, values, fileMapper);
-    if (template !== undefined) return { command: [], env: checkedEnv(env), invocationTemplate: template };
+    // A jinja application's script is rendered by each rank's init container; the user container runs it.
+    if (jinja) {
+      return { command: [SCRIPT_PATH], env: checkedEnv(env), invocationTemplate: { template: jinja.template, values: JSON.stringify(jinja.values) } };
+    }
     command = renderInvocation(app, values, fileMapper);
   } catch (e) {
     if (!(e instanceof InvocationError)) throw e;
@@ -283,7 +276,14 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
 
   const { files, peers } = collect(job);
   const { mounts, fileMapper } = buildMounts(files, config);
-  const { command, env, invocationTemplate } = render(app, spec.parameters ?? {}, fileMapper);
+  const { command, env, invocationTemplate } = render(job, app, fileMapper);
+  if (invocationTemplate && !config.jobs.invocationRenderer.image) {
+    throw new TranslationError(
+      `${INVOCATION}.invocation`,
+      'this provider cannot render jinja (v2) applications: no jobs.invocationRenderer.image is configured',
+      'UNSUPPORTED_INVOCATION',
+    );
+  }
 
   const candidate: UCloudJobSpec = {
     jobId: job.id,

@@ -12,5 +12,7 @@ export function unitConfig(overrides: Record<string, unknown> = {}): OperatorCon
       { id: 'u1-gpu-1', category: 'u1-gpu', cpu: 8, memoryInGigs: 32, gpu: 1, unitOfPrice: 'CREDITS_PER_HOUR' },
     ],
     ...overrides,
+    // As the chart sets it, unless a test's jobs section says otherwise.
+    jobs: { invocationRenderer: { image: 'registry.example/ucloud-operator:test' }, ...((overrides.jobs as Record<string, unknown> | undefined) ?? {}) },
   });
 }

@@ -49,6 +49,8 @@ export const TEST_PRODUCTS = [
   { id: 'u1-gpu-1', category: 'u1-gpu', cpu: 8, memoryInGigs: 32, gpu: 1, unitOfPrice: 'CREDITS_PER_HOUR' },
 ] as const;
 
+export const TEST_RENDERER_IMAGE = 'registry.example/ucloud-operator:test';
+
 export function testConfig(ns: string, core: UCloudCoreEmulator, overrides: Record<string, unknown> = {}): OperatorConfig {
   const base: Record<string, unknown> = {
     providerId: core.providerId,
@@ -59,6 +61,8 @@ export function testConfig(ns: string, core: UCloudCoreEmulator, overrides: Reco
     reconciler: { workers: 4, resyncSeconds: 30 },
     reporting: { batchWindowMs: 20 },
     accounting: { intervalSeconds: 60 },
+    // As the chart sets it: jinja (v2) jobs get an init container of this image (kwok runs none).
+    jobs: { invocationRenderer: { image: TEST_RENDERER_IMAGE } },
   };
   return parseConfig(deepMerge(base, overrides));
 }

@@ -77,14 +77,19 @@ export const UCloudJobSpecSchema = z.object({
   replicas: d(z.number().int().min(1).max(1000), 'Number of ranks (one pod per rank).'),
   image: d(z.string().min(1).max(1024), 'Container image of the resolved tool.'),
   command: d(
-    z.array(z.string().max(65536)).max(10000),
-    'The rendered invocation, one argv word per item. Empty only for a jinja invocation (invocationTemplate), which is rendered per rank.',
-  ),
-  invocationTemplate: d(
-    z.string().max(256 * 1024).optional(),
-    "A v2 application's jinja invocation template as UCloud/Core sent it (its single invocation part); rendered per rank in the job's pod, never by the operator.",
+    z.array(z.string().max(65536)).min(1).max(10000),
+    'The rendered invocation, one argv word per item (for a jinja invocation: the script its init container renders).',
   ),
   env: d(z.array(EnvVarSchema).max(1000), 'Environment rendered from the application environment section.'),
+  invocationTemplate: d(
+    z
+      .object({
+        template: d(z.string().max(256 * 1024), 'The Jinja template, workflow job templates appended (user text: rendered only inside the job pods).'),
+        values: d(z.string().max(512 * 1024), 'JSON: the parameter values as the template sees them (IM2 parameter file), ucloud.rank 0.'),
+      })
+      .optional(),
+    'Set for v2 (jinja) applications: each rank renders this in an init container and runs the result (command is then the script path).',
+  ),
   workingDir: d(z.string().max(4096).optional(), 'Working directory of the user container (/work when the application asks for it).'),
   runAsRoot: d(z.boolean(), 'Run as root: the application may, and the operator permits it (jobs.allowRunAsRoot); otherwise runAsNonRoot.'),
   timeAllocationMillis: d(

@@ -7,9 +7,10 @@ import { configMapName, jobIdLabelValue, podName, serviceName, sshObjectName } f
 import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
 import { WORK_DIR } from '../../translate/storage-paths.js';
+import { invocationInit } from './invocation-init.js';
 import { childMetadata } from './owner.js';
 import { peerSearchDomain } from './peer-aliases.js';
-import { ETC_UCLOUD, RANK_FILE } from './rank-files.js';
+import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
 
 export const USER_CONTAINER = 'user-job';
 export const GPU_RESOURCE = 'nvidia.com/gpu';
@@ -24,7 +25,14 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
       name: 'ucloud-etc',
       projected: {
         sources: [
-          { configMap: { name: configMapName(job.metadata.name) } },
+          // A jinja job's ConfigMap also holds its template and values: those are the init
+          // container's, so /etc/ucloud lists the rank files only.
+          {
+            configMap: {
+              name: configMapName(job.metadata.name),
+              ...(spec.invocationTemplate ? { items: Object.keys(rankFiles(job, config)).map((key) => ({ key, path: key })) } : {}),
+            },
+          },
           { downwardAPI: { items: [{ path: RANK_FILE, fieldRef: { fieldPath: `metadata.labels['${LABEL_RANK}']` } }] } },
           // The owner's SSH keys (adapter/sessions/ssh.ts writes the Secret when SSH is offered).
           ...(spec.sshEnabled
@@ -97,6 +105,11 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
   }
   const name = podName(job.metadata.name, rank);
   const { volumes: vols, mounts } = volumes(job, config);
+  const jinja = invocationInit(job, rank, config);
+  if (jinja) {
+    vols.push(...jinja.volumes);
+    mounts.push(...jinja.userMounts);
+  }
   // A zero in the product means "not part of this product", not a limit of nothing.
   const resources: Record<string, string> = {};
   if (spec.product.cpu > 0) resources.cpu = String(spec.product.cpu);
@@ -132,6 +145,7 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       securityContext: { runAsNonRoot: !spec.runAsRoot, seccompProfile: { type: 'RuntimeDefault' } },
+      ...(jinja ? { initContainers: jinja.initContainers } : {}),
       containers: [container],
       volumes: vols,
       ...placement(job, config),

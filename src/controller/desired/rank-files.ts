@@ -7,6 +7,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import { configMapName, rankHostname } from '../../api/v1alpha1/names.js';
 import type { UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
+import { invocationFiles } from './invocation-init.js';
 import { childMetadata, jobIdentity } from './owner.js';
 
 export const RANK_FILE = 'rank.txt';
@@ -36,7 +37,8 @@ export function configMap(job: UCloudJob, config: OperatorConfig): V1ConfigMap {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: childMetadata(job, configMapName(job.metadata.name)),
-    data: rankFiles(job, config),
+    // A jinja job's template and values ride along for its init containers (invocation-init.ts).
+    data: { ...rankFiles(job, config), ...invocationFiles(job) },
   };
 }
 

@@ -10,15 +10,15 @@ describe('specProblems for core2 jobs', () => {
     expect(specProblems(jobToResource(fixtureJob(CORE2_LEGACY), config), config)).toEqual([]);
   });
 
-  it('a jinja invocation is refused by name while this build cannot render it, not run as the image entry point', () => {
-    expect(specProblems(jobToResource(fixtureJob(CORE2_V2), config), config)).toEqual([
-      'spec.invocationTemplate: this build of the operator cannot render jinja invocations',
-    ]);
+  it('a jinja invocation can run (its init container renders it), but not without a renderer image', () => {
+    const job = jobToResource(fixtureJob(CORE2_V2), config);
+    expect(specProblems(job, config)).toEqual([]);
+    expect(specProblems(job, unitConfig({ jobs: { invocationRenderer: {} } }))).toEqual(['spec.invocationTemplate: no jobs.invocationRenderer.image is configured to render it']);
   });
 
   it('an empty command without a template is refused', () => {
     const job = jobToResource(fixtureJob(CORE2_LEGACY), config);
     job.spec.command = [];
-    expect(specProblems(job, config)).toEqual(['spec.command: empty (only a jinja invocation renders its command in the pod)']);
+    expect(specProblems(job, config)).toEqual(['spec.command: empty']);
   });
 });

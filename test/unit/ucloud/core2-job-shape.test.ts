@@ -50,7 +50,7 @@ describe('the legacy application job', () => {
 describe('the v2 (jinja) application job', () => {
   it('is translated, carrying its template to the UCloudJob', () => {
     const spec = jobToSpec(fixtureJob(CORE2_V2), config);
-    expect(spec.invocationTemplate).toContain('{% for i in range(count) %}');
+    expect(spec.invocationTemplate?.template).toContain('{% for i in range(count) %}');
     expect(spec.product.accountingFrequency).toBe('PERIODIC_MINUTE');
   });
 });

@@ -1,0 +1,66 @@
+// A v2 job end to end against IM2's own pipeline: for each Go-shaped job in test/fixtures/jinja/,
+// the operator's translation gives the template and values IM2's handleJinjaInvocation writes
+// (<name>.im2/template.j2, values.json), and the renderer gives, rank by rank, the script IM2's
+// script-gen writes (<name>.im2/script-<rank>.sh). docs/adr/0012 says how those were produced.
+import { renderScript } from '../../../src/render-invocation/engine.js';
+import { SCRIPT_PATH } from '../../../src/render-invocation/layout.js';
+import { jobToSpec, TranslationError } from '../../../src/translate/job-to-spec.js';
+import { im2Output, JINJA_JOBS, jinjaConfig, jinjaJob } from '../../support/jinja-fixtures.js';
+
+const config = jinjaConfig();
+
+describe.each(JINJA_JOBS)('%s', (name) => {
+  const job = jinjaJob(name);
+  const spec = jobToSpec(job, config);
+  const im2 = im2Output(name, spec.replicas);
+
+  it('runs the rendered script', () => {
+    expect(spec.command).toEqual([SCRIPT_PATH]);
+    expect(spec.invocationTemplate).toBeDefined();
+  });
+
+  it("carries IM2's template (workflow job templates appended) and values", () => {
+    expect(spec.invocationTemplate!.template).toBe(im2.template);
+    expect(JSON.parse(spec.invocationTemplate!.values)).toEqual(im2.values);
+  });
+
+  it("renders IM2's script for every rank", () => {
+    const values = JSON.parse(spec.invocationTemplate!.values) as Record<string, unknown>;
+    expect(im2.scripts).toHaveLength(spec.replicas);
+    im2.scripts.forEach((expected, rank) => expect(renderScript(spec.invocationTemplate!.template, values, rank)).toBe(expected));
+  });
+});
+
+describe('what the fixtures exercise', () => {
+  it('ranks differ, workflows append, values are escaped', () => {
+    const terminal = im2Output('v2-terminal', 2);
+    expect(terminal.scripts[0]).toContain('# ▶ code for the master node (rank = 0)');
+    expect(terminal.scripts[1]).toContain('# ▶ code for worker nodes (rank > 0)');
+    const flags = im2Output('v2-flags', 2);
+    expect(flags.template).toMatch(/\necho workflow threads=\{\{ threads \}\}/);
+    expect(flags.scripts[0]).toContain(`run --input '/work/in put.csv' '--threads=16' '-r0.25'`);
+    expect(flags.values).not.toHaveProperty('undeclared');
+    expect(flags.values._injected_token).toBe('');
+  });
+});
+
+describe('refusals', () => {
+  it('a jinja application without a renderer image is refused, naming the setting', () => {
+    const noImage = jinjaConfig({ jobs: { allowRunAsRoot: true, sharedStorage: { claimName: 'ucloud-files' } } });
+    let error: unknown;
+    try {
+      jobToSpec(jinjaJob('v2-flags'), noImage);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TranslationError);
+    expect((error as TranslationError).errorCode).toBe('UNSUPPORTED_INVOCATION');
+    expect((error as TranslationError).why).toContain('jobs.invocationRenderer.image');
+  });
+
+  it('a workflow value is still refused for an application that is not a jinja one', () => {
+    const job = jinjaJob('v2-flags');
+    job.status!.resolvedApplication!.invocation.invocation = [{ type: 'word', word: 'true' }];
+    expect(() => jobToSpec(job, config)).toThrow(/workflow values are not supported/);
+  });
+});
