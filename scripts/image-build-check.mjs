@@ -274,6 +274,28 @@ try {
   }
   if (check.stdout.includes('image-build-check-refresh-token')) fail('--check-config printed the refresh token');
   say(`entrypoint --check-config: the ${helm ? 'chart-rendered' : 'minimal'} configuration is valid`);
+
+  // The jinja init container's entry point, as job pods run it from this image (config.ts's
+  // jobs.invocationRenderer.command: /app/dist/src/render-invocation/main.js) with only the
+  // production node_modules.
+  const renderEntry = join(app, 'dist/src/render-invocation/main.js');
+  if (!existsSync(renderEntry)) fail('the image has no dist/src/render-invocation/main.js');
+  const inv = join(work, 'invocation');
+  mkdirSync(inv, { recursive: true });
+  writeFileSync(join(inv, 't.j2'), 'echo {{ name }} rank={{ ucloud.rank }} {{ on | flag("--on") }}');
+  writeFileSync(join(inv, 'v.json'), JSON.stringify({ name: "it's", on: true, ucloud: { rank: 0 } }));
+  const rendered = spawnSync(node, [renderEntry, join(inv, 't.j2'), join(inv, 'v.json'), join(inv, 'job.sh')], {
+    cwd: app,
+    env: { ...env, UCLOUD_RANK: '2' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const wanted = `#!/usr/bin/env bash\necho 'it'"'"'s' rank=2 '--on'`;
+  const script = existsSync(join(inv, 'job.sh')) ? readFileSync(join(inv, 'job.sh'), 'utf8') : '';
+  if (rendered.status !== 0 || script !== wanted) {
+    fail(`render-invocation: exit ${rendered.status}, script ${JSON.stringify(script)} (wanted ${JSON.stringify(wanted)})\n${rendered.stderr}`);
+  }
+  say('render-invocation entry point: renders a template into the job script');
   if (describeFile) {
     const { root, image, workdir, env: stageEnv, user, entrypoint, cmd, expose } = runtime;
     writeFileSync(describeFile, JSON.stringify({ work, root, image, workdir, env: stageEnv, user, entrypoint, cmd, expose: expose ?? [] }, null, 2));
