@@ -57,10 +57,4 @@ describe('refusals', () => {
     expect((error as TranslationError).errorCode).toBe('UNSUPPORTED_INVOCATION');
     expect((error as TranslationError).why).toContain('jobs.invocationRenderer.image');
   });
-
-  it('a workflow value is still refused for an application that is not a jinja one', () => {
-    const job = jinjaJob('v2-flags');
-    job.status!.resolvedApplication!.invocation.invocation = [{ type: 'word', word: 'true' }];
-    expect(() => jobToSpec(job, config)).toThrow(/workflow values are not supported/);
-  });
 });
