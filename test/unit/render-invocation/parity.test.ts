@@ -5,6 +5,7 @@
 import { renderScript } from '../../../src/render-invocation/engine.js';
 import { SCRIPT_PATH } from '../../../src/render-invocation/layout.js';
 import { jobToSpec, TranslationError } from '../../../src/translate/job-to-spec.js';
+import { CORE2_V2, fixtureJob } from '../../support/fixtures.js';
 import { im2Output, JINJA_JOBS, jinjaConfig, jinjaJob } from '../../support/jinja-fixtures.js';
 
 const config = jinjaConfig();
@@ -28,6 +29,19 @@ describe.each(JINJA_JOBS)('%s', (name) => {
     const values = JSON.parse(spec.invocationTemplate!.values) as Record<string, unknown>;
     expect(im2.scripts).toHaveLength(spec.replicas);
     im2.scripts.forEach((expected, rank) => expect(renderScript(spec.invocationTemplate!.template, values, rank)).toBe(expected));
+  });
+});
+
+// core2's v2 job fixture (marshalled from UCloud's Go types, test/fixtures/README.md), through
+// IM2's pipeline the same way (core2-v2.im2/).
+describe('core2 v2 fixture', () => {
+  it("gives IM2's template, values and script", () => {
+    const withProduct = jinjaConfig({ products: [{ id: 'example-compute-1', category: 'example-compute', cpu: 1, memoryInGigs: 2 }] });
+    const spec = jobToSpec(fixtureJob(CORE2_V2), withProduct);
+    const im2 = im2Output('core2-v2', spec.replicas);
+    expect(spec.invocationTemplate!.template).toBe(im2.template);
+    expect(JSON.parse(spec.invocationTemplate!.values)).toEqual(im2.values);
+    expect(renderScript(spec.invocationTemplate!.template, JSON.parse(spec.invocationTemplate!.values), 0)).toBe(im2.scripts[0]);
   });
 });
 
