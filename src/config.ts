@@ -93,7 +93,7 @@ export const ConfigSchema = z.object({
       podAnnotations: z.record(z.string(), z.string()).default({}),
       /**
        * Renders v2 (jinja) applications' templates inside each job pod, in an init container
-       * (docs/adr/0014): the operator's own image and its render-invocation entry point. Without
+       * (docs/adr/0012): the operator's own image and its render-invocation entry point. Without
        * an image, jinja applications are refused. The chart sets the chart's own image.
        */
       invocationRenderer: z

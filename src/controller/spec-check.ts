@@ -40,7 +40,7 @@ export function specProblems(job: UCloudJob, config: OperatorConfig): string[] {
     }
   }
   if (spec.command.length === 0) out.push('spec.command: empty');
-  // A jinja job's init container needs the renderer image (invocation-init.ts, docs/adr/0014).
+  // A jinja job's init container needs the renderer image (invocation-init.ts, docs/adr/0012).
   if (spec.invocationTemplate && !config.jobs.invocationRenderer.image) {
     out.push('spec.invocationTemplate: no jobs.invocationRenderer.image is configured to render it');
   }

@@ -1,7 +1,7 @@
 // Renders a v2 (jinja) application's invocation into the job script, with UCloud's semantics:
 // IM2's script generator (provider-integration/im2/pkg/integrations/k8s/cli_script_gen.go) on
 // gonja, UCloud's Jinja fork, configured as provider-integration/im2/pkg/controller/jinja_invocation.go
-// does it. The rules and what we checked them against are in docs/adr/0014-jinja-invocations.md.
+// does it. The rules and what we checked them against are in docs/adr/0012-jinja-invocations.md.
 //
 // The template is the user's program text: this module runs only in the job pod's init container
 // (src/render-invocation/main.ts) and in unit tests, never in the operator process. nunjucks is no

@@ -1,5 +1,5 @@
 // Entry point of the init container that renders a v2 (jinja) application's invocation inside the
-// job's pod (docs/adr/0014): `node dist/src/render-invocation/main.js <template> <values.json> <script>`,
+// job's pod (docs/adr/0012): `node dist/src/render-invocation/main.js <template> <values.json> <script>`,
 // with the rank in UCLOUD_RANK, as IM2's `ucloud script-gen <template> <params> <output>` is run
 // (provider-integration/im2/pkg/integrations/k8s/cli_script_gen.go). The operator never runs this.
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -213,7 +213,7 @@ function renderPart(part: InvocationParameter, bound: Map<string, BoundValue>, f
       return renderVar(part, bound, files);
     case 'jinja':
       // IM2's JobBuildParameter without a Jinja context renders nothing; a jinja application is
-      // rendered as a whole, in its pod (src/render-invocation/, docs/adr/0014).
+      // rendered as a whole, in its pod (src/render-invocation/, docs/adr/0012).
       return [];
   }
 }

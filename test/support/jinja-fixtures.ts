@@ -1,6 +1,6 @@
 // The jinja fixtures (test/fixtures/jinja/): Go-shaped v2 jobs and, beside each, what IM2's own
 // pipeline produced for it (<name>.im2/: template.j2, values.json, script-<rank>.sh), and the
-// gonja cases. How the expected outputs were made: docs/adr/0014-jinja-invocations.md.
+// gonja cases. How the expected outputs were made: docs/adr/0012-jinja-invocations.md.
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseConfig, type OperatorConfig } from '../../src/config.js';
 import { JobSchema, type Job } from '../../src/ucloud/job.js';

@@ -25,7 +25,7 @@ describe('renders as gonja does (IM2 script-gen)', () => {
     }
   });
 
-  // Recorded in docs/adr/0014: if a nunjucks upgrade closes one, this says so.
+  // Recorded in docs/adr/0012: if a nunjucks upgrade closes one, this says so.
   it.each(different.map((c) => [c.name, c] as const))('known difference: %s', (_name, c) => {
     const got = renderTemplate(c.template, structuredClone(c.context));
     const agrees = 'output' in c.expected ? got.ok && got.output === c.expected.output : !got.ok;

@@ -1,7 +1,7 @@
 // A v2 job end to end against IM2's own pipeline: for each Go-shaped job in test/fixtures/jinja/,
 // the operator's translation gives the template and values IM2's handleJinjaInvocation writes
 // (<name>.im2/template.j2, values.json), and the renderer gives, rank by rank, the script IM2's
-// script-gen writes (<name>.im2/script-<rank>.sh). docs/adr/0014 says how those were produced.
+// script-gen writes (<name>.im2/script-<rank>.sh). docs/adr/0012 says how those were produced.
 import { renderScript } from '../../../src/render-invocation/engine.js';
 import { SCRIPT_PATH } from '../../../src/render-invocation/layout.js';
 import { jobToSpec, TranslationError } from '../../../src/translate/job-to-spec.js';
