@@ -9,11 +9,15 @@
 // correct whether UCloud/Core overwrites by chargeId (core2, isDeltaCharge=false) or ignores a
 // duplicate chargeId (Kotlin Core's duplicateCharges): nothing is charged twice and nothing is
 // lost. The watermark (periods acknowledged) lives in status.accounting. docs/adr/0005.
+// core2 refuses a whole chargeCredits batch (400) when one job in it is unknown, after charging
+// the items before it; the client splits such a batch, so one forgotten job does not leave every
+// other job uncharged, and a job Core has no record of is marked unknownToCore (docs/adr/0012).
 import { isFinal, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
+import { markUnknownToCore } from './unknown-to-core.js';
 
 const MINUTE = 60_000;
 const FOLLOW_UPS = 3;
@@ -87,7 +91,8 @@ function runningUntil(job: UCloudJob, now: Date, ranksEndedAt?: number, settleMs
  */
 export function dueWindows(job: UCloudJob, now: Date, intervalMs: number, minuteMs = MINUTE, ranksEndedAt?: number, settleMs = 0): ChargeWindow[] {
   const status = job.status;
-  if (!status?.startedAt) return [];
+  // Core has no such job and refuses its charges; what it accepted before is in the watermark.
+  if (!status?.startedAt || status.unknownToCore) return [];
   const start = Date.parse(status.startedAt);
   const finished = isFinal(status.state) && status.finishedAt !== undefined;
   const end = finished ? Date.parse(status.finishedAt!) : runningUntil(job, now, ranksEndedAt, settleMs);
@@ -187,6 +192,8 @@ export class Accounting {
   private stopped = true;
   /** Watermarks acknowledged by UCloud/Core but not yet written to the jobs' status (by job key). */
   private readonly acked = new Map<string, { uid?: string; periods: number; lastChargeId: string }>();
+  /** Jobs (by uid) whose charges Core refused although it knows them: one Event each, not one a pass. */
+  private readonly refusedNoted = new Set<string>();
 
   constructor(private readonly deps: AccountingDeps) {}
 
@@ -330,15 +337,19 @@ export class Accounting {
     await this.writeAcked(settled, now);
     const items = due.flatMap((d) => d.windows);
     if (!items.length) return { items: 0, jobs: 0 };
-    const result = await this.deps.control.chargeCredits(
+    const result = await this.deps.control.deliverCharges(
       items.map(({ id, chargeId, units, periods }) => ({ id, chargeId, units, periods })),
     );
-    this.deps.metrics?.chargesSent.inc(items.length);
-    this.deps.metrics?.chargedPeriods.inc(items.reduce((s, i) => s + i.periods, 0));
+    const rejected = new Map(result.rejected.map((r) => [r.id, r]));
+    const taken = due.filter((d) => !rejected.has(d.job.spec.jobId));
+    const takenItems = taken.flatMap((d) => d.windows);
+    this.deps.metrics?.chargesSent.inc(takenItems.length);
+    this.deps.metrics?.chargedPeriods.inc(takenItems.reduce((s, i) => s + i.periods, 0));
+    await this.onRejected(due, rejected, now);
     const broke = new Set(result.insufficientFunds.map((f) => f.id));
     const at = now.toISOString();
     const persistEvery = this.deps.persistEveryMs ?? 0;
-    await runLimited(due, 16, async ({ job, windows }) => {
+    await runLimited(taken, 16, async ({ job, windows }) => {
       const last = windows[windows.length - 1]!;
       const key = `${job.metadata.namespace}/${job.metadata.name}`;
       this.acked.set(key, { uid: job.metadata.uid, periods: last.chargedPeriodsAfter, lastChargeId: last.chargeId });
@@ -363,7 +374,41 @@ export class Accounting {
         this.deps.onInsufficientFunds?.(job.metadata.namespace!, job.metadata.name);
       }
     });
-    return { items: items.length, jobs: due.length };
+    return { items: takenItems.length, jobs: taken.length };
+  }
+
+  /**
+   * Jobs whose windows Core did not take. Unknown to Core: marked (with the watermark Core did
+   * accept, kept in memory until now, written in the same patch) and never charged again. Known
+   * but refused, or not determinable now: their windows stay due and go out again next pass.
+   */
+  private async onRejected(
+    due: ReadonlyArray<{ job: UCloudJob; windows: ChargeWindow[] }>,
+    rejected: ReadonlyMap<string, { verdict: string; error: { why: string } }>,
+    now: Date,
+  ): Promise<void> {
+    for (const { job } of due) {
+      const r = rejected.get(job.spec.jobId);
+      if (!r) continue;
+      const uid = job.metadata.uid ?? job.metadata.name;
+      if (r.verdict === 'unknown_job') {
+        const accounting = job.status?.accounting;
+        await markUnknownToCore(this.deps.kube, this.deps.logger, job, { call: 'chargeCredits', why: r.error.why }, now, accounting ? { accounting } : {});
+      } else if (r.verdict === 'refused' && !this.refusedNoted.has(uid)) {
+        this.refusedNoted.add(uid);
+        const ns = job.metadata.namespace!;
+        await this.deps.kube
+          .recordEvent({
+            namespace: ns,
+            regarding: { apiVersion: job.apiVersion, kind: job.kind, name: job.metadata.name, namespace: ns, uid: job.metadata.uid },
+            type: 'Warning',
+            reason: 'ChargeRejected',
+            action: 'Charge',
+            note: `UCloud/Core refused this job's charges (${r.error.why}); they are sent again every accounting pass`,
+          })
+          .catch(() => undefined);
+      }
+    }
   }
 }
 

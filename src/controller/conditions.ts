@@ -13,6 +13,8 @@ export const ConditionType = {
   InvalidSpec: 'InvalidSpec',
   /** False while the apiserver refuses one of the job's children (quota, admission, Pod Security). */
   ChildrenCreated: 'ChildrenCreated',
+  /** False once UCloud/Core has said it has no such job (status.unknownToCore); absent before. */
+  KnownToCore: 'KnownToCore',
 } as const;
 
 export const Reason = {
@@ -28,6 +30,8 @@ export const Reason = {
   UpdatesPending: 'UpdatesPending',
   Acknowledged: 'Acknowledged',
   SchemaViolation: 'SchemaViolation',
+  /** UCloud/Core has no such job (status.unknownToCore). */
+  UnknownToCore: 'UnknownToCore',
   /** Matches the schema but cannot run here (unknown product, bad image, ...: spec-check.ts). */
   UnsupportedSpec: 'UnsupportedSpec',
   /** Event and ChildrenCreated reasons: the apiserver refused a pod / a supporting object. */

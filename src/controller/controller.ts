@@ -295,6 +295,7 @@ export function reconcileRelevant(job: UCloudJob): string {
     job.metadata?.annotations,
     s?.state,
     s?.insufficientFunds,
+    s?.unknownToCore !== undefined,
     pending > 0,
     final ? (s?.accounting?.chargedPeriods ?? 0) : 0,
     // A status the reconciler did not write (edited, or a schema violation) must be re-checked.

@@ -50,6 +50,9 @@ export interface Plan {
   missingRanks: number[];
 }
 
+/** The message of a job stopped because UCloud/Core has no such job (status.unknownToCore). */
+export const UNKNOWN_TO_CORE_MESSAGE = 'UCloud/Core does not know this job (it may have given up on its creation); stopped';
+
 /** Outbox entries beyond this many acknowledged ones are dropped when status is rewritten. */
 const KEEP_ACKNOWLEDGED = 3;
 
@@ -210,6 +213,9 @@ export function planJob(input: PlanInput): Plan {
       endings.push({ state: 'SUCCESS', message: 'Job was terminated by the user', at: Math.min(ms(spec.terminationRequestedAt) ?? t, t) });
     }
     if (prev.insufficientFunds) endings.push({ state: 'SUCCESS', message: 'terminated (no credits)', at: t });
+    if (prev.unknownToCore) {
+      endings.push({ state: 'FAILURE', message: UNKNOWN_TO_CORE_MESSAGE, at: Math.min(ms(prev.unknownToCore.at) ?? t, t) });
+    }
     const ending = endings.reduce<(typeof endings)[number] | undefined>((a, b) => (a === undefined || b.at < a.at ? b : a), undefined);
 
     if (ending) {
@@ -316,7 +322,9 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
           ? Reason.Terminated
           : Reason.Succeeded
       : state === 'FAILURE'
-        ? Reason.Failed
+        ? status.message === UNKNOWN_TO_CORE_MESSAGE
+          ? Reason.UnknownToCore
+          : Reason.Failed
         : state === 'EXPIRED'
           ? Reason.Expired
           : Reason.InProgress;
@@ -332,17 +340,35 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
     now,
   );
   const pending = unacknowledged(status).length;
+  const unknown = status.unknownToCore;
   conditions = setCondition(
     conditions,
     {
       type: ConditionType.Reported,
-      status: pending ? 'False' : 'True',
-      reason: pending ? Reason.UpdatesPending : Reason.Acknowledged,
-      message: pending ? `${pending} update(s) not yet acknowledged by UCloud/Core` : 'UCloud/Core has every update',
+      status: pending || unknown ? 'False' : 'True',
+      reason: unknown ? Reason.UnknownToCore : pending ? Reason.UpdatesPending : Reason.Acknowledged,
+      message: unknown
+        ? `UCloud/Core does not know this job: ${pending} update(s) will not be sent`
+        : pending
+          ? `${pending} update(s) not yet acknowledged by UCloud/Core`
+          : 'UCloud/Core has every update',
       observedGeneration: generation,
     },
     now,
   );
+  if (unknown) {
+    conditions = setCondition(
+      conditions,
+      {
+        type: ConditionType.KnownToCore,
+        status: 'False',
+        reason: Reason.UnknownToCore,
+        message: `UCloud/Core refused ${unknown.call} for this job and has no such job (${unknown.why}); its pods are stopped and nothing more is reported or charged`,
+        observedGeneration: generation,
+      },
+      now,
+    );
+  }
   return conditions;
 }
 

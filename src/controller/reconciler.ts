@@ -194,7 +194,8 @@ export class Reconciler {
   private async retire(job: UCloudJob, now: Date): Promise<ReconcileResult> {
     const retainMs = this.deps.config.jobs.retainFinishedSeconds * 1000;
     if (!retainMs || !job.status?.finishedAt) return {};
-    if (unacknowledged(job.status).length) return {}; // the ack brings us back
+    // The ack brings us back. A job Core does not know will never be acknowledged: nothing is owed.
+    if (unacknowledged(job.status).length && !job.status.unknownToCore) return {};
     const acc = this.deps.config.accounting;
     if (acc.enabled && dueWindows(job, now, acc.intervalSeconds * 1000, acc.minuteMillis).length) return { requeueAfterMs: 5000 };
     const left = Date.parse(job.status.finishedAt) + retainMs - now.getTime();

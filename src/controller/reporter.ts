@@ -7,11 +7,11 @@ import { unacknowledged, type UCloudJob, type OutboxEntry, type UCloudJobStatus 
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics, OutboxBacklog } from '../observability/metrics.js';
-import type { JobsControlPort } from '../ucloud/control-client.js';
-import { ControlApiError } from '../ucloud/control-client.js';
+import type { JobsControlPort, RejectedJob } from '../ucloud/control-client.js';
 import type { JobUpdate } from '../ucloud/control-api.js';
 import type { JobState } from '../ucloud/job.js';
 import { trimJob } from './job-trim.js';
+import { markUnknownToCore } from './unknown-to-core.js';
 
 export interface ReporterDeps {
   kube: KubePort;
@@ -79,6 +79,8 @@ export class Reporter {
   private retryDelayMs = 500;
   private stopped = false;
   private readonly unknownJobs = new Set<string>();
+  /** Jobs (by uid) marked unknown to Core whose mark the cache may not show yet. */
+  private readonly unknownToCore = new Set<string>();
   private readonly acking = new Set<Promise<void>>();
   /** Jobs as last written by the reconciler, until the cache has caught up with them. */
   private readonly written = new Map<string, UCloudJob>();
@@ -144,6 +146,10 @@ export class Reporter {
     }
     for (const job of this.deps.listJobs()) {
       const key = `${job.metadata.namespace}/${job.metadata.name}`;
+      if (job.status?.unknownToCore) {
+        this.unknownToCore.delete(job.metadata.uid ?? key); // the cache shows the mark now
+        continue;
+      }
       if (unacknowledged(job.status, this.acked.get(key) ?? 0).length) this.pending.add(key);
     }
     if (this.pending.size) this.schedule(0);
@@ -174,7 +180,8 @@ export class Reporter {
       const [namespace, name] = key.split('/') as [string, string];
       const job = this.current(key, namespace, name);
       this.pending.delete(key);
-      if (!job) continue;
+      // Core has no such job: nothing sent for it could succeed (status.unknownToCore).
+      if (!job || job.status?.unknownToCore || this.unknownToCore.has(job.metadata.uid ?? key)) continue;
       const cachedAck = job.status?.outbox?.acknowledgedSeq ?? 0;
       const mem = this.acked.get(key) ?? 0;
       if (mem <= cachedAck) this.acked.delete(key);
@@ -204,7 +211,9 @@ export class Reporter {
   private async flush(): Promise<void> {
     const unknown = [...this.unknownJobs];
     if (unknown.length) {
-      await this.deps.control.update(
+      // A job Core cannot find for this either is dropped from the verify list with the rest:
+      // it is not ours to report on then.
+      await this.deps.control.deliverUpdates(
         unknown.map((id) => ({ id, update: { state: 'FAILURE', status: 'UCloud/Compute lost track of this job' } })),
       );
       for (const id of unknown) this.unknownJobs.delete(id);
@@ -231,40 +240,54 @@ export class Reporter {
     if (!failed) this.retryDelayMs = 500;
   }
 
-  /** Sends one chunk; a chunk Core rejects outright is split until the offending update is found. */
+  /**
+   * Sends one chunk. The client isolates the jobs Core refuses (docs/adr/0012); the others' updates
+   * are acknowledged. A refused job's updates: Core has no such job → marked unknownToCore (the
+   * reconciler stops it; not acknowledged, never sent again); Core knows it and still refuses →
+   * dropped with an UpdateRejected Event (resending cannot help); Core could not be asked → kept.
+   */
   private async send(chunk: Item[]): Promise<void> {
-    try {
-      await this.deps.control.update(chunk.map((it) => ({ id: it.jobId, update: toJobUpdate(it.entry, it.leaving) })));
-    } catch (e) {
-      const rejected = e instanceof ControlApiError && !e.retryable;
-      if (!rejected) throw e;
-      if (chunk.length > 1) {
-        const mid = Math.ceil(chunk.length / 2);
-        await this.send(chunk.slice(0, mid));
-        await this.send(chunk.slice(mid));
-        return;
+    const outcome = await this.deps.control.deliverUpdates(
+      chunk.map((it) => ({ id: it.jobId, update: toJobUpdate(it.entry, it.leaving) })),
+    );
+    const refused = new Map<string, RejectedJob>(outcome.rejected.map((r) => [r.id, r]));
+    const done = chunk.filter((it) => refused.get(it.jobId)?.verdict !== 'unknown_job' && refused.get(it.jobId)?.verdict !== 'undetermined');
+    for (const r of refused.values()) {
+      const its = chunk.filter((it) => it.jobId === r.id);
+      const first = its[0];
+      if (!first) continue;
+      if (r.verdict === 'undetermined') {
+        this.pending.add(first.key);
+      } else if (r.verdict === 'unknown_job') {
+        const job = this.current(first.key, first.namespace, first.name);
+        if (job && job.spec.jobId === r.id) {
+          const uid = job.metadata.uid ?? first.key;
+          if (await markUnknownToCore(this.deps.kube, this.deps.logger, job, { call: 'update', why: r.error.why }, new Date())) this.unknownToCore.add(uid);
+          else this.pending.add(first.key);
+        }
+      } else {
+        this.deps.logger.warn('UCloud/Core rejected job updates; dropping them', {
+          jobId: r.id,
+          seqs: its.map((it) => it.entry.seq),
+          why: r.error.why,
+        });
+        await this.deps.kube
+          .recordEvent({
+            namespace: first.namespace,
+            regarding: { apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: first.name, namespace: first.namespace },
+            type: 'Warning',
+            reason: 'UpdateRejected',
+            action: 'Report',
+            note: `UCloud/Core rejected update(s) ${its.map((it) => it.entry.seq).join(', ')}: ${r.error.why}`,
+          })
+          .catch(() => undefined);
       }
-      const it = chunk[0]!;
-      this.deps.logger.warn('UCloud/Core rejected a job update; dropping it', {
-        jobId: it.jobId,
-        seq: it.entry.seq,
-        why: (e as ControlApiError).why,
-      });
-      await this.deps.kube
-        .recordEvent({
-          namespace: it.namespace,
-          regarding: { apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: it.name, namespace: it.namespace },
-          type: 'Warning',
-          reason: 'UpdateRejected',
-          action: 'Report',
-          note: `UCloud/Core rejected update ${it.entry.seq}: ${(e as ControlApiError).why}`,
-        })
-        .catch(() => undefined);
     }
+    if (!done.length) return;
     // The acknowledgement patches are not awaited here: the next batch must not queue behind a
     // hundred status patches (report latency). `acked` is set synchronously, so nothing is resent
     // meanwhile; stop() waits for them.
-    const acking = this.acknowledge(chunk).finally(() => this.acking.delete(acking));
+    const acking = this.acknowledge(done).finally(() => this.acking.delete(acking));
     this.acking.add(acking);
   }
 

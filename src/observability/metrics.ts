@@ -223,6 +223,12 @@ export class OperatorMetrics {
     help: 'Sum of periods charged to UCloud/Core',
     registers: [this.registry],
   });
+  readonly rejectedJobs = new Counter({
+    name: 'ucloud_operator_jobs_control_rejected_jobs_total',
+    help: 'Jobs whose items UCloud/Core refused after a rejected batch was split, by call and verdict (unknown_job, refused, undetermined)',
+    labelNames: ['call', 'verdict'] as const,
+    registers: [this.registry],
+  });
   readonly invalidJobs = new Counter({
     name: 'ucloud_operator_invalid_jobs_total',
     help: 'UCloudJob objects the reconciler could not parse (see the InvalidSpec condition)',

@@ -2,7 +2,10 @@
 // than 3 minutes remain, as UCloud's IM does, and once on a 401), splits bulk calls at UCloud's
 // 1000-item limit, and retries what can succeed later (5xx, 429, timeouts, network errors) with
 // exponential backoff and full jitter. Other 4xx are final and surface as ControlApiError.
-// Tokens never reach logs or metrics.
+// deliverUpdates/deliverCharges also take a batch apart when Core refuses all of it for one bad
+// item (core2 does: a whole update batch is 404 and a whole chargeCredits batch 400 when one job
+// id is unknown), so one forgotten job never holds back every other job's reports and charges
+// (docs/adr/0012-rejected-batches.md). Tokens never reach logs or metrics.
 import { decodeJwt } from 'jose';
 import type { z } from 'zod';
 import type { Logger } from '../observability/log.js';
@@ -23,11 +26,46 @@ import {
 } from './control-api.js';
 
 export interface JobsControlPort {
+  /** One bulk call per chunk; any failure of a chunk throws (ControlApiError). */
   update(items: JobUpdateItem[]): Promise<void>;
   chargeCredits(items: ChargeItem[]): Promise<ChargeResult>;
   checkCredits(items: ChargeItem[]): Promise<ChargeResult>;
+  /**
+   * Like update, but a chunk Core rejects outright is split and resent until the jobs it refuses
+   * are isolated; everyone else's updates are delivered. Throws only for what a later resend can
+   * fix (transient, auth, invalid_response): the caller keeps its items and tries again.
+   */
+  deliverUpdates(items: JobUpdateItem[]): Promise<DeliveryOutcome>;
+  /** chargeCredits with the same isolation. */
+  deliverCharges(items: ChargeItem[]): Promise<ChargeOutcome>;
+  /** JobsControl.retrieve: whether Core knows the job (false on 403/404; throws otherwise). */
+  knowsJob(jobId: string): Promise<boolean>;
   browseSshKeys(jobId: string): Promise<SSHKey[]>;
 }
+
+/**
+ * What a refused job's items were refused for, decided by asking Core about the job itself
+ * (knowsJob) once the job is the only one left in a rejected call:
+ * - unknown_job: Core has no such job (403/404 from retrieve), e.g. it gave up on the create after
+ *   its 5 s client timeout and deleted it. Nothing sent for it can ever succeed.
+ * - refused: Core knows the job and still refused these items.
+ * - undetermined: Core could not be asked (a transient failure); try again later.
+ */
+export type RejectionVerdict = 'unknown_job' | 'refused' | 'undetermined';
+
+export interface RejectedJob {
+  id: string;
+  verdict: RejectionVerdict;
+  /** Core's answer to the call that carried only this job's items. */
+  error: ControlApiError;
+}
+
+export interface DeliveryOutcome {
+  /** Jobs whose items Core did not take (every other item was delivered). */
+  rejected: RejectedJob[];
+}
+
+export type ChargeOutcome = ChargeResult & DeliveryOutcome;
 
 /**
  * Why a call failed, which decides who may try again:
@@ -112,7 +150,7 @@ const SSH_PAGE_SIZE = 250;
 const MAX_SSH_PAGES = 1000;
 const MAX_WHY_CHARS = 500;
 
-type Call = 'update' | 'chargeCredits' | 'checkCredits' | 'browseSshKeys';
+type Call = 'update' | 'chargeCredits' | 'checkCredits' | 'browseSshKeys' | 'retrieve';
 
 export class JobsControlClient implements JobsControlPort {
   private token?: { value: string; expiresAt: number };
@@ -160,6 +198,83 @@ export class JobsControlClient implements JobsControlPort {
     return this.charge('checkCredits', items);
   }
 
+  async deliverUpdates(items: JobUpdateItem[]): Promise<DeliveryOutcome> {
+    const { rejected } = await this.isolate('update', items, (chunk) => this.call('update', bulk(chunk), undefined));
+    return { rejected };
+  }
+
+  async deliverCharges(items: ChargeItem[]): Promise<ChargeOutcome> {
+    const { results, rejected } = await this.isolate('chargeCredits', items, (chunk) =>
+      this.call('chargeCredits', bulk(chunk), ChargeResultSchema),
+    );
+    return { ...mergeChargeResults(results), rejected };
+  }
+
+  async knowsJob(jobId: string): Promise<boolean> {
+    try {
+      await this.call('retrieve', { id: jobId }, undefined, 'GET');
+      return true;
+    } catch (e) {
+      // core2's JobsRetrieve answers 403 for an id it has no resource for (ResourceRetrieveEx in
+      // core2/pkg/orchestrator/resources.go), Kotlin Core 404.
+      if (e instanceof ControlApiError && e.kind === 'rejected' && (e.status === 403 || e.status === 404)) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Sends `items` in chunks; a chunk Core rejects (a non-retryable 4xx) is split by job and each
+   * half resent, depth first, so every job's items keep their order. Splitting stops at a single
+   * job, whose items are then refused, and whose verdict comes from asking Core about it. core2
+   * names the unknown id in update's 404 ("Not found or permission denied (<id>)", as IM2's
+   * rejectedJobIdFromError reads it): that job is taken out at once instead of bisecting.
+   * Resending items Core took before the bad one is safe: core2 validates a whole update batch
+   * before applying any of it, and charges are absolute per chargeId (isDeltaCharge=false), so a
+   * resend of a charged item overwrites it with the same value.
+   */
+  private async isolate<T extends { id: string }, R>(
+    call: 'update' | 'chargeCredits',
+    items: T[],
+    send: (chunk: T[]) => Promise<R>,
+  ): Promise<{ results: R[]; rejected: RejectedJob[] }> {
+    const results: R[] = [];
+    const refused = new Map<string, ControlApiError>();
+    const go = async (chunk: T[]): Promise<void> => {
+      const live = chunk.filter((it) => !refused.has(it.id));
+      if (!live.length) return;
+      try {
+        results.push(await send(live));
+        return;
+      } catch (e) {
+        if (!(e instanceof ControlApiError) || e.kind !== 'rejected') throw e;
+        const ids = [...new Set(live.map((it) => it.id))];
+        if (ids.length === 1) {
+          refused.set(ids[0]!, e);
+          return;
+        }
+        const named = namedJobId(e);
+        const first = named !== undefined && ids.includes(named) ? new Set(ids.filter((id) => id !== named)) : new Set(ids.slice(0, Math.ceil(ids.length / 2)));
+        this.log.info('UCloud/Core rejected a whole batch; splitting it', { call, items: live.length, jobs: ids.length, status: e.status, why: e.why });
+        await go(live.filter((it) => first.has(it.id)));
+        await go(live.filter((it) => !first.has(it.id)));
+      }
+    };
+    for (const chunk of chunks(items, this.maxItems)) await go(chunk);
+    const rejected: RejectedJob[] = [];
+    for (const [id, error] of refused) {
+      let verdict: RejectionVerdict;
+      try {
+        verdict = (await this.knowsJob(id)) ? 'refused' : 'unknown_job';
+      } catch {
+        verdict = 'undetermined';
+      }
+      this.opts.metrics?.rejectedJobs.inc({ call, verdict });
+      this.log.warn('UCloud/Core refused the items of one job', { call, jobId: id, verdict, status: error.status, why: error.why });
+      rejected.push({ id, verdict, error });
+    }
+    return { results, rejected };
+  }
+
   async browseSshKeys(jobId: string): Promise<SSHKey[]> {
     const pageSchema = pageV2Schema(SSHKeySchema);
     const keys: SSHKey[] = [];
@@ -177,17 +292,9 @@ export class JobsControlClient implements JobsControlPort {
   }
 
   private async charge(call: 'chargeCredits' | 'checkCredits', items: ChargeItem[]): Promise<ChargeResult> {
-    const insufficient = new Set<string>();
-    const duplicate = new Set<string>();
-    for (const chunk of chunks(items, this.maxItems)) {
-      const res = await this.call(call, bulk(chunk), ChargeResultSchema);
-      for (const f of res.insufficientFunds) insufficient.add(f.id);
-      for (const f of res.duplicateCharges) duplicate.add(f.id);
-    }
-    return {
-      insufficientFunds: [...insufficient].map((id) => ({ id })),
-      duplicateCharges: [...duplicate].map((id) => ({ id })),
-    };
+    const results: ChargeResult[] = [];
+    for (const chunk of chunks(items, this.maxItems)) results.push(await this.call(call, bulk(chunk), ChargeResultSchema));
+    return mergeChargeResults(results);
   }
 
   /** One HTTP call with token handling and retries; parses the answer with `schema` if given. */
@@ -195,6 +302,7 @@ export class JobsControlClient implements JobsControlPort {
     call: Call,
     body: unknown,
     schema: S,
+    method: 'GET' | 'POST' = 'POST',
   ): Promise<S extends z.ZodType ? z.infer<S> : undefined> {
     const items = countItems(body);
     let renewedOn401 = false;
@@ -204,7 +312,10 @@ export class JobsControlClient implements JobsControlPort {
       try {
         const token = await this.accessToken();
         started = performance.now(); // the refresh is timed under call=refresh
-        const res = await this.post(`${this.base}/api/jobs/control/${call}`, body, token);
+        const res =
+          method === 'GET'
+            ? await this.get(`${this.base}/api/jobs/control/${call}?${new URLSearchParams(body as Record<string, string>)}`, token)
+            : await this.post(`${this.base}/api/jobs/control/${call}`, body, token);
         if (res.status === 401 && !renewedOn401) {
           // Core may have rotated keys or restarted; one fresh token settles it either way.
           renewedOn401 = true;
@@ -257,6 +368,14 @@ export class JobsControlClient implements JobsControlPort {
       method: 'POST',
       headers,
       body: JSON.stringify(body),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+  }
+
+  private get(url: string, token: string): Promise<Response> {
+    return this.fetchFn(url, {
+      method: 'GET',
+      headers: { accept: 'application/json', authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(this.timeoutMs),
     });
   }
@@ -378,6 +497,25 @@ function parseRetryAfter(value: string | null, now: number): number | undefined 
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function mergeChargeResults(results: readonly ChargeResult[]): ChargeResult {
+  const insufficient = new Set<string>();
+  const duplicate = new Set<string>();
+  for (const res of results) {
+    for (const f of res.insufficientFunds) insufficient.add(f.id);
+    for (const f of res.duplicateCharges) duplicate.add(f.id);
+  }
+  return {
+    insufficientFunds: [...insufficient].map((id) => ({ id })),
+    duplicateCharges: [...duplicate].map((id) => ({ id })),
+  };
+}
+
+/** The id core2 names in a rejected update ("Not found or permission denied (<id>)": ResourceValidateProviderBatch). */
+function namedJobId(e: ControlApiError): string | undefined {
+  if (e.status !== 404) return undefined;
+  return /^not found or permission denied \((.+)\)$/i.exec(e.why)?.[1];
 }
 
 function chunks<T>(items: T[], size: number): T[][] {

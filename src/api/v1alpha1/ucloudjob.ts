@@ -113,7 +113,7 @@ export type UCloudJobSpec = z.infer<typeof UCloudJobSpecSchema>;
 export const ConditionSchema = z.object({
   type: d(
     z.string().min(1).max(316),
-    'Condition type: Running (all ranks run), Finished (final state; reason says which), Reported (UCloud/Core has every update), ChildrenCreated (False while the apiserver refuses a pod or child), InvalidSpec (the object cannot be acted on).',
+    'Condition type: Running (all ranks run), Finished (final state; reason says which), Reported (UCloud/Core has every update), ChildrenCreated (False while the apiserver refuses a pod or child), InvalidSpec (the object cannot be acted on), KnownToCore (False: UCloud/Core has no such job).',
   ),
   status: d(z.enum(['True', 'False', 'Unknown']), 'True, False or Unknown.'),
   observedGeneration: d(z.number().int().min(0).optional(), 'metadata.generation the condition was computed from.'),
@@ -147,6 +147,14 @@ export const UCloudJobStatusSchema = z.object({
   ),
   finishedAt: d(z.string().max(64).optional(), 'When the job reached a final state (RFC 3339): the end of billing.'),
   insufficientFunds: d(z.boolean().optional(), 'UCloud/Core said the owner has no credits left; the job is being stopped.'),
+  unknownToCore: d(
+    z.object({
+      at: d(z.string().max(64), 'When the operator learnt it (RFC 3339).'),
+      call: d(z.string().max(64), 'The JobsControl call UCloud/Core refused for this job (update, chargeCredits).'),
+      why: d(z.string().max(1024), "UCloud/Core's answer to that call."),
+    }),
+    'UCloud/Core has no such job (it refused every call naming it, and JobsControl.retrieve answers 403/404), e.g. it gave up on the create after its 5 s timeout and deleted the job. The job is stopped; nothing more is reported or charged for it.',
+  ).optional(),
   reportedTimeAllocationMillis: d(z.number().int().min(0).optional(), 'Time allocation last queued for UCloud/Core (detects extend).'),
   outbox: d(
     z.object({

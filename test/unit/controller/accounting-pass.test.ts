@@ -7,7 +7,7 @@ import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { Accounting } from '../../../src/controller/accounting.js';
 import { rootLogger, setLogSink } from '../../../src/observability/log.js';
 import type { ChargeItem, ChargeResult } from '../../../src/ucloud/control-api.js';
-import type { JobsControlPort } from '../../../src/ucloud/control-client.js';
+import type { ChargeOutcome, DeliveryOutcome, JobsControlPort } from '../../../src/ucloud/control-client.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { job, NS } from '../desired/support.js';
 
@@ -23,6 +23,15 @@ class RecordingControl implements JobsControlPort {
   }
   async checkCredits(): Promise<ChargeResult> {
     return { insufficientFunds: [], duplicateCharges: [] } as unknown as ChargeResult;
+  }
+  async deliverUpdates(): Promise<DeliveryOutcome> {
+    return { rejected: [] };
+  }
+  async deliverCharges(items: ChargeItem[]): Promise<ChargeOutcome> {
+    return { ...(await this.chargeCredits(items)), rejected: [] };
+  }
+  async knowsJob(): Promise<boolean> {
+    return true;
   }
   async browseSshKeys() {
     return [];
