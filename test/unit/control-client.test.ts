@@ -472,3 +472,139 @@ describe('JobsControlClient: logging', () => {
     }
   });
 });
+
+/**
+ * JobsControl as core2 answers it (core2/pkg/orchestrator/job.go): update validates every id of
+ * the batch first (ResourceValidateProviderBatch) and answers 404 "Not found or permission denied
+ * (<id>)" applying nothing; chargeCredits charges item by item and answers 400 "Could not fetch
+ * jobs: ..." at the first unknown id, keeping the charges before it (absolute per chargeId);
+ * retrieve answers 403 for an id it has no resource for.
+ */
+function core2(known: Set<string>, opts: { namesId?: boolean } = {}) {
+  const applied: JobUpdateItem[] = [];
+  const ledger = new Map<string, number>();
+  const calls: Array<{ call: string; ids: string[]; status: number }> = [];
+  nock(CORE)
+    .persist()
+    .post('/api/jobs/control/update')
+    .reply((_uri, body) => {
+      const items = (body as { items: JobUpdateItem[] }).items;
+      const bad = items.find((it) => !known.has(it.id));
+      calls.push({ call: 'update', ids: items.map((i) => i.id), status: bad ? 404 : 200 });
+      if (bad) return [404, { statusCode: 404, why: opts.namesId === false ? 'Not found' : `Not found or permission denied (${bad.id})`, errorCode: '', detailedCode: 0 }];
+      applied.push(...items);
+      return [200, {}];
+    })
+    .post('/api/jobs/control/chargeCredits')
+    .reply((_uri, body) => {
+      const items = (body as { items: ChargeItem[] }).items;
+      for (const it of items) {
+        if (!known.has(it.id)) {
+          calls.push({ call: 'chargeCredits', ids: items.map((i) => i.id), status: 400 });
+          return [400, { statusCode: 400, why: 'Could not fetch jobs: 403 Write permission is required', errorCode: '', detailedCode: 0 }];
+        }
+        ledger.set(it.chargeId, it.periods);
+      }
+      calls.push({ call: 'chargeCredits', ids: items.map((i) => i.id), status: 200 });
+      return [200, { insufficientFunds: items.some((i) => i.id === 'broke') ? [{ id: 'broke' }] : [], duplicateCharges: [] }];
+    })
+    .get('/api/jobs/control/retrieve')
+    .query(true)
+    .reply((uri) => {
+      const id = new URL(uri, CORE).searchParams.get('id') ?? '';
+      calls.push({ call: 'retrieve', ids: [id], status: known.has(id) ? 200 : 403 });
+      return known.has(id) ? [200, { id }] : [403, { statusCode: 403, why: 'Write permission is required', errorCode: '', detailedCode: 0 }];
+    });
+  return { applied, ledger, calls };
+}
+
+describe('JobsControlClient: rejected batches', () => {
+  it('deliverUpdates takes out the job core2 names in its 404 and delivers everyone else, in order', async () => {
+    refreshOnce(await accessToken());
+    const ids = ['1', '2', 'x', '3', '4'];
+    const core = core2(new Set(['1', '2', '3', '4']));
+    const items = ids.flatMap((id) => [running(id), { id, update: { state: 'SUCCESS' as const, status: 'done' } }]);
+    const { client, metrics } = makeClient();
+    const out = await client.deliverUpdates(items);
+    expect(out.rejected).toEqual([expect.objectContaining({ id: 'x', verdict: 'unknown_job', error: expect.objectContaining({ status: 404 }) })]);
+    expect(core.applied).toEqual(items.filter((i) => i.id !== 'x'));
+    // The whole batch, the batch without x, x alone, then Core is asked about x.
+    expect(core.calls.map((c) => [c.call, c.status])).toEqual([
+      ['update', 404],
+      ['update', 200],
+      ['update', 404],
+      ['retrieve', 403],
+    ]);
+    const { values } = await metrics.rejectedJobs.get();
+    expect(values).toEqual([expect.objectContaining({ labels: { call: 'update', verdict: 'unknown_job' }, value: 1 })]);
+  });
+
+  it('bisects by job when the rejection names no id, keeping each job’s updates in order', async () => {
+    refreshOnce(await accessToken());
+    const known = new Set(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    const core = core2(known, { namesId: false });
+    // Interleaved: a job's two updates are apart in the batch; they must still arrive in order.
+    const items = [...'abcdxefg'].map((id) => running(id)).concat([...'abcdxefg'].map((id) => ({ id, update: { state: 'SUCCESS' as const } })));
+    const out = await makeClient().client.deliverUpdates(items);
+    expect(out.rejected.map((r) => [r.id, r.verdict])).toEqual([['x', 'unknown_job']]);
+    for (const id of known) {
+      expect(core.applied.filter((i) => i.id === id).map((i) => i.update.state)).toEqual(['RUNNING', 'SUCCESS']);
+    }
+    expect(core.applied).toHaveLength(14);
+    // log2(8 jobs) levels: far fewer calls than one per job.
+    expect(core.calls.filter((c) => c.call === 'update').length).toBeLessThanOrEqual(7);
+  });
+
+  it('deliverCharges isolates unknown jobs; items charged before a rejection are not charged twice', async () => {
+    refreshOnce(await accessToken());
+    const known = new Set(Array.from({ length: 20 }, (_, i) => `j${i}`).concat('broke'));
+    const core = core2(known);
+    const ids = [...known].slice(0, 10).concat('gone1', ...[...known].slice(10), 'gone2');
+    const items = ids.map((id) => charge(id, 5));
+    const out = await makeClient().client.deliverCharges(items);
+    expect(out.rejected.map((r) => [r.id, r.verdict]).sort()).toEqual([
+      ['gone1', 'unknown_job'],
+      ['gone2', 'unknown_job'],
+    ]);
+    expect(out.rejected[0]!.error).toMatchObject({ status: 400, why: 'Could not fetch jobs: 403 Write permission is required' });
+    expect(out.insufficientFunds).toEqual([{ id: 'broke' }]);
+    // Absolute per chargeId: every known job once, 5 periods, whatever was resent.
+    expect([...core.ledger.keys()].sort()).toEqual([...known].map((id) => `${id}-w1`).sort());
+    expect([...core.ledger.values()].every((p) => p === 5)).toBe(true);
+    // Items before gone1 went out more than once (the whole batch, then its halves): identical.
+    const sent = core.calls.filter((c) => c.call === 'chargeCredits').flatMap((c) => c.ids);
+    expect(sent.filter((id) => id === 'j0').length).toBeGreaterThan(1);
+  });
+
+  it('a job Core knows but still refuses is "refused"; one Core cannot be asked about is "undetermined"', async () => {
+    refreshOnce(await accessToken());
+    nock(CORE).post('/api/jobs/control/update').reply(400, { why: 'Invalid request supplied' });
+    nock(CORE).get('/api/jobs/control/retrieve').query({ id: 'k' }).reply(200, { id: 'k' });
+    const { client } = makeClient();
+    expect((await client.deliverUpdates([running('k')])).rejected).toEqual([expect.objectContaining({ id: 'k', verdict: 'refused' })]);
+
+    nock(CORE).post('/api/jobs/control/chargeCredits').reply(400, { why: 'Could not fetch jobs: 500' });
+    nock(CORE).get('/api/jobs/control/retrieve').query({ id: 'u' }).times(4).reply(503, { why: 'down' });
+    expect((await client.deliverCharges([charge('u')])).rejected).toEqual([expect.objectContaining({ id: 'u', verdict: 'undetermined' })]);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('a transient failure while splitting throws, so the caller keeps every item', async () => {
+    refreshOnce(await accessToken());
+    nock(CORE).post('/api/jobs/control/update').reply(404, { why: 'Not found' });
+    nock(CORE).post('/api/jobs/control/update').times(4).reply(503, { why: 'down' });
+    const err = await makeClient().client.deliverUpdates([running('1'), running('2')]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'transient', retryable: true, status: 503 });
+  });
+
+  it('knowsJob asks JobsControl.retrieve: 403 and 404 mean no such job, anything else throws', async () => {
+    refreshOnce(await accessToken());
+    nock(CORE).get('/api/jobs/control/retrieve').query({ id: '7' }).reply(200, { id: '7' });
+    nock(CORE).get('/api/jobs/control/retrieve').query({ id: '8' }).reply(404, { why: 'Not found' });
+    nock(CORE).get('/api/jobs/control/retrieve').query({ id: '9' }).reply(400, { why: 'bad' });
+    const { client } = makeClient();
+    await expect(client.knowsJob('7')).resolves.toBe(true);
+    await expect(client.knowsJob('8')).resolves.toBe(false);
+    await expect(client.knowsJob('9')).rejects.toMatchObject({ status: 400 });
+  });
+});
