@@ -2,18 +2,21 @@
 // the provider's RSA key pair (Core signs both directions with it), calls the provider API with
 // Core-style tokens, serves the provider's refresh and JobsControl calls, records everything,
 // and injects faults (5xx, timeouts, insufficient funds) from a seeded PRNG so runs repeat.
+//
+// Where it matters it behaves as Go core2 does (UCloud's repository, core2/pkg/orchestrator),
+// each rule next to the function it follows: Core knows a job only from its creation through
+// the provider (or registerJobs, for tests that write UCloudJobs directly) until it deletes it;
+// a batch naming an unknown job is refused whole; provider calls time out after 5 s.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { SignJWT, UnsecuredJWT, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, jwtVerify, type CryptoKey } from 'jose';
 import { z } from 'zod';
 import type { Logger } from '../../src/observability/log.js';
+import WebSocket from 'ws';
 import {
-  JobUpdateItemSchema,
   JobsControlBrowseSshKeysSchema,
   RefreshRequestSchema,
-  ResourceChargeCreditsSchema,
-  bulkRequestSchema,
   type JobState,
   type JobUpdate,
   type ResourceChargeCredits,
@@ -66,10 +69,66 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-// Requests are validated as Kotlin Core would (1..1000 items, typed fields), so a client bug
-// shows up as the 400 it would get in production rather than as a silently recorded oddity.
-const UpdateRequest = bulkRequestSchema(JobUpdateItemSchema);
-const ChargeRequest = bulkRequestSchema(ResourceChargeCreditsSchema);
+// Request bodies are decoded as core2's Go types are (rpc.ParseRequestFromBody: json.Unmarshal
+// into the typed struct, any failure a 400 "Invalid request supplied"), so a client bug shows up
+// as the 400 it would get in production. Go's rules: unknown fields are ignored; null leaves a
+// plain field at its zero value and an Option absent; BulkRequest has no item limit (`items` may
+// be absent or null: nothing to do); a number must fit its Go type.
+const goString = z.string().nullish();
+const goInt = z.number().int().nullish();
+const goBool = z.boolean().nullish();
+const UpdateRequest = z.object({
+  items: z
+    .array(
+      z.object({
+        id: goString,
+        // orcapi.JobUpdate (provider-integration/shared/pkg/orchestrators/jobs.go). Timestamp is a
+        // plain fnd.Timestamp whose UnmarshalJSON is strconv.ParseInt: `"timestamp": null` (or
+        // 1.5, or a string) fails the whole request; absent is fine.
+        update: z
+          .object({
+            state: goString,
+            outputFolder: goString,
+            status: goString,
+            expectedState: goString,
+            expectedDifferentState: goBool,
+            newTimeAllocation: goInt,
+            allowRestart: goBool,
+            resourceList: z.array(z.unknown()).nullish(),
+            timestamp: z.number().int().optional(),
+          })
+          .nullish(),
+      }),
+    )
+    .nullish(),
+});
+// orcapi.JobsLegacyCheckCreditsRequest: id, chargeId, units, periods (int); nothing else read.
+const ChargeRequest = z.object({
+  items: z.array(z.object({ id: goString, chargeId: goString, units: goInt, periods: goInt })).nullish(),
+});
+
+/** core2's provider client timeout (providerClient in core2/pkg/orchestrator/orchestrator.go). */
+export const CORE2_PROVIDER_TIMEOUT_MS = 5000;
+/** core2 polls each provider's manifest and products this often (featureMonitorProvider, features.go). */
+export const CORE2_POLL_INTERVAL_MS = 10_000;
+/** What core2's featureMonitorProvider asks every provider, in order, each round (GET, query-style). */
+export const CORE2_POLLED_PATHS = [
+  'integration/retrieveManifest',
+  'files/collections/retrieveProducts',
+  'jobs/retrieveProducts',
+  'ingresses/retrieveProducts',
+  'networkips/retrieveProducts',
+  'licenses/retrieveProducts',
+  'private-networks/retrieveProducts',
+] as const;
+
+const FINAL: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'EXPIRED']);
+
+/** A job as Core holds it beyond its states (statesById): core2's resource record. */
+interface CoreJob {
+  /** ResourceConfirm: the provider answered the create. Unconfirmed jobs are found all the same. */
+  confirmed: boolean;
+}
 
 class HttpFailure extends Error {
   constructor(
@@ -88,7 +147,15 @@ export class UCloudCoreEmulator {
   private readonly statesById = new Map<string, JobState[]>();
   /** Updates Core did not apply because their expectedState / expectedDifferentState did not hold. */
   readonly skippedUpdates: Array<{ at: number; id: string; update: JobUpdate }> = [];
+  /** Charges Core booked (core2 books item by item, so a refused batch keeps those before the bad id). */
   readonly charges: Array<{ at: number; item: ResourceChargeCredits }> = [];
+  /** Jobs Core deleted: it gave up on their create (timeout, error) or a test made it forget them. */
+  readonly deletedJobs: Array<{ at: number; id: string; why: string }> = [];
+  /** Rounds of core2's manifest/products polling, each path with the status it got (0: no answer). */
+  readonly polls: Array<{ at: number; path: string; status: number }> = [];
+  private readonly jobs = new Map<string, CoreJob>();
+  private providerTimeoutMs = CORE2_PROVIDER_TIMEOUT_MS;
+  private pollTimer?: NodeJS.Timeout;
   readonly calls: Array<{ at: number; path: string; status: number; items: number }> = [];
   private injected = 0;
   private faults: Required<Faults> = { failRate: 0, timeoutRate: 0, timeoutMs: 15_000, statusOnFail: 503, seed: 1, lostAnswerRate: 0, calls: [] };
@@ -110,7 +177,7 @@ export class UCloudCoreEmulator {
   ) {}
 
   static async start(
-    opts: { providerId?: string; refreshToken?: string; accessTokenTtlSec?: number; logger?: Logger } = {},
+    opts: { providerId?: string; refreshToken?: string; accessTokenTtlSec?: number; logger?: Logger; providerTimeoutMs?: number } = {},
   ): Promise<UCloudCoreEmulator> {
     // Core issues RSA-2048 provider keys; extractable so we can hand out the public half.
     const keys = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
@@ -134,6 +201,7 @@ export class UCloudCoreEmulator {
       server.listen(0, '127.0.0.1', () => resolve());
     });
     emu.server = server;
+    if (opts.providerTimeoutMs !== undefined) emu.providerTimeoutMs = opts.providerTimeoutMs;
     emu.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return emu;
   }
@@ -200,23 +268,41 @@ export class UCloudCoreEmulator {
       .sign(this.keys.privateKey);
   }
 
-  /** Calls the provider as UCloud/Core does. `token: null` sends no Authorization header. */
+  /**
+   * Calls the provider as UCloud/Core does. `token: null` sends no Authorization header. Like
+   * core2's provider client (providerClient, orchestrator.go: http.Client{Timeout: 5s}) it gives
+   * up after 5 s: the answer is then `{status: 0, body: {timedOut: true}}`. A create
+   * (POST /ucloud/<id>/jobs) registers its jobs first and deletes them again when the provider
+   * fails or times out, as jobCreateThroughProvider (core2/pkg/orchestrator/job.go) does with
+   * ResourceCreate, InvokeProvider and ResourceDelete; the provider may well have created them.
+   * core2 sends one job per create; a body with several is registered item by item alike.
+   */
   async callProvider<T = unknown>(
     providerBaseUrl: string,
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
-    opts: { token?: string | null; rawBody?: string } = {},
+    opts: { token?: string | null; rawBody?: string; timeoutMs?: number } = {},
   ): Promise<{ status: number; body: T }> {
     const token = opts.token === undefined ? await this.signCoreToken() : opts.token;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token !== null) headers.authorization = `Bearer ${token}`;
     if (body !== undefined || opts.rawBody !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${providerBaseUrl.replace(/\/+$/, '')}${path}`, {
-      method,
-      headers,
-      body: opts.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
-    });
+    const creating = method === 'POST' && path.split('?')[0] === `/ucloud/${this.providerId}/jobs` ? jobIdsOf(body) : [];
+    for (const id of creating) this.registerJob(id, false);
+    let res: Response;
+    try {
+      res = await fetch(`${providerBaseUrl.replace(/\/+$/, '')}${path}`, {
+        method,
+        headers,
+        body: opts.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? this.providerTimeoutMs),
+      });
+    } catch (e) {
+      for (const id of creating) this.forgetJob(id, `create failed: ${(e as Error).name}`);
+      if ((e as Error).name === 'TimeoutError') return { status: 0, body: { timedOut: true } as T };
+      throw e;
+    }
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -224,7 +310,88 @@ export class UCloudCoreEmulator {
     } catch {
       // Not JSON: hand back the text so the test can show what came back.
     }
+    for (const id of creating) {
+      if (res.ok) this.jobs.get(id)!.confirmed = true; // ResourceConfirm
+      else this.forgetJob(id, `create answered ${res.status}`);
+    }
     return { status: res.status, body: parsed as T };
+  }
+
+  /**
+   * Jobs Core knows without a create through the provider: for tests and benchmarks that write
+   * UCloudJobs directly, as if Core had created them (ResourceCreate + ResourceConfirm).
+   */
+  registerJobs(ids: Iterable<string>): void {
+    for (const id of ids) this.registerJob(id, true);
+  }
+
+  private registerJob(id: string, confirmed: boolean): void {
+    if (!this.jobs.has(id)) this.jobs.set(id, { confirmed });
+  }
+
+  /** Core deletes the job (ResourceDelete): from now on every call naming it is refused. */
+  forgetJob(id: string, why = 'forgotten by the test'): void {
+    if (!this.jobs.delete(id)) return;
+    this.deletedJobs.push({ at: Date.now(), id, why });
+  }
+
+  /** Whether Core has this job (created or registered, not deleted). */
+  knowsJob(id: string): boolean {
+    return this.jobs.has(id);
+  }
+
+  /**
+   * Polls the provider as core2's featureMonitorProvider does (features.go): every 10 s the
+   * manifest, then every resource type's retrieveProducts, each a GET with a 5 s timeout, records
+   * what came back in `polls`. Runs until stopPolling() or close().
+   */
+  startPolling(providerBaseUrl: string, intervalMs = CORE2_POLL_INTERVAL_MS): void {
+    this.stopPolling();
+    const round = async () => {
+      for (const p of CORE2_POLLED_PATHS) {
+        const path = `/ucloud/${this.providerId}/${p}`;
+        const res = await this.callProvider(providerBaseUrl, 'GET', path).catch(() => ({ status: 0 }));
+        this.polls.push({ at: Date.now(), path, status: res.status });
+      }
+      if (this.pollTimer) this.pollTimer = setTimeout(() => void round(), intervalMs).unref();
+    };
+    this.pollTimer = setTimeout(() => void round(), 0).unref();
+  }
+
+  stopPolling(): void {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
+  /**
+   * Follows a job's logs as core2 does (JobsFollow in core2/pkg/orchestrator/job.go): a WebSocket
+   * to /ucloud/jobs.provider.<id>/websocket?usernameHint=<base64url user> with Core's token,
+   * exactly one frame (`init`, streamId "ignored", the job), then only reading. core2 never sends
+   * a cancel; it closes the socket when the user goes away. `close()` does that.
+   */
+  async followAsCore(
+    providerBaseUrl: string,
+    job: unknown,
+    username = 'user',
+  ): Promise<{ frames: unknown[]; closed: Promise<void>; close(): void }> {
+    const url = `${providerBaseUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}/ucloud/jobs.provider.${this.providerId}/websocket?usernameHint=${Buffer.from(username).toString('base64url')}`;
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${await this.signCoreToken()}` } });
+    const frames: unknown[] = [];
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    ws.on('message', (data) => {
+      try {
+        frames.push(JSON.parse(data.toString('utf8')));
+      } catch {
+        frames.push(data.toString('utf8'));
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    // rpc.WSRequestMessage as Go marshals it: bearer "" and project null are sent too.
+    ws.send(JSON.stringify({ call: `jobs.provider.${this.providerId}.follow`, streamId: 'ignored', payload: { type: 'init', job }, bearer: '', project: null }));
+    return { frames, closed, close: () => ws.close() };
   }
 
   /** States reported for a job, consecutive repeats collapsed (Core treats them as no-ops). */
@@ -276,8 +443,12 @@ export class UCloudCoreEmulator {
     this.sshKeys.set(jobId, [...keys]);
   }
 
-  /** Forgets everything recorded and configured (faults, funds, SSH keys); keys and URL stay. */
+  /** Forgets everything recorded and configured (faults, funds, SSH keys, jobs); keys and URL stay. */
   reset(): void {
+    this.stopPolling();
+    this.jobs.clear();
+    this.deletedJobs.length = 0;
+    this.polls.length = 0;
     this.updates.length = 0;
     this.statesById.clear();
     this.skippedUpdates.length = 0;
@@ -292,6 +463,7 @@ export class UCloudCoreEmulator {
   }
 
   async close(): Promise<void> {
+    this.stopPolling();
     this.dropHeld();
     const server = this.server;
     this.server = undefined;
@@ -319,7 +491,7 @@ export class UCloudCoreEmulator {
     try {
       body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
     } catch {
-      return this.reply(res, path, 400, { why: 'request body is not JSON', errorCode: 'BAD_REQUEST' }, 0);
+      return this.reply(res, path, 400, { statusCode: 400, why: 'Invalid request supplied', errorCode: '', detailedCode: 0 }, 0);
     }
     const rawItems = (body as { items?: unknown } | null)?.items;
     const items = Array.isArray(rawItems) ? rawItems.length : 0;
@@ -331,6 +503,17 @@ export class UCloudCoreEmulator {
       }
       const responses = await Promise.all(parsed.data.items.map(async () => ({ accessToken: await this.signProviderToken(), csrfToken: '' })));
       return this.reply(res, path, 200, { responses }, items);
+    }
+    if (req.method === 'GET' && path === `${CONTROL_PREFIX}retrieve`) {
+      if (!(await this.authorised(req.headers.authorization))) {
+        return this.reply(res, path, 401, { why: 'a valid provider access token is required', errorCode: 'UNAUTHENTICATED' }, 0);
+      }
+      try {
+        return this.reply(res, path, 200, this.retrieve(new URL(req.url ?? '', 'http://x').searchParams.get('id') ?? ''), 1);
+      } catch (e) {
+        if (!(e instanceof HttpFailure)) throw e;
+        return this.reply(res, path, e.status, { statusCode: e.status, why: e.why, errorCode: e.errorCode, detailedCode: 0 }, 1);
+      }
     }
     if (req.method !== 'POST' || !path.startsWith(CONTROL_PREFIX)) {
       return this.reply(res, path, 404, { why: `no such call: ${req.method} ${path}`, errorCode: 'NOT_FOUND' }, items);
@@ -379,7 +562,8 @@ export class UCloudCoreEmulator {
       return this.reply(res, path, 200, answer, items);
     } catch (e) {
       if (!(e instanceof HttpFailure)) throw e;
-      return this.reply(res, path, e.status, { why: e.why, errorCode: e.errorCode }, items);
+      // util.HttpError as core2 marshals it (provider-integration/shared/pkg/util/http.go).
+      return this.reply(res, path, e.status, { statusCode: e.status, why: e.why, errorCode: e.errorCode, detailedCode: 0 }, items);
     }
   }
 
@@ -387,22 +571,35 @@ export class UCloudCoreEmulator {
     const at = Date.now();
     switch (call) {
       case 'update': {
-        parseOr400(UpdateRequest, body);
+        const items = parseOr400(UpdateRequest, body).items ?? [];
         // Record what was sent, not the parsed copy, so tests compare exactly what went out.
-        const raw = (body as { items: Array<{ id: string; update: JobUpdate }> }).items;
+        const raw = ((body as { items?: Array<{ id: string; update: JobUpdate }> | null }).items ?? []).map((it) => ({ id: it.id ?? '', update: it.update ?? {} }));
+        // JobsControlAddUpdate (core2/pkg/orchestrator/job.go): every id is validated first
+        // (ResourceValidateProviderBatch, resources.go); one unknown id refuses the whole batch
+        // with 404 and nothing of it is applied.
+        for (const it of items) {
+          const id = it.id ?? '';
+          if (!this.jobs.has(id)) throw new HttpFailure(404, `Not found or permission denied (${id})`, '');
+        }
         for (const it of raw) {
-          // Core's preconditions: a state update with expectedState applies only in that state,
-          // one with expectedDifferentState only if it changes the state. A skipped update is
-          // recorded apart: it never happened as far as the job's timeline is concerned.
+          // Per update, as core2's ResourceUpdate callback decides shouldApply: with
+          // expectedState, only in that state; else with expectedDifferentState (and a state),
+          // only if it changes the state; never from a final state back to a non-final one. An
+          // update that does not apply is dropped whole (its status text too), and recorded
+          // apart: it never happened as far as the job's timeline is concerned.
           const u = it.update;
           const current = this.statesById.get(it.id)?.at(-1) ?? 'IN_QUEUE';
-          if (u.state && ((u.expectedState && u.expectedState !== current) || (u.expectedDifferentState && u.state === current))) {
+          let apply = true;
+          if (u.expectedState != null) apply = current === u.expectedState;
+          else if (u.expectedDifferentState && u.state != null) apply = current !== u.state;
+          if (FINAL.has(current) && u.state != null && !FINAL.has(u.state)) apply = false;
+          if (!apply) {
             this.skippedUpdates.push({ at, id: it.id, update: u });
             continue;
           }
-          if (u.state) {
+          if (u.state != null) {
             const states = this.statesById.get(it.id) ?? [];
-            if (states[states.length - 1] !== u.state) states.push(u.state);
+            if (states.at(-1) !== u.state) states.push(u.state as JobState);
             this.statesById.set(it.id, states);
           }
           this.updates.push({ at, id: it.id, update: u });
@@ -411,12 +608,20 @@ export class UCloudCoreEmulator {
       }
       case 'chargeCredits':
       case 'checkCredits': {
-        const req = parseOr400(ChargeRequest, body);
+        const items = parseOr400(ChargeRequest, body).items ?? [];
         const insufficientFunds: Array<{ id: string }> = [];
-        for (const item of req.items) {
-          // Core books the usage even when the wallet is empty; the provider must stop the job.
+        for (const it of items) {
+          const id = it.id ?? '';
+          // JobsControlChargeCredits / CheckCredits (job.go) go item by item: JobsRetrieve of an
+          // unknown id fails (ResourceRetrieveEx answers 403 for a resource it does not have) and
+          // the call answers 400 at once. Charges booked for the items before it stay booked.
+          if (!this.jobs.has(id)) throw new HttpFailure(400, 'Could not fetch jobs: 403 Write permission is required', '');
+          const item: ResourceChargeCredits = { id, chargeId: it.chargeId ?? '', units: it.units ?? 0, periods: it.periods ?? 0 };
+          // ReportUsage with IsDeltaCharge=false, scoped by chargeId: absolute per scope, so a
+          // resend overwrites (chargedPeriods). Booked even when the wallet is empty; the
+          // provider must stop the job.
           if (call === 'chargeCredits') this.charges.push({ at, item });
-          if (this.insufficient.has(item.id) && !insufficientFunds.some((f) => f.id === item.id)) insufficientFunds.push({ id: item.id });
+          if (this.insufficient.has(id) && !insufficientFunds.some((f) => f.id === id)) insufficientFunds.push({ id });
         }
         return { insufficientFunds, duplicateCharges: [] };
       }
@@ -432,6 +637,12 @@ export class UCloudCoreEmulator {
       default:
         throw new HttpFailure(404, `no such call: ${CONTROL_PREFIX}${call}`, 'NOT_FOUND');
     }
+  }
+
+  /** JobsControlRetrieve (job.go → JobsRetrieve): 403 for a job Core does not have. */
+  private retrieve(id: string): unknown {
+    if (!this.jobs.has(id)) throw new HttpFailure(403, 'Write permission is required', '');
+    return { id, status: { state: this.statesById.get(id)?.at(-1) ?? 'IN_QUEUE' }, updates: [], specification: {} };
   }
 
   private async authorised(header: string | undefined): Promise<boolean> {
@@ -452,9 +663,16 @@ export class UCloudCoreEmulator {
   }
 }
 
+/** core2's answer to a body its Go type cannot hold (rpc.ParseRequestFromBody: one text for all). */
 function parseOr400<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const first = parsed.error.issues[0];
-  throw new HttpFailure(400, `invalid request${first ? ` at ${first.path.join('.') || '(root)'}: ${first.message}` : ''}`, 'BAD_REQUEST');
+  throw new HttpFailure(400, 'Invalid request supplied', '');
+}
+
+/** The job ids of a create body ({items: [{id}]}), for Core's registration of them. */
+function jobIdsOf(body: unknown): string[] {
+  const items = (body as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items)) return [];
+  return items.flatMap((it) => (typeof (it as { id?: unknown } | null)?.id === 'string' ? [(it as { id: string }).id] : []));
 }

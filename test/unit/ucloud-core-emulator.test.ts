@@ -5,7 +5,7 @@ import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { rootLogger, setLogSink, type LogSink } from '../../src/observability/log.js';
 import { JobsControlClient } from '../../src/ucloud/control-client.js';
 import type { ChargeItem, JobUpdateItem, SSHKey } from '../../src/ucloud/control-api.js';
-import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
+import { CORE2_POLLED_PATHS, UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 
 let core: UCloudCoreEmulator;
 let originalSink: LogSink;
@@ -78,6 +78,7 @@ describe('UCloudCoreEmulator: auth', () => {
   });
 
   it('verifies the provider token on control calls', async () => {
+    core.registerJobs(['1']);
     const items = { items: [update('1')] };
     expect((await post('/api/jobs/control/update', items)).status).toBe(401);
     expect((await post('/api/jobs/control/update', items, 'not-a-jwt')).status).toBe(401);
@@ -155,23 +156,78 @@ describe('UCloudCoreEmulator: control calls', () => {
   it('answers unknown paths with 404 and a CommonErrorMessage', async () => {
     const res = await post('/api/jobs/control/nope', { items: [] }, await providerToken());
     expect(res.status).toBe(404);
-    expect(res.body).toEqual({ why: expect.any(String), errorCode: 'NOT_FOUND' });
+    expect(res.body).toMatchObject({ why: expect.any(String), errorCode: 'NOT_FOUND' });
     expect((await post('/api/whatever', {})).status).toBe(404);
   });
 
-  it('rejects bulks outside 1..1000 items and malformed items with 400, as Kotlin Core does', async () => {
+  it('decodes bodies as core2 does: no item limit, `timestamp: null` and non-integers refused whole', async () => {
     const token = await providerToken();
-    expect((await post('/api/jobs/control/update', { items: [] }, token)).status).toBe(400);
-    const tooMany = Array.from({ length: 1001 }, (_, i) => update(String(i)));
-    expect((await post('/api/jobs/control/update', { items: tooMany }, token)).status).toBe(400);
-    const bad = await post('/api/jobs/control/update', { items: [{ id: '1', update: { state: 'DONE' } }] }, token);
-    expect(bad.status).toBe(400);
-    expect(bad.body.why).toContain('state');
+    // fnd.BulkRequest has no limit either way (rpc.ParseRequestFromBody into Go types).
+    expect((await post('/api/jobs/control/update', { items: [] }, token)).status).toBe(200);
+    expect((await post('/api/jobs/control/update', {}, token)).status).toBe(200);
+    const many = Array.from({ length: 1500 }, (_, i) => update(String(i)));
+    core.registerJobs(many.map((m) => m.id));
+    expect((await post('/api/jobs/control/update', { items: many }, token)).status).toBe(200);
+    expect(core.updates).toHaveLength(1500);
+    // fnd.Timestamp's UnmarshalJSON is strconv.ParseInt: null fails, and with it the whole batch.
+    const nullTs = await post('/api/jobs/control/update', { items: [update('1'), { id: '2', update: { state: 'RUNNING', timestamp: null } }] }, token);
+    expect(nullTs).toEqual({ status: 400, body: { statusCode: 400, why: 'Invalid request supplied', errorCode: '', detailedCode: 0 } });
+    expect((await post('/api/jobs/control/update', { items: [{ id: '1', update: { timestamp: 0 } }] }, token)).status).toBe(200);
+    expect((await post('/api/jobs/control/chargeCredits', { items: [{ id: '1', chargeId: 'c', units: 1, periods: 1.5 }] }, token)).status).toBe(400);
+    expect(core.updates).toHaveLength(1501);
+    expect(core.charges).toHaveLength(0);
+  });
+
+  it('refuses a whole update batch with 404 naming an unknown id, applying none of it', async () => {
+    const token = await providerToken();
+    core.registerJobs(['1', '2']);
+    const res = await post('/api/jobs/control/update', { items: [update('1'), update('x'), update('2')] }, token);
+    // ResourceValidateProviderBatch runs before any update is applied.
+    expect(res).toEqual({ status: 404, body: { statusCode: 404, why: 'Not found or permission denied (x)', errorCode: '', detailedCode: 0 } });
     expect(core.updates).toHaveLength(0);
+    core.forgetJob('2');
+    expect((await post('/api/jobs/control/update', { items: [update('2')] }, token)).status).toBe(404);
+    expect(core.deletedJobs).toEqual([expect.objectContaining({ id: '2' })]);
+  });
+
+  it('refuses a chargeCredits batch with 400 at the first unknown id, keeping the charges before it', async () => {
+    const token = await providerToken();
+    core.registerJobs(['a', 'b', 'c']);
+    const res = await post('/api/jobs/control/chargeCredits', { items: [charge('a', 'a-1', 2), charge('b', 'b-1', 3), charge('x', 'x-1', 1), charge('c', 'c-1', 4)] }, token);
+    expect(res).toEqual({ status: 400, body: { statusCode: 400, why: 'Could not fetch jobs: 403 Write permission is required', errorCode: '', detailedCode: 0 } });
+    expect(core.charges.map((c) => c.item.chargeId)).toEqual(['a-1', 'b-1']);
+    expect((await post('/api/jobs/control/checkCredits', { items: [charge('x', 'p', 1)] }, token)).status).toBe(400);
+  });
+
+  it('applies expectedState, expectedDifferentState and the final-state rule as core2 does, whole updates at a time', async () => {
+    const token = await providerToken();
+    core.registerJobs(['1']);
+    const send = (u: Record<string, unknown>) => post('/api/jobs/control/update', { items: [{ id: '1', update: u }] }, token);
+    await send({ state: 'RUNNING', expectedState: 'IN_QUEUE', status: 'starts' });
+    await send({ state: 'RUNNING', expectedState: 'IN_QUEUE', status: 'replayed' }); // not in IN_QUEUE any more
+    await send({ status: 'text only, wrong expectation', expectedState: 'IN_QUEUE' }); // dropped whole, text too
+    await send({ state: 'RUNNING', expectedDifferentState: true, status: 'same state' });
+    await send({ state: 'SUCCESS', status: 'done' });
+    await send({ state: 'RUNNING', status: 'back from final' }); // never from final to non-final
+    await send({ state: 'FAILURE', status: 'final to final' }); // allowed in core2
+    expect(core.updates.map((u) => u.update.status)).toEqual(['starts', 'done', 'final to final']);
+    expect(core.skippedUpdates.map((u) => u.update.status)).toEqual(['replayed', 'text only, wrong expectation', 'same state', 'back from final']);
+    expect(core.jobStates('1')).toEqual(['RUNNING', 'SUCCESS', 'FAILURE']);
+  });
+
+  it('JobsControl.retrieve answers a known job and 403 for one Core does not have', async () => {
+    const token = await providerToken();
+    core.registerJobs(['1']);
+    const get = (id: string) => fetch(`${core.url}/api/jobs/control/retrieve?id=${id}`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await get('1')).status).toBe(200);
+    const gone = await get('2');
+    expect(gone.status).toBe(403);
+    expect(await gone.json()).toMatchObject({ why: 'Write permission is required' });
   });
 
   it('records updates as sent and collapses repeated states in jobStates', async () => {
     const token = await providerToken();
+    core.registerJobs(['1', '2']);
     const items = [update('1', 'IN_QUEUE'), update('1', 'RUNNING', 'a'), update('2', 'RUNNING'), update('1', 'RUNNING', 'b')];
     expect(await post('/api/jobs/control/update', { items }, token)).toEqual({ status: 200, body: {} });
     await post('/api/jobs/control/update', { items: [{ id: '1', update: { status: 'no state' } }, update('1', 'SUCCESS')] }, token);
@@ -187,6 +243,7 @@ describe('UCloudCoreEmulator: control calls', () => {
 
   it('chargedPeriods: per chargeId the last periods win (isDeltaCharge=false); distinct chargeIds add up', async () => {
     const token = await providerToken();
+    core.registerJobs(['j', 'k']);
     await post('/api/jobs/control/chargeCredits', { items: [charge('j', 'j-1', 5), charge('j', 'j-2', 3)] }, token);
     await post('/api/jobs/control/chargeCredits', { items: [charge('j', 'j-1', 7), charge('k', 'k-1', 4)] }, token);
     expect(core.chargedPeriods('j')).toBe(10); // j-1 overwritten 5 → 7, plus j-2
@@ -200,6 +257,7 @@ describe('UCloudCoreEmulator: control calls', () => {
 
   it('answers insufficientFunds for the configured jobs; checkCredits charges nothing', async () => {
     const token = await providerToken();
+    core.registerJobs(['poor', 'rich']);
     core.setInsufficientFunds(['poor']);
     const check = await post('/api/jobs/control/checkCredits', { items: [charge('poor', 'p', 1), charge('rich', 'r', 1)] }, token);
     expect(check.body).toEqual({ insufficientFunds: [{ id: 'poor' }], duplicateCharges: [] });
@@ -250,6 +308,8 @@ describe('UCloudCoreEmulator: faults', () => {
 
   it('injects failures from a seeded PRNG, so the same seed repeats the same pattern', async () => {
     const token = await providerToken();
+    const jobs = Array.from({ length: 40 }, (_, i) => String(i));
+    core.registerJobs(jobs);
     core.setFaults({ failRate: 0.4, statusOnFail: 502, seed: 42 });
     const first = await statuses(40, token);
     expect(new Set(first)).toEqual(new Set([200, 502]));
@@ -260,6 +320,7 @@ describe('UCloudCoreEmulator: faults', () => {
     expect(core.updates).toHaveLength(40 - failed); // a failed call records nothing
 
     core.reset();
+    core.registerJobs(jobs);
     core.setFaults({ failRate: 0.4, statusOnFail: 502, seed: 42 });
     expect(await statuses(40, token)).toEqual(first);
     core.setFaults({ seed: 7 });
@@ -283,14 +344,17 @@ describe('UCloudCoreEmulator: faults', () => {
     expect(core.updates).toHaveLength(0);
   });
 
-  it('reset clears records, faults, funds and keys', async () => {
+  it('reset clears records, faults, funds, keys and jobs', async () => {
     const token = await providerToken();
+    core.registerJobs(['1', 'a']);
     core.setFaults({ failRate: 1 });
     core.setInsufficientFunds(['a']);
     core.setSshKeys('a', [{ id: 'k', owner: 'o', createdAt: 0, fingerprint: 'f', specification: { title: 't', key: 'k' } }]);
     await post('/api/jobs/control/update', { items: [update('1')] }, token);
     core.reset();
     expect([core.updates.length, core.charges.length, core.calls.length, core.faultsInjected]).toEqual([0, 0, 0, 0]);
+    expect(core.knowsJob('a')).toBe(false);
+    core.registerJobs(['a']);
     expect((await post('/api/jobs/control/checkCredits', { items: [charge('a', 'x', 1)] }, token)).body.insufficientFunds).toEqual([]);
     expect((await post('/api/jobs/control/browseSshKeys', { jobId: 'a' }, token)).body.items).toEqual([]);
   });
@@ -299,6 +363,7 @@ describe('UCloudCoreEmulator: faults', () => {
 describe('JobsControlClient against the emulator (end to end over loopback)', () => {
   it('delivers every update exactly as sent, in order, through 30% faults', async () => {
     core.setFaults({ failRate: 0.2, timeoutRate: 0.1, timeoutMs: 500, statusOnFail: 503, seed: 2024 });
+    core.registerJobs(Array.from({ length: 23 }, (_, i) => `job-${i}`));
     const c = client({ maxItemsPerCall: 7, requestTimeoutMs: 100 });
     const sent: JobUpdateItem[] = [];
     for (let batch = 0; batch < 20; batch++) {
@@ -319,6 +384,7 @@ describe('JobsControlClient against the emulator (end to end over loopback)', ()
   it('charges, checks and browses keys through faults', async () => {
     core.setFaults({ failRate: 0.3, seed: 9 });
     core.setInsufficientFunds(['j3']);
+    core.registerJobs(['j1', 'j2', 'j3', 'j4', 'j5']);
     const keys: SSHKey[] = Array.from({ length: 260 }, (_, i) => ({
       id: `k${i}`,
       owner: 'u',
@@ -339,6 +405,7 @@ describe('JobsControlClient against the emulator (end to end over loopback)', ()
   it('renews short-lived tokens and fails fast on a wrong refresh token', async () => {
     const shortLived = await UCloudCoreEmulator.start({ accessTokenTtlSec: 60 });
     try {
+      shortLived.registerJobs(['1']);
       const c = new JobsControlClient({ coreUrl: shortLived.url, refreshToken: shortLived.refreshToken, logger: rootLogger });
       await c.update([update('1')]);
       await c.update([update('1', 'SUCCESS')]);
@@ -350,6 +417,93 @@ describe('JobsControlClient against the emulator (end to end over loopback)', ()
       await expect(wrong.update([update('1')])).rejects.toMatchObject({ status: 401, kind: 'auth', call: 'refresh' });
     } finally {
       await shortLived.close();
+    }
+  });
+});
+
+describe('UCloudCoreEmulator: Core driving the provider as core2 does', () => {
+  /** A provider stand-in on loopback: `answer` decides each reply (or holds it). */
+  async function standIn(answer: (req: { method?: string; url?: string; body: string }, res: import('node:http').ServerResponse) => void) {
+    const seen: Array<{ method?: string; url?: string; body: string; headers: IncomingHttpHeaders }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, body, headers: req.headers });
+        answer({ method: req.method, url: req.url, body }, res);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { base, seen, server, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  }
+
+  it('a create registers the job; a failed or timed-out create deletes it again (jobCreateThroughProvider)', async () => {
+    const slow = await UCloudCoreEmulator.start({ providerId: 'example', providerTimeoutMs: 200 });
+    const p = await standIn((req, res) => {
+      const id = (JSON.parse(req.body) as { items: Array<{ id: string }> }).items[0]!.id;
+      if (id === 'ok') res.writeHead(200, { 'content-type': 'application/json' }).end('{"responses":[null]}');
+      else if (id === 'bad') res.writeHead(400, { 'content-type': 'application/json' }).end('{"why":"no"}');
+      else setTimeout(() => res.writeHead(200).end('{}'), 600); // answers after Core gave up
+    });
+    try {
+      expect((await slow.callProvider(p.base, 'POST', '/ucloud/example/jobs', { items: [{ id: 'ok' }] })).status).toBe(200);
+      expect((await slow.callProvider(p.base, 'POST', '/ucloud/example/jobs', { items: [{ id: 'bad' }] })).status).toBe(400);
+      const late = await slow.callProvider(p.base, 'POST', '/ucloud/example/jobs', { items: [{ id: 'late' }] });
+      expect(late).toEqual({ status: 0, body: { timedOut: true } });
+      expect([slow.knowsJob('ok'), slow.knowsJob('bad'), slow.knowsJob('late')]).toEqual([true, false, false]);
+      expect(slow.deletedJobs.map((d) => d.id)).toEqual(['bad', 'late']);
+    } finally {
+      await p.close();
+      await slow.close();
+    }
+  });
+
+  it('polls the manifest and every resource type’s products, in core2’s order, each round', async () => {
+    const p = await standIn((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    try {
+      core.startPolling(p.base, 50);
+      await core.waitFor(() => core.polls.length >= CORE2_POLLED_PATHS.length * 2, 5000, 'two polling rounds');
+      core.stopPolling();
+      const round = CORE2_POLLED_PATHS.map((x) => `/ucloud/example/${x}`);
+      expect(p.seen.slice(0, round.length * 2).map((s) => s.url)).toEqual([...round, ...round]);
+      expect(p.seen.every((s) => s.method === 'GET' && s.headers.authorization?.startsWith('Bearer '))).toBe(true);
+      expect(core.polls.slice(0, round.length).map((x) => x.status)).toEqual(round.map(() => 200));
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('follows with exactly one init frame (streamId "ignored") and ends by closing, never a cancel', async () => {
+    const { WebSocketServer } = await import('ws');
+    const p = await standIn((_req, res) => res.writeHead(404).end());
+    const wss = new WebSocketServer({ server: p.server });
+    const got: Array<{ url?: string; auth?: string; frames: string[]; closed: boolean }> = [];
+    wss.on('connection', (ws, req) => {
+      const c = { url: req.url, auth: req.headers.authorization, frames: [] as string[], closed: false };
+      got.push(c);
+      ws.on('message', (d) => {
+        c.frames.push(d.toString());
+        ws.send(JSON.stringify({ type: 'message', streamId: 'ignored', payload: { rank: 0, stdout: 'hello\n' } }));
+      });
+      ws.on('close', () => (c.closed = true));
+    });
+    try {
+      const f = await core.followAsCore(p.base, { id: '42', status: { state: 'RUNNING' } }, 'alice');
+      await core.waitFor(() => f.frames.length === 1, 5000, 'a log frame');
+      f.close();
+      await f.closed;
+      await core.waitFor(() => got[0]?.closed === true, 5000, 'the provider to see the close');
+      expect(got).toHaveLength(1);
+      expect(got[0]!.url).toBe(`/ucloud/jobs.provider.example/websocket?usernameHint=${Buffer.from('alice').toString('base64url')}`);
+      expect(got[0]!.auth).toMatch(/^Bearer /);
+      expect(got[0]!.frames.map((x) => JSON.parse(x))).toEqual([
+        { call: 'jobs.provider.example.follow', streamId: 'ignored', payload: { type: 'init', job: { id: '42', status: { state: 'RUNNING' } } }, bearer: '', project: null },
+      ]);
+      expect(f.frames).toEqual([{ type: 'message', streamId: 'ignored', payload: { rank: 0, stdout: 'hello\n' } }]);
+    } finally {
+      wss.close();
+      await p.close();
     }
   });
 });

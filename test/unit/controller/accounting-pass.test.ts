@@ -7,7 +7,7 @@ import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { Accounting } from '../../../src/controller/accounting.js';
 import { rootLogger, setLogSink } from '../../../src/observability/log.js';
 import type { ChargeItem, ChargeResult } from '../../../src/ucloud/control-api.js';
-import type { ChargeOutcome, DeliveryOutcome, JobsControlPort } from '../../../src/ucloud/control-client.js';
+import { ControlApiError, type ChargeOutcome, type DeliveryOutcome, type JobsControlPort } from '../../../src/ucloud/control-client.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { job, NS } from '../desired/support.js';
 
@@ -35,6 +35,19 @@ class RecordingControl implements JobsControlPort {
   }
   async browseSshKeys() {
     return [];
+  }
+}
+
+/** Core with a set of jobs it has forgotten: their charges come back rejected as unknown_job. */
+class ForgetfulControl extends RecordingControl {
+  constructor(readonly forgotten: Set<string>) {
+    super();
+  }
+  override async deliverCharges(items: ChargeItem[]): Promise<ChargeOutcome> {
+    const gone = [...new Set(items.filter((i) => this.forgotten.has(i.id)).map((i) => i.id))];
+    const res = await this.chargeCredits(items.filter((i) => !this.forgotten.has(i.id)));
+    const error = new ControlApiError({ status: 400, why: 'Could not fetch jobs: 403 Write permission is required', kind: 'rejected', call: 'chargeCredits' });
+    return { ...res, rejected: gone.map((id) => ({ id, verdict: 'unknown_job' as const, error })) };
   }
 }
 
@@ -184,5 +197,35 @@ describe('Accounting passes', () => {
     expect(accounting.uncharged()).toEqual({ windows: 0, oldestClosedAt: undefined });
     cached = kube.peek<UCloudJob>('UCloudJob', NS, 'j-79')!;
     expect(accounting.uncharged().windows).toBe(0);
+  });
+
+  it('a job Core forgot is marked with the watermark Core accepted, and never charged again; the others are', async () => {
+    const kube = new FakeKube();
+    for (const id of ['90', '91', '92']) {
+      kube.seed('UCloudJob', { ...job({ jobId: id }), status: { state: 'RUNNING', startedAt: new Date(START).toISOString() } } as UCloudJob);
+    }
+    const stored = (id: string) => kube.peek<UCloudJob>('UCloudJob', NS, `j-${id}`)!;
+    const cache = () => ['90', '91', '92'].map(stored);
+    const control = new ForgetfulControl(new Set());
+    const accounting = new Accounting({ kube, control, listJobs: cache, logger: rootLogger, intervalMs: MIN, persistEveryMs: 10 * MIN });
+    await accounting.pass(); // windows 0 and 1 of all three: written (first write)
+    jest.setSystemTime(START + 3 * MIN + 10_000);
+    await accounting.pass(); // window 2: remembered only
+    expect(stored('91').status?.accounting?.chargedPeriods).toBe(2);
+
+    control.forgotten.add('91'); // Core deleted job 91
+    jest.setSystemTime(START + 4 * MIN + 10_000);
+    await accounting.pass();
+    // The others' window 3 went through; 91's was refused and 91 is marked, with the watermark
+    // (3 periods) Core had accepted before it forgot the job.
+    expect(control.charged.at(-1)!.map((c) => c.id).sort()).toEqual(['90', '92']);
+    expect(stored('91').status?.unknownToCore).toMatchObject({ call: 'chargeCredits', why: 'Could not fetch jobs: 403 Write permission is required' });
+    expect(stored('91').status?.accounting?.chargedPeriods).toBe(3);
+    expect(kube.events.filter((e) => e.reason === 'UnknownToCore')).toHaveLength(1);
+
+    const sent = control.charged.flat().length;
+    jest.setSystemTime(START + 6 * MIN + 10_000);
+    await accounting.pass();
+    expect(control.charged.flat().slice(sent).map((c) => c.id)).not.toContain('91');
   });
 });

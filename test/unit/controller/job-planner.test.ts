@@ -2,7 +2,7 @@
 // expiry, extend, terminate, insufficient funds, stuck and vanished pods, and idempotence.
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { UCloudJobSchema, type UCloudJob, type UCloudJobSpec, type UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
-import { planJob, ranksEndedAt, type Plan } from '../../../src/controller/job-planner.js';
+import { UNKNOWN_TO_CORE_MESSAGE, planJob, ranksEndedAt, type Plan } from '../../../src/controller/job-planner.js';
 import { unitConfig } from '../../support/config.js';
 import { job as baseJob } from '../desired/support.js';
 
@@ -205,6 +205,21 @@ describe('planJob', () => {
     expect(plan.status).toMatchObject({ state: 'SUCCESS', message: 'terminated (no credits)' });
     expect(plan.status.conditions?.find((c) => c.type === 'Finished')?.reason).toBe('InsufficientFunds');
     expect(plan.teardown).toBe(true);
+  });
+
+  it('unknown to Core: FAILURE at once, torn down, KnownToCore=False and Reported says nothing will be sent', () => {
+    const pods = [running(0, 5), running(1, 5), running(2, 5)];
+    const started = step(job(), pods, 6).job;
+    const mark = { at: at(60).toISOString(), call: 'update', why: 'Not found or permission denied (54112)' };
+    const { plan, job: after } = step({ ...started, status: { ...started.status, unknownToCore: mark } }, pods, 70);
+    expect(plan.status).toMatchObject({ state: 'FAILURE', message: UNKNOWN_TO_CORE_MESSAGE, finishedAt: at(60).toISOString() });
+    expect(plan.teardown).toBe(true);
+    const cond = (t: string) => plan.status.conditions?.find((c) => c.type === t);
+    expect(cond('Finished')?.reason).toBe('UnknownToCore');
+    expect(cond('KnownToCore')).toMatchObject({ status: 'False', reason: 'UnknownToCore', message: expect.stringContaining('Not found or permission denied (54112)') });
+    expect(cond('Reported')).toMatchObject({ status: 'False', reason: 'UnknownToCore' });
+    // Idempotent: the next reconcile decides nothing new.
+    expect(step(after, [], 80).plan.statusChanged).toBe(false);
   });
 
   it('gang timeout: not every rank running in time is FAILURE with the reason', () => {

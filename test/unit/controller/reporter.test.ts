@@ -42,7 +42,9 @@ describe('Reporter', () => {
     setLogSink(previousSink);
   });
 
-  async function storeJob(jobId: string, entries: OutboxEntry[], acknowledgedSeq = 0): Promise<void> {
+  /** A job Core created (so it knows the id) with its outbox stored in the CR. */
+  async function storeJob(jobId: string, entries: OutboxEntry[], acknowledgedSeq = 0, knownToCore = true): Promise<void> {
+    if (knownToCore) core.registerJobs([jobId]);
     const j = job({ jobId }, `uid-${jobId}`);
     await kube.ucloudJobs.create(j);
     await kube.ucloudJobs.mergePatchStatus(NS, j.metadata.name!, { state: 'RUNNING', outbox: { acknowledgedSeq, entries } });
@@ -166,6 +168,7 @@ describe('Reporter', () => {
   });
 
   it('sends what the reconciler just wrote even before the cache has it (no wait for the sweep)', async () => {
+    core.registerJobs(['7']);
     const stale = job({ jobId: '7' }, 'uid-7');
     const control = new JobsControlClient({ coreUrl: core.url, refreshToken: core.refreshToken, logger: rootLogger });
     const r = new Reporter({
@@ -195,10 +198,31 @@ describe('Reporter', () => {
   });
 
   it('reports jobs UCloud/Core knows and this cluster does not as FAILURE', async () => {
+    core.registerJobs(['404']);
     const r = reporter();
     r.start();
     r.reportUnknown(['404']);
     await core.waitFor(() => core.updates.length === 1, 5000, 'the failure report');
     expect(core.updates[0]).toMatchObject({ id: '404', update: { state: 'FAILURE', status: 'UCloud/Compute lost track of this job' } });
+  });
+
+  it('a job Core does not know is marked unknownToCore and never sent again; everyone else is delivered', async () => {
+    await storeJob('20', [entry(1, 'RUNNING')]);
+    await storeJob('21', [entry(1, 'RUNNING'), entry(2, 'SUCCESS', 'done')], 0, false); // Core gave up on its create
+    await storeJob('22', [entry(1, 'RUNNING')]);
+    reporter().start();
+    await core.waitFor(() => core.jobStates('20').length === 1 && core.jobStates('22').length === 1, 5000, 'the known jobs');
+    await until(async () => (await acknowledged('20')) === 1 && (await acknowledged('22')) === 1, 'their acknowledgements');
+    await until(async () => !!(await kube.ucloudJobs.get(NS, 'j-21'))?.status?.unknownToCore, 'the mark');
+    expect((await kube.ucloudJobs.get(NS, 'j-21'))!.status!.unknownToCore).toMatchObject({ call: 'update', why: 'Not found or permission denied (21)' });
+    expect(await acknowledged('21')).toBe(0); // not acknowledged: Core never took them
+    const events = kube.events.filter((e) => e.reason === 'UnknownToCore');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'Warning', regarding: expect.objectContaining({ name: 'j-21' }) });
+    // Later sweeps leave it alone: no more calls name 21.
+    const callsBefore = core.calls.length;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(core.calls.slice(callsBefore).filter((c) => c.path.endsWith('/update'))).toHaveLength(0);
+    expect(core.jobStates('21')).toEqual([]);
   });
 });
