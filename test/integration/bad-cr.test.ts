@@ -38,6 +38,8 @@ describe('malformed UCloudJobs written directly to the apiserver', () => {
   async function write(id: string, change: Change): Promise<string> {
     const job = jobToResource({ ...fixtureJob('create-simple-batch.json'), id }, stack.config);
     change(job);
+    // Written behind the adapter's back, but as a job Core has (its reports are accepted).
+    stack.core.registerJobs([id]);
     const res = await stack.ns.kube.ucloudJobs.create(job);
     expect(res.created).toBe(true);
     return job.metadata.name;

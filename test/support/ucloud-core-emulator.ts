@@ -288,7 +288,9 @@ export class UCloudCoreEmulator {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token !== null) headers.authorization = `Bearer ${token}`;
     if (body !== undefined || opts.rawBody !== undefined) headers['content-type'] = 'application/json';
-    const creating = method === 'POST' && path.split('?')[0] === `/ucloud/${this.providerId}/jobs` ? jobIdsOf(body) : [];
+    // core2 makes a new resource per create; an id it has already (a test resending a create)
+    // is not this call's to delete.
+    const creating = method === 'POST' && path.split('?')[0] === `/ucloud/${this.providerId}/jobs` ? jobIdsOf(body).filter((id) => !this.jobs.has(id)) : [];
     for (const id of creating) this.registerJob(id, false);
     let res: Response;
     try {
