@@ -11,7 +11,10 @@
 //      RUNNING was reported only for jobs whose ranks all ran;
 //   3. charged periods (Core's last-wins per chargeId) == max(1, ceil((finishedAt - startedAt) / period)),
 //      no chargeId sent with two different amounts, and nothing charged for a job that never ran;
-//   4. no pods, ConfigMaps, Services or NetworkPolicies are left behind.
+//   4. no pods, ConfigMaps, Services or NetworkPolicies are left behind;
+//   5. a job whose create failed at Core (a kill or a restart mid-call: Core deletes the job, as
+//      core2's jobCreateThroughProvider does; the user resubmits it under a new id) is, if the
+//      operator created it all the same, stopped and marked unknownToCore, never left running.
 // Prints the counts (jobs, kills, faults, inputs, invariant checks) and exits non-zero on a violation.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -38,6 +41,8 @@ type Fate = 'succeed' | 'fail' | 'terminate' | 'expire';
 interface Planned {
   id: string;
   name: string;
+  /** Ids of earlier submissions of this job whose create failed (Core deleted them). */
+  abandoned: string[];
   ranks: number;
   fate: Fate;
   created: boolean;
@@ -50,7 +55,7 @@ const rnd = mulberry32(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 
 const replays: string[] = [];
-const counts = { replayedJobs: 0, kills: 0, apiserverRestarts: 0, adapterCalls: 0, adapterRetries: 0, podPatches: 0, terminates: 0, invariantChecks: 0, violations: 0 };
+const counts = { abandoned: 0, abandonedWithCr: 0, replayedJobs: 0, kills: 0, apiserverRestarts: 0, adapterCalls: 0, adapterRetries: 0, podPatches: 0, terminates: 0, invariantChecks: 0, violations: 0 };
 const violations: string[] = [];
 function check(ok: boolean, what: string): void {
   counts.invariantChecks++;
@@ -141,6 +146,7 @@ async function main(): Promise<void> {
       fate: f < 0.45 ? 'succeed' : f < 0.65 ? 'fail' : f < 0.85 ? 'terminate' : 'expire',
       created: false,
       acted: false,
+      abandoned: [],
     } satisfies Planned;
   });
   const byName = new Map(plan.map((p) => [p.name, p]));
@@ -171,6 +177,24 @@ async function main(): Promise<void> {
     op = await startOp();
   };
 
+  // core2 creates one job per call and deletes it when the call fails (jobCreateThroughProvider);
+  // it never retries. The user submits again: a new job, a new id.
+  let nextId = 900000;
+  const create = async (p: Planned): Promise<void> => {
+    for (;;) {
+      counts.adapterCalls++;
+      const res = await core.callProvider(op.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, { items: [ucloudJob(p)] }).catch(() => ({ status: 0, body: undefined }));
+      if (res.status === 200) return;
+      if (res.status >= 400 && res.status < 500) throw new Error(`adapter refused the create of ${p.id}: ${res.status} ${JSON.stringify(res.body)}`);
+      counts.adapterRetries++;
+      p.abandoned.push(p.id);
+      p.id = String(nextId++);
+      p.name = jobResourceName(p.id);
+      byName.set(p.name, p);
+      await sleep(300);
+    }
+  };
+
   const callAdapter = async (path: string, body: unknown): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       counts.adapterCalls++;
@@ -199,8 +223,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < plan.length; ) {
       const batch = plan.slice(i, i + 5 + Math.floor(rnd() * 20));
       i += batch.length;
-      await callAdapter('/jobs', { items: batch.map(ucloudJob) });
-      for (const p of batch) p.created = true;
+      await Promise.all(batch.map((p) => create(p).then(() => (p.created = true))));
       // Spread creation over the kill schedule, so kills land while jobs are in flight.
       await sleep(Math.floor(rnd() * 2 * gapMs));
     }
@@ -271,12 +294,16 @@ async function main(): Promise<void> {
   let crs: UCloudJob[] = [];
   for (;;) {
     crs = ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns })) as { items: UCloudJob[] }).items;
+    const names = new Set(crs.map((j) => j.metadata.name));
     const settled =
       plan.every(finalAtCore) &&
-      crs.length === JOBS &&
+      plan.every((p) => names.has(p.name)) &&
       crs.every(
         // Charged at least what it ran: the last window is acknowledged (an overcharge is an invariant's business).
-        (j) => !unacknowledged(j.status).length && isFinal(j.status?.state) && (j.status?.accounting?.chargedPeriods ?? 0) >= expectedPeriods(j),
+        // A job Core deleted is settled once it is stopped and marked.
+        (j) =>
+          isFinal(j.status?.state) &&
+          (j.status?.unknownToCore !== undefined || (!unacknowledged(j.status).length && (j.status?.accounting?.chargedPeriods ?? 0) >= expectedPeriods(j))),
       );
     const pods = (await coreApi.listNamespacedPod({ namespace: ns })).items.length;
     if (settled && pods === 0) break;
@@ -339,6 +366,18 @@ async function main(): Promise<void> {
       if (!cr.status?.startedAt) check(core.chargedPeriods(p.id) === 0, `${p.id}: charged without ever running`);
     }
   }
+  // 5. Abandoned submissions: Core deleted them; a UCloudJob the operator made of one all the same
+  // is stopped, marked unknownToCore, and has no pods (checked below with everyone's).
+  for (const p of plan) {
+    for (const id of p.abandoned) {
+      counts.abandoned++;
+      const cr = crByName.get(jobResourceName(id));
+      check(!core.knowsJob(id), `${id}: Core still knows an abandoned submission`);
+      if (!cr) continue;
+      counts.abandonedWithCr++;
+      check(isFinal(cr.status?.state) && cr.status?.unknownToCore !== undefined, `${id}: abandoned at Core but its UCloudJob is ${cr.status?.state} without unknownToCore`);
+    }
+  }
   check(core.conflictingCharges().length === 0, `chargeIds sent with different periods: ${core.conflictingCharges().slice(0, 5).join(', ')}`);
   // 4. No orphans.
   const leftovers = {
@@ -362,6 +401,7 @@ async function main(): Promise<void> {
     `\nchaos (seed ${SEED}): ${JOBS} jobs ${JSON.stringify(fates)}, ranks ${JSON.stringify(ranks)}\n` +
       `  kills ${counts.kills}, apiserver restarts ${counts.apiserverRestarts}, control calls ${controlCalls} of which faults injected ${core.faultsInjected}\n` +
       `  inputs: adapter calls ${counts.adapterCalls} (${counts.adapterRetries} retried), terminates ${counts.terminates}, pod exit patches ${counts.podPatches}\n` +
+      `  creates Core gave up on (resubmitted under a new id) ${counts.abandoned}, of which the operator had made a UCloudJob ${counts.abandonedWithCr}\n` +
       `  updates received ${core.updates.length}, charges received ${core.charges.length}\n` +
       `  invariant checks ${counts.invariantChecks}, violations ${counts.violations}; jobs whose updates Core saw replayed (at-least-once) ${counts.replayedJobs}\n`,
   );
