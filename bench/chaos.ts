@@ -201,7 +201,8 @@ async function main(): Promise<void> {
       try {
         const res = await core.callProvider(op.adapterUrl, 'POST', `/ucloud/${core.providerId}${path}`, body);
         if (res.status === 200) return;
-        if (res.status < 500) throw new Error(`adapter refused ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+        // 0: no answer within Core's 5 s (e.g. while kube-apiserver restarts): the user tries again.
+        if (res.status !== 0 && res.status < 500) throw new Error(`adapter refused ${path}: ${res.status} ${JSON.stringify(res.body)}`);
       } catch (e) {
         if ((e as Error).message.startsWith('adapter refused')) throw e;
       }

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   const raw = rawConfig(ns, core);
   const config = operatorConfig(raw);
   const ids = Array.from({ length: N }, (_, i) => String(400000 + i));
+  core.registerJobs(ids); // written behind the adapter, as jobs UCloud/Core created
   const t0 = performance.now();
   await mapLimited(ids, 32, (id) =>
     custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, body: simpleResource(id, config) }),
