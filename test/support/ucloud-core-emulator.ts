@@ -124,6 +124,67 @@ export const CORE2_POLLED_PATHS = [
 
 const FINAL: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'EXPIRED']);
 
+/**
+ * orcapi.AppParameterValue as Go marshals it (provider-integration/shared/pkg/orchestrators/
+ * applications.go): no omitempty, so every field is there, zero-valued where the type does not use it.
+ */
+const GO_PARAMETER_VALUE = {
+  type: '',
+  path: '',
+  mountPath: '',
+  readOnly: false,
+  value: null,
+  hostname: '',
+  jobId: '',
+  id: '',
+  specification: { applicationName: '', language: '', init: null, job: null, readme: null, inputs: null },
+  modules: null,
+  port: 0,
+  tls: false,
+  server: '',
+  token: '',
+  tokenType: '',
+};
+
+export interface Core2ShapeOptions {
+  /**
+   * The resolved application to send instead (a v2 application with a jinja invocation, e.g. from
+   * the Go-built fixtures): the hook for jinja apps.
+   */
+  application?: (current: unknown) => unknown;
+  /** The user's metric sample rate setting; core2's default (settings not toggled) is "0ms". */
+  sampleRate?: string;
+}
+
+/**
+ * A job as core2 sends it to the provider's create (JobCreate in core2/pkg/orchestrator/job.go),
+ * from a job in the older shape: every parameter value with all its fields, the
+ * `ucMetricSampleRate` text parameter core2 adds to every job without one (jobMetricSampleRateParam;
+ * "0ms" unless the user's job settings are toggled), and the product category's
+ * `accountingFrequency` (accapi.ProductCategory) derived from its unitOfPrice.
+ */
+export function core2JobShape<T>(job: T, opts: Core2ShapeOptions = {}): T {
+  const out = structuredClone(job) as Record<string, any>;
+  const spec = (out.specification ??= {});
+  const goValue = (v: unknown) => ({ ...GO_PARAMETER_VALUE, ...(v as object) });
+  spec.parameters = Object.fromEntries(Object.entries(spec.parameters ?? {}).map(([k, v]) => [k, goValue(v)]));
+  spec.parameters.ucMetricSampleRate ??= goValue({ type: 'text', value: opts.sampleRate ?? '0ms' });
+  spec.resources = Array.isArray(spec.resources) ? spec.resources.map(goValue) : null;
+  const product = out.status?.resolvedProduct;
+  if (product?.category && !product.category.accountingFrequency) {
+    const unit = String(product.unitOfPrice ?? '');
+    product.category.accountingFrequency = unit.endsWith('_PER_MINUTE')
+      ? 'PERIODIC_MINUTE'
+      : unit.endsWith('_PER_HOUR')
+        ? 'PERIODIC_HOUR'
+        : unit.endsWith('_PER_DAY')
+          ? 'PERIODIC_DAY'
+          : 'ONCE';
+  }
+  if (opts.application && out.status) out.status.resolvedApplication = opts.application(out.status.resolvedApplication);
+  return out as T;
+}
+
 /** A job as Core holds it beyond its states (statesById): core2's resource record. */
 interface CoreJob {
   /** ResourceConfirm: the provider answered the create. Unconfirmed jobs are found all the same. */

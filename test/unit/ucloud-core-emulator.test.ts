@@ -5,7 +5,7 @@ import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { rootLogger, setLogSink, type LogSink } from '../../src/observability/log.js';
 import { JobsControlClient } from '../../src/ucloud/control-client.js';
 import type { ChargeItem, JobUpdateItem, SSHKey } from '../../src/ucloud/control-api.js';
-import { CORE2_POLLED_PATHS, UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
+import { CORE2_POLLED_PATHS, UCloudCoreEmulator, core2JobShape } from '../support/ucloud-core-emulator.js';
 
 let core: UCloudCoreEmulator;
 let originalSink: LogSink;
@@ -505,5 +505,33 @@ describe('UCloudCoreEmulator: Core driving the provider as core2 does', () => {
       wss.close();
       await p.close();
     }
+  });
+});
+
+describe('core2JobShape: a job as core2 JobCreate sends it', () => {
+  const legacy = {
+    id: '1',
+    specification: { parameters: { value: { type: 'text', value: 'x' } }, resources: [{ type: 'file', path: '/home/a', readOnly: true }] },
+    status: { resolvedProduct: { unitOfPrice: 'CREDITS_PER_HOUR', category: { name: 'c', provider: 'p' } }, resolvedApplication: { invocation: { invocation: [] } } },
+  };
+
+  it('fills every parameter value field, adds ucMetricSampleRate and the category’s accountingFrequency', () => {
+    const j = core2JobShape(legacy) as any;
+    expect(Object.keys(j.specification.parameters.value).sort()).toEqual(
+      ['type', 'path', 'mountPath', 'readOnly', 'value', 'hostname', 'jobId', 'id', 'specification', 'modules', 'port', 'tls', 'server', 'token', 'tokenType'].sort(),
+    );
+    expect(j.specification.parameters.value).toMatchObject({ type: 'text', value: 'x', path: '', port: 0, modules: null });
+    expect(j.specification.parameters.ucMetricSampleRate).toMatchObject({ type: 'text', value: '0ms', mountPath: '' });
+    expect(j.specification.resources[0]).toMatchObject({ type: 'file', path: '/home/a', readOnly: true, mountPath: '', value: null });
+    expect(j.status.resolvedProduct.category.accountingFrequency).toBe('PERIODIC_HOUR');
+    expect(legacy.specification.parameters).not.toHaveProperty('ucMetricSampleRate'); // a copy
+  });
+
+  it('keeps a sample rate the user chose and swaps in another application (the jinja hook)', () => {
+    const withRate = { ...legacy, specification: { ...legacy.specification, parameters: { ucMetricSampleRate: { type: 'text', value: '250ms' } } } };
+    const v2 = { invocation: { invocation: [{ type: 'jinja', template: 'echo {{ value }}' }] } };
+    const j = core2JobShape(withRate, { application: () => v2 }) as any;
+    expect(j.specification.parameters.ucMetricSampleRate.value).toBe('250ms');
+    expect(j.status.resolvedApplication).toEqual(v2);
   });
 });
