@@ -111,7 +111,11 @@ const ChargeRequest = z.object({
 export const CORE2_PROVIDER_TIMEOUT_MS = 5000;
 /** core2 polls each provider's manifest and products this often (featureMonitorProvider, features.go). */
 export const CORE2_POLL_INTERVAL_MS = 10_000;
-/** What core2's featureMonitorProvider asks every provider, in order, each round (GET, query-style). */
+/**
+ * What core2 asks every provider each round (GET, query-style): featureMonitorProvider's manifest
+ * and products, in its order (features.go), then brandingMonitorProvider's branding, its own 10 s
+ * loop in core2 (provider_brandings.go), here in the same round.
+ */
 export const CORE2_POLLED_PATHS = [
   'integration/retrieveManifest',
   'files/collections/retrieveProducts',
@@ -120,6 +124,7 @@ export const CORE2_POLLED_PATHS = [
   'networkips/retrieveProducts',
   'licenses/retrieveProducts',
   'private-networks/retrieveProducts',
+  'provider/branding/retrieveInfo',
 ] as const;
 
 const FINAL: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'EXPIRED']);
@@ -405,7 +410,8 @@ export class UCloudCoreEmulator {
 
   /**
    * Polls the provider as core2's featureMonitorProvider does (features.go): every 10 s the
-   * manifest, then every resource type's retrieveProducts, each a GET with a 5 s timeout, records
+   * manifest, then every resource type's retrieveProducts (and the branding,
+   * brandingMonitorProvider), each a GET with a 5 s timeout, records
    * what came back in `polls`. Runs until stopPolling() or close().
    */
   startPolling(providerBaseUrl: string, intervalMs = CORE2_POLL_INTERVAL_MS): void {
