@@ -11,7 +11,7 @@
 // lost. The watermark (periods acknowledged) lives in status.accounting. docs/adr/0005.
 // core2 refuses a whole chargeCredits batch (400) when one job in it is unknown, after charging
 // the items before it; the client splits such a batch, so one forgotten job does not leave every
-// other job uncharged, and a job Core has no record of is marked unknownToCore (docs/adr/0012).
+// other job uncharged, and a job Core has no record of is marked unknownToCore (docs/adr/0015).
 import { isFinal, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';

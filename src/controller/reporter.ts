@@ -241,7 +241,7 @@ export class Reporter {
   }
 
   /**
-   * Sends one chunk. The client isolates the jobs Core refuses (docs/adr/0012); the others' updates
+   * Sends one chunk. The client isolates the jobs Core refuses (docs/adr/0015); the others' updates
    * are acknowledged. A refused job's updates: Core has no such job → marked unknownToCore (the
    * reconciler stops it; not acknowledged, never sent again); Core knows it and still refuses →
    * dropped with an UpdateRejected Event (resending cannot help); Core could not be asked → kept.

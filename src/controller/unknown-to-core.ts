@@ -1,6 +1,6 @@
 // The one writer of status.unknownToCore. Reporter and accounting both learn that UCloud/Core has
 // no such job (a rejected batch, isolated to this job, and JobsControl.retrieve answering 403/404);
-// they record it here, and the planner ends the job on its next reconcile (docs/adr/0012).
+// they record it here, and the planner ends the job on its next reconcile (docs/adr/0015).
 // Written before anything acts on it, like every decision: a crash after the patch stops the job
 // anyway, a crash before it finds the job refused again on the next pass.
 import { API_VERSION, KIND, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';

@@ -5,7 +5,7 @@
 // deliverUpdates/deliverCharges also take a batch apart when Core refuses all of it for one bad
 // item (core2 does: a whole update batch is 404 and a whole chargeCredits batch 400 when one job
 // id is unknown), so one forgotten job never holds back every other job's reports and charges
-// (docs/adr/0012-rejected-batches.md). Tokens never reach logs or metrics.
+// (docs/adr/0015-rejected-batches.md). Tokens never reach logs or metrics.
 import { decodeJwt } from 'jose';
 import type { z } from 'zod';
 import type { Logger } from '../observability/log.js';

@@ -1,4 +1,4 @@
-// A job UCloud/Core does not know never holds back the others (docs/adr/0012-rejected-batches.md),
+// A job UCloud/Core does not know never holds back the others (docs/adr/0015-rejected-batches.md),
 // on the real control plane against the core2-faithful emulator: core2 refuses a whole
 // chargeCredits batch (400) or update batch (404) when one id in it is unknown. The operator
 // splits such batches, keeps charging and reporting everyone else, and stops the unknown job with
