@@ -112,6 +112,8 @@ export class Reporter {
     let updates = 0;
     let oldestAt: number | undefined;
     for (const job of this.deps.listJobs()) {
+      // A job Core has no record of owes Core nothing: its updates are never sent (ADR 0015).
+      if (job.status?.unknownToCore) continue;
       const pending = unacknowledged(job.status, this.acked.get(`${job.metadata.namespace}/${job.metadata.name}`) ?? 0);
       if (!pending.length) continue;
       updates += pending.length;
