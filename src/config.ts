@@ -114,8 +114,22 @@ export const ConfigSchema = z.object({
        * and pods/exec in the jobs namespace; while off, terminal is neither advertised nor served.
        */
       terminals: z.boolean().default(false),
-      /** A session identifier from interactiveSession is usable this long after it was issued. */
-      sessionTtlSeconds: z.number().int().min(10).max(86_400).default(3600),
+      /** A session identifier from interactiveSession is usable this long after it was issued (and once). */
+      sessionTtlSeconds: z.number().int().min(10).max(86_400).default(300),
+      /** Terminal sockets: back-pressure both ways and limits on sockets that have not initialised. */
+      terminal: z
+        .object({
+          /** The exec (or the browser) is paused while more than this waits to be sent to the other side. */
+          highWaterBytes: z.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(256 * 1024),
+          /** A terminal with more than this queued for a peer that does not read is closed. */
+          maxBufferedBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+          /** A socket must send a valid initialize within this. */
+          initTimeoutSeconds: z.number().min(0.1).max(60).default(5),
+          /** Sockets not yet initialised, in total and from one client address. */
+          maxPending: z.number().int().min(1).default(256),
+          maxPendingPerClient: z.number().int().min(1).default(8),
+        })
+        .prefault({}),
       /** How often follow looks for a rank's pod that has not started and checks whether the job ended. */
       followPollSeconds: z.number().min(0.05).max(60).default(2),
       /** Back-pressure: log reading pauses while more than this waits to be sent on a follow socket. */

@@ -52,6 +52,10 @@ export function createInteractive(opts: InteractiveOptions): { adapter: NonNulla
     exec: sessions ? (opts.exec ?? createKubeExecPort(opts.kc)) : undefined,
     sessions,
     now: opts.now,
+    terminal: {
+      flow: { highWaterBytes: config.interactive.terminal.highWaterBytes, maxBufferedBytes: config.interactive.terminal.maxBufferedBytes },
+      initTimeoutMs: Math.round(config.interactive.terminal.initTimeoutSeconds * 1000),
+    },
     follow: {
       pollMs: Math.round(config.interactive.followPollSeconds * 1000),
       highWaterBytes: config.interactive.followBufferBytes,

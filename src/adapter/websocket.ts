@@ -17,7 +17,7 @@ import { FollowRegistry, serveFollowSocket } from './follow/connection.js';
 import type { LogSource } from './follow/log-source.js';
 import { JobStore } from './job-store.js';
 import type { ExecPort } from './sessions/exec.js';
-import { serveShellSocket, type ShellRegistry } from './sessions/shell.js';
+import { serveShellSocket, type ShellRegistry, type TerminalFlow } from './sessions/shell.js';
 import type { SessionStore } from './sessions/store.js';
 
 export interface WebSocketGatewayDeps {
@@ -32,6 +32,8 @@ export interface WebSocketGatewayDeps {
   verifyToken?: CoreTokenVerifier;
   /** Follow tunables (tests shorten the poll). */
   follow?: { pollMs?: number; highWaterBytes?: number; lowWaterBytes?: number; keepAliveMs?: number };
+  /** Terminal tunables: back-pressure and the initialize timeout. */
+  terminal?: { flow?: TerminalFlow; initTimeoutMs?: number };
   now?: () => Date;
 }
 
@@ -127,6 +129,9 @@ export function createWebSocketGateway(deps: WebSocketGatewayDeps): WebSocketGat
             exec,
             logger: log.child({ endpoint: 'shell' }),
             now: deps.now ?? (() => new Date()),
+            flow: deps.terminal?.flow,
+            initTimeoutMs: deps.terminal?.initTimeoutMs,
+            onOverflow: () => deps.metrics?.adapterRejected.inc({ reason: 'terminal_overflow' }),
           }),
         );
         return;
