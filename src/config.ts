@@ -150,8 +150,27 @@ export const ConfigSchema = z.object({
           tlsSecretName: z.string().min(1).optional(),
           /** Namespace of the ingress controller, admitted to the jobs' web and VNC ports. */
           ingressNamespace: z.string().min(1).default('ingress-nginx'),
+          /**
+           * Per-session authentication (docs/security.md): the Ingress asks `verifyUrl` (this
+           * adapter's `/ucloud/<providerId>/web-auth`, as the ingress controller reaches it) about
+           * every request; the browser's session secret is exchanged there for a host-only cookie.
+           * Required when web is enabled.
+           */
+          auth: z
+            .object({
+              verifyUrl: z.url().optional(),
+              /** Which controller's annotations to write: ingress-nginx's auth-url, or none (the site's `annotations` call verifyUrl). */
+              controller: z.enum(['ingress-nginx', 'custom']).default('ingress-nginx'),
+              /** A web or VNC session (and its cookie) is valid this long, and only while its job runs. */
+              sessionTtlSeconds: z.number().int().min(60).max(7 * 86_400).default(12 * 3600),
+            })
+            .prefault({}),
         })
-        .prefault({}),
+        .prefault({})
+        .refine((w) => !w.enabled || !!w.auth.verifyUrl, {
+          message: 'interactive.web.enabled needs interactive.web.auth.verifyUrl: without per-session authentication anyone who knows a job id reaches its web interface',
+          path: ['auth', 'verifyUrl'],
+        }),
       /** SSH access for applications that allow it (needs Secrets RBAC): keys from browseSshKeys. */
       ssh: z
         .object({

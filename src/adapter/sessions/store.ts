@@ -17,6 +17,8 @@ export interface SessionRecord {
   owner: { createdBy: string; project?: string };
   createdAt: string;
   expiresAt: string;
+  /** WEB and VNC: the host the session (and its cookie) is valid for. */
+  host?: string;
 }
 
 export const LABEL_SESSION = 'ucloud.dk/interactive-session';
@@ -37,7 +39,7 @@ export class SessionStore {
   ) {}
 
   /** Opens a session of `type` on `rank` of `job`; returns its identifier and record. */
-  async open(job: UCloudJob, type: SessionType, rank: number): Promise<{ identifier: string; record: SessionRecord }> {
+  async open(job: UCloudJob, type: SessionType, rank: number, opts: { host?: string; ttlSeconds?: number } = {}): Promise<{ identifier: string; record: SessionRecord }> {
     const now = this.now();
     const record: SessionRecord = {
       type,
@@ -45,7 +47,8 @@ export class SessionStore {
       rank,
       owner: { ...job.spec.owner },
       createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + this.ttlSeconds * 1000).toISOString(),
+      expiresAt: new Date(now.getTime() + (opts.ttlSeconds ?? this.ttlSeconds) * 1000).toISOString(),
+      ...(opts.host ? { host: opts.host } : {}),
     };
     for (;;) {
       const identifier = randomBytes(32).toString('base64url');
