@@ -80,8 +80,23 @@ export const ConfigSchema = z.object({
           }),
         ])
         .default({ type: 'emptyDir' }),
-      /** The site's shared filesystem holding users' UCloud files, mounted by subPath. */
-      sharedStorage: z.object({ claimName: z.string().min(1) }).optional(),
+      /**
+       * The site's shared filesystem holding users' UCloud files. `claimName`: one PVC holding
+       * every drive, mounted by subPath; the kubelet confines a subPath's symlinks only to the
+       * volume, i.e. to everyone's files (docs/security.md). `perDriveClaim`: a PVC per drive
+       * (`{drive}` = the first segment of the UCloud path), so a symlink can never leave the
+       * user's drive. One of the two.
+       */
+      sharedStorage: z
+        .object({
+          claimName: z.string().min(1).optional(),
+          perDriveClaim: z
+            .string()
+            .regex(/^[a-z0-9]([-a-z0-9.]*\{drive\}[-a-z0-9.]*|[-a-z0-9.]*\{drive\})$/, 'a PVC name with {drive} in it, e.g. "ucloud-drive-{drive}"')
+            .optional(),
+        })
+        .refine((s) => !!s.claimName !== !!s.perDriveClaim, { message: 'set exactly one of claimName and perDriveClaim' })
+        .optional(),
       networkPolicy: z
         .object({
           allowDns: z.boolean().default(true),

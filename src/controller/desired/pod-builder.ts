@@ -17,6 +17,12 @@ export const GPU_RESOURCE = 'nvidia.com/gpu';
 /** Set by the operator on every rank; an application's own value for these would be a lie. */
 export const RESERVED_ENV = ['UCLOUD_RANK', 'UCLOUD_TASK_COUNT', 'UCLOUD_JOB_ID', 'VC_TASK_INDEX'] as const;
 
+/** A UCloud path's drive (its first segment) and the path inside the drive. */
+export function driveOf(subPath: string): { drive: string; rest: string } {
+  const slash = subPath.indexOf('/');
+  return slash < 0 ? { drive: subPath, rest: '' } : { drive: subPath.slice(0, slash), rest: subPath.slice(slash + 1) };
+}
+
 function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
   const { spec } = job;
   const vols: V1Volume[] = [
@@ -58,8 +64,19 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
     // be worse than not running it.
     const shared = config.jobs.sharedStorage;
     if (!shared) throw new Error(`job ${spec.jobId} mounts files but no jobs.sharedStorage is configured`);
-    vols.push({ name: 'shared-storage', persistentVolumeClaim: { claimName: shared.claimName } });
-    for (const m of spec.mounts) mounts.push({ name: 'shared-storage', mountPath: m.mountPath, subPath: m.subPath, readOnly: m.readOnly });
+    if (shared.perDriveClaim) {
+      // One volume per drive: the kubelet refuses a subPath that resolves (through symlinks)
+      // outside its volume, so the user's drive is the boundary, not everyone's storage.
+      const drives = [...new Set(spec.mounts.map((m) => driveOf(m.subPath).drive))].sort();
+      drives.forEach((drive, i) => vols.push({ name: `drive-${i}`, persistentVolumeClaim: { claimName: shared.perDriveClaim!.replace('{drive}', drive) } }));
+      for (const m of spec.mounts) {
+        const { drive, rest } = driveOf(m.subPath);
+        mounts.push({ name: `drive-${drives.indexOf(drive)}`, mountPath: m.mountPath, ...(rest ? { subPath: rest } : {}), readOnly: m.readOnly });
+      }
+    } else {
+      vols.push({ name: 'shared-storage', persistentVolumeClaim: { claimName: shared.claimName! } });
+      for (const m of spec.mounts) mounts.push({ name: 'shared-storage', mountPath: m.mountPath, subPath: m.subPath, readOnly: m.readOnly });
+    }
   }
   return { volumes: vols, mounts };
 }
