@@ -58,6 +58,8 @@ export function createInteractive(opts: InteractiveOptions): { adapter: NonNulla
     terminal: {
       flow: { highWaterBytes: config.interactive.terminal.highWaterBytes, maxBufferedBytes: config.interactive.terminal.maxBufferedBytes },
       initTimeoutMs: Math.round(config.interactive.terminal.initTimeoutSeconds * 1000),
+      maxPending: config.interactive.terminal.maxPending,
+      maxPendingPerClient: config.interactive.terminal.maxPendingPerClient,
     },
     follow: {
       pollMs: Math.round(config.interactive.followPollSeconds * 1000),

@@ -41,6 +41,33 @@ export interface ShellServerOptions {
   flow?: TerminalFlow;
   /** Called when a terminal is closed for exceeding `flow.maxBufferedBytes` (a metric). */
   onOverflow?: (direction: 'input' | 'output') => void;
+  /** Called once, when the socket has a terminal or is closed without one (pending-socket caps). */
+  onSettled?: () => void;
+  /** Identifiers recently found unknown: refused without asking the apiserver again. */
+  unknown?: NegativeCache;
+  /** How often a running terminal checks that its job still runs (it ends with the job). */
+  jobCheckMs?: number;
+}
+
+/** A bounded set of keys, each forgotten after `ttlMs`. */
+export class NegativeCache {
+  private readonly until = new Map<string, number>();
+  constructor(
+    private readonly ttlMs = 30_000,
+    private readonly max = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+  has(key: string): boolean {
+    const t = this.until.get(key);
+    if (t === undefined) return false;
+    if (t > this.now()) return true;
+    this.until.delete(key);
+    return false;
+  }
+  add(key: string): void {
+    if (this.until.size >= this.max) this.until.delete(this.until.keys().next().value!);
+    this.until.set(key, this.now() + this.ttlMs);
+  }
 }
 
 export interface TerminalFlow {
@@ -81,14 +108,23 @@ export function serveShellSocket(ws: WebSocket, registry: ShellRegistry, opts: S
 
   const self: Closable = { close: () => ws.close(1001, 'server shutting down') };
   registry.add(self);
+  let settled = false;
+  const settle = () => {
+    if (settled) return;
+    settled = true;
+    opts.onSettled?.();
+  };
+  let jobCheck: NodeJS.Timeout | undefined;
   const initTimer = setTimeout(() => {
     if (!exec) ws.close(4408, 'not initialised in time');
-  }, opts.initTimeoutMs ?? 30_000);
+  }, opts.initTimeoutMs ?? 5_000);
   initTimer.unref();
 
   const initialize = async (streamId: string, identifier: string, cols: number, rows: number) => {
     initializing = true;
-    const session = await opts.sessions.lookup(identifier).catch(() => undefined);
+    // Single use: the first initialize consumes the session; a replay finds nothing.
+    const session = opts.unknown?.has(identifier) ? undefined : await opts.sessions.consume(identifier).catch(() => undefined);
+    if (!session) opts.unknown?.add(identifier);
     if (!session || session.type !== 'SHELL') {
       gate.send(errorFrame(streamId, 401, 'unknown or expired session', 'INVALID_SESSION'));
       ws.close(4401, 'invalid session');
@@ -119,7 +155,21 @@ export function serveShellSocket(ws: WebSocket, registry: ShellRegistry, opts: S
       return;
     }
     outStream = streamId;
+    settle();
     log.info('Terminal opened', { jobId: session.jobId, rank: session.rank });
+    // The terminal ends with its job (terminated, expired, failed), whichever replica saw it end.
+    jobCheck = setInterval(() => {
+      void opts.jobs.get(session.jobId).then(
+        (j) => {
+          if (!j || isFinal(j.status?.state) || j.spec.terminationRequestedAt) {
+            log.info('Terminal closed: its job ended', { jobId: session.jobId, rank: session.rank });
+            ws.close(4410, 'job ended');
+          }
+        },
+        () => undefined,
+      );
+    }, opts.jobCheckMs ?? 10_000);
+    jobCheck.unref();
     exec.resize(cols, rows);
     const decoder = new Utf8Decoder();
     const stream = exec;
@@ -201,8 +251,10 @@ export function serveShellSocket(ws: WebSocket, registry: ShellRegistry, opts: S
   });
 
   ws.on('close', () => {
+    settle();
     clearTimeout(initTimer);
     clearTimeout(inputStall);
+    clearInterval(jobCheck);
     registry.delete(self);
     gate.clear();
     exec?.close();

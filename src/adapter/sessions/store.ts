@@ -72,6 +72,21 @@ export class SessionStore {
 
   /** The live session of an identifier; an expired one is deleted and treated as unknown. */
   async lookup(identifier: string): Promise<SessionRecord | undefined> {
+    return (await this.read(identifier))?.record;
+  }
+
+  /**
+   * Takes a single-use session (a terminal's): its Secret is deleted with a uid precondition, so
+   * of two sockets presenting the same identifier at once exactly one gets the record.
+   */
+  async consume(identifier: string): Promise<SessionRecord | undefined> {
+    const found = await this.read(identifier);
+    if (!found) return undefined;
+    const taken = await this.secrets.delete(this.namespace, sessionSecretName(identifier), { uid: found.uid });
+    return taken ? found.record : undefined;
+  }
+
+  private async read(identifier: string): Promise<{ record: SessionRecord; uid?: string } | undefined> {
     if (!IDENTIFIER.test(identifier)) return undefined;
     const name = sessionSecretName(identifier);
     const secret = await this.secrets.get(this.namespace, name);
@@ -88,6 +103,6 @@ export class SessionStore {
       await this.secrets.delete(this.namespace, name).catch(() => undefined);
       return undefined;
     }
-    return record;
+    return { record, uid: secret?.metadata?.uid };
   }
 }
