@@ -13,6 +13,8 @@ const Toleration = z.object({
   tolerationSeconds: z.number().int().optional(),
 });
 
+const QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
 export const ProductConfigSchema = z.object({
   id: z.string().min(1),
   category: z.string().min(1),
@@ -80,6 +82,13 @@ export const ConfigSchema = z.object({
           }),
         ])
         .default({ type: 'emptyDir' }),
+      /** Scratch disk of a rank (writable layer, logs, emptyDir /work): requests = limits; per product id, else `default`. */
+      ephemeralStorage: z
+        .object({
+          default: z.string().regex(QUANTITY, 'a Kubernetes quantity').default('20Gi'),
+          perProduct: z.record(z.string(), z.string().regex(QUANTITY, 'a Kubernetes quantity')).default({}),
+        })
+        .prefault({}),
       /**
        * The site's shared filesystem holding users' UCloud files. `claimName`: one PVC holding
        * every drive, mounted by subPath; the kubelet confines a subPath's symlinks only to the
