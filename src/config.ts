@@ -41,6 +41,8 @@ export const ConfigSchema = z.object({
     /** Where UCloud's web interface is, for integration/connect's redirect (default: coreUrl). */
     publicUrl: z.url().optional(),
     jwtIssuer: z.string().default('cloud.sdu.dk'),
+    /** Audience core2 puts in its tokens (core2/pkg/foundation/auth_providers.go); a token with another aud is refused. */
+    jwtAudience: z.string().min(1).default('all:write'),
     clockToleranceSeconds: z.number().int().min(0).max(600).default(30),
   }),
   http: z
