@@ -69,8 +69,8 @@ export const ConfigSchema = z.object({
       unschedulableGraceSeconds: z.number().int().min(1).default(300),
       imagePullGraceSeconds: z.number().int().min(1).default(120),
       vanishedPodGraceSeconds: z.number().int().min(0).default(30),
-      /** Final jobs' pods are deleted; the UCloudJob itself is kept this long, then deleted (0 = keep). */
-      retainFinishedSeconds: z.number().int().min(0).default(0),
+      /** Final jobs' pods are deleted; the UCloudJob itself (which holds command and env) is kept this long, then deleted, with the session Secrets it owns (0 = keep). */
+      retainFinishedSeconds: z.number().int().min(0).default(7 * 86_400),
       workVolume: z
         .discriminatedUnion('type', [
           z.object({ type: z.literal('emptyDir'), sizeLimit: z.string().optional() }),

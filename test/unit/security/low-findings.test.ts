@@ -85,3 +85,10 @@ describe('security: L12 child names never collide', () => {
     expect(sshObjectName(jobResourceName('5'))).not.toBe(serviceName(jobResourceName('5-ssh')));
   });
 });
+
+describe('security: L13 finished jobs and their session Secrets do not stay for ever', () => {
+  it('retains a finished UCloudJob (and the session Secrets it owns) 7 days by default', async () => {
+    const { unitConfig } = await import('../../support/config.js');
+    expect(unitConfig().jobs.retainFinishedSeconds).toBe(7 * 86_400);
+  });
+});
