@@ -5,18 +5,16 @@
 // no session Secret created or consumed. Part of the short run in `npm test`; `npm run chaos`
 // runs it with FUZZ_RUNS large.
 import fc from 'fast-check';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ExecPort, ExecStream } from '../../../src/adapter/sessions/exec.js';
 import { SessionStore } from '../../../src/adapter/sessions/store.js';
 import { WebAuth } from '../../../src/adapter/sessions/web-auth.js';
 import { JobStore } from '../../../src/adapter/job-store.js';
-import { createWebSocketGateway, type WebSocketGateway } from '../../../src/adapter/websocket.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import { setLogSink } from '../../../src/observability/log.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { FrameClient } from '../../support/ws-frames.js';
 import { MemorySecrets } from '../adapter/memory-secrets.js';
+import { startTerminalGateway, type TerminalGateway } from '../adapter/terminal-gateway.js';
 import { adapterConfig, jobsPath, makeKeys, NS, PROVIDER, startAdapter, type Harness, type Keys } from '../adapter/support.js';
 import { RUNS, SEED, validJob } from './fuzz-support.js';
 
@@ -104,11 +102,9 @@ describe('web-auth under forged headers', () => {
 });
 
 describe('terminal socket under arbitrary frames', () => {
-  let server: Server;
-  let gateway: WebSocketGateway;
+  let gw: TerminalGateway;
   let secrets: MemorySecrets;
   let opened = 0;
-  let url: string;
   beforeAll(async () => {
     const kube = new FakeKube();
     kube.seed('UCloudJob', runningJob);
@@ -121,17 +117,9 @@ describe('terminal socket under arbitrary frames', () => {
         throw new Error('no exec in the fuzz run');
       },
     };
-    gateway = createWebSocketGateway({ config: adapterConfig(keys.der), kube, logger: rootLogger, logs: { open: async () => { throw new Error('unused'); } }, exec, sessions: store, terminal: { maxPending: 10_000, maxPendingPerClient: 10_000 } });
-    server = createServer((_req, res) => res.writeHead(404).end());
-    server.on('upgrade', gateway.handleUpgrade);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ucloud/${PROVIDER}/websocket`;
+    gw = await startTerminalGateway({ publicKey: keys.der, kube, exec, sessions: store, terminal: { maxPending: 10_000, maxPendingPerClient: 10_000 } });
   });
-  afterAll(async () => {
-    await gateway.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  afterAll(() => gw.close());
 
   const call = `jobs.compute.${PROVIDER}.shell.open`;
   const payload = fc.oneof(
@@ -147,7 +135,7 @@ describe('terminal socket under arbitrary frames', () => {
   it('every frame is dropped or refused on its stream; no exec opens; no session is consumed', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 8 }), async (frames) => {
-        const c = await FrameClient.connect(url);
+        const c = await FrameClient.connect(gw.url);
         for (const f of frames) c.send(f);
         c.send({ call, streamId: 'end', payload: { type: 'resize', cols: 1, rows: 1 } });
         count.inputs += frames.length;

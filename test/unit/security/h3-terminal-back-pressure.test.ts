@@ -4,18 +4,16 @@
 // passes the byte cap anyway is closed. The same for input a process does not read. A real `ws`
 // client on loopback; the assertions are on bytes (produced, queued), never on time.
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ExecPort, ExecStream } from '../../../src/adapter/sessions/exec.js';
 import { SessionStore } from '../../../src/adapter/sessions/store.js';
-import { createWebSocketGateway, type WebSocketGateway } from '../../../src/adapter/websocket.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import { setLogSink } from '../../../src/observability/log.js';
 import { eventually } from '../../support/harness.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { FrameClient } from '../../support/ws-frames.js';
 import { MemorySecrets } from '../adapter/memory-secrets.js';
-import { adapterConfig, makeKeys, NS, PROVIDER } from '../adapter/support.js';
+import { makeKeys, NS, PROVIDER } from '../adapter/support.js';
+import { startTerminalGateway, type TerminalGateway } from '../adapter/terminal-gateway.js';
 
 const CHUNK = 64 * 1024;
 const HIGH = 256 * 1024;
@@ -100,45 +98,28 @@ const job = {
 } as unknown as UCloudJob;
 
 describe('security: H3 terminal output and input back-pressure', () => {
-  let server: Server;
-  let gateway: WebSocketGateway;
+  let gw: TerminalGateway;
   let exec: FloodExec;
   let store: SessionStore;
-  let url: string;
   let restore: ReturnType<typeof setLogSink>;
   const call = `jobs.compute.${PROVIDER}.shell.open`;
 
   beforeEach(async () => {
     restore = setLogSink(() => undefined);
-    const keys = await makeKeys();
     const kube = new FakeKube();
     kube.seed('UCloudJob', job);
     exec = new FloodExec();
     store = new SessionStore(new MemorySecrets(), NS, 600);
-    gateway = createWebSocketGateway({
-      config: adapterConfig(keys.der),
-      kube,
-      logger: rootLogger,
-      logs: { open: async () => { throw new Error('unused'); } },
-      exec,
-      sessions: store,
-      terminal: { flow: { highWaterBytes: HIGH, maxBufferedBytes: CAP } },
-    });
-    server = createServer((_req, res) => res.writeHead(404).end());
-    server.on('upgrade', gateway.handleUpgrade);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ucloud/${PROVIDER}/websocket`;
+    gw = await startTerminalGateway({ publicKey: (await makeKeys()).der, kube, exec, sessions: store, terminal: { flow: { highWaterBytes: HIGH, maxBufferedBytes: CAP } } });
   });
   afterEach(async () => {
-    await gateway.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await gw.close();
     setLogSink(restore);
   });
 
   async function openTerminal(): Promise<FrameClient> {
     const { identifier } = await store.open(job, 'SHELL', 0);
-    const t = await FrameClient.connect(url);
+    const t = await FrameClient.connect(gw.url);
     t.send({ call, streamId: 's', payload: { type: 'initialize', sessionIdentifier: identifier } });
     await t.waitFor((f) => f.streamId === 's' && f.payload?.type === 'initialize', 'initialize');
     return t;
@@ -149,8 +130,7 @@ describe('security: H3 terminal output and input back-pressure', () => {
     // The browser stops reading: nothing more is taken off its TCP socket.
     t.ws.pause();
     await eventually(() => exec.paused, 'the exec paused', 60_000);
-    const serverSocket = [...(gateway as unknown as { shells: Set<unknown> }).shells].length;
-    expect(serverSocket).toBe(1);
+    expect(gw.gateway.shells.size).toBe(1);
     // Give the producer every chance to run on: it must not (its pump stops while paused).
     const atPause = exec.produced;
     for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));

@@ -2,19 +2,17 @@
 // initialize), short-lived by default, and the terminal ends when its job ends.
 // security: M7 — the public terminal socket caps sockets that have not initialised (in total and
 // per client), closes them soon, and does not ask the apiserver twice about an unknown identifier.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ExecPort, ExecStream } from '../../../src/adapter/sessions/exec.js';
 import { SessionStore } from '../../../src/adapter/sessions/store.js';
-import { createWebSocketGateway, type WebSocketGateway } from '../../../src/adapter/websocket.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import { setLogSink } from '../../../src/observability/log.js';
 import { eventually } from '../../support/harness.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { FrameClient } from '../../support/ws-frames.js';
 import { unitConfig } from '../../support/config.js';
 import { MemorySecrets } from '../adapter/memory-secrets.js';
-import { adapterConfig, makeKeys, NS, PROVIDER } from '../adapter/support.js';
+import { makeKeys, NS, PROVIDER } from '../adapter/support.js';
+import { startTerminalGateway, type TerminalGateway } from '../adapter/terminal-gateway.js';
 
 class QuietExec implements ExecPort {
   opened = 0;
@@ -43,8 +41,7 @@ const job = {
 } as unknown as UCloudJob;
 
 describe('security: M6/M7 terminal sessions', () => {
-  let server: Server;
-  let gateway: WebSocketGateway;
+  let gw: TerminalGateway;
   let exec: QuietExec;
   let store: SessionStore;
   let secrets: MemorySecrets;
@@ -55,30 +52,17 @@ describe('security: M6/M7 terminal sessions', () => {
 
   beforeEach(async () => {
     restore = setLogSink(() => undefined);
-    const keys = await makeKeys();
     kube = new FakeKube();
     kube.seed('UCloudJob', job);
     exec = new QuietExec();
     secrets = new MemorySecrets();
     store = new SessionStore(secrets, NS, 600);
-    gateway = createWebSocketGateway({
-      config: adapterConfig(keys.der),
-      kube,
-      logger: rootLogger,
-      logs: { open: async () => { throw new Error('unused'); } },
-      exec,
-      sessions: store,
-      terminal: { maxPending: 4, maxPendingPerClient: 2, initTimeoutMs: 60_000, jobCheckMs: 50 },
-    });
-    server = createServer((_req, res) => res.writeHead(404).end());
-    server.on('upgrade', gateway.handleUpgrade);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ucloud/${PROVIDER}/websocket`;
+    const terminal = { maxPending: 4, maxPendingPerClient: 2, initTimeoutMs: 60_000, jobCheckMs: 50 };
+    gw = await startTerminalGateway({ publicKey: (await makeKeys()).der, kube, exec, sessions: store, terminal });
+    url = gw.url;
   });
   afterEach(async () => {
-    await gateway.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await gw.close();
     setLogSink(restore);
   });
 
