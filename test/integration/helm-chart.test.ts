@@ -150,7 +150,13 @@ describe('the Helm chart', () => {
     expect(op.metadata.namespace).toBe('ops');
     expect(plain(op.spec.ingress)).toEqual([
       { ports: [{ protocol: 'TCP', port: 8080 }], from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] },
-      { ports: [{ protocol: 'TCP', port: 8081 }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
+      {
+        ports: [{ protocol: 'TCP', port: 8081 }],
+        from: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+          { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ucloud-operator', 'app.kubernetes.io/instance': 'rel' } } },
+        ],
+      },
     ]);
     // Sharing the release namespace, the default-deny leaves the operator's own pods to its policy.
     const shared = (await render()).find((o) => o.kind === 'NetworkPolicy' && o.metadata.name.endsWith('default-deny'))!;
