@@ -13,6 +13,8 @@ const Toleration = z.object({
   tolerationSeconds: z.number().int().optional(),
 });
 
+const QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
 export const ProductConfigSchema = z.object({
   id: z.string().min(1),
   category: z.string().min(1),
@@ -39,6 +41,8 @@ export const ConfigSchema = z.object({
     /** Where UCloud's web interface is, for integration/connect's redirect (default: coreUrl). */
     publicUrl: z.url().optional(),
     jwtIssuer: z.string().default('cloud.sdu.dk'),
+    /** Audience core2 puts in its tokens (core2/pkg/foundation/auth_providers.go); a token with another aud is refused. */
+    jwtAudience: z.string().min(1).default('all:write'),
     clockToleranceSeconds: z.number().int().min(0).max(600).default(30),
   }),
   http: z
@@ -65,8 +69,8 @@ export const ConfigSchema = z.object({
       unschedulableGraceSeconds: z.number().int().min(1).default(300),
       imagePullGraceSeconds: z.number().int().min(1).default(120),
       vanishedPodGraceSeconds: z.number().int().min(0).default(30),
-      /** Final jobs' pods are deleted; the UCloudJob itself is kept this long, then deleted (0 = keep). */
-      retainFinishedSeconds: z.number().int().min(0).default(0),
+      /** Final jobs' pods are deleted; the UCloudJob itself (which holds command and env) is kept this long, then deleted, with the session Secrets it owns (0 = keep). */
+      retainFinishedSeconds: z.number().int().min(0).default(7 * 86_400),
       workVolume: z
         .discriminatedUnion('type', [
           z.object({ type: z.literal('emptyDir'), sizeLimit: z.string().optional() }),
@@ -80,8 +84,30 @@ export const ConfigSchema = z.object({
           }),
         ])
         .default({ type: 'emptyDir' }),
-      /** The site's shared filesystem holding users' UCloud files, mounted by subPath. */
-      sharedStorage: z.object({ claimName: z.string().min(1) }).optional(),
+      /** Scratch disk of a rank (writable layer, logs, emptyDir /work): requests = limits; per product id, else `default`. */
+      ephemeralStorage: z
+        .object({
+          default: z.string().regex(QUANTITY, 'a Kubernetes quantity').default('20Gi'),
+          perProduct: z.record(z.string(), z.string().regex(QUANTITY, 'a Kubernetes quantity')).default({}),
+        })
+        .prefault({}),
+      /**
+       * The site's shared filesystem holding users' UCloud files. `claimName`: one PVC holding
+       * every drive, mounted by subPath; the kubelet confines a subPath's symlinks only to the
+       * volume, i.e. to everyone's files (docs/security.md). `perDriveClaim`: a PVC per drive
+       * (`{drive}` = the first segment of the UCloud path), so a symlink can never leave the
+       * user's drive. One of the two.
+       */
+      sharedStorage: z
+        .object({
+          claimName: z.string().min(1).optional(),
+          perDriveClaim: z
+            .string()
+            .regex(/^[a-z0-9]([-a-z0-9.]*\{drive\}[-a-z0-9.]*|[-a-z0-9.]*\{drive\})$/, 'a PVC name with {drive} in it, e.g. "ucloud-drive-{drive}"')
+            .optional(),
+        })
+        .refine((s) => !!s.claimName !== !!s.perDriveClaim, { message: 'set exactly one of claimName and perDriveClaim' })
+        .optional(),
       networkPolicy: z
         .object({
           allowDns: z.boolean().default(true),
@@ -126,8 +152,22 @@ export const ConfigSchema = z.object({
        * and pods/exec in the jobs namespace; while off, terminal is neither advertised nor served.
        */
       terminals: z.boolean().default(false),
-      /** A session identifier from interactiveSession is usable this long after it was issued. */
-      sessionTtlSeconds: z.number().int().min(10).max(86_400).default(3600),
+      /** A session identifier from interactiveSession is usable this long after it was issued (and once). */
+      sessionTtlSeconds: z.number().int().min(10).max(86_400).default(300),
+      /** Terminal sockets: back-pressure both ways and limits on sockets that have not initialised. */
+      terminal: z
+        .object({
+          /** The exec (or the browser) is paused while more than this waits to be sent to the other side. */
+          highWaterBytes: z.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(256 * 1024),
+          /** A terminal with more than this queued for a peer that does not read is closed. */
+          maxBufferedBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+          /** A socket must send a valid initialize within this. */
+          initTimeoutSeconds: z.number().min(0.1).max(60).default(5),
+          /** Sockets not yet initialised, in total and from one client address. */
+          maxPending: z.number().int().min(1).default(256),
+          maxPendingPerClient: z.number().int().min(1).default(8),
+        })
+        .prefault({}),
       /** How often follow looks for a rank's pod that has not started and checks whether the job ended. */
       followPollSeconds: z.number().min(0.05).max(60).default(2),
       /** Back-pressure: log reading pauses while more than this waits to be sent on a follow socket. */
@@ -148,8 +188,27 @@ export const ConfigSchema = z.object({
           tlsSecretName: z.string().min(1).optional(),
           /** Namespace of the ingress controller, admitted to the jobs' web and VNC ports. */
           ingressNamespace: z.string().min(1).default('ingress-nginx'),
+          /**
+           * Per-session authentication (docs/security.md): the Ingress asks `verifyUrl` (this
+           * adapter's `/ucloud/<providerId>/web-auth`, as the ingress controller reaches it) about
+           * every request; the browser's session secret is exchanged there for a host-only cookie.
+           * Required when web is enabled.
+           */
+          auth: z
+            .object({
+              verifyUrl: z.url().optional(),
+              /** Which controller's annotations to write: ingress-nginx's auth-url, or none (the site's `annotations` call verifyUrl). */
+              controller: z.enum(['ingress-nginx', 'custom']).default('ingress-nginx'),
+              /** A web or VNC session (and its cookie) is valid this long, and only while its job runs. */
+              sessionTtlSeconds: z.number().int().min(60).max(7 * 86_400).default(12 * 3600),
+            })
+            .prefault({}),
         })
-        .prefault({}),
+        .prefault({})
+        .refine((w) => !w.enabled || !!w.auth.verifyUrl, {
+          message: 'interactive.web.enabled needs interactive.web.auth.verifyUrl: without per-session authentication anyone who knows a job id reaches its web interface',
+          path: ['auth', 'verifyUrl'],
+        }),
       /** SSH access for applications that allow it (needs Secrets RBAC): keys from browseSshKeys. */
       ssh: z
         .object({

@@ -22,6 +22,7 @@ import type { SshInstaller } from './sessions/ssh.js';
 import type { SessionStore } from './sessions/store.js';
 import type { WebPublisher } from './sessions/web.js';
 import { branding, connect, manifest, noProducts, requestDynamicParameters, unlinked } from './integration.js';
+import type { WebAuth } from './sessions/web-auth.js';
 import { initUser, suspension, updateAcl } from './simple-calls.js';
 import { retrieveUtilization } from './utilization.js';
 
@@ -40,7 +41,7 @@ export interface AdapterDeps {
    * What the WebSocket gateway serves next to this app (websocket.ts): follow, and terminals
    * backed by `sessions`. Absent: logs and terminal are neither advertised nor served.
    */
-  interactive?: { follow: boolean; sessions?: SessionStore; ssh?: SshInstaller; web?: WebPublisher };
+  interactive?: { follow: boolean; sessions?: SessionStore; ssh?: SshInstaller; web?: WebPublisher; webSessions?: SessionStore; webAuth?: WebAuth };
 }
 
 interface Route {
@@ -109,7 +110,13 @@ export function createAdapterApp(deps: AdapterDeps): express.Express {
     features,
     sessions:
       deps.interactive?.sessions || deps.interactive?.web
-        ? { store: deps.interactive.sessions, web: deps.interactive.web, support: sessionSupport }
+        ? {
+            store: deps.interactive.sessions,
+            web: deps.interactive.web,
+            webSessions: deps.interactive.webSessions,
+            webSessionTtlSeconds: config.interactive.web.auth.sessionTtlSeconds,
+            support: sessionSupport,
+          }
         : undefined,
     ssh: deps.interactive?.ssh,
     kube,
@@ -132,6 +139,18 @@ export function createAdapterApp(deps: AdapterDeps): express.Express {
   app.set('case sensitive routing', true);
 
   app.use(accessLog(callNamer(base), logger, metrics, POLLED_CALLS));
+  const webAuth = deps.interactive?.webAuth;
+  if (webAuth) {
+    // The one call without a UCloud token: the ingress controller asks it about each request to a
+    // job's web or VNC host, and the answer only says whether a 256-bit session secret is valid.
+    app.get(`${base}/web-auth`, async (req, res) => {
+      const answer = await webAuth.verify(req.headers).catch(() => ({ status: 401 as const, why: 'session look-up failed', setCookie: undefined }));
+      if (answer.setCookie) res.setHeader('set-cookie', answer.setCookie);
+      res.setHeader('cache-control', 'no-store');
+      if (answer.status !== 200) metrics.adapterRejected.inc({ reason: 'web_session' });
+      res.status(answer.status).json(answer.status === 200 ? {} : { why: answer.why ?? 'unauthorized', errorCode: 'INVALID_SESSION' });
+    });
+  }
   app.use(requireCoreToken(deps.verifyToken ?? createCoreTokenVerifier(config), logger, metrics));
   // Any content type is read as JSON: UCloud's own documented calls send a malformed one, and
   // the body is validated against a schema either way.

@@ -12,9 +12,10 @@ import { ProviderError } from './errors.js';
 
 export const CORE_SUBJECT = '_UCloud';
 export const CORE_ROLE = 'SERVICE';
-// Core's tokens live 10 (core2) or 15 (Kotlin) minutes; anything claiming a longer life was not
-// minted by Core for a call, and capping the age also rejects an iat in the future.
-const MAX_TOKEN_AGE_SECONDS = 3600;
+// Core's tokens live 10 minutes (core2/pkg/foundation/auth_providers.go, ProviderRefreshAsOrchestrator:
+// exp = iat + 10 min, aud ["all:write"]; Kotlin Core: 15). A token older than that, or claiming a
+// longer life, was not minted by Core for a call: a leaked one is useless after 15 minutes.
+export const MAX_TOKEN_AGE_SECONDS = 15 * 60;
 
 export type CoreClaims = JWTPayload & { sub: typeof CORE_SUBJECT; role: typeof CORE_ROLE };
 export type CoreTokenVerifier = (token: string) => Promise<CoreClaims>;
@@ -94,6 +95,14 @@ export async function verifyCoreToken(token: string, config: OperatorConfig, now
     throw new AuthError(reasonOf(e));
   }
   if (payload.role !== CORE_ROLE) throw new AuthError('role is not SERVICE');
+  if (typeof payload.exp === 'number' && typeof payload.iat === 'number' && payload.exp - payload.iat > MAX_TOKEN_AGE_SECONDS) {
+    throw new AuthError('token lifetime is longer than UCloud/Core issues');
+  }
+  // core2 always sets aud; a token without one (older Cores) is accepted, one for another audience is not.
+  if (payload.aud !== undefined) {
+    const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!aud.includes(config.ucloud.jwtAudience)) throw new AuthError('aud is not UCloud/Core\'s');
+  }
   return payload as CoreClaims;
 }
 

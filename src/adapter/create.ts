@@ -68,6 +68,30 @@ async function checkPeers(items: readonly Job[], ctx: CallContext): Promise<void
       'UNKNOWN_PEER',
     );
   }
+  // A peering opens both jobs' networks to each other: only between jobs of one owner.
+  const ownerOf = new Map<string, Owner | undefined>([
+    ...ids.map((id, i) => [id, found[i]?.spec.owner] as const),
+    ...items.map((j) => [j.id, j.owner] as const),
+  ]);
+  const foreign = refs.find((r) => !sameOwner(items[r.item]!.owner, ownerOf.get(r.jobId)));
+  if (foreign) {
+    throw new ProviderError(
+      403,
+      `items[${foreign.item}].${foreign.field}: peer job ${foreign.jobId} belongs to another owner`,
+      'FOREIGN_PEER',
+    );
+  }
+}
+
+type Owner = { createdBy: string; project?: string | null };
+
+/** The same owner, as Kotlin Core admitted peers: the same project, or (both personal) the same creator. */
+export function sameOwner(a: Owner | undefined, b: Owner | undefined): boolean {
+  if (!a || !b) return false;
+  const pa = a.project ?? undefined;
+  const pb = b.project ?? undefined;
+  if (pa !== undefined || pb !== undefined) return pa === pb;
+  return a.createdBy === b.createdBy;
 }
 
 async function rollBack(created: readonly UCloudJob[], ctx: CallContext): Promise<void> {

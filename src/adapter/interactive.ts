@@ -14,6 +14,8 @@ import { createSecretApi, type SecretApi } from './sessions/secret-api.js';
 import { SshInstaller, type SshKeySource } from './sessions/ssh.js';
 import { SessionStore } from './sessions/store.js';
 import { createIngressApi, WebPublisher, type IngressApi } from './sessions/web.js';
+import { JobStore } from './job-store.js';
+import { WebAuth } from './sessions/web-auth.js';
 import { createWebSocketGateway, type WebSocketGateway } from './websocket.js';
 
 export interface InteractiveOptions {
@@ -39,10 +41,11 @@ export function createInteractive(opts: InteractiveOptions): { adapter: NonNulla
     ? new SessionStore(secrets, config.namespace, config.interactive.sessionTtlSeconds, opts.now)
     : undefined;
   const ssh = config.interactive.ssh.enabled && opts.control ? new SshInstaller(config, opts.kube, secrets, opts.control) : undefined;
-  const web = config.interactive.web.enabled ? new WebPublisher(config, opts.kube, opts.ingresses ?? createIngressApi(opts.kc)) : undefined;
-  if (web && !Object.keys(config.interactive.web.annotations).length) {
-    opts.logger.warn('interactive.web is enabled without Ingress annotations: unless the ingress controller authenticates by itself, anyone who knows a job\'s host reaches its web interface');
-  }
+  const webConfig = config.interactive.web;
+  const web = webConfig.enabled ? new WebPublisher(config, opts.kube, opts.ingresses ?? createIngressApi(opts.kc)) : undefined;
+  // The config refuses web without auth.verifyUrl; every web and VNC session is a stored session.
+  const webSessions = web ? new SessionStore(secrets, config.namespace, webConfig.auth.sessionTtlSeconds, opts.now) : undefined;
+  const webAuth = webSessions ? new WebAuth(webSessions, new JobStore(opts.kube, config.namespace), { secure: webConfig.scheme === 'https', now: opts.now }) : undefined;
   const gateway = createWebSocketGateway({
     config,
     kube: opts.kube,
@@ -52,11 +55,17 @@ export function createInteractive(opts: InteractiveOptions): { adapter: NonNulla
     exec: sessions ? (opts.exec ?? createKubeExecPort(opts.kc)) : undefined,
     sessions,
     now: opts.now,
+    terminal: {
+      flow: { highWaterBytes: config.interactive.terminal.highWaterBytes, maxBufferedBytes: config.interactive.terminal.maxBufferedBytes },
+      initTimeoutMs: Math.round(config.interactive.terminal.initTimeoutSeconds * 1000),
+      maxPending: config.interactive.terminal.maxPending,
+      maxPendingPerClient: config.interactive.terminal.maxPendingPerClient,
+    },
     follow: {
       pollMs: Math.round(config.interactive.followPollSeconds * 1000),
       highWaterBytes: config.interactive.followBufferBytes,
       lowWaterBytes: Math.floor(config.interactive.followBufferBytes / 4),
     },
   });
-  return { adapter: { follow: true, sessions, ssh, web }, gateway };
+  return { adapter: { follow: true, sessions, ssh, web, webSessions, webAuth }, gateway };
 }

@@ -17,7 +17,7 @@ import { FollowRegistry, serveFollowSocket } from './follow/connection.js';
 import type { LogSource } from './follow/log-source.js';
 import { JobStore } from './job-store.js';
 import type { ExecPort } from './sessions/exec.js';
-import { serveShellSocket, type ShellRegistry } from './sessions/shell.js';
+import { NegativeCache, serveShellSocket, type ShellRegistry, type TerminalFlow } from './sessions/shell.js';
 import type { SessionStore } from './sessions/store.js';
 
 export interface WebSocketGatewayDeps {
@@ -32,6 +32,8 @@ export interface WebSocketGatewayDeps {
   verifyToken?: CoreTokenVerifier;
   /** Follow tunables (tests shorten the poll). */
   follow?: { pollMs?: number; highWaterBytes?: number; lowWaterBytes?: number; keepAliveMs?: number };
+  /** Terminal tunables: back-pressure and the initialize timeout. */
+  terminal?: { flow?: TerminalFlow; initTimeoutMs?: number; maxPending?: number; maxPendingPerClient?: number; jobCheckMs?: number };
   now?: () => Date;
 }
 
@@ -65,6 +67,13 @@ export function createWebSocketGateway(deps: WebSocketGatewayDeps): WebSocketGat
   const follow = new FollowRegistry();
   const shells: ShellRegistry = new Set();
   const log = logger.child({ component: 'websocket' });
+  // Terminal sockets are public: each one not yet initialised costs a socket and (once) a Secret
+  // read, so their number is capped, in total and per client, and unknown identifiers are cached.
+  const unknownSessions = new NegativeCache();
+  const pendingByClient = new Map<string, number>();
+  let pendingTotal = 0;
+  const maxPending = deps.terminal?.maxPending ?? 256;
+  const maxPendingPerClient = deps.terminal?.maxPendingPerClient ?? 8;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
   // Tells Kotlin Core's connection pool that the socket is authenticated, so frames need no bearer.
@@ -85,6 +94,13 @@ export function createWebSocketGateway(deps: WebSocketGatewayDeps): WebSocketGat
       lowWaterBytes: deps.follow?.lowWaterBytes,
       keepAliveMs: deps.follow?.keepAliveMs ?? 30_000,
     });
+
+  /** The client of a terminal socket: the address the nearest proxy saw, else the peer's. */
+  function clientOf(req: IncomingMessage): string {
+    const xff = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',').map((h) => h.trim()).filter(Boolean);
+    return (hops[hops.length - 1] ?? req.socket.remoteAddress ?? 'unknown').slice(0, 64);
+  }
 
   function pathOf(req: IncomingMessage): string {
     try {
@@ -117,6 +133,24 @@ export function createWebSocketGateway(deps: WebSocketGatewayDeps): WebSocketGat
       if (path === shellPath) {
         const { exec, sessions } = deps;
         if (!exec || !sessions) return refuse(socket, 404, 'Not Found', 'terminal sessions are not supported by this provider', 'SESSIONS_NOT_SUPPORTED');
+        const client = clientOf(req);
+        const mine = pendingByClient.get(client) ?? 0;
+        if (pendingTotal >= maxPending || mine >= maxPendingPerClient) {
+          deps.metrics?.adapterRejected.inc({ reason: 'terminal_pending_cap' });
+          return refuse(socket, 503, 'Service Unavailable', 'too many terminal sockets waiting to initialise', 'TOO_MANY_PENDING', { 'retry-after': '5' });
+        }
+        pendingTotal++;
+        pendingByClient.set(client, mine + 1);
+        let released = false;
+        const release = () => {
+          if (released) return;
+          released = true;
+          pendingTotal--;
+          const n = (pendingByClient.get(client) ?? 1) - 1;
+          if (n > 0) pendingByClient.set(client, n);
+          else pendingByClient.delete(client);
+        };
+        socket.once('close', release);
         wss.handleUpgrade(req, socket, head, (ws) =>
           serveShellSocket(ws, shells, {
             providerId: config.providerId,
@@ -127,6 +161,12 @@ export function createWebSocketGateway(deps: WebSocketGatewayDeps): WebSocketGat
             exec,
             logger: log.child({ endpoint: 'shell' }),
             now: deps.now ?? (() => new Date()),
+            flow: deps.terminal?.flow,
+            initTimeoutMs: deps.terminal?.initTimeoutMs,
+            jobCheckMs: deps.terminal?.jobCheckMs,
+            unknown: unknownSessions,
+            onSettled: release,
+            onOverflow: () => deps.metrics?.adapterRejected.inc({ reason: 'terminal_overflow' }),
           }),
         );
         return;

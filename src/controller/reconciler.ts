@@ -41,6 +41,9 @@ export interface ReconcilerDeps {
   now?: () => Date;
 }
 
+/** Backstop while a torn-down job's pods terminate (their deletion events usually come first). */
+const TEARDOWN_RECHECK_MS = 5000;
+
 export interface ReconcileResult {
   requeueAfterMs?: number;
 }
@@ -50,6 +53,8 @@ export class Reconciler {
   /** uid → hash of children already ensured (saves apiserver round trips on every reconcile). */
   private readonly ensured = new Map<string, string>();
   private readonly tornDown = new Set<string>();
+  /** uid of jobs whose children other than pods and the NetworkPolicy are already deleted. */
+  private readonly childrenDeleted = new Set<string>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -125,7 +130,9 @@ export class Reconciler {
     // every final state is written (and reported) before the first teardown's deletes.
     if (plan.teardown && plan.transitions.length) return { requeueAfterMs: 0 };
     if (plan.teardown) {
-      await this.teardown(job, pods);
+      // The UCloudJob owns the policy: retiring it before the last pod is gone would let the
+      // garbage collector delete the policy under a terminating pod.
+      if (!(await this.teardown(job, pods))) return { requeueAfterMs: TEARDOWN_RECHECK_MS };
       return this.retire({ ...job, status: plan.status }, now);
     }
     const current = stored ?? ({ ...raw, status: plan.status } as UCloudJob);
@@ -307,7 +314,16 @@ export class Reconciler {
     return `${LABEL_JOB}=${jobName},kubernetes.io/service-name=${peerServiceName(jobName)}`;
   }
 
-  private async teardown(job: UCloudJob, pods: readonly V1Pod[]): Promise<void> {
+  /**
+   * Deletes the job's children. The job's NetworkPolicy goes last and only once no pod of the job
+   * exists any more, terminating ones included: a pod in its grace period (or held there by a
+   * finalizer, or a node that does not answer) still runs the user's code, and without its policy
+   * it would be unpoliced for that long (IM2 reaches the same by letting the rank pod own the
+   * policy: provider-integration/im2/pkg/integrations/k8s/containers/job_builder.go). "No pod" is
+   * asked of the apiserver, not of the cache, before the policy is deleted. Returns whether the
+   * teardown is complete; until it is the job comes back (pod deletions requeue it, and a backstop).
+   */
+  private async teardown(job: UCloudJob, pods: readonly V1Pod[]): Promise<boolean> {
     const ns = job.metadata.namespace!;
     const name = job.metadata.name;
     const uid = job.metadata.uid ?? name;
@@ -315,28 +331,36 @@ export class Reconciler {
       if (pod.metadata?.deletionTimestamp) continue;
       await this.deps.kube.pods.delete(ns, pod.metadata!.name!, { gracePeriodSeconds: 10 });
     }
-    if (this.tornDown.has(uid)) return;
-    // Ranks that never appeared in our cache may still exist (created just before a crash).
-    for (let r = 0; r < job.spec.replicas; r++) {
-      if (!pods.some((p) => p.metadata?.name === podName(name, r))) await this.deps.kube.pods.delete(ns, podName(name, r));
-    }
-    await this.deps.kube.configMaps.delete(ns, configMapName(name));
-    await this.deps.kube.services.delete(ns, serviceName(name));
-    await this.deps.kube.networkPolicies.delete(ns, networkPolicyName(name));
-    if (job.spec.peers.length) {
-      await this.deps.kube.services.delete(ns, peerServiceName(name));
-      for (const slice of (await this.deps.kube.endpointSlices.list(ns, this.peerSliceSelector(name))).items) {
-        await this.deps.kube.endpointSlices.delete(ns, slice.metadata!.name!);
+    if (this.tornDown.has(uid)) return true;
+    if (!this.childrenDeleted.has(uid)) {
+      // Ranks that never appeared in our cache may still exist (created just before a crash).
+      for (let r = 0; r < job.spec.replicas; r++) {
+        if (!pods.some((p) => p.metadata?.name === podName(name, r))) await this.deps.kube.pods.delete(ns, podName(name, r));
       }
+      await this.deps.kube.configMaps.delete(ns, configMapName(name));
+      await this.deps.kube.services.delete(ns, serviceName(name));
+      if (job.spec.peers.length) {
+        await this.deps.kube.services.delete(ns, peerServiceName(name));
+        for (const slice of (await this.deps.kube.endpointSlices.list(ns, this.peerSliceSelector(name))).items) {
+          await this.deps.kube.endpointSlices.delete(ns, slice.metadata!.name!);
+        }
+      }
+      if (job.spec.sshEnabled) {
+        // SSH access (adapter/sessions/ssh.ts): the exposed port goes with the ranks (its policy only
+        // admits; the job's own policy still confines the pod); the key Secret goes with the UCloudJob.
+        await this.deps.kube.services.delete(ns, sshObjectName(name));
+        await this.deps.kube.networkPolicies.delete(ns, sshObjectName(name));
+      }
+      this.childrenDeleted.add(uid);
     }
-    if (job.spec.sshEnabled) {
-      // SSH access (adapter/sessions/ssh.ts): the exposed port goes with the ranks; the key Secret
-      // goes with the UCloudJob (owner reference).
-      await this.deps.kube.services.delete(ns, sshObjectName(name));
-      await this.deps.kube.networkPolicies.delete(ns, sshObjectName(name));
-    }
+    if (pods.length) return false;
+    const left = await this.deps.kube.pods.list(ns, `${LABEL_JOB}=${name}`);
+    if (left.items.length) return false;
+    await this.deps.kube.networkPolicies.delete(ns, networkPolicyName(name));
     this.ensured.delete(uid);
+    this.childrenDeleted.delete(uid);
     this.tornDown.add(uid);
+    return true;
   }
 
   /** A child object was deleted or edited by someone else: verify every child on the next reconcile. */
@@ -350,6 +374,7 @@ export class Reconciler {
     if (uid) {
       this.ensured.delete(uid);
       this.tornDown.delete(uid);
+      this.childrenDeleted.delete(uid);
     }
   }
 

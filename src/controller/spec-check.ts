@@ -49,6 +49,13 @@ export function specProblems(job: UCloudJob, config: OperatorConfig): string[] {
     if (!ENV_NAME.test(e.name)) out.push(`spec.env[${i}].name: not a valid environment variable name`);
   });
   if (spec.mounts.length && !config.jobs.sharedStorage) out.push('spec.mounts: files are mounted but no jobs.sharedStorage is configured');
+  if (config.jobs.sharedStorage?.perDriveClaim) {
+    for (const m of spec.mounts) {
+      const drive = m.subPath.split('/')[0] ?? '';
+      // The drive becomes part of a PVC name (a DNS subdomain).
+      if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(drive)) out.push(`spec.mounts: drive "${drive.slice(0, 64)}" cannot name a per-drive volume`);
+    }
+  }
   spec.mounts.forEach((m, i) => {
     if (escapes(m.subPath)) out.push(`spec.mounts[${i}].subPath: must be relative and must not contain ".."`);
     if (!m.mountPath.startsWith('/')) out.push(`spec.mounts[${i}].mountPath: must be absolute`);

@@ -31,6 +31,9 @@ import { InvocationError, renderEnvironment, renderInvocation, type FileMapper }
 import { jinjaInvocation } from './jinja-values.js';
 import { explicitMountPath, mountPaths, PathError, toSubPath, WORK_DIR } from './storage-paths.js';
 
+/** A drive that is part of a per-drive PVC name (jobs.sharedStorage.perDriveClaim): a DNS label. */
+const PER_DRIVE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 export class TranslationError extends Error {
   override readonly name = 'TranslationError';
   constructor(
@@ -188,6 +191,9 @@ function buildMounts(files: Collected['files'], config: OperatorConfig): { mount
   for (const { field, value } of files) {
     const subPath = pathOf(field, 'path', value.path, () => toSubPath(value.path));
     const explicit = pathOf(`${field}.mountPath`, 'mountPath', value.mountPath ?? '', () => explicitMountPath(value.mountPath));
+    if (config.jobs.sharedStorage?.perDriveClaim && !PER_DRIVE_NAME.test(subPath.split('/')[0]!)) {
+      throw new TranslationError(field, `invalid path ${JSON.stringify(value.path)}: its drive cannot name a per-drive volume`, 'INVALID_PATH');
+    }
     const readOnly = value.readOnly === true;
     const earlier = bySubPath.get(subPath);
     if (earlier && explicit !== undefined && earlier.explicit !== undefined && earlier.explicit !== explicit) {

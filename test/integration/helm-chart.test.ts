@@ -118,7 +118,7 @@ describe('the Helm chart', () => {
     const kinds = (objs: Obj[]) => objs.map((o) => o.kind).sort();
     const base = await render();
     expect(kinds(base)).toEqual(
-      ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Pod', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'NetworkPolicy', 'NetworkPolicy', 'Pod', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
     );
     expect(kinds(await render(['--set', 'tests.enabled=false,rbac.userRoles=false']))).toEqual(
       kinds(base).filter((k, i, all) => k !== 'Pod' && !(k === 'ClusterRole' && all.indexOf('ClusterRole') !== i)),
@@ -136,6 +136,31 @@ describe('the Helm chart', () => {
     expect(dep.spec.template.spec.terminationGracePeriodSeconds).toBe(60);
     const env = Object.fromEntries(dep.spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
     expect(env.SHUTDOWN_DEADLINE_MS).toBe('55000');
+  });
+
+  it('security: H1/M8 ships a default-deny policy for the jobs namespace and a policy for the operator', async () => {
+    const objs = await render(['--set', 'jobsNamespace=ucloud-jobs,networkPolicy.adapterFrom[0].ipBlock.cidr=10.0.0.0/8']);
+    const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+    const deny = policies.find((o) => o.metadata.name === 'rel-ucloud-operator-jobs-default-deny')!;
+    // Every pod of the jobs namespace, both directions, nothing admitted.
+    expect(deny.metadata.namespace).toBe('ucloud-jobs');
+    const plain = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll('"_from"', '"from"'));
+    expect(plain(deny.spec)).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    const op = policies.find((o) => o.metadata.name === 'rel-ucloud-operator')!;
+    expect(op.metadata.namespace).toBe('ops');
+    expect(plain(op.spec.ingress)).toEqual([
+      { ports: [{ protocol: 'TCP', port: 8080 }], from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] },
+      {
+        ports: [{ protocol: 'TCP', port: 8081 }],
+        from: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+          { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ucloud-operator', 'app.kubernetes.io/instance': 'rel' } } },
+        ],
+      },
+    ]);
+    // Sharing the release namespace, the default-deny leaves the operator's own pods to its policy.
+    const shared = (await render()).find((o) => o.kind === 'NetworkPolicy' && o.metadata.name.endsWith('default-deny'))!;
+    expect(plain(shared.spec.podSelector)).toEqual({ matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'NotIn', values: ['rel'] }] });
   });
 
   it('merges extraConfig over the rendered configuration', async () => {

@@ -101,16 +101,20 @@ describe('terminal sessions', () => {
     await eventually(() => exec.openConnections === 0, 'the exec connection closed');
   }, 60_000);
 
-  it('closing the browser socket closes the exec connection; a live identifier can be used again', async () => {
-    const { body } = await open([item(0)]);
-    const id = body.responses[0].sessionIdentifier;
+  it('closing the browser socket closes the exec connection; an identifier is used once (security: M6)', async () => {
     for (let i = 0; i < 2; i++) {
+      const { body } = await open([item(0)]);
+      const id = body.responses[0].sessionIdentifier;
       const term = await FrameClient.connect(shellUrl());
       term.send({ call, streamId: 's', payload: { type: 'initialize', sessionIdentifier: id, cols: 80, rows: 24 } });
       await term.waitFor((f) => f.streamId === 's', 'initialize');
       await eventually(() => exec.openConnections === 1, 'one exec connection');
       await term.close();
       await eventually(() => exec.openConnections === 0, 'the exec connection closed with the socket');
+      // The same identifier again: consumed by the first initialize (its Secret is gone).
+      const replay = await FrameClient.connect(shellUrl());
+      replay.send({ call, streamId: 's', payload: { type: 'initialize', sessionIdentifier: id, cols: 80, rows: 24 } });
+      expect(await replay.waitFor((f) => f.streamId === 's', 'the replay refused')).toMatchObject({ status: 401, payload: { errorCode: 'INVALID_SESSION' } });
     }
     expect(exec.calls.filter((c) => c.pod === `j-${JOB_ID}-0`)).toHaveLength(2);
   }, 60_000);

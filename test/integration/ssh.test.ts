@@ -55,6 +55,7 @@ describe('SSH keys', () => {
     expect((await terminate(stack, JOB_ID)).status).toBe(200);
     await noPodsLeft(stack, JOB_ID);
     await eventually(async () => (await stack.ns.kube.services.get(stack.ns.name, `j-${JOB_ID}-ssh`)) === undefined, 'the SSH Service removed');
-    expect(await stack.ns.kube.networkPolicies.get(stack.ns.name, `j-${JOB_ID}-ssh`)).toBeUndefined();
+    // Deleted in the same teardown pass, just after the Service.
+    await eventually(async () => (await stack.ns.kube.networkPolicies.get(stack.ns.name, `j-${JOB_ID}-ssh`)) === undefined, 'the SSH policy removed');
   }, 90_000);
 });

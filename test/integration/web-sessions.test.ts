@@ -18,6 +18,8 @@ describe('web and VNC sessions', () => {
     return job;
   };
 
+  const VERIFY_URL = 'http://ucloud-operator.ucloud-system.svc:8080/ucloud/example/web-auth';
+  const SESSION_URL = (host: string, path = '/') => new RegExp(`^${host.replace(/[.]/g, '\\.')}${path}\\?ucloud-session=[A-Za-z0-9_-]{43}$`);
   beforeAll(async () => {
     stack = await startStack({
       interactive: {
@@ -26,7 +28,7 @@ describe('web and VNC sessions', () => {
           domainPattern: 'app-{jobId}-{rank}.apps.test',
           vncDomainPattern: 'vnc-{jobId}-{rank}.apps.test',
           ingressClassName: 'nginx',
-          annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'https://sso.apps.test/auth' },
+          auth: { verifyUrl: VERIFY_URL },
         },
       },
     });
@@ -41,14 +43,16 @@ describe('web and VNC sessions', () => {
   it('WEB: redirectClientTo the rank\'s host, served by an Ingress and a Service owned by the job', async () => {
     const item = (rank: number, sessionType = 'WEB', id = JOB_ID) => ({ job: { id }, rank, sessionType, target: null });
     const res = await open([item(1)]);
-    expect(res).toEqual({ status: 200, body: { responses: [{ type: 'web', jobId: JOB_ID, rank: 1, redirectClientTo: 'https://app-8401-1.apps.test/', domainOverride: null }] } });
-    // Opening again reuses the objects.
-    expect((await open([item(1)])).body.responses[0].redirectClientTo).toBe('https://app-8401-1.apps.test/');
+    expect(res).toEqual({ status: 200, body: { responses: [{ type: 'web', jobId: JOB_ID, rank: 1, redirectClientTo: expect.stringMatching(SESSION_URL('https://app-8401-1.apps.test')), domainOverride: null }] } });
+    // Opening again reuses the objects (and is a new session).
+    const again = (await open([item(1)])).body.responses[0].redirectClientTo;
+    expect(again).toMatch(SESSION_URL('https://app-8401-1.apps.test'));
+    expect(again).not.toBe(res.body.responses[0].redirectClientTo);
 
     const net = stack.ns.kc.makeApiClient(NetworkingV1Api);
     const ingress = await net.readNamespacedIngress({ name: `j-${JOB_ID}-web-1`, namespace: stack.ns.name });
     expect(ingress.spec?.ingressClassName).toBe('nginx');
-    expect(ingress.metadata?.annotations).toMatchObject({ 'nginx.ingress.kubernetes.io/auth-url': 'https://sso.apps.test/auth' });
+    expect(ingress.metadata?.annotations).toMatchObject({ 'nginx.ingress.kubernetes.io/auth-url': VERIFY_URL, 'nginx.ingress.kubernetes.io/auth-always-set-cookie': 'true' });
     expect(ingress.spec?.rules).toEqual([
       { host: 'app-8401-1.apps.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: `j-${JOB_ID}-web-1`, port: { number: 80 } } } }] } },
     ]);
@@ -61,7 +65,7 @@ describe('web and VNC sessions', () => {
 
     // VNC: url and the application's password.
     const vnc = await open([item(0, 'VNC')]);
-    expect(vnc).toEqual({ status: 200, body: { responses: [{ type: 'vnc', jobId: JOB_ID, rank: 0, url: 'wss://vnc-8401-0.apps.test/websockify', password: null, domainOverride: null }] } });
+    expect(vnc).toEqual({ status: 200, body: { responses: [{ type: 'vnc', jobId: JOB_ID, rank: 0, url: expect.stringMatching(SESSION_URL('wss://vnc-8401-0.apps.test', '/websockify')), password: null, domainOverride: null }] } });
     const vncWithPassword = await open([{ ...item(0, 'VNC'), job: { id: JOB_ID, status: { resolvedApplication: { invocation: { vnc: { port: 5901, password: 'vnc-secret' } } } } } }]);
     expect(vncWithPassword.body.responses[0].password).toBe('vnc-secret');
 
@@ -72,5 +76,28 @@ describe('web and VNC sessions', () => {
 
     const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts'); // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(products.body.responses[0].docker).toMatchObject({ web: true, vnc: true, terminal: false });
+  }, 60_000);
+
+  it('security: H4 a web session is admitted only with its secret, then its host-only cookie; never another host, never after the job ends', async () => {
+    const verify = (headers: Record<string, string>) =>
+      fetch(`${stack.operator.adapterUrl}/ucloud/example/web-auth`, { headers }).then(async (r) => ({ status: r.status, cookie: r.headers.get('set-cookie') }));
+    const host = 'app-8401-0.apps.test';
+    // Anyone who only knows the job id (the host is predictable): refused.
+    expect((await verify({ 'x-original-url': `https://${host}/`, 'x-forwarded-host': host })).status).toBe(401);
+    expect((await verify({ 'x-original-url': `https://${host}/?ucloud-session=${'A'.repeat(43)}`, 'x-forwarded-host': host })).status).toBe(401);
+
+    const url = new URL((await open([{ job: { id: JOB_ID }, rank: 0, sessionType: 'WEB', target: null }])).body.responses[0].redirectClientTo);
+    const secret = url.searchParams.get('ucloud-session')!;
+    // The secret, once, on its own host: admitted, and exchanged for a host-only cookie.
+    const first = await verify({ 'x-original-url': url.toString(), 'x-forwarded-host': host });
+    expect(first.status).toBe(200);
+    expect(first.cookie).toMatch(new RegExp(`^ucloud-session=${secret}; Path=/; Max-Age=\\d+; HttpOnly; SameSite=Lax; Secure$`));
+    expect(first.cookie).not.toMatch(/Domain=/i);
+    // Later requests carry the cookie.
+    expect((await verify({ 'x-original-url': `https://${host}/lab`, 'x-forwarded-host': host, cookie: `ucloud-session=${secret}` })).status).toBe(200);
+    // The same secret on another rank's (or job's) host: refused.
+    const other = 'app-8401-1.apps.test';
+    expect((await verify({ 'x-original-url': `https://${other}/?ucloud-session=${secret}`, 'x-forwarded-host': other })).status).toBe(401);
+    expect((await verify({ 'x-original-url': `https://${other}/`, 'x-forwarded-host': other, cookie: `ucloud-session=${secret}` })).status).toBe(401);
   }, 60_000);
 });

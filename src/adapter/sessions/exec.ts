@@ -17,7 +17,13 @@ export interface ExecRequest {
 }
 
 export interface ExecStream {
-  write(data: Buffer | string): void;
+  /** Sends stdin; `cb` runs once the bytes have left this process (for input back-pressure). */
+  write(data: Buffer | string, cb?: () => void): void;
+  /** Bytes of stdin queued in this process, not yet handed to the connection. */
+  readonly bufferedAmount: number;
+  /** Stops reading output (the TCP window to the apiserver closes), and reads again. */
+  pause(): void;
+  resume(): void;
   resize(cols: number, rows: number): void;
   /** Output of the terminal (stdout and, without a TTY, stderr). */
   onData(cb: (data: Buffer) => void): void;
@@ -80,9 +86,17 @@ export function execStreamOver(ws: WebSocket): ExecStream {
   ws.on('close', () => exit(''));
   ws.on('error', (e) => exit(e.message));
   return {
-    write: (data) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(frame(CHANNEL.stdin, data));
+    write: (data, cb) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(frame(CHANNEL.stdin, data), () => cb?.());
+      else cb?.();
     },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    // ws stops reading its socket: the kernel's buffers fill and TCP flow control holds the
+    // apiserver (and behind it the kubelet and the process) back.
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
     resize: (cols, rows) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(frame(CHANNEL.resize, JSON.stringify({ Width: cols, Height: rows })));
     },

@@ -11,6 +11,7 @@ import { ProviderError } from '../errors.js';
 import { bulkOf, parseBody } from '../schemas.js';
 import type { SessionStore, SessionType } from './store.js';
 import type { WebPublisher } from './web.js';
+import { WEB_SESSION_PARAM } from './web-auth.js';
 
 const ItemSchema = z.object({
   job: z
@@ -43,8 +44,10 @@ export type SessionSupport = Record<SessionType, boolean>;
 export interface SessionDeps {
   /** Terminals (SHELL). */
   store?: SessionStore;
-  /** WEB and VNC. */
+  /** WEB and VNC: the Ingress, and the sessions web-auth.ts checks. */
   web?: WebPublisher;
+  webSessions?: SessionStore;
+  webSessionTtlSeconds?: number;
   support: SessionSupport;
 }
 
@@ -91,11 +94,14 @@ export async function openInteractiveSessions(body: unknown, ctx: CallContext, d
       const { identifier } = await deps!.store!.open(cr, 'SHELL', item.rank);
       return { type: 'shell', ...base, sessionIdentifier: identifier };
     }
-    if (item.sessionType === 'WEB') {
-      return { type: 'web', ...base, redirectClientTo: await deps!.web!.publish(cr, 'web', item.rank, cr.spec.webPort!) };
-    }
-    const url = await deps!.web!.publish(cr, 'vnc', item.rank, cr.spec.vncPort!);
-    return { type: 'vnc', ...base, url, password: item.job.status?.resolvedApplication?.invocation.vnc?.password ?? null };
+    const kind = item.sessionType === 'WEB' ? 'web' : 'vnc';
+    const published = await deps!.web!.publish(cr, kind, item.rank, kind === 'web' ? cr.spec.webPort! : cr.spec.vncPort!);
+    // The browser presents this once; web-auth.ts exchanges it for a cookie of that host only.
+    const url = new URL(published);
+    const { identifier } = await deps!.webSessions!.open(cr, item.sessionType, item.rank, { host: url.hostname, ttlSeconds: deps!.webSessionTtlSeconds });
+    url.searchParams.set(WEB_SESSION_PARAM, identifier);
+    if (kind === 'web') return { type: 'web', ...base, redirectClientTo: url.toString() };
+    return { type: 'vnc', ...base, url: url.toString(), password: item.job.status?.resolvedApplication?.invocation.vnc?.password ?? null };
   });
   return { responses };
 }

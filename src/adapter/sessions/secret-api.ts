@@ -1,14 +1,15 @@
 // The few Secret calls interactive sessions need, over client-node. Kept beside the sessions
 // rather than in KubePort: nothing else in the operator reads or writes Secrets.
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { isAlreadyExists, isNotFound, toKubeError } from '../../k8s/errors.js';
+import { isAlreadyExists, isConflict, isNotFound, toKubeError } from '../../k8s/errors.js';
 
 export interface SecretApi {
   get(namespace: string, name: string): Promise<V1Secret | undefined>;
   /** False when the name is taken. */
   create(namespace: string, secret: V1Secret): Promise<boolean>;
-  /** A missing Secret is not an error. */
-  delete(namespace: string, name: string): Promise<void>;
+  /** A missing Secret is not an error; true when this call deleted it (with `uid`: that very
+   *  object, so of two racing deleters exactly one gets true). */
+  delete(namespace: string, name: string, opts?: { uid?: string }): Promise<boolean>;
 }
 
 export function createSecretApi(kc: KubeConfig, fieldManager = 'ucloud-operator'): SecretApi {
@@ -31,11 +32,13 @@ export function createSecretApi(kc: KubeConfig, fieldManager = 'ucloud-operator'
         throw toKubeError(e);
       }
     },
-    async delete(namespace, name) {
+    async delete(namespace, name, opts = {}) {
       try {
-        await core.deleteNamespacedSecret({ namespace, name });
+        await core.deleteNamespacedSecret({ namespace, name, ...(opts.uid ? { body: { preconditions: { uid: opts.uid } } } : {}) });
+        return true;
       } catch (e) {
-        if (!isNotFound(e)) throw toKubeError(e);
+        if (isNotFound(e) || isConflict(e)) return false;
+        throw toKubeError(e);
       }
     },
   };

@@ -17,6 +17,8 @@ export interface SessionRecord {
   owner: { createdBy: string; project?: string };
   createdAt: string;
   expiresAt: string;
+  /** WEB and VNC: the host the session (and its cookie) is valid for. */
+  host?: string;
 }
 
 export const LABEL_SESSION = 'ucloud.dk/interactive-session';
@@ -37,7 +39,7 @@ export class SessionStore {
   ) {}
 
   /** Opens a session of `type` on `rank` of `job`; returns its identifier and record. */
-  async open(job: UCloudJob, type: SessionType, rank: number): Promise<{ identifier: string; record: SessionRecord }> {
+  async open(job: UCloudJob, type: SessionType, rank: number, opts: { host?: string; ttlSeconds?: number } = {}): Promise<{ identifier: string; record: SessionRecord }> {
     const now = this.now();
     const record: SessionRecord = {
       type,
@@ -45,7 +47,8 @@ export class SessionStore {
       rank,
       owner: { ...job.spec.owner },
       createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + this.ttlSeconds * 1000).toISOString(),
+      expiresAt: new Date(now.getTime() + (opts.ttlSeconds ?? this.ttlSeconds) * 1000).toISOString(),
+      ...(opts.host ? { host: opts.host } : {}),
     };
     for (;;) {
       const identifier = randomBytes(32).toString('base64url');
@@ -69,6 +72,21 @@ export class SessionStore {
 
   /** The live session of an identifier; an expired one is deleted and treated as unknown. */
   async lookup(identifier: string): Promise<SessionRecord | undefined> {
+    return (await this.read(identifier))?.record;
+  }
+
+  /**
+   * Takes a single-use session (a terminal's): its Secret is deleted with a uid precondition, so
+   * of two sockets presenting the same identifier at once exactly one gets the record.
+   */
+  async consume(identifier: string): Promise<SessionRecord | undefined> {
+    const found = await this.read(identifier);
+    if (!found) return undefined;
+    const taken = await this.secrets.delete(this.namespace, sessionSecretName(identifier), { uid: found.uid });
+    return taken ? found.record : undefined;
+  }
+
+  private async read(identifier: string): Promise<{ record: SessionRecord; uid?: string } | undefined> {
     if (!IDENTIFIER.test(identifier)) return undefined;
     const name = sessionSecretName(identifier);
     const secret = await this.secrets.get(this.namespace, name);
@@ -85,6 +103,6 @@ export class SessionStore {
       await this.secrets.delete(this.namespace, name).catch(() => undefined);
       return undefined;
     }
-    return record;
+    return { record, uid: secret?.metadata?.uid };
   }
 }

@@ -5,9 +5,9 @@
 // VNC ports (the job's own policy admits only its ranks and peers). All owned by the UCloudJob and
 // created on the first session of that rank; later sessions reuse them.
 //
-// The Ingress does no authentication of its own: `interactive.web.annotations` must put the site's
-// auth in front of it (e.g. an auth-url of the site's SSO). That is why web and VNC are off unless
-// configured (docs/adr/0007).
+// Every request to the Ingress is authenticated per session (web-auth.ts): with the ingress-nginx
+// controller the Ingress carries auth-url pointing at interactive.web.auth.verifyUrl; with
+// `custom` the site's annotations must do the same for its controller (docs/security.md).
 import { NetworkingV1Api, type KubeConfig, type V1Ingress, type V1NetworkPolicy, type V1Service } from '@kubernetes/client-node';
 import { jobResourceName } from '../../api/v1alpha1/names.js';
 import { API_VERSION, KIND, LABEL_JOB, LABEL_MANAGED_BY, LABEL_RANK, MANAGED_BY, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
@@ -42,6 +42,19 @@ export function interactiveHost(pattern: string, job: UCloudJob, rank: number): 
   const name = job.metadata.name;
   const id = jobResourceName(job.spec.jobId).slice(2);
   return pattern.replaceAll('{jobId}', id).replaceAll('{job}', name).replaceAll('{rank}', String(rank)).toLowerCase();
+}
+
+/**
+ * ingress-nginx: every request is first sent to auth-url (a 2xx admits it); auth-always-set-cookie
+ * passes the Set-Cookie of that answer to the browser (the session-secret-for-cookie exchange).
+ */
+export function authAnnotations(config: OperatorConfig): Record<string, string> {
+  const auth = config.interactive.web.auth;
+  if (auth.controller !== 'ingress-nginx' || !auth.verifyUrl) return {};
+  return {
+    'nginx.ingress.kubernetes.io/auth-url': auth.verifyUrl,
+    'nginx.ingress.kubernetes.io/auth-always-set-cookie': 'true',
+  };
 }
 
 export const webObjectName = (job: string, kind: WebKind, rank: number) => `${job}-${kind}-${rank}`;
@@ -88,10 +101,11 @@ export class WebPublisher {
       spec: { type: 'ClusterIP', selector: { [LABEL_JOB]: jobName, [LABEL_RANK]: String(rank) }, ports: [{ name: kind, protocol: 'TCP', port: 80, targetPort: port }] },
     };
     await this.kube.services.create(ns, service);
+    const annotations = { ...authAnnotations(this.config), ...web.annotations };
     const ingress: V1Ingress = {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
-      metadata: { name, namespace: ns, labels, ownerReferences: owner, ...(Object.keys(web.annotations).length ? { annotations: { ...web.annotations } } : {}) },
+      metadata: { name, namespace: ns, labels, ownerReferences: owner, ...(Object.keys(annotations).length ? { annotations } : {}) },
       spec: {
         ...(web.ingressClassName ? { ingressClassName: web.ingressClassName } : {}),
         ...(web.tlsSecretName ? { tls: [{ hosts: [host], secretName: web.tlsSecretName }] } : {}),

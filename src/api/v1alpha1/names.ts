@@ -5,19 +5,26 @@ import { createHash } from 'node:crypto';
 // Pod names double as hostnames (a DNS label, ≤ 63 chars): "<job name>-<rank>" with rank < 1000
 // leaves 59 characters for the job name.
 const MAX_JOB_NAME = 40;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 function shortHash(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 16);
 }
 
-/** UCloudJob name for a UCloud job id: `j-<id>` when the id is DNS-safe and short, else `j-<hash>`. */
+/**
+ * UCloudJob name for a UCloud job id: `j-<id>` when the id is short and of lower-case letters and
+ * digits only (Core's ids are numbers), else `j-<hash>`. Never a "-" inside the id part: every child
+ * is `<job name>-<suffix>` (`-ssh`, `-etc`, `-policy`, `-<rank>`, `-web-<rank>`, ...), so a job id
+ * "5-ssh" must not be the name job 5's SSH Service has. Both forms have no "-" after `j-`, hence no
+ * job name equals another job's child name.
+ */
 export function jobResourceName(jobId: string): string {
   const candidate = `j-${jobId}`;
-  if (candidate.length <= MAX_JOB_NAME && DNS_LABEL.test(candidate)) return candidate;
+  if (candidate.length <= MAX_JOB_NAME && SIMPLE_ID.test(jobId)) return candidate;
   return `j-${shortHash(jobId)}`;
 }
+
+const SIMPLE_ID = /^[a-z0-9]+$/;
 
 /** A label value safe to hold the job id (hash when the id is not a valid label value). */
 export function jobIdLabelValue(jobId: string): string {

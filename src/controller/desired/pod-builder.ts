@@ -18,6 +18,18 @@ export const GPU_RESOURCE = 'nvidia.com/gpu';
 /** Set by the operator on every rank; an application's own value for these would be a lie. */
 export const RESERVED_ENV = ['UCLOUD_RANK', 'UCLOUD_TASK_COUNT', 'UCLOUD_JOB_ID', 'VC_TASK_INDEX'] as const;
 
+/** jobs.ephemeralStorage: the product's own quantity, else the default. */
+export function ephemeralStorageOf(productId: string, config: OperatorConfig): string {
+  const e = config.jobs.ephemeralStorage;
+  return e.perProduct[productId] ?? e.default;
+}
+
+/** A UCloud path's drive (its first segment) and the path inside the drive. */
+export function driveOf(subPath: string): { drive: string; rest: string } {
+  const slash = subPath.indexOf('/');
+  return slash < 0 ? { drive: subPath, rest: '' } : { drive: subPath.slice(0, slash), rest: subPath.slice(slash + 1) };
+}
+
 function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
   const { spec } = job;
   const vols: V1Volume[] = [
@@ -50,7 +62,7 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
     // The label value, not the raw id: it is path-safe (hashed when the id is not).
     mounts.push({ name: 'work', mountPath: WORK_DIR, subPath: `${work.subPathPrefix}/${jobIdLabelValue(spec.jobId)}` });
   } else {
-    vols.push({ name: 'work', emptyDir: work.sizeLimit ? { sizeLimit: work.sizeLimit } : {} });
+    vols.push({ name: 'work', emptyDir: { sizeLimit: work.sizeLimit ?? ephemeralStorageOf(spec.product.id, config) } });
     mounts.push({ name: 'work', mountPath: WORK_DIR });
   }
 
@@ -66,21 +78,44 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
     // be worse than not running it.
     const shared = config.jobs.sharedStorage;
     if (!shared) throw new Error(`job ${spec.jobId} mounts files but no jobs.sharedStorage is configured`);
-    vols.push({ name: 'shared-storage', persistentVolumeClaim: { claimName: shared.claimName } });
-    for (const m of spec.mounts) mounts.push({ name: 'shared-storage', mountPath: m.mountPath, subPath: m.subPath, readOnly: m.readOnly });
+    if (shared.perDriveClaim) {
+      // One volume per drive: the kubelet refuses a subPath that resolves (through symlinks)
+      // outside its volume, so the user's drive is the boundary, not everyone's storage.
+      const drives = [...new Set(spec.mounts.map((m) => driveOf(m.subPath).drive))].sort();
+      drives.forEach((drive, i) => vols.push({ name: `drive-${i}`, persistentVolumeClaim: { claimName: shared.perDriveClaim!.replace('{drive}', drive) } }));
+      for (const m of spec.mounts) {
+        const { drive, rest } = driveOf(m.subPath);
+        mounts.push({ name: `drive-${drives.indexOf(drive)}`, mountPath: m.mountPath, ...(rest ? { subPath: rest } : {}), readOnly: m.readOnly });
+      }
+    } else {
+      vols.push({ name: 'shared-storage', persistentVolumeClaim: { claimName: shared.claimName! } });
+      for (const m of spec.mounts) mounts.push({ name: 'shared-storage', mountPath: m.mountPath, subPath: m.subPath, readOnly: m.readOnly });
+    }
   }
   return { volumes: vols, mounts };
 }
 
+/**
+ * The kubelet expands `$(NAME)` in command, args and env values, and reads `$$` as `$`: every `$`
+ * of user text is doubled, so what the process gets is exactly what the user wrote.
+ */
+export const escapeKubeletExpansion = (text: string): string => text.replaceAll('$', '$$$$');
+
+/** The NVIDIA container runtime reads these from the environment (devices, capabilities, driver
+ *  mounts): a user who sets them could reach GPUs or driver files the product does not include. */
+export const isNvidiaEnv = (name: string): boolean => name.toUpperCase().startsWith('NVIDIA_');
+
 function env(job: UCloudJob, rank: number): V1EnvVar[] {
   const reserved = new Set<string>(RESERVED_ENV);
   return [
-    ...job.spec.env.filter((e) => !reserved.has(e.name)).map((e) => ({ name: e.name, value: e.value })),
+    ...job.spec.env.filter((e) => !reserved.has(e.name) && !isNvidiaEnv(e.name)).map((e) => ({ name: e.name, value: escapeKubeletExpansion(e.value) })),
     { name: 'UCLOUD_RANK', value: String(rank) },
     { name: 'UCLOUD_TASK_COUNT', value: String(job.spec.replicas) },
     { name: 'UCLOUD_JOB_ID', value: job.spec.jobId },
     // The Volcano-era name some UCloud applications still read.
     { name: 'VC_TASK_INDEX', value: String(rank) },
+    // Without GPUs in the product, no GPU is visible, whatever the node's runtime defaults to.
+    ...(job.spec.product.gpu > 0 ? [] : [{ name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' }]),
   ];
 }
 
@@ -115,13 +150,16 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
   if (spec.product.cpu > 0) resources.cpu = String(spec.product.cpu);
   if (spec.product.memoryInGigs > 0) resources.memory = `${spec.product.memoryInGigs}Gi`;
   if (spec.product.gpu > 0) resources[GPU_RESOURCE] = String(spec.product.gpu);
+  // Bounded scratch space: the container's writable layer, logs and emptyDirs count against it,
+  // so one job cannot fill the node's disk and get other tenants evicted.
+  resources['ephemeral-storage'] = ephemeralStorageOf(spec.product.id, config);
 
   const container: V1Container = {
     name: USER_CONTAINER,
     image: spec.image,
     imagePullPolicy: config.jobs.imagePullPolicy,
     // argv as rendered, no shell: the invocation was escaped for exactly this.
-    command: [...spec.command],
+    command: spec.command.map(escapeKubeletExpansion),
     env: env(job, rank),
     ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
     resources: { requests: { ...resources }, limits: { ...resources } },

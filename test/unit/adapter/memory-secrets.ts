@@ -15,6 +15,7 @@ export class MemorySecrets implements SecretApi {
     const key = `${namespace}/${secret.metadata!.name}`;
     if (this.objects.has(key)) return false;
     const stored = structuredClone(secret);
+    stored.metadata = { ...stored.metadata, uid: `uid-${this.objects.size}-${Math.random().toString(36).slice(2)}` };
     stored.data = { ...(stored.data ?? {}) };
     for (const [k, v] of Object.entries(stored.stringData ?? {})) stored.data[k] = Buffer.from(v, 'utf8').toString('base64');
     delete stored.stringData;
@@ -22,7 +23,10 @@ export class MemorySecrets implements SecretApi {
     return true;
   }
 
-  async delete(namespace: string, name: string): Promise<void> {
-    this.objects.delete(`${namespace}/${name}`);
+  async delete(namespace: string, name: string, opts: { uid?: string } = {}): Promise<boolean> {
+    const key = `${namespace}/${name}`;
+    const s = this.objects.get(key);
+    if (!s || (opts.uid && s.metadata?.uid !== opts.uid)) return false;
+    return this.objects.delete(key);
   }
 }

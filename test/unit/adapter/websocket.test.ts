@@ -39,10 +39,14 @@ class FakeExec implements ExecPort {
     this.opened.push(rec);
     let data: (d: Buffer) => void = () => undefined;
     return {
-      write: (d) => {
+      write: (d, cb) => {
         rec.input += String(d);
         data(Buffer.from(String(d)));
+        cb?.();
       },
+      bufferedAmount: 0,
+      pause: () => undefined,
+      resume: () => undefined,
       resize: () => undefined,
       onData: (cb) => void (data = cb),
       onExit: (cb) => void (rec.exit = cb),

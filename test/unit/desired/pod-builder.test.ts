@@ -50,8 +50,12 @@ describe('the pod of a one-rank job', () => {
               { name: 'UCLOUD_TASK_COUNT', value: '1' },
               { name: 'UCLOUD_JOB_ID', value: '54112' },
               { name: 'VC_TASK_INDEX', value: '0' },
+              { name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' },
             ],
-            resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+            resources: {
+              requests: { cpu: '1', memory: '2Gi', 'ephemeral-storage': '20Gi' },
+              limits: { cpu: '1', memory: '2Gi', 'ephemeral-storage': '20Gi' },
+            },
             securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } },
             volumeMounts: [
               { name: 'ucloud-etc', mountPath: '/etc/ucloud', readOnly: true },
@@ -62,7 +66,7 @@ describe('the pod of a one-rank job', () => {
         ],
         volumes: [
           etcVolume('j-54112'),
-          { name: 'work', emptyDir: {} },
+          { name: 'work', emptyDir: { sizeLimit: '20Gi' } },
           { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } },
         ],
         nodeSelector: { 'ucloud.dk/machine': 'example-compute' },
@@ -96,6 +100,7 @@ describe('the pod of a one-rank job', () => {
       { name: 'UCLOUD_TASK_COUNT', value: '1' },
       { name: 'UCLOUD_JOB_ID', value: '54112' },
       { name: 'VC_TASK_INDEX', value: '0' },
+      { name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' },
     ]);
   });
 
@@ -148,7 +153,7 @@ describe('the pods of an eight-rank GPU job', () => {
   });
 
   it('get the product with requests equal to limits, GPU included', () => {
-    const r = { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1' };
+    const r = { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1', 'ephemeral-storage': '20Gi' };
     expect(container.resources).toEqual({ requests: r, limits: r });
   });
 

@@ -71,24 +71,24 @@ describe('create with SSH', () => {
     const kube = new FakeKube();
     const h = await startAdapter(keys, { config, kube, deps: { interactive: { follow: true, ssh: new SshInstaller(config, kube, secrets, control) } } });
     try {
-      expect((await h.call('POST', jobsPath(), { items: [withSsh('s-3', 'OPTIONAL', true), withSsh('s-4', 'OPTIONAL', false)] })).status).toBe(200);
-      expect(asked).toEqual(['s-3']);
-      const job = (await storedJob(kube, 's-3'))!;
+      expect((await h.call('POST', jobsPath(), { items: [withSsh('s3', 'OPTIONAL', true), withSsh('s-4', 'OPTIONAL', false)] })).status).toBe(200);
+      expect(asked).toEqual(['s3']);
+      const job = (await storedJob(kube, 's3'))!;
       expect(job.spec.sshEnabled).toBe(true);
       expect((await storedJob(kube, 's-4'))!.spec.sshEnabled).toBe(false);
-      const owner = [{ apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: 'j-s-3', uid: job.metadata.uid }];
-      const secret = await secrets.get(NS, 'j-s-3-ssh');
+      const owner = [{ apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: 'j-s3', uid: job.metadata.uid }];
+      const secret = await secrets.get(NS, 'j-s3-ssh');
       expect(Buffer.from(secret!.data!.authorized_keys!, 'base64').toString()).toBe('ssh-ed25519 AAAA alice\n');
       expect(secret!.metadata!.ownerReferences).toEqual(owner);
-      const svc = kube.peek<V1Service>('Service', NS, 'j-s-3-ssh')!;
-      expect(svc.spec).toEqual({ type: 'LoadBalancer', selector: { 'ucloud.dk/job': 'j-s-3', 'ucloud.dk/rank': '0' }, ports: [{ name: 'ssh', protocol: 'TCP', port: 22, targetPort: 2222 }] });
+      const svc = kube.peek<V1Service>('Service', NS, 'j-s3-ssh')!;
+      expect(svc.spec).toEqual({ type: 'LoadBalancer', selector: { 'ucloud.dk/job': 'j-s3', 'ucloud.dk/rank': '0' }, ports: [{ name: 'ssh', protocol: 'TCP', port: 22, targetPort: 2222 }] });
       expect(svc.metadata!.ownerReferences).toEqual(owner);
-      const policy = kube.peek<V1NetworkPolicy>('NetworkPolicy', NS, 'j-s-3-ssh')!;
+      const policy = kube.peek<V1NetworkPolicy>('NetworkPolicy', NS, 'j-s3-ssh')!;
       expect(policy.spec?.ingress).toEqual([{ _from: [{ ipBlock: { cidr: '10.0.0.0/8' } }], ports: [{ protocol: 'TCP', port: 2222 }] }]);
 
       const pod = buildPod(job, 0, config);
       const etc = pod.spec!.volumes!.find((v) => v.name === 'ucloud-etc')!;
-      expect(etc.projected!.sources).toContainEqual({ secret: { name: 'j-s-3-ssh', items: [{ key: 'authorized_keys', path: 'ssh/authorized_keys.ucloud', mode: 0o444 }] } });
+      expect(etc.projected!.sources).toContainEqual({ secret: { name: 'j-s3-ssh', items: [{ key: 'authorized_keys', path: 'ssh/authorized_keys.ucloud', mode: 0o444 }] } });
       const plain = buildPod((await storedJob(kube, 's-4')) as UCloudJob, 0, config);
       expect(JSON.stringify(plain)).not.toContain('-ssh');
     } finally {

@@ -16,7 +16,7 @@ describe('interactiveHost', () => {
 
 describe('WebPublisher', () => {
   it('creates the Service, Ingress and policy once; a second publish reuses them', async () => {
-    const config = unitConfig({ interactive: { web: { enabled: true, scheme: 'http', domainPattern: '{job}-{rank}.apps.test' } } });
+    const config = unitConfig({ interactive: { web: { enabled: true, scheme: 'http', domainPattern: '{job}-{rank}.apps.test', auth: { verifyUrl: 'http://op.ucloud-system.svc:8080/ucloud/example/web-auth' } } } });
     const kube = new FakeKube();
     const ingresses: string[] = [];
     const seen = new Set<string>();

@@ -1,0 +1,50 @@
+// The WebSocket gateway on a loopback HTTP server with terminals only (no follow), for the terminal
+// tests: the URL of the terminal socket and a close that ends every socket.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ExecPort } from '../../../src/adapter/sessions/exec.js';
+import type { SessionStore } from '../../../src/adapter/sessions/store.js';
+import { createWebSocketGateway, type WebSocketGateway, type WebSocketGatewayDeps } from '../../../src/adapter/websocket.js';
+import { rootLogger } from '../../../src/observability/log.js';
+import type { FakeKube } from '../../support/fake-kube.js';
+import { adapterConfig, PROVIDER } from './support.js';
+
+export interface TerminalGateway {
+  url: string;
+  gateway: WebSocketGateway;
+  close(): Promise<void>;
+}
+
+export async function startTerminalGateway(opts: {
+  publicKey: string;
+  kube: FakeKube;
+  exec: ExecPort;
+  sessions: SessionStore;
+  terminal?: WebSocketGatewayDeps['terminal'];
+}): Promise<TerminalGateway> {
+  const gateway = createWebSocketGateway({
+    config: adapterConfig(opts.publicKey),
+    kube: opts.kube,
+    logger: rootLogger,
+    logs: {
+      open: async () => {
+        throw new Error('no follow in terminal tests');
+      },
+    },
+    exec: opts.exec,
+    sessions: opts.sessions,
+    terminal: opts.terminal,
+  });
+  const server = createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', gateway.handleUpgrade);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    gateway,
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ucloud/${PROVIDER}/websocket`,
+    close: async () => {
+      await gateway.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
