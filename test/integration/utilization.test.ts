@@ -52,7 +52,8 @@ describe('utilization, products and manifest', () => {
     const [gpuPod] = await runningPods(stack, '8103', 1);
     // Products map to nodes: the GPU job went to the only u1-gpu node and asks for its GPU.
     expect(gpuPod!.spec?.nodeName).toBe('kwok-gpu-0');
-    expect(gpuPod!.spec?.containers[0]?.resources?.requests).toEqual({ cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1' });
+    // and its share of the node's disk (jobs.ephemeralStorage, docs/security.md M5).
+    expect(gpuPod!.spec?.containers[0]?.resources?.requests).toEqual({ cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1', 'ephemeral-storage': '20Gi' });
     await crWhen(stack, '8101', (j) => j.status?.state === 'RUNNING', 'job 8101 RUNNING');
     await crWhen(stack, '8103', (j) => j.status?.state === 'RUNNING', 'job 8103 RUNNING');
     await crWhen(stack, '8102', (j) => j.status?.state === 'IN_QUEUE', 'job 8102 IN_QUEUE');

@@ -348,15 +348,25 @@ export class UCloudCoreEmulator {
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
-    opts: { token?: string | null; rawBody?: string; timeoutMs?: number } = {},
+    opts: { token?: string | null; rawBody?: string; timeoutMs?: number; contentType?: string; username?: string; kotlinShape?: boolean } = {},
   ): Promise<{ status: number; body: T }> {
     const token = opts.token === undefined ? await this.signCoreToken() : opts.token;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // Headers as core2's rpc client sends them (provider-integration/shared/pkg/rpc/client.go: only
+    // Authorization; InvokeProvider in core2/pkg/orchestrator/orchestrator.go adds the acting user
+    // base64-encoded as ucloud-username): no Content-Type, no Accept.
+    const headers: Record<string, string> = {};
     if (token !== null) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined || opts.rawBody !== undefined) headers['content-type'] = 'application/json';
+    if (opts.contentType) headers['content-type'] = opts.contentType;
+    const isCreate = method === 'POST' && path.split('?')[0] === `/ucloud/${this.providerId}/jobs`;
+    // core2's create (jobCreateThroughProvider, job.go) acts for the job's creator.
+    const username = opts.username ?? (isCreate ? ownerOf(body) : undefined);
+    if (username) headers['ucloud-username'] = Buffer.from(username).toString('base64');
+    // Jobs leave core2 in Go's shape (every value field present, ucMetricSampleRate, the category's
+    // accountingFrequency); `kotlinShape` keeps a test's body exactly as written.
+    if (isCreate && !opts.kotlinShape && opts.rawBody === undefined) body = reshapeItems(body);
     // core2 makes a new resource per create; an id it has already (a test resending a create)
     // is not this call's to delete.
-    const creating = method === 'POST' && path.split('?')[0] === `/ucloud/${this.providerId}/jobs` ? jobIdsOf(body).filter((id) => !this.jobs.has(id)) : [];
+    const creating = isCreate ? jobIdsOf(body).filter((id) => !this.jobs.has(id)) : [];
     for (const id of creating) this.registerJob(id, false);
     let res: Response;
     try {
@@ -740,6 +750,18 @@ function parseOr400<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 }
 
 /** The job ids of a create body ({items: [{id}]}), for Core's registration of them. */
+/** The creator of a create's first job (core2 sends one job per create). */
+function ownerOf(body: unknown): string | undefined {
+  const first = ((body as { items?: unknown[] } | null)?.items ?? [])[0] as { owner?: { createdBy?: unknown } } | undefined;
+  return typeof first?.owner?.createdBy === 'string' ? first.owner.createdBy : undefined;
+}
+
+function reshapeItems(body: unknown): unknown {
+  const b = body as { items?: unknown } | null;
+  if (!b || !Array.isArray(b.items)) return body;
+  return { ...b, items: b.items.map((j) => (j && typeof j === 'object' ? core2JobShape(j) : j)) };
+}
+
 function jobIdsOf(body: unknown): string[] {
   const items = (body as { items?: unknown } | null)?.items;
   if (!Array.isArray(items)) return [];
