@@ -9,9 +9,9 @@ import type { TestStack } from '../support/harness.js';
 import { crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 import { describeOnRealNodes, runShellJob, startRealStack } from '../support/real-node.js';
 
-/** Running containerd tasks of a pod on real node 0 (containerd labels every container with its pod). */
-function runningTasksOf(pod: string): string[] {
-  const ctr = ['-a', resolve(CLUSTER_DIR, 'real/node0/containerd.sock'), '-n', 'k8s.io'];
+/** Running containerd tasks of a pod on real node `node` (containerd labels every container with its pod). */
+function runningTasksOf(node: string, pod: string): string[] {
+  const ctr = ['-a', resolve(CLUSTER_DIR, `real/node${node.replace('realnode-', '')}/containerd.sock`), '-n', 'k8s.io'];
   const containers = execFileSync('ctr', [...ctr, 'containers', 'ls', '-q', `labels."io.kubernetes.pod.name"==${pod}`], { encoding: 'utf8' })
     .split('\n')
     .filter(Boolean);
@@ -55,13 +55,14 @@ describeOnRealNodes('how a real container ends', () => {
 
   it('terminate is SUCCESS and stops the container', async () => {
     const job = await runShellJob(stack, '90310', 'trap "exit 0" TERM; while true; do sleep 1; done');
-    await runningPods(stack, '90310', 1, 90_000);
+    const [pod] = await runningPods(stack, '90310', 1, 90_000);
     await crWhen(stack, '90310', (j) => j.status?.state === 'RUNNING', 'RUNNING');
-    expect(runningTasksOf(podName(job.name, 0)).length).toBeGreaterThan(0);
+    const node = pod!.spec!.nodeName!;
+    expect(runningTasksOf(node, podName(job.name, 0)).length).toBeGreaterThan(0);
     expect((await terminate(stack, '90310')).status).toBe(200);
     const end = await finalStatus('90310');
     expect(end.state).toBe('SUCCESS');
     await noPodsLeft(stack, '90310', 90_000);
-    expect(runningTasksOf(podName(job.name, 0))).toEqual([]);
+    expect(runningTasksOf(node, podName(job.name, 0))).toEqual([]);
   }, 180_000);
 });

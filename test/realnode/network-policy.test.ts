@@ -5,8 +5,9 @@
 // what the job cannot reach is fenced by its policy, not unreachable anyway.
 //
 // Every target is on this machine: the stand-ins listen on the node IP and on a link-local address
-// of a dummy interface this test creates, so even a failed policy sends no packet off the host
-// (and the cluster's fence drops anything the pod range would forward outside it).
+// this test adds to the loopback interface (a local address: delivered to this host, never
+// routed out), so even a failed policy sends no packet off the host (and the cluster's fence drops
+// anything the pod range would forward outside it).
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -16,7 +17,6 @@ import { eventually, type TestStack } from '../support/harness.js';
 import { runningPods } from '../support/jobs.js';
 import { describeOnRealNodes, END, IMAGES, REAL_NODE_IP, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
 
-const META_LINK = 'ucotest-meta';
 const META_IP = '169.254.123.254';
 
 /** Serves one line to whoever connects: the proof a probe got through. */
@@ -27,9 +27,9 @@ async function standIn(host: string, port: number): Promise<Server> {
 }
 
 /** Shell: `probe NAME HOST PORT` prints "NAME reached" or "NAME blocked" (3 s connect budget). */
-const PROBE = `probe() { got=$(timeout 3 nc "$2" "$3" </dev/null 2>/dev/null); if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
+const PROBE = `probe() { { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null; if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
 /** Shell: `reach NAME HOST PORT` retries up to 60 s (DNS of a new pod appears once it is Ready). */
-const REACH = `reach() { for i in $(seq 120); do got=$(timeout 3 nc "$2" "$3" </dev/null 2>/dev/null) && [ -n "$got" ] && break; sleep 0.5; done; echo "$1: $got"; }`;
+const REACH = `reach() { for i in $(seq 120); do { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null && [ -n "$got" ] && break; sleep 0.5; done; echo "$1: $got"; }`;
 
 describeOnRealNodes('NetworkPolicy on a real node', () => {
   let stack: TestStack;
@@ -38,16 +38,14 @@ describeOnRealNodes('NetworkPolicy on a real node', () => {
   const apiPort = clusterEnv().API_PORT!;
 
   beforeAll(async () => {
-    execFileSync('ip', ['link', 'add', META_LINK, 'type', 'dummy']);
-    execFileSync('ip', ['addr', 'add', `${META_IP}/32`, 'dev', META_LINK]);
-    execFileSync('ip', ['link', 'set', META_LINK, 'up']);
+    execFileSync('ip', ['addr', 'add', `${META_IP}/32`, 'dev', 'lo']);
     servers.push(await standIn(REAL_NODE_IP, OPERATOR_PORT), await standIn(META_IP, 80));
     stack = await startRealStack();
   });
   afterAll(async () => {
     await stack?.stop();
     for (const s of servers) s.close();
-    execFileSync('ip', ['link', 'del', META_LINK], { stdio: 'ignore' });
+    execFileSync('ip', ['addr', 'del', `${META_IP}/32`, 'dev', 'lo'], { stdio: 'ignore' });
   }, 120_000);
 
   it('a job reaches its ranks, its peer by alias and DNS, and nothing else; an unfenced pod reaches the stand-ins', async () => {

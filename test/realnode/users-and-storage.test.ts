@@ -97,7 +97,7 @@ describeOnRealNodes('users and storage on a real node', () => {
       const script = `${WHO}
 printf 'read %s\\n' "$(cat /work/Datasets/input.txt)"
 echo result > /work/Results/out.txt && echo 'wrote Results'
-if echo x > /work/Datasets/new.txt 2>/dev/null; then echo 'wrote Datasets'; else echo 'Datasets read-only'; fi`;
+if (echo x > /work/Datasets/new.txt) 2>/dev/null; then echo 'wrote Datasets'; else echo 'Datasets read-only'; fi`;
       const job = await runShellJob(stack, id, thenWait(script), {
         resources: [
           { type: 'file', path: '/p-4242/Datasets', readOnly: true },
