@@ -3,8 +3,10 @@
 // application asked for root (and the adapter allowed it). Requests equal limits (UCloud's
 // backends do the same), so a product is a guarantee, not a hint.
 //
-// The user rule (docs/architecture.md): a non-root job runs as jobs.runAsUser (11042, the owner of
-// UCloud's files) whatever the image's own USER is. runAsNonRoot alone (IM2's choice) makes the
+// The user rule (docs/adr/0012): a non-root job runs as jobs.runAsUser (11042, the owner of UCloud's
+// files: IM2's DefaultUid, provider-integration/im2/pkg/integrations/k8s/filesystem/00_module.go)
+// whatever the image's own USER is. runAsNonRoot alone (IM2's choice,
+// provider-integration/im2/pkg/integrations/k8s/containers/job_builder.go) makes the
 // kubelet refuse every image whose USER is root or a name with CreateContainerConfigError, and an
 // image's own numeric user could not write the user's 11042-owned files anyway. fsGroup makes the
 // volumes the kubelet manages (emptyDir, PVCs that support ownership) group-writable by it, which
