@@ -6,6 +6,7 @@
 //   const stack = await startRealStack();          operator + Core emulator + namespace
 //   const job = await runShellJob(stack, id, script, { replicas: 4 });
 //   const out = await job.output();                every rank's stdout up to the end marker
+import { describe } from '@jest/globals';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { jobResourceName, podName } from '../../src/api/v1alpha1/names.js';
 import { clusterEnv } from './cluster-env.js';
