@@ -25,5 +25,16 @@ export default {
       // testTimeout is global-only in Jest 30 (ignored here); the setup file sets 120 s instead.
       setupFilesAfterEnv: ['<rootDir>/test/support/integration-setup.ts'],
     },
+    {
+      // Containers that really run, on the cluster's real kubelet nodes (the same cluster as the
+      // integration project: its global setup asks for them). Skipped, saying why, on a machine
+      // that cannot run a kubelet (test/support/real-node.ts).
+      ...common,
+      displayName: 'realnode',
+      testMatch: ['<rootDir>/test/realnode/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.mjs',
+      globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-setup.ts'],
+    },
   ],
 };

@@ -21,6 +21,7 @@ import { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js';
 import { EXIT_AFTER, EXIT_CODE } from '../test/support/workload.js';
 import {
   BUILD_DIR,
+  clusterEnv,
   apiserverWrites,
   operatorMetrics,
   writesDelta,
@@ -44,6 +45,7 @@ import {
   type OperatorProcess,
 } from './lib.js';
 import { WatchCounter } from './watch-counter.js';
+import { benchRealNodeStart } from './real-node-start.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const N = Math.max(10, Math.round(1000 * SCALE));
@@ -593,6 +595,20 @@ function table(): string {
   return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
 }
 
+// --- (g) pod start latency on a real node (bench/real-node-start.ts) --------------------------
+async function benchRealNode(kc: KubeConfig, core: UCloudCoreEmulator): Promise<void> {
+  const samples = Number(process.env.BENCH_REAL_SAMPLES ?? Math.max(10, Math.round(20 * SCALE)));
+  core.reset();
+  const r = await benchRealNodeStart(kc, core, samples, resolve(REPO, '.cluster'));
+  if (!r) {
+    log(`g skipped: the cluster has no real node (${clusterEnv().REAL_NODES_SKIPPED ?? 'started without --real-nodes'})`);
+    return;
+  }
+  const detail = { samples: r.samples, operatorMs: r.operatorMs, bareMs: r.bareMs };
+  record({ id: 'g1', name: 'real-node pod start p50 (create call -> container running), operator path', value: r.p50.operator, unit: 'ms', baseline: r.p50.bare, baselineName: 'bare pod, plain client', target: 'report', detail });
+  record({ id: 'g2', name: 'real-node pod start p99, operator path', value: r.p99.operator, unit: 'ms', baseline: r.p99.bare, baselineName: 'bare pod, plain client', target: 'report' });
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const kc = kubeConfig();
@@ -626,6 +642,7 @@ async function main(): Promise<void> {
       await deleteNamespace(kc, set.ns);
     }
     if (ONLY.has('b')) await benchReconcile(kc, core, 8, N8, 300000, false);
+    if (ONLY.has('g')) await benchRealNode(kc, core);
   } finally {
     await core.close();
   }

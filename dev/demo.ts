@@ -1,6 +1,9 @@
 // The demo: an emulated UCloud/Core submits the spec's example jobs to a real operator process
 // and prints what a newcomer wants to see: each job's lifecycle as UCloud/Core hears it, the
 // Kubernetes objects behind it, and the /etc/ucloud files one rank sees.
+// On a cluster with real nodes (REAL_NODES > 0, from cluster-up's cluster.env) the jobs run real
+// containers (a busybox image built locally) and the rank files printed are what rank 1's container
+// read and wrote to its log; otherwise kwok plays the kubelet and the files are the ConfigMap's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +16,26 @@ import { rankViewOf } from '../src/controller/desired/rank-files.js';
 import { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js';
 
 const REPO = resolve(new URL('../..', import.meta.url).pathname);
-const RUN_SECONDS = Number(process.env.DEMO_RUN_SECONDS ?? 4);
+const REAL = Number(process.env.REAL_NODES ?? 0) > 0;
+const RUN_SECONDS = Number(process.env.DEMO_RUN_SECONDS ?? (REAL ? 8 : 4));
+const END_OF_LISTING = '-- end of /etc/ucloud --';
+/** What each rank's container runs on a real node: who and where it is, its rank files, its work. */
+const REAL_PROGRAM = `echo "rank $UCLOUD_RANK of $UCLOUD_TASK_COUNT: $(hostname), uid $(id -u), job $UCLOUD_JOB_ID"
+for f in $(ls /etc/ucloud); do printf '  %-20s %s\\n' "$f" "$(cat /etc/ucloud/$f | tr '\\n' ' ')"; done
+echo '${END_OF_LISTING}'
+ls /work | sed 's/^/  \\/work\\//'
+sleep ${RUN_SECONDS}
+echo "rank $UCLOUD_RANK done"`;
+
+/** The spec's job, as it would run on the real-node product with the local busybox image. */
+function onRealNode(request: { items: Array<Record<string, any>> }): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const job = request.items[0]!;
+  job.specification.product = { id: 'real-compute-1', category: 'real-compute', provider: 'example' };
+  Object.assign(job.status.resolvedProduct, { name: 'real-compute-1', category: { name: 'real-compute', provider: 'example' }, cpu: 1, memoryInGigs: 1 });
+  const app = job.status.resolvedApplication.invocation;
+  app.tool.tool.description.image = 'localhost/ucloud-shell:local';
+  app.invocation = ['sh', '-c', REAL_PROGRAM].map((word) => ({ type: 'word', word }));
+}
 const t0 = Date.now();
 const clock = () => `+${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`;
 const say = (s: string) => process.stdout.write(`${clock()}  ${s}\n`);
@@ -56,10 +78,15 @@ async function main(): Promise<void> {
       products: [
         { id: 'example-compute-1', category: 'example-compute', cpu: 1, memoryInGigs: 2 },
         { id: 'example-compute-8', category: 'example-compute', cpu: 8, memoryInGigs: 16 },
+        { id: 'real-compute-1', category: 'real-compute', cpu: 1, memoryInGigs: 1 },
       ],
+      categories: { 'real-compute': { tolerations: [{ key: 'ucloud.dk/real-node', operator: 'Exists', effect: 'NoSchedule' }] } },
       accounting: { intervalSeconds: 5 },
       // The 3-rank example mounts UCloud files; they come from the site's shared filesystem.
-      jobs: { sharedStorage: { claimName: SHARED_CLAIM } },
+      jobs: {
+        sharedStorage: { claimName: SHARED_CLAIM },
+        ...(REAL ? { imagePullPolicy: 'Never', networkPolicy: { dnsIpBlocks: [`${process.env.REAL_NODE_IP}/32`] } } : {}),
+      },
     }),
   );
   writeFileSync(join(work, 'public.key'), core.publicKeyBase64Der());
@@ -79,8 +106,11 @@ async function main(): Promise<void> {
   say(`operator running as pid ${operator.pid}: adapter ${ports.adapter}, probes/metrics ${ports.probe}`);
 
   // The "user programs": once a rank runs, it exits after RUN_SECONDS (kwok plays the kubelet).
+  // On real nodes the programs are real and end by themselves.
   const simulated = new Set<string>();
+  say(REAL ? `real nodes: ${process.env.REAL_NODE_NAMES} (containers run for real)` : `kwok nodes only${process.env.REAL_NODES_SKIPPED ? ` (no real nodes: ${process.env.REAL_NODES_SKIPPED})` : ''}: kwok plays the kubelet`);
   const simulate = setInterval(() => {
+    if (REAL) return;
     void kube.pods.list(namespace).then(async ({ items }) => {
       for (const p of items) {
         const n = p.metadata!.name!;
@@ -98,6 +128,7 @@ async function main(): Promise<void> {
     { title: 'single-rank batch job (the spec example)', request: fixture('create-simple-batch.json') },
     { title: '3-rank job', request: fixture('multi-rank-job.json') },
   ];
+  if (REAL) for (const { request } of jobs) onRealNode(request);
   const seen = new Map<string, number>();
   const watchUpdates = setInterval(() => {
     for (const u of core.updates) {
@@ -121,11 +152,21 @@ async function main(): Promise<void> {
   const name = jobResourceName(multi.id);
   const cm = await waitFor('rank files', () => kube.configMaps.get(namespace, configMapName(name)));
   await waitFor('rank pods', async () => ((await kube.pods.list(namespace, `${LABEL_JOB}=${name}`)).items.length === 3 ? true : undefined));
-  process.stdout.write(`\n/etc/ucloud as rank 1 of job ${multi.id} sees it (pod ${podName(name, 1)}):\n`);
-  for (const [file, content] of Object.entries(rankViewOf(cm.data ?? {}, 1)).sort()) {
-    process.stdout.write(`  ${file.padEnd(20)} ${content.trimEnd().split('\n').join('\n'.padEnd(24))}\n`);
+  if (REAL) {
+    // Read from inside the running container: its log, up to the end of its listing.
+    const log = await waitFor('rank 1 to list /etc/ucloud', async () => {
+      const text = await coreApi.readNamespacedPodLog({ name: podName(name, 1), namespace, container: 'user-job' }).catch(() => '');
+      return text.includes(END_OF_LISTING) ? text : undefined;
+    }, 120_000);
+    process.stdout.write(`\nrank 1 of job ${multi.id} (pod ${podName(name, 1)}), its container's own output:\n`);
+    process.stdout.write(log.replace(`${END_OF_LISTING}\n`, '').trimEnd().split('\n').map((l) => `  ${l}`).join('\n') + '\n\n');
+  } else {
+    process.stdout.write(`\n/etc/ucloud as rank 1 of job ${multi.id} sees it (pod ${podName(name, 1)}):\n`);
+    for (const [file, content] of Object.entries(rankViewOf(cm.data ?? {}, 1)).sort()) {
+      process.stdout.write(`  ${file.padEnd(20)} ${content.trimEnd().split('\n').join('\n'.padEnd(24))}\n`);
+    }
+    process.stdout.write('\n');
   }
-  process.stdout.write('\n');
 
   for (const { request } of jobs) {
     const id = request.items[0]!.id;
@@ -168,7 +209,8 @@ async function ensureSharedStorage(coreApi: CoreV1Api, namespace: string): Promi
           accessModes: ['ReadWriteMany'],
           persistentVolumeReclaimPolicy: 'Delete',
           storageClassName: '',
-          hostPath: { path: '/srv/ucloud' },
+          // On real nodes the kubelet really mounts it: a directory scripts/demo made (and removes).
+          hostPath: { path: process.env.DEMO_FILES_DIR ?? '/srv/ucloud' },
           claimRef: { namespace, name: SHARED_CLAIM },
         },
       },

@@ -64,6 +64,9 @@ export const ConfigSchema = z.object({
       failureRule: z.enum(['exit-code', 'scheduler-only']).default('exit-code'),
       clusterDomain: z.string().default('cluster.local'),
       allowRunAsRoot: z.boolean().default(false),
+      /** The user (and group, and fsGroup) of every job that does not run as root: UCloud's files
+       *  are owned by 11042 (docs/adr/0012, the user rule). */
+      runAsUser: z.number().int().min(1).default(11042),
       imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
       gangTimeoutSeconds: z.number().int().min(1).default(300),
       unschedulableGraceSeconds: z.number().int().min(1).default(300),
@@ -113,6 +116,9 @@ export const ConfigSchema = z.object({
           allowDns: z.boolean().default(true),
           dnsNamespace: z.string().default('kube-system'),
           dnsPodLabels: z.record(z.string(), z.string()).default({ 'k8s-app': 'kube-dns' }),
+          /** DNS servers that are not pods of dnsNamespace (NodeLocal DNSCache's link-local address,
+           *  a resolver on the nodes): CIDRs the jobs may reach on port 53 only. */
+          dnsIpBlocks: z.array(z.cidrv4().or(z.cidrv6())).default([]),
         })
         .prefault({}),
       podLabels: z.record(z.string(), z.string()).default({}),

@@ -56,7 +56,9 @@ export function createKubeLogSource(kc: KubeConfig, opts: { server?: string } = 
       const server = opts.server ?? kc.getCurrentCluster()?.server;
       if (!server) throw new LogSourceError(0, 'the kubeconfig names no cluster');
       const url = new URL(podLogPath(req), server.endsWith('/') ? server : `${server}/`);
-      const options: RequestOptions = { method: 'GET', headers: { accept: 'text/plain' } };
+      // Not `text/plain`: kube-apiserver answers that with 406 Not Acceptable (it negotiates the
+      // log subresource like any other; kubectl sends `application/json, */*`). Found on a real node.
+      const options: RequestOptions = { method: 'GET', headers: { accept: '*/*' } };
       await kc.applyToHTTPSOptions(options);
       const tls = url.protocol === 'https:';
       // The kubeconfig's agent speaks TLS; a plain-HTTP server (a loopback stand-in) needs none.

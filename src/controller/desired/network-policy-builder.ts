@@ -38,6 +38,7 @@ export function networkPolicyFor(job: UCloudJob, config: OperatorConfig, peersOf
           namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': np.dnsNamespace } },
           podSelector: { matchLabels: { ...np.dnsPodLabels } },
         },
+        ...np.dnsIpBlocks.map((cidr) => ({ ipBlock: { cidr } })),
       ],
       ports: [
         { protocol: 'UDP', port: 53 },

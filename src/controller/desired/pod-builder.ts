@@ -2,7 +2,17 @@
 // privilege escalation, all capabilities dropped, RuntimeDefault seccomp, non-root unless the
 // application asked for root (and the adapter allowed it). Requests equal limits (UCloud's
 // backends do the same), so a product is a guarantee, not a hint.
-import type { V1Container, V1EnvVar, V1Pod, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+//
+// The user rule (docs/adr/0012): a non-root job runs as jobs.runAsUser (11042, the owner of UCloud's
+// files: IM2's DefaultUid, provider-integration/im2/pkg/integrations/k8s/filesystem/00_module.go)
+// whatever the image's own USER is. runAsNonRoot alone (IM2's choice,
+// provider-integration/im2/pkg/integrations/k8s/containers/job_builder.go) makes the
+// kubelet refuse every image whose USER is root or a name with CreateContainerConfigError, and an
+// image's own numeric user could not write the user's 11042-owned files anyway. fsGroup makes the
+// volumes the kubelet manages (emptyDir, PVCs that support ownership) group-writable by it, which
+// is also what makes a PVC subPath /work writable: the kubelet creates that directory with the
+// volume root's mode, and the root is then setgid 11042 and group-writable.
+import type { V1Container, V1EnvVar, V1Pod, V1PodSecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { configMapName, jobIdLabelValue, podName, serviceName, sshObjectName } from '../../api/v1alpha1/names.js';
 import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
@@ -133,6 +143,14 @@ function placement(job: UCloudJob, config: OperatorConfig): { nodeSelector?: Rec
   };
 }
 
+function podSecurityContext(runAsRoot: boolean, uid: number): V1PodSecurityContext {
+  const seccompProfile = { type: 'RuntimeDefault' };
+  // OnRootMismatch: a large shared claim is not walked on every start once its root is right.
+  const group = { fsGroup: uid, fsGroupChangePolicy: 'OnRootMismatch' };
+  if (runAsRoot) return { runAsNonRoot: false, ...group, seccompProfile };
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, ...group, seccompProfile };
+}
+
 export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): V1Pod {
   const { spec } = job;
   if (!Number.isInteger(rank) || rank < 0 || rank >= spec.replicas) {
@@ -182,7 +200,7 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      securityContext: { runAsNonRoot: !spec.runAsRoot, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: podSecurityContext(spec.runAsRoot, config.jobs.runAsUser),
       ...(jinja ? { initContainers: jinja.initContainers } : {}),
       containers: [container],
       volumes: vols,

@@ -45,6 +45,14 @@ describe('the NetworkPolicy', () => {
     ]);
   });
 
+  it('admits DNS servers outside the pod network by CIDR, on port 53 only', () => {
+    const config = unitConfig({ jobs: { networkPolicy: { dnsIpBlocks: ['169.254.20.10/32', '192.0.2.2/32'] } } });
+    const dns = networkPolicyFor(job(), config).spec?.egress?.[1];
+    expect(dns?.to?.slice(1)).toEqual([{ ipBlock: { cidr: '169.254.20.10/32' } }, { ipBlock: { cidr: '192.0.2.2/32' } }]);
+    expect(dns?.ports).toEqual([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
+    expect(() => unitConfig({ jobs: { networkPolicy: { dnsIpBlocks: ['not-a-cidr'] } } })).toThrow();
+  });
+
   it('admits the peers it named and the jobs that named it, both ways', () => {
     const j = job({ peers: [{ hostname: 'web', jobId: '901' }, { hostname: 'db', jobId: '900' }] });
     const spec = networkPolicyFor(j, unitConfig(), ['j-905', 'j-900', 'j-54112']).spec;

@@ -38,7 +38,7 @@ describe('the pod of a one-rank job', () => {
         restartPolicy: 'Never',
         automountServiceAccountToken: false,
         enableServiceLinks: false,
-        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        securityContext: { runAsNonRoot: true, runAsUser: 11042, runAsGroup: 11042, fsGroup: 11042, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
         containers: [
           {
             name: 'user-job',
@@ -74,9 +74,9 @@ describe('the pod of a one-rank job', () => {
     });
   });
 
-  it('drops runAsNonRoot only when the application runs as root', () => {
+  it('drops runAsNonRoot and the 11042 user only when the application runs as root', () => {
     const pod = buildPod(job({ runAsRoot: true }), 0, unitConfig());
-    expect(pod.spec?.securityContext).toEqual({ runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.spec?.securityContext).toEqual({ runAsNonRoot: false, fsGroup: 11042, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
     // Root inside the container still gets no extra powers.
     expect(pod.spec?.containers[0]?.securityContext).toEqual({
       allowPrivilegeEscalation: false,
@@ -205,7 +205,7 @@ describe('the pods of an eight-rank GPU job', () => {
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: { runAsNonRoot: true, runAsUser: 11042, runAsGroup: 11042, fsGroup: 11042, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
     });
   });
 

@@ -1,0 +1,121 @@
+// Real packets and the job's NetworkPolicy (enforced by kube-router's firewall on the real node):
+// a job's ranks reach each other and its declared peer (by alias), DNS works, and nothing else
+// answers: not another job, not a port on the node (an operator stand-in), not the apiserver, not
+// a metadata-style address. A pod no policy selects, on the same node, reaches every stand-in:
+// what the job cannot reach is fenced by its policy, not unreachable anyway.
+//
+// Every target is on this machine: the stand-ins listen on the node IP and on a link-local address
+// this test adds to the loopback interface (a local address: delivered to this host, never
+// routed out), so even a failed policy sends no packet off the host (and the cluster's fence drops
+// anything the pod range would forward outside it).
+import { execFileSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { podName } from '../../src/api/v1alpha1/names.js';
+import { clusterEnv } from '../support/cluster-env.js';
+import { eventually, type TestStack } from '../support/harness.js';
+import { runningPods } from '../support/jobs.js';
+import { describeOnRealNodes, END, IMAGES, REAL_NODE_IP, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
+
+const META_IP = '169.254.123.254';
+
+/** Serves one line to whoever connects: the proof a probe got through. */
+async function standIn(host: string, port: number): Promise<Server> {
+  const server = createServer((s) => s.end('reachable\n'));
+  await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, ok));
+  return server;
+}
+
+/** Shell: `probe NAME HOST PORT` prints "NAME reached" or "NAME blocked" (3 s connect budget). */
+const PROBE = `probe() { { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null; if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
+/** Shell: `reach NAME HOST PORT` retries up to 60 s (DNS of a new pod appears once it is Ready). */
+const REACH = `reach() { for i in $(seq 120); do { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null && [ -n "$got" ] && break; sleep 0.5; done; echo "$1: $got"; }`;
+
+describeOnRealNodes('NetworkPolicy on a real node', () => {
+  let stack: TestStack;
+  const servers: Server[] = [];
+  const OPERATOR_PORT = 24117;
+  const apiPort = clusterEnv().API_PORT!;
+
+  beforeAll(async () => {
+    execFileSync('ip', ['addr', 'add', `${META_IP}/32`, 'dev', 'lo']);
+    servers.push(await standIn(REAL_NODE_IP, OPERATOR_PORT), await standIn(META_IP, 80));
+    stack = await startRealStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    for (const s of servers) s.close();
+    execFileSync('ip', ['addr', 'del', `${META_IP}/32`, 'dev', 'lo'], { stdio: 'ignore' });
+  }, 120_000);
+
+  it('a job reaches its ranks, its peer by alias and DNS, and nothing else; an unfenced pod reaches the stand-ins', async () => {
+    const serve = 'nc -ll -p 7000 -e echo "job $UCLOUD_JOB_ID rank $UCLOUD_RANK" &';
+    // The other job, and the peer job (declared by the first one as "db").
+    const other = await runShellJob(stack, '90501', thenWait(serve));
+    const peer = await runShellJob(stack, '90502', thenWait(serve));
+    const [otherPod] = await runningPods(stack, other.id, 1, 90_000);
+    await runningPods(stack, peer.id, 1, 90_000);
+    const otherIp = otherPod!.status!.podIP!;
+
+    // Rank 0 probes once its policy has had a moment to be programmed (see docs/architecture.md:
+    // the enforcer learns a pod's IP only when the pod has one).
+    const script = `${serve}
+if [ "$UCLOUD_RANK" = 0 ]; then
+  ${PROBE}
+  ${REACH}
+  sleep 5
+  reach rank-1 "$(cat /etc/ucloud/node-1.txt)" 7000
+  reach peer db 7000
+  if nslookup "$(cat /etc/ucloud/node-1.txt)" >/dev/null 2>&1; then echo "dns ok"; else echo "dns failed"; fi
+  probe other-job ${otherIp} 7000
+  probe operator-port ${REAL_NODE_IP} ${OPERATOR_PORT}
+  probe metadata ${META_IP} 80
+  probe apiserver ${REAL_NODE_IP} ${apiPort}
+  probe apiserver-service 10.96.0.1 443
+fi`;
+    const job = await runShellJob(stack, '90503', thenWait(script), { replicas: 2, resources: [{ type: 'peer', hostname: 'db', jobId: peer.id }] });
+    const [rank0] = await job.output(150_000);
+    expect(rank0!.trim().split('\n')).toEqual([
+      'rank-1: job 90503 rank 1',
+      'peer: job 90502 rank 0',
+      'dns ok',
+      'other-job blocked',
+      'operator-port blocked',
+      'metadata blocked',
+      'apiserver blocked',
+      'apiserver-service blocked',
+    ]);
+
+    // The control: a bare pod that no policy selects, on the same node, with the same image.
+    const [jobRank0] = await runningPods(stack, job.id, 2);
+    const core = stack.ns.kc.makeApiClient(CoreV1Api);
+    const control = `${PROBE}
+probe other-job ${otherIp} 7000
+probe fenced-job ${jobRank0!.status!.podIP} 7000
+probe operator-port ${REAL_NODE_IP} ${OPERATOR_PORT}
+probe metadata ${META_IP} 80
+echo ${END}
+exec sleep 3600`;
+    await core.createNamespacedPod({
+      namespace: stack.ns.name,
+      body: {
+        metadata: { name: 'control' },
+        spec: {
+          tolerations: [{ key: 'ucloud.dk/real-node', operator: 'Exists', effect: 'NoSchedule' }],
+          nodeSelector: { 'ucloud.dk/node-kind': 'real' },
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: 1,
+          securityContext: { runAsNonRoot: true, runAsUser: 11042 },
+          containers: [{ name: 'c', image: IMAGES.shell, imagePullPolicy: 'Never', command: ['sh', '-c', control] }],
+        },
+      },
+    });
+    const log = await eventually(async () => {
+      const text = await core.readNamespacedPodLog({ name: 'control', namespace: stack.ns.name }).catch(() => '');
+      return text.includes(END) ? text.slice(0, text.indexOf(END)) : undefined;
+    }, 'the control pod to finish probing', 90_000);
+    // The other job accepts from anyone? No: its policy admits only its own job's pods.
+    expect(log.trim().split('\n')).toEqual(['other-job blocked', 'fenced-job blocked', 'operator-port reached', 'metadata reached']);
+    expect(podName(job.name, 0)).toBe(jobRank0!.metadata!.name);
+  }, 300_000);
+});

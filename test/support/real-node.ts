@@ -1,0 +1,173 @@
+// Real-node tests: jobs whose containers really run, on the kubelet nodes scripts/cluster-up
+// --real-nodes starts (scripts/cluster/real-nodes). One place to say whether this machine has them,
+// how the operator is configured for them, and how to run a job and read what its containers said.
+//
+//   describeOnRealNodes('...', () => { ... })     skipped, with the reason printed, without nodes
+//   const stack = await startRealStack();          operator + Core emulator + namespace
+//   const job = await runShellJob(stack, id, script, { replicas: 4 });
+//   const out = await job.output();                every rank's stdout up to the end marker
+import { describe } from '@jest/globals';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { jobResourceName, podName } from '../../src/api/v1alpha1/names.js';
+import { clusterEnv } from './cluster-env.js';
+import { eventually, startStack, type TestStack } from './harness.js';
+import { batchJob, createJobs, noPodsLeft, terminate } from './jobs.js';
+
+const env = clusterEnv();
+/** How many real nodes the test cluster has (0: none; REAL_NODES_SKIPPED says why). */
+export const REAL_NODES = Number(env.REAL_NODES ?? '0');
+export const REAL_NODE_IP = env.REAL_NODE_IP ?? '';
+export const REAL_NODE_POD_RANGE = env.REAL_NODE_POD_RANGE ?? '';
+export const IMAGES = {
+  /** busybox, USER 1000:1000 */
+  shell: 'localhost/ucloud-shell:local',
+  /** busybox, no USER (root) */
+  root: 'localhost/ucloud-root:local',
+  /** busybox, USER 11042:11042 */
+  ucloud: 'localhost/ucloud-11042:local',
+} as const;
+export const REAL_CATEGORY = 'real-compute';
+export const REAL_PRODUCT = 'real-compute-1';
+
+let skipNoted = false;
+/** describe() on a machine with real nodes; elsewhere describe.skip, saying why (once per file). */
+export function describeOnRealNodes(name: string, fn: () => void): void {
+  if (REAL_NODES > 0) {
+    describe(name, fn);
+    return;
+  }
+  if (!skipNoted) {
+    skipNoted = true;
+    const why = env.REAL_NODES_SKIPPED ?? (env.KUBECONFIG ? 'the cluster was started without --real-nodes' : 'no test cluster');
+    process.stderr.write(`real-node tests skipped: ${why}\n`);
+  }
+  describe.skip(name, fn);
+}
+
+/** Operator configuration for real nodes: a product on them, their taint tolerated, images that
+ *  are only ever local, and cluster DNS (a host process on the node IP) allowed by the policy. */
+export function realNodeOverrides(): Record<string, unknown> {
+  return {
+    products: [
+      { id: REAL_PRODUCT, category: REAL_CATEGORY, cpu: 1, memoryInGigs: 1, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
+      { id: 'example-compute-1', category: 'example-compute', cpu: 1, memoryInGigs: 2, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
+    ],
+    categories: { [REAL_CATEGORY]: { tolerations: [{ key: 'ucloud.dk/real-node', operator: 'Exists', effect: 'NoSchedule' }] } },
+    jobs: { imagePullPolicy: 'Never', networkPolicy: { dnsIpBlocks: [`${REAL_NODE_IP}/32`] } },
+  };
+}
+
+export function startRealStack(overrides: Record<string, unknown> = {}, operator?: Parameters<typeof startStack>[1]): Promise<TestStack> {
+  return startStack(merge(realNodeOverrides(), overrides), operator);
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    const bothObjects = [v, prev].every((x) => x && typeof x === 'object' && !Array.isArray(x));
+    out[k] = bothObjects ? merge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+export interface ShellJobOptions {
+  replicas?: number;
+  image?: string;
+  /** UCloud specification.resources (files, peers). */
+  resources?: unknown[];
+  runAsRoot?: boolean;
+  timeAllocationSeconds?: number;
+}
+
+/** A UCloud job request running `sh -c script` on the real-node product. */
+export function shellJob(id: string, script: string, opts: ShellJobOptions = {}): Record<string, unknown> {
+  const job = batchJob(id, { replicas: opts.replicas, timeAllocationSeconds: opts.timeAllocationSeconds ?? 600, resources: opts.resources }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  job.specification.product = { id: REAL_PRODUCT, category: REAL_CATEGORY, provider: 'example' };
+  job.specification.parameters = {};
+  Object.assign(job.status.resolvedProduct, { name: REAL_PRODUCT, category: { name: REAL_CATEGORY, provider: 'example' }, cpu: 1, memoryInGigs: 1 });
+  const app = job.status.resolvedApplication;
+  app.invocation.tool.tool.description.image = opts.image ?? IMAGES.shell;
+  app.invocation.parameters = [];
+  app.invocation.invocation = ['sh', '-c', script].map((word) => ({ type: 'word', word }));
+  app.invocation.allowAdditionalMounts = true;
+  app.invocation.allowAdditionalPeers = true;
+  if (opts.runAsRoot) app.invocation.container = { changeWorkingDirectory: true, runAsRoot: true, runAsRealUser: false };
+  return job;
+}
+
+/** Printed by a job's script when its output is complete; the container then waits to be stopped. */
+export const END = '__ucloud_test_end__';
+/** Appends the end marker and a wait: the pods (and their logs) stay until the test is done. */
+export const thenWait = (script: string) => `${script}\necho ${END}\nexec sleep 3600`;
+
+export interface RunningShellJob {
+  id: string;
+  name: string;
+  /** Each rank's log up to (not including) the END line; waits until every rank printed it. */
+  output(timeoutMs?: number): Promise<string[]>;
+  /** A rank's whole log as it is now (container `user-job`). */
+  log(rank: number): Promise<string>;
+  /** Terminates the job (UCloud/Core's call) and waits until its pods are gone: frees the node. */
+  finish(): Promise<void>;
+}
+
+/** Submits a shell job through the provider API (UCloud/Core's path) and returns its handle. */
+export async function runShellJob(stack: TestStack, id: string, script: string, opts: ShellJobOptions = {}): Promise<RunningShellJob> {
+  const res = await createJobs(stack, shellJob(id, script, opts));
+  if (res.status !== 200) throw new Error(`job ${id} refused: ${res.status} ${JSON.stringify(res.body)}`);
+  return shellJobHandle(stack, id, opts.replicas ?? 1);
+}
+
+export function shellJobHandle(stack: TestStack, id: string, replicas: number): RunningShellJob {
+  const name = jobResourceName(id);
+  const core = stack.ns.kc.makeApiClient(CoreV1Api);
+  const log = async (rank: number) => {
+    try {
+      return await core.readNamespacedPodLog({ name: podName(name, rank), namespace: stack.ns.name, container: 'user-job' });
+    } catch {
+      return '';
+    }
+  };
+  return {
+    id,
+    name,
+    log,
+    finish: async () => {
+      await terminate(stack, id);
+      await noPodsLeft(stack, id, 90_000);
+    },
+    output: async (timeoutMs = 90_000) => {
+      try {
+        return await eventually(
+          async () => {
+            const logs = await Promise.all(Array.from({ length: replicas }, (_, r) => log(r)));
+            if (!logs.every((l) => l.includes(`${END}\n`))) return undefined;
+            return logs.map((l) => l.slice(0, l.indexOf(`${END}\n`)));
+          },
+          `every rank of job ${id} to print its output`,
+          timeoutMs,
+        );
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\n${await describeJob(stack, id, replicas)}`);
+      }
+    },
+  };
+}
+
+/** What a failed wait should show: the job's state, each rank's pod status and log tail. */
+export async function describeJob(stack: TestStack, id: string, replicas: number): Promise<string> {
+  const name = jobResourceName(id);
+  const core = stack.ns.kc.makeApiClient(CoreV1Api);
+  const job = await stack.ns.kube.ucloudJobs.get(stack.ns.name, name).catch(() => undefined);
+  const out = [`job ${id}: ${JSON.stringify(job?.status ?? null).slice(0, 600)}`];
+  for (let r = 0; r < replicas; r++) {
+    const pod = await core.readNamespacedPod({ name: podName(name, r), namespace: stack.ns.name }).catch(() => undefined);
+    out.push(`rank ${r}: ${pod ? JSON.stringify({ phase: pod.status?.phase, node: pod.spec?.nodeName, conditions: pod.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason ?? ''} ${c.message ?? ''}`), containers: pod.status?.containerStatuses?.map((c) => c.state) }) : 'no pod'}`);
+    const log = await core.readNamespacedPodLog({ name: podName(name, r), namespace: stack.ns.name, container: 'user-job', tailLines: 10 }).catch((e: Error) => `(no log: ${e.message.slice(0, 200)})`);
+    out.push(`rank ${r} log: ${log}`);
+  }
+  const events = await core.listNamespacedEvent({ namespace: stack.ns.name }).catch(() => undefined);
+  for (const e of (events?.items ?? []).slice(-15)) out.push(`event ${e.involvedObject?.name}: ${e.reason} ${e.message}`);
+  return out.join('\n');
+}

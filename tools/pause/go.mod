@@ -1,0 +1,3 @@
+module ucloud-operator.local/tools/pause
+
+go 1.26.0
