@@ -65,7 +65,7 @@ export const ConfigSchema = z.object({
       clusterDomain: z.string().default('cluster.local'),
       allowRunAsRoot: z.boolean().default(false),
       /** The user (and group, and fsGroup) of every job that does not run as root: UCloud's files
-       *  are owned by 11042 (docs/adr/0012, the user rule). */
+       *  are owned by 11042 (docs/adr/0016, the user rule). */
       runAsUser: z.number().int().min(1).default(11042),
       imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
       gangTimeoutSeconds: z.number().int().min(1).default(300),

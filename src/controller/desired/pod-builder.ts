@@ -3,7 +3,7 @@
 // application asked for root (and the adapter allowed it). Requests equal limits (UCloud's
 // backends do the same), so a product is a guarantee, not a hint.
 //
-// The user rule (docs/adr/0012): a non-root job runs as jobs.runAsUser (11042, the owner of UCloud's
+// The user rule (docs/adr/0016): a non-root job runs as jobs.runAsUser (11042, the owner of UCloud's
 // files: IM2's DefaultUid, provider-integration/im2/pkg/integrations/k8s/filesystem/00_module.go)
 // whatever the image's own USER is. runAsNonRoot alone (IM2's choice,
 // provider-integration/im2/pkg/integrations/k8s/containers/job_builder.go) makes the
