@@ -51,7 +51,7 @@ const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const N = Math.max(10, Math.round(1000 * SCALE));
 const N8 = Math.max(2, Math.round(N / 10));
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 15);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e,f,g').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e,f,g,h').split(','));
 const TIMEOUT = Number(process.env.BENCH_TIMEOUT_MS ?? Math.max(300_000, N * 600));
 
 interface Figure {
@@ -178,7 +178,7 @@ async function benchCreateLatency(kc: KubeConfig, core: UCloudCoreEmulator): Pro
     const ours = new Set([...ids(600000, 50), ...loadIds]);
     const gaveUp = core.deletedJobs.filter((d) => ours.has(d.id)).length;
     record({
-      id: 'g1',
+      id: 'h1',
       name: `create latency p99, ${N} one-job creates 32 at a time while the operator reconciles and reports them`,
       value: p(loaded, 99),
       unit: 'ms',
@@ -616,7 +616,7 @@ async function main(): Promise<void> {
   log(`BENCH_SCALE=${SCALE}: ${N} single-rank jobs, ${N8} eight-rank jobs; cluster ${CLUSTER_DIR}; ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   try {
     if (ONLY.has('a')) await benchAdapter(kc, core);
-    if (ONLY.has('g')) await benchCreateLatency(kc, core);
+    if (ONLY.has('h')) await benchCreateLatency(kc, core);
     if (ONLY.has('b') && !['c', 'd', 'e', 'f'].some((x) => ONLY.has(x))) {
       await benchReconcile(kc, core, 1, N, 200000, false);
     }
