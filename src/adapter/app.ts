@@ -68,7 +68,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/jobs/interactiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
   { method: 'POST', path: '/jobs/openInteractiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
   { method: 'GET', path: '/jobs/retrieveProducts', call: 'retrieveProducts', handle: (_body, ctx) => computeSupport(ctx.config, ctx.features), poll: true },
-  // GET calls read their parameters from the query string (ucloud-reference.md §1.3).
+  // GET calls read their parameters from the query string (docs/ucloud-wire.md, query).
   { method: 'GET', path: '/jobs/retrieveUtilization', call: 'retrieveUtilization', handle: retrieveUtilization },
   { method: 'POST', path: '/jobs/requestDynamicParameters', call: 'requestDynamicParameters', handle: requestDynamicParameters },
   // core2's provider-integration calls (integration.ts): per-user init, connect, unlinked, and the

@@ -1,5 +1,5 @@
 // retrieveUtilization (`GET .../jobs/retrieveUtilization?categoryId=<c>`), as app-kubernetes
-// answered it (ucloud-reference.md §4.11), computed from the cluster:
+// answered it (docs/ucloud-wire.md, utilization), computed from the cluster:
 //   capacity      sum of allocatable cpu (cores) and memory (bytes) of the Ready, schedulable
 //                 nodes a job of category c may run on (the same selector the pods get);
 //   usedCapacity  sum of the requests of this provider's Running job pods on those nodes;

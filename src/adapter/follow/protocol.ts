@@ -1,4 +1,4 @@
-// UCloud's WebSocket envelope (ucloud-reference.md §2). A request frame is
+// UCloud's WebSocket envelope (docs/ucloud-wire.md, websocket). A request frame is
 // `{call, streamId, payload, bearer?, ...}`; the provider answers on the same streamId with
 // `{type:"message", streamId, payload}` frames and ends the stream with one
 // `{type:"response", status, streamId, payload}`. Frames that do not parse are dropped, and so are

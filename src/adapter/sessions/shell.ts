@@ -1,5 +1,5 @@
 // The browser's terminal socket (`/ucloud/{providerId}/websocket`, call
-// `jobs.compute.{providerId}.shell.open`; ucloud-reference.md §2). Public: the first request must be
+// `jobs.compute.{providerId}.shell.open`; docs/ucloud-wire.md, terminal). Public: the first request must be
 //   {type:"initialize", sessionIdentifier, cols, rows}
 // naming a live SHELL session from interactiveSession; it starts an exec into that rank's
 // container and answers {type:"initialize"}, then streams output as {type:"data", data} messages

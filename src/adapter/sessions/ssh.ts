@@ -1,4 +1,4 @@
-// SSH access to a job (ucloud-reference.md §4.10, IM2's ssh_keys.go): when the application allows
+// SSH access to a job (docs/ucloud-wire.md, ssh; IM2's ssh_keys.go): when the application allows
 // SSH (mode MANDATORY, or OPTIONAL and the user asked with sshEnabled), the owner's public keys are
 // fetched from UCloud/Core with browseSshKeys (paginated; the control client follows `next`) and
 // written, one per line, to a Secret `<job>-ssh` that every rank mounts as
