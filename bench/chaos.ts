@@ -1,4 +1,4 @@
-// Crash-safety chaos run (issue 7; README: `npm run chaos`). Many jobs (mixed ranks; some succeed,
+// Crash-safety chaos run (README: `npm run chaos`). Many jobs (mixed ranks; some succeed,
 // some fail, some are terminated, some expire) go through the operator as a child process while
 //   - the operator is SIGKILLed at random moments (CHAOS_KILLS times) and started again,
 //   - the UCloud/Core emulator fails CHAOS_FAULT_RATE of the control calls (5xx and timeouts),

@@ -1,4 +1,4 @@
-// The benchmark suite (issue 7; README: `npm run bench`). Every figure is measured next to a
+// The benchmark suite (README: `npm run bench`). Every figure is measured next to a
 // baseline on the same apiserver in the same run, and reported as absolute numbers plus a ratio.
 // Size knob: BENCH_SCALE (1 = 1,000 jobs; 0.1 for a quick run). Results: a table on stdout and
 // bench/results/<timestamp>.json. See docs/performance.md for what bounds each figure.

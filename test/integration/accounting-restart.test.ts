@@ -1,4 +1,4 @@
-// Issue 4's accounting proof on the real control plane: a 2-rank job runs for a number of
+// The accounting proof on the real control plane: a 2-rank job runs for a number of
 // one-second "minutes" (accounting.minuteMillis = 1000, one window per minute) while the operator
 // is stopped and started again twice and UCloud/Core fails some chargeCredits calls outright and
 // carries out others whose answer is then lost (so the operator resends them). In the end

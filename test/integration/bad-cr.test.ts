@@ -1,5 +1,5 @@
 // UCloudJobs written straight to the apiserver (as `kubectl apply` would) that pass the CRD schema
-// but cannot run here (issue 7): the operator must explain each with an InvalidSpec condition and a
+// but cannot run here: the operator must explain each with an InvalidSpec condition and a
 // Warning Event, create none of its children, not retry it in a loop, and keep serving other jobs.
 import { EventsV1Api } from '@kubernetes/client-node';
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';

@@ -1,6 +1,6 @@
-// The UCloudJob CRD in crds/ on the real apiserver (issue 3): it is accepted as written (nothing
+// The UCloudJob CRD in crds/ on the real apiserver: it is accepted as written (nothing
 // pruned or defaulted away from its schema), it rejects objects that break the schema with 422
-// before any controller sees them, and kubectl shows the columns and documentation of issue 6.
+// before any controller sees them, and kubectl shows the columns and documentation.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApiextensionsV1Api, CustomObjectsApi, loadYaml } from '@kubernetes/client-node';

@@ -1,4 +1,4 @@
-// Issue 5, follow: UCloud/Core (emulated, real RS256 tokens) follows a 2-rank job over the real
+// Follow: UCloud/Core (emulated, real RS256 tokens) follows a 2-rank job over the real
 // WebSocket endpoint with a real `ws` client; the job, its pods and their states are on the real
 // control plane (kube-apiserver + kwok).
 //

@@ -1,4 +1,4 @@
-// Issue 4 on the real control plane: terminate mid-run stops every rank and reports SUCCESS;
+// On the real control plane: terminate mid-run stops every rank and reports SUCCESS;
 // a job UCloud/Core reports as out of credits (chargeCredits' insufficientFunds) is stopped at
 // once and reported SUCCESS "terminated (no credits)", as the spec's accounting example does.
 import { startStack, type TestStack } from '../support/harness.js';

@@ -1,4 +1,4 @@
-// The Helm chart on the real control plane (issue 6): it lints strictly, bad values fail the
+// The Helm chart on the real control plane: it lints strictly, bad values fail the
 // schema at install time, the CRD it ships is crds/ byte for byte, and `helm install` creates a
 // Deployment whose pods kwok runs, with the restricted security context and no secret in sight.
 import { jest } from '@jest/globals';

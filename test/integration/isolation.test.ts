@@ -1,4 +1,4 @@
-// Issue 7, isolation on the real control plane: a job's NetworkPolicy admits only its own pods and
+// Isolation on the real control plane: a job's NetworkPolicy admits only its own pods and
 // its declared peers, and job pods carry no service-account token and cannot escalate privilege.
 // Job A (2 ranks), job B (1 rank) naming A as a peer, job C (1 rank) unrelated, a foreign pod in the
 // jobs' namespace (not a job pod) and a pod in another namespace.

@@ -1,4 +1,4 @@
-// Issue 2's end-to-end proof on the real control plane: UCloud/Core (emulated) creates the spec's
+// The end-to-end proof on the real control plane: UCloud/Core (emulated) creates the spec's
 // "Simple batch Job" verbatim; the operator writes the UCloudJob, the rank files and the pod;
 // kwok runs the pod; the job's RUNNING and SUCCESS reach UCloud/Core.
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Leader election with two operator processes (issue 6): both run the built entrypoint
+// Leader election with two operator processes: both run the built entrypoint
 // (node dist/src/main.js) against the real apiserver and campaign for one Lease. Only the holder
 // reconciles, reports and charges; both serve the adapter. SIGKILL the holder (no release, no
 // goodbye) and the other takes the Lease within the lease duration, finishes the job, and UCloud/Core

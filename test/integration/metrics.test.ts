@@ -1,4 +1,4 @@
-// /metrics after a job (issue 6): the named series exist with the values the run implies, cross-
+// /metrics after a job: the named series exist with the values the run implies, cross-
 // checked against what the UCloud/Core emulator recorded and what the adapter was asked. Names
 // follow controller-runtime (controller_runtime_*, workqueue_*); ours carry ucloud_operator_.
 import { jest } from '@jest/globals';

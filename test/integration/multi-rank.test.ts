@@ -1,4 +1,4 @@
-// Issue 4, multi-rank jobs on the real control plane: the spec's 3-rank example gets one pod per
+// Multi-rank jobs on the real control plane: the spec's 3-rank example gets one pod per
 // rank with the right /etc/ucloud view and the user's files, is IN_QUEUE until every rank runs,
 // and one failing rank fails the job and stops the others (worst-rank rule, ADR 0004).
 import { configMapName, podName, serviceName } from '../../src/api/v1alpha1/names.js';

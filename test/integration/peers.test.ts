@@ -1,4 +1,4 @@
-// Issue 4, peers on the real control plane (docs/adr/0006-peers.md): job B names job A as a peer
+// Peers on the real control plane (docs/adr/0006-peers.md): job B names job A as a peer
 // under the hostname "db". B gets a selector-less headless Service `<B>-peers` whose
 // EndpointSlices list A's rank IPs as "db", "db-0", "db-1", and its pods search that domain, so
 // the bare names resolve inside B; both NetworkPolicies admit the pair. When A ends, B's aliases

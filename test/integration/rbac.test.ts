@@ -1,4 +1,4 @@
-// The operator with nothing but the chart's RBAC (issue 3, issue 6): the chart is installed, a
+// The operator with nothing but the chart's RBAC: the chart is installed, a
 // token for its ServiceAccount is minted with the TokenRequest API (what the kubelet mounts in the
 // pod), and the operator, configured from the chart's own ConfigMap, runs the spec example end to
 // end with it: Lease, UCloudJob, ConfigMap, Service, NetworkPolicy, pod, status, events, charge.

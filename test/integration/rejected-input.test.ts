@@ -1,4 +1,4 @@
-// Issue 4: bad creates are refused with 400 {"why","errorCode"} and write nothing, not even for
+// Bad creates are refused with 400 {"why","errorCode"} and write nothing, not even for
 // the good items of the same bulk call (all-or-nothing): a file path that escapes the storage
 // root, a peer job this provider does not run.
 import { startStack, type TestStack } from '../support/harness.js';

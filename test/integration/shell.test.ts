@@ -1,4 +1,4 @@
-// Issue 5, terminals: interactiveSession (SHELL) on a 2-rank job on the real control plane, then a
+// Terminals: interactiveSession (SHELL) on a 2-rank job on the real control plane, then a
 // browser's terminal WebSocket (real `ws` client) that execs into the chosen rank, with input,
 // output and resize. Sessions are Secrets owned by the job in the real apiserver.
 //

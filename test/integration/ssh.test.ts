@@ -1,4 +1,4 @@
-// Issue 5, SSH keys: a job whose application allows SSH and whose user asked for it, on the real
+// SSH keys: a job whose application allows SSH and whose user asked for it, on the real
 // control plane. The owner's keys come from the UCloud/Core emulator's browseSshKeys, more than one
 // page of them (250 a page), and end up in the job's Secret, which every rank mounts; rank 0's SSH
 // port gets a NodePort Service and a NetworkPolicy admitting it. All are removed with the job.

@@ -1,4 +1,4 @@
-// Issue 4, time allocation on the real control plane: the operator (not the pod's
+// Time allocation on the real control plane: the operator (not the pod's
 // activeDeadlineSeconds, which can only be lowered) ends a job at startedAt + timeAllocation and
 // reports EXPIRED; extend moves the deadline and reports newTimeAllocation first.
 import { startStack, type TestStack } from '../support/harness.js';

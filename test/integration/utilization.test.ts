@@ -1,4 +1,4 @@
-// Issue 5, retrieveUtilization, retrieveProducts and retrieveManifest on the real control plane:
+// retrieveUtilization, retrieveProducts and retrieveManifest on the real control plane:
 // jobs created through the provider API, scheduled by the real scheduler onto the kwok nodes of
 // scripts/cluster/nodes.yaml, and the numbers checked against ones computed by hand from that file:
 //   u1-standard: kwok-standard-{0,1,2}, each 64 cpu / 256Gi allocatable -> 192 cpu, 768Gi

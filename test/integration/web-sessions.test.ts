@@ -1,4 +1,4 @@
-// Issue 5, WEB and VNC sessions on the real control plane: interactiveSession publishes the chosen
+// WEB and VNC sessions on the real control plane: interactiveSession publishes the chosen
 // rank's web (or VNC) port through a Service and an Ingress at a host from the configured pattern,
 // all owned by the job; the real apiserver validates the objects. No ingress controller runs here,
 // so the test checks what the operator asked of the cluster, not traffic through it.

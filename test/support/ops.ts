@@ -1,4 +1,4 @@
-// Helpers for the operations tests (issue 6): helm and kubectl against the test control plane,
+// Helpers for the operations tests: helm and kubectl against the test control plane,
 // the built entrypoint (dist/src/main.js) run as a child process, service-account kubeconfigs
 // minted with the TokenRequest API, and a Prometheus text-format parser.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';

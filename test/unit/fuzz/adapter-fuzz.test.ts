@@ -1,4 +1,4 @@
-// Hostile input against every adapter endpoint (issue 7): malformed, oversized, deeply nested and
+// Hostile input against every adapter endpoint: malformed, oversized, deeply nested and
 // type-confused bodies, raw non-JSON, unknown paths and forged tokens. Every input the route's
 // schema refuses must get a 4xx with a `why`, and nothing may be written (FakeKube's write log);
 // the server must keep answering and its heap stay bounded. A short run is part of `npm test`;

@@ -1,4 +1,4 @@
-// Generators and bookkeeping for the hostile-input fuzz suite (issue 7). Shared by the unit run
+// Generators and bookkeeping for the hostile-input fuzz suite. Shared by the unit run
 // (short, part of `npm test`) and the full run (`npm run chaos`, FUZZ_RUNS large).
 import fc from 'fast-check';
 import { SignJWT, UnsecuredJWT } from 'jose';
