@@ -5,40 +5,13 @@
 // asked and read-only where asked.
 import { chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { jobIdLabelValue } from '../../src/api/v1alpha1/names.js';
-import { CLUSTER_DIR } from '../support/cluster-env.js';
-import { eventually, type TestStack } from '../support/harness.js';
+import { type TestStack } from '../support/harness.js';
+import { localClaim } from '../support/local-volume.js';
 import { describeOnRealNodes, IMAGES, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
 
 const WHO = `printf 'id %s:%s\\n' "$(id -u)" "$(id -g)"; echo hi > /work/hello && printf 'work %s\\n' "$(cat /work/hello)"`;
-
-/** A `local` PersistentVolume on real node 0 over a host directory this test owns, bound to `claim`. */
-async function localClaim(kc: KubeConfig, namespace: string, claim: string): Promise<string> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const dir = resolve(CLUSTER_DIR, 'test-volumes', `${namespace}-${claim}`);
-  mkdirSync(dir, { recursive: true });
-  await core.createPersistentVolume({
-    body: {
-      metadata: { name: `${namespace}-${claim}`, labels: { 'ucloud.dk/test': 'true' } },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteMany'],
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: '',
-        local: { path: dir },
-        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['realnode-0'] }] }] } },
-        claimRef: { namespace, name: claim },
-      },
-    },
-  });
-  await core.createNamespacedPersistentVolumeClaim({
-    namespace,
-    body: { metadata: { name: claim }, spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: `${namespace}-${claim}`, resources: { requests: { storage: '1Gi' } } } },
-  });
-  await eventually(async () => (await core.readNamespacedPersistentVolumeClaim({ name: claim, namespace })).status?.phase === 'Bound', `claim ${claim} bound`);
-  return dir;
-}
 
 const lines = (text: string) => Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
 
