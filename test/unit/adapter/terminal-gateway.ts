@@ -4,10 +4,20 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ExecPort } from '../../../src/adapter/sessions/exec.js';
 import type { SessionStore } from '../../../src/adapter/sessions/store.js';
+import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { createWebSocketGateway, type WebSocketGateway, type WebSocketGatewayDeps } from '../../../src/adapter/websocket.js';
 import { rootLogger } from '../../../src/observability/log.js';
 import type { FakeKube } from '../../support/fake-kube.js';
-import { adapterConfig, PROVIDER } from './support.js';
+import { adapterConfig, NS, PROVIDER } from './support.js';
+
+/** The running one-rank job j-1 (id 1, owner user) that the terminal tests open sessions on. */
+export const RUNNING_JOB = {
+  apiVersion: 'ucloud.dk/v1alpha1',
+  kind: 'UCloudJob',
+  metadata: { name: 'j-1', namespace: NS, uid: 'uid-1' },
+  spec: { jobId: '1', replicas: 1, owner: { createdBy: 'user' } },
+  status: { state: 'RUNNING' },
+} as unknown as UCloudJob;
 
 export interface TerminalGateway {
   url: string;

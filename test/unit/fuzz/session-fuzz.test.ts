@@ -14,7 +14,7 @@ import { setLogSink } from '../../../src/observability/log.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { FrameClient } from '../../support/ws-frames.js';
 import { MemorySecrets } from '../adapter/memory-secrets.js';
-import { startTerminalGateway, type TerminalGateway } from '../adapter/terminal-gateway.js';
+import { RUNNING_JOB as runningJob, startTerminalGateway, type TerminalGateway } from '../adapter/terminal-gateway.js';
 import { adapterConfig, jobsPath, makeKeys, NS, PROVIDER, startAdapter, type Harness, type Keys } from '../adapter/support.js';
 import { RUNS, SEED, validJob } from './fuzz-support.js';
 
@@ -22,14 +22,6 @@ const count = { inputs: 0, webAuthRefused: 0, webAuthAdmitted: 0, frames: 0, pat
 const T = 60_000 + RUNS * 200;
 const params = (runs = RUNS) => ({ numRuns: runs, seed: SEED, endOnFailure: true });
 const HOST = 'app-1-0.apps.test';
-
-const runningJob = {
-  apiVersion: 'ucloud.dk/v1alpha1',
-  kind: 'UCloudJob',
-  metadata: { name: 'j-1', namespace: NS, uid: 'uid-1' },
-  spec: { jobId: '1', replicas: 1, owner: { createdBy: 'user' } },
-  status: { state: 'RUNNING' },
-} as unknown as UCloudJob;
 
 let keys: Keys;
 let restore: ReturnType<typeof setLogSink>;

@@ -6,14 +6,13 @@
 import { readFileSync } from 'node:fs';
 import type { ExecPort, ExecStream } from '../../../src/adapter/sessions/exec.js';
 import { SessionStore } from '../../../src/adapter/sessions/store.js';
-import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { setLogSink } from '../../../src/observability/log.js';
 import { eventually } from '../../support/harness.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { FrameClient } from '../../support/ws-frames.js';
 import { MemorySecrets } from '../adapter/memory-secrets.js';
 import { makeKeys, NS, PROVIDER } from '../adapter/support.js';
-import { startTerminalGateway, type TerminalGateway } from '../adapter/terminal-gateway.js';
+import { RUNNING_JOB as job, startTerminalGateway, type TerminalGateway } from '../adapter/terminal-gateway.js';
 
 const CHUNK = 64 * 1024;
 const HIGH = 256 * 1024;
@@ -89,13 +88,6 @@ class FloodExec implements ExecPort {
     for (const cb of cbs) cb();
   }
 }
-
-const job = {
-  apiVersion: 'ucloud.dk/v1alpha1',
-  kind: 'UCloudJob',
-  metadata: { name: 'j-1', namespace: NS, uid: 'uid-1' },
-  spec: { jobId: '1', replicas: 1, owner: { createdBy: 'user' } },
-} as unknown as UCloudJob;
 
 describe('security: H3 terminal output and input back-pressure', () => {
   let gw: TerminalGateway;

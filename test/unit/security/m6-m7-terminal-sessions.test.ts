@@ -12,7 +12,7 @@ import { FrameClient } from '../../support/ws-frames.js';
 import { unitConfig } from '../../support/config.js';
 import { MemorySecrets } from '../adapter/memory-secrets.js';
 import { makeKeys, NS, PROVIDER } from '../adapter/support.js';
-import { startTerminalGateway, type TerminalGateway } from '../adapter/terminal-gateway.js';
+import { RUNNING_JOB as job, startTerminalGateway, type TerminalGateway } from '../adapter/terminal-gateway.js';
 
 class QuietExec implements ExecPort {
   opened = 0;
@@ -31,14 +31,6 @@ class QuietExec implements ExecPort {
     };
   }
 }
-
-const job = {
-  apiVersion: 'ucloud.dk/v1alpha1',
-  kind: 'UCloudJob',
-  metadata: { name: 'j-1', namespace: NS, uid: 'uid-1' },
-  spec: { jobId: '1', replicas: 1, owner: { createdBy: 'user' } },
-  status: { state: 'RUNNING' },
-} as unknown as UCloudJob;
 
 describe('security: M6/M7 terminal sessions', () => {
   let gw: TerminalGateway;
