@@ -55,6 +55,13 @@ export class Reconciler {
   private readonly tornDown = new Set<string>();
   /** uid of jobs whose children other than pods and the NetworkPolicy are already deleted. */
   private readonly childrenDeleted = new Set<string>();
+  /**
+   * uid → how many child changes (deletions, foreign edits) were seen. An ensure that began before
+   * a change must not record `ensured` when it ends: its creates may have found the child still
+   * there (AlreadyExists) just before it was deleted, and the requeued reconcile would then trust
+   * the stale record and never recreate it.
+   */
+  private readonly childChanges = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -250,6 +257,7 @@ export class Reconciler {
       .update(`${job.metadata.generation}:${JSON.stringify(policy.spec)}:${JSON.stringify(slices.map((s) => [s.metadata?.name, s.endpoints]))}`)
       .digest('base64');
     if (this.ensured.get(uid) === fingerprint) return;
+    const changesBefore = this.childChanges.get(uid) ?? 0;
     if (!slices.length && !peerAliasService(job, this.deps.config) && this.childrenCached(job, policy)) {
       this.deps.metrics?.childrenFromCache.inc();
       this.ensured.set(uid, fingerprint);
@@ -265,7 +273,7 @@ export class Reconciler {
       });
     }
     await this.ensurePeerAliases(job, slices);
-    this.ensured.set(uid, fingerprint);
+    if ((this.childChanges.get(uid) ?? 0) === changesBefore) this.ensured.set(uid, fingerprint);
   }
 
   /**
@@ -358,6 +366,7 @@ export class Reconciler {
     if (left.items.length) return false;
     await this.deps.kube.networkPolicies.delete(ns, networkPolicyName(name));
     this.ensured.delete(uid);
+    this.childChanges.delete(uid);
     this.childrenDeleted.delete(uid);
     this.tornDown.add(uid);
     return true;
@@ -366,13 +375,16 @@ export class Reconciler {
   /** A child object was deleted or edited by someone else: verify every child on the next reconcile. */
   childChanged(namespace: string, name: string): void {
     const job = this.deps.getJob(namespace, name) as UCloudJob | undefined;
-    this.ensured.delete(job?.metadata?.uid ?? name);
+    const uid = job?.metadata?.uid ?? name;
+    this.ensured.delete(uid);
+    this.childChanges.set(uid, (this.childChanges.get(uid) ?? 0) + 1);
   }
 
   forget(namespace: string, name: string, uid?: string): void {
     this.firstMissingAt.delete(`${namespace}/${name}`);
     if (uid) {
       this.ensured.delete(uid);
+      this.childChanges.delete(uid);
       this.tornDown.delete(uid);
       this.childrenDeleted.delete(uid);
     }
