@@ -17,6 +17,8 @@ import type { OperatorConfig } from '../config.js';
 import { ConditionType, Reason, setCondition } from './conditions.js';
 import { mapPods } from './state-mapping.js';
 import { canonicalJson } from './canonical-json.js';
+import type { GangBackend } from './gang-backend.js';
+import { waitingText } from './wait-queue.js';
 
 export interface PlanInput {
   job: UCloudJob;
@@ -25,6 +27,28 @@ export interface PlanInput {
   config: OperatorConfig;
   /** When each rank's pod was first seen missing after the job had started (in memory). */
   firstMissingAt?: ReadonlyMap<number, number>;
+  /** Gang admission and the wait queue (docs/adr/0025); absent = backend none. */
+  gang?: GangInput;
+}
+
+export interface GangInput {
+  backend: GangBackend;
+  /** An earlier job of the category waits: create nothing yet (wait-queue.ts). */
+  held: boolean;
+  /** Waiting jobs of the category that came before this one. */
+  ahead: number;
+  /** The job is in the wait queue (so its text is the queue's even before the scheduler tried it). */
+  queued: boolean;
+}
+
+/** Where a job that has not started stands with the scheduler (gang backends only). */
+export interface Placement {
+  /** Every rank's pod exists and has a node. */
+  placed: boolean;
+  /** The scheduler found no room for the job (a pod is PodScheduled=False, Unschedulable). */
+  blocked: boolean;
+  /** The job is waiting for room: held, blocked or queued, and not placed; its status says so. */
+  waiting: boolean;
 }
 
 export interface Transition {
@@ -48,6 +72,8 @@ export interface Plan {
   requeueAfterMs?: number;
   /** Ranks currently missing while the job runs (the reconciler tracks since when). */
   missingRanks: number[];
+  /** With a gang backend, for a job that has not started: see Placement. */
+  placement?: Placement;
 }
 
 /** The message of a job stopped because UCloud/Core has no such job (status.unknownToCore). */
@@ -81,6 +107,20 @@ function containerStartedAt(pod: V1Pod): number | undefined {
   return toTime(cs?.running?.startedAt) ?? toTime(cs?.terminated?.startedAt) ?? toTime(pod.status?.startTime);
 }
 
+/** When the pod got its node (its PodScheduled condition turned True), else undefined. */
+function scheduledAt(pod: V1Pod): number | undefined {
+  const c = pod.status?.conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'True');
+  return c ? toTime(c.lastTransitionTime) : undefined;
+}
+
+/** All ranks have a node; with when the last got it (the pods' creation if the scheduler did not say). */
+function placementOf(pods: readonly V1Pod[], replicas: number): { placed: boolean; at?: number; blocked: boolean } {
+  const blocked = pods.some((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable'));
+  if (pods.length !== replicas || !pods.every((p) => p.spec?.nodeName)) return { placed: false, blocked };
+  const times = pods.map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp));
+  return { placed: true, blocked: false, ...(times.every((x) => x !== undefined) ? { at: Math.max(...(times as number[])) } : {}) };
+}
+
 function containerFinishedAt(pod: V1Pod): number | undefined {
   return toTime(pod.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt);
 }
@@ -102,6 +142,26 @@ function appendOutbox(status: UCloudJobStatus, entry: Omit<OutboxEntry, 'seq'>):
   const acknowledgedSeq = status.outbox?.acknowledgedSeq ?? 0;
   const entries = [...(status.outbox?.entries ?? []), { ...entry, seq: nextSeq(status) }];
   status.outbox = { acknowledgedSeq, entries };
+}
+
+/**
+ * A waiting job's text goes to UCloud/Core as a status-only update, once per change: nothing when
+ * the last update already said it, and an unacknowledged status-only update is rewritten instead of
+ * followed by another, so a Core outage during a long wait cannot fill the outbox.
+ */
+function sayWaiting(status: UCloudJobStatus, text: string, at: string): void {
+  const entries = status.outbox?.entries ?? [];
+  const lastSaid = [...entries].reverse().find((e) => e.status !== undefined);
+  if (lastSaid?.status === text) return;
+  const last = entries[entries.length - 1];
+  const acked = status.outbox?.acknowledgedSeq ?? 0;
+  if (last && last.seq > acked && last.state === undefined && last.newTimeAllocation === undefined && last.outputFolder === undefined) {
+    // A new seq, not the old one: if the old text is being sent right now, its acknowledgement
+    // must not count for this one.
+    status.outbox = { acknowledgedSeq: acked, entries: [...entries.slice(0, -1), { seq: nextSeq(status), at, status: text }] };
+    return;
+  }
+  appendOutbox(status, { at, status: text });
 }
 
 /** Drops acknowledged entries beyond the last few kept for `kubectl get -o yaml` readers. */
@@ -195,6 +255,11 @@ export function planJob(input: PlanInput): Plan {
     const expiresAt = ms(status.expiresAt);
 
     const createdAt = toTime(job.metadata.creationTimestamp) ?? t;
+    // With a gang backend, waiting for room is not a failure: the gang timeout counts from the
+    // moment the whole gang had its nodes, and an unschedulable rank is the queue's business.
+    const gang = input.gang && input.gang.backend !== 'none' ? input.gang : undefined;
+    const where = placementOf(livePods, spec.replicas);
+    const gangSince = gang ? (where.placed ? (where.at ?? t) : undefined) : createdAt;
     const lastFinish = Math.max(...livePods.map((p) => containerFinishedAt(p) ?? t));
 
     // Every reason the job has ended by now, with the moment it ended. Usually there is one; after
@@ -220,13 +285,13 @@ export function planJob(input: PlanInput): Plan {
 
     if (ending) {
       finish(ending.state, ending.message, ending.at);
-    } else if (startedAt === undefined && t - createdAt >= config.jobs.gangTimeoutSeconds * 1000) {
+    } else if (startedAt === undefined && gangSince !== undefined && t - gangSince >= config.jobs.gangTimeoutSeconds * 1000) {
       finish(
         'FAILURE',
-        `Not all ranks were running within ${config.jobs.gangTimeoutSeconds}s (${mapped.runningRanks}/${spec.replicas} running): ${mapped.message}`,
+        `Not all ranks were running within ${config.jobs.gangTimeoutSeconds}s${gang ? ' of being placed' : ''} (${mapped.runningRanks}/${spec.replicas} running): ${mapped.message}`,
       );
     } else if (startedAt === undefined) {
-      const stuck = stuckReason(livePods, t, config);
+      const stuck = stuckReason(livePods, t, config, !gang);
       if (stuck) finish('FAILURE', stuck);
     }
 
@@ -247,6 +312,15 @@ export function planJob(input: PlanInput): Plan {
       status.message = mapped.message;
     }
 
+    // Waiting for room: the queue's text, to UCloud/Core too, but only when it changes.
+    const waiting =
+      gang !== undefined && !isFinal(status.state) && startedAt === undefined && !where.placed && (gang.held || gang.queued || where.blocked);
+    if (waiting) {
+      const text = waitingText(spec.replicas, spec.product.id, gang.ahead);
+      status.message = text;
+      sayWaiting(status, text, iso(t));
+    }
+
     // extend: the allocation changed since we last queued it for UCloud/Core.
     if (
       spec.timeAllocationMillis !== undefined &&
@@ -264,22 +338,24 @@ export function planJob(input: PlanInput): Plan {
 
     const final = isFinal(status.state);
     const createRanks: number[] = [];
-    if (!final && startedAt === undefined) {
+    const held = gang?.held === true && !livePods.length;
+    if (!final && startedAt === undefined && !held) {
       for (let r = 0; r < spec.replicas; r++) if (!podsByRank.has(r)) createRanks.push(r);
     }
     const expiryIn = expiresAt !== undefined ? expiresAt - t : undefined;
-    const gangIn = startedAt === undefined ? createdAt + config.jobs.gangTimeoutSeconds * 1000 - t : undefined;
+    const gangIn = startedAt === undefined && gangSince !== undefined ? gangSince + config.jobs.gangTimeoutSeconds * 1000 - t : undefined;
     const graceIn = missingRanks.length ? config.jobs.vanishedPodGraceSeconds * 1000 : undefined;
-    const stuckIn = startedAt === undefined && livePods.length ? stuckCheckIn(livePods, t, config) : undefined;
+    const stuckIn = startedAt === undefined && livePods.length ? stuckCheckIn(livePods, t, config, !gang) : undefined;
     return {
       status,
       statusChanged: !sameStatus(prev, status),
       transitions,
       createRanks,
-      ensureSupporting: !final,
+      ensureSupporting: !final && !held,
       teardown: final,
       requeueAfterMs: final ? undefined : minDefined(expiryIn, gangIn, graceIn, stuckIn),
       missingRanks: final ? [] : missingRanks,
+      ...(gang && !final && startedAt === undefined ? { placement: { placed: where.placed, blocked: where.blocked, waiting } } : {}),
     };
   }
 
@@ -373,25 +449,27 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
 }
 
 /** Provider-side faults that will not resolve by waiting: image pulls and unschedulable pods. */
-function stuckReason(pods: readonly V1Pod[], t: number, config: OperatorConfig): string | undefined {
+function stuckReason(pods: readonly V1Pod[], t: number, config: OperatorConfig, unschedulableFails: boolean): string | undefined {
   for (const pod of pods) {
     const rank = rankOf(pod);
     const age = t - (toTime(pod.metadata?.creationTimestamp) ?? t);
+    // An image is pulled once the pod has a node: a pod that waited long for one has its grace from then.
+    const pulling = t - (scheduledAt(pod) ?? toTime(pod.metadata?.creationTimestamp) ?? t);
     const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
-    if (waiting && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason ?? '') && age >= config.jobs.imagePullGraceSeconds * 1000) {
+    if (waiting && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason ?? '') && pulling >= config.jobs.imagePullGraceSeconds * 1000) {
       return `The image of rank ${rank} could not be pulled (${waiting.reason}): ${waiting.message ?? ''}`.trim();
     }
     const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    if (sched?.status === 'False' && sched.reason === 'Unschedulable' && age >= config.jobs.unschedulableGraceSeconds * 1000) {
+    if (unschedulableFails && sched?.status === 'False' && sched.reason === 'Unschedulable' && age >= config.jobs.unschedulableGraceSeconds * 1000) {
       return `Rank ${rank} could not be scheduled within ${config.jobs.unschedulableGraceSeconds}s: ${sched.message ?? 'no node fits'}`;
     }
   }
   return undefined;
 }
 
-function stuckCheckIn(pods: readonly V1Pod[], t: number, config: OperatorConfig): number | undefined {
-  const grace = Math.min(config.jobs.imagePullGraceSeconds, config.jobs.unschedulableGraceSeconds) * 1000;
-  const created = pods.map((p) => toTime(p.metadata?.creationTimestamp) ?? t);
+function stuckCheckIn(pods: readonly V1Pod[], t: number, config: OperatorConfig, unschedulableFails: boolean): number | undefined {
+  const grace = (unschedulableFails ? Math.min(config.jobs.imagePullGraceSeconds, config.jobs.unschedulableGraceSeconds) : config.jobs.imagePullGraceSeconds) * 1000;
+  const created = pods.map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp) ?? t);
   return Math.max(0, Math.min(...created) + grace - t);
 }
 
