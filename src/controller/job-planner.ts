@@ -468,7 +468,15 @@ function stuckReason(pods: readonly V1Pod[], t: number, config: OperatorConfig, 
 }
 
 function stuckCheckIn(pods: readonly V1Pod[], t: number, config: OperatorConfig, unschedulableFails: boolean): number | undefined {
-  const grace = (unschedulableFails ? Math.min(config.jobs.imagePullGraceSeconds, config.jobs.unschedulableGraceSeconds) : config.jobs.imagePullGraceSeconds) * 1000;
+  if (!unschedulableFails) {
+    // Gang backends: only the image-pull grace of pods that have a node. Once it has passed there
+    // is nothing to look again for (a pull that fails later comes as a pod event), and a job that
+    // waits hours for room must not be requeued in a loop.
+    const bound = pods.filter((p) => p.spec?.nodeName).map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp) ?? t);
+    const left = bound.length ? Math.min(...bound) + config.jobs.imagePullGraceSeconds * 1000 - t : 0;
+    return left > 0 ? left : undefined;
+  }
+  const grace = Math.min(config.jobs.imagePullGraceSeconds, config.jobs.unschedulableGraceSeconds) * 1000;
   const created = pods.map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp) ?? t);
   return Math.max(0, Math.min(...created) + grace - t);
 }
