@@ -5,7 +5,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PodGroup } from '../../../src/api/scheduling/pod-group.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
+import { GangBackendResolver } from '../../../src/controller/gang-backend.js';
 import { Reconciler } from '../../../src/controller/reconciler.js';
+import { KubeError } from '../../../src/k8s/errors.js';
 import { rootLogger, setLogSink } from '../../../src/observability/log.js';
 import { unitConfig } from '../../support/config.js';
 import { FakeKube } from '../../support/fake-kube.js';
@@ -117,6 +119,48 @@ describe('reconciler: native gang backend and the wait queue', () => {
       expect(s.kube.all('PodGroup', NS)).toEqual([]);
       expect(s.pods('j-2')).toHaveLength(2);
       expect(s.pods('j-1').every((p) => p.spec?.schedulingGroup === undefined)).toBe(true);
+    }
+  });
+});
+
+describe('choosing the gang backend', () => {
+  const resolver = (backend: 'auto' | 'native' | 'none') => {
+    const kube = new FakeKube();
+    return { kube, r: new GangBackendResolver(kube, unitConfig({ jobs: { gang: { backend } } })) };
+  };
+  const discoveries = (kube: FakeKube) => kube.calls.filter((c) => c.op === 'discover').length;
+
+  it('auto: native when the apiserver serves podgroups in scheduling.k8s.io/v1alpha2, asked once and remembered', async () => {
+    const { kube, r } = resolver('auto');
+    kube.served.add('scheduling.k8s.io/v1alpha2/podgroups');
+    expect(await r.backend()).toBe('native');
+    expect(await r.backend()).toBe('native');
+    expect(discoveries(kube)).toBe(1);
+  });
+
+  it('auto: none without the API; asked again after forget() (a PodGroup call answered 404)', async () => {
+    const { kube, r } = resolver('auto');
+    expect(await r.backend()).toBe('none');
+    kube.served.add('scheduling.k8s.io/v1alpha2/podgroups');
+    expect(await r.backend()).toBe('none');
+    r.forget();
+    expect(await r.backend()).toBe('native');
+    expect(discoveries(kube)).toBe(2);
+  });
+
+  it('auto: a discovery error is not "none": the reconcile fails and the next one asks again', async () => {
+    const { kube, r } = resolver('auto');
+    kube.served.add('scheduling.k8s.io/v1alpha2/podgroups');
+    kube.failNext('discover', new KubeError(503, 'ServiceUnavailable', 'apiserver is shutting down'));
+    await expect(r.backend()).rejects.toThrow(/shutting down/);
+    expect(await r.backend()).toBe('native');
+  });
+
+  it('native and none are taken as configured, without asking', async () => {
+    for (const b of ['native', 'none'] as const) {
+      const { kube, r } = resolver(b);
+      expect(await r.backend()).toBe(b);
+      expect(discoveries(kube)).toBe(0);
     }
   });
 });
