@@ -80,16 +80,25 @@ export async function drain(kc: KubeConfig, core: UCloudCoreEmulator, backend: '
   let samples = 0;
   const sampler = (async () => {
     let last = performance.now();
+    // A gang's pods are bound by one API call each after one decision, so a sample can fall between
+    // those calls: an interval counts only when the job was partial, with the same ranks bound,
+    // at both its ends (a partial gang holding room stays so until a job ends).
+    let before = new Map<string, string>();
     while (sampling) {
       const pods = (await api.listNamespacedPod({ namespace: ns, labelSelector: 'ucloud.dk/job' })).items.filter((p: V1Pod) => !p.metadata?.deletionTimestamp);
       const now = performance.now();
       const byJob = new Map<string, V1Pod[]>();
       for (const p of pods) byJob.set(p.metadata!.labels!['ucloud.dk/job']!, [...(byJob.get(p.metadata!.labels!['ucloud.dk/job']!) ?? []), p]);
-      for (const ps of byJob.values()) {
-        const bound = ps.filter((p) => p.spec?.nodeName && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').length;
+      const partial = new Map<string, string>();
+      for (const [job, ps] of byJob) {
+        const holding = ps.filter((p) => p.spec?.nodeName && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
         const waiting = RANKS - ps.filter((p) => p.spec?.nodeName).length;
-        if (bound > 0 && waiting > 0) partialRankMs += bound * (now - last);
+        if (!holding.length || waiting <= 0) continue;
+        const set = holding.map((p) => p.metadata?.name).sort().join(',');
+        partial.set(job, set);
+        if (before.get(job) === set) partialRankMs += holding.length * (now - last);
       }
+      before = partial;
       samples++;
       last = now;
       await sleep(200);
