@@ -14,7 +14,7 @@ const RANKS = 4;
 const RANKS_PER_NODE = 2;
 const PARALLEL_JOBS = 4;
 const NODES = (PARALLEL_JOBS * RANKS) / RANKS_PER_NODE;
-const RUN_SECONDS = Number(process.env.BENCH_GANG_RUN_SECONDS ?? 2);
+const RUN_SECONDS = Number(process.env.BENCH_GANG_RUN_SECONDS ?? 10);
 const TAINT = 'ucloud.dk/bench-gang';
 
 export interface DrainResult {

@@ -70,8 +70,8 @@ export class Reconciler {
   /** Jobs waiting for room, per product category, first come first served (docs/adr/0025). */
   readonly waitQueue = new WaitQueue();
   readonly gangBackend: GangBackendResolver;
-  /** uid of jobs whose PodGroup is known to exist (saves a create per reconcile). */
-  private readonly podGroupEnsured = new Set<string>();
+  /** uid of jobs whose PodGroup is known to exist → when that was last checked (ms). */
+  private readonly podGroupEnsured = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.gangBackend = new GangBackendResolver(deps.kube, deps.config, deps.logger);
@@ -164,7 +164,13 @@ export class Reconciler {
     } catch (e) {
       throw await this.createRefused(current, Reason.FailedCreateChild, 'the job\'s ConfigMap, Service or NetworkPolicy', e);
     }
-    const podGroup = plan.createRanks.length && backend === 'native' && needsPodGroup(job) ? await this.ensurePodGroup(current, job) : undefined;
+    // A waiting gang's PodGroup is checked again once per resync: deleted by someone, its pods
+    // would wait for it forever (the gang plugin keeps them out of the scheduling queue).
+    const waitingGang = plan.placement && !plan.placement.placed && !plan.createRanks.length;
+    const podGroup =
+      backend === 'native' && needsPodGroup(job) && (plan.createRanks.length || waitingGang)
+        ? await this.ensurePodGroup(current, job, plan.createRanks.length ? 0 : this.deps.config.reconciler.resyncSeconds * 1000, now.getTime())
+        : undefined;
     for (const rank of plan.createRanks) {
       try {
         await this.deps.kube.pods.create(namespace, buildPod(job, rank, this.deps.config, { podGroup }));
@@ -452,10 +458,11 @@ export class Reconciler {
   }
 
   /** The job's PodGroup, before its pods (their schedulingGroup names it). Returns its name. */
-  private async ensurePodGroup(current: UCloudJob, job: UCloudJob): Promise<string> {
+  private async ensurePodGroup(current: UCloudJob, job: UCloudJob, recheckAfterMs: number, now: number): Promise<string> {
     const uid = job.metadata.uid ?? job.metadata.name;
     const name = podGroupName(job);
-    if (this.podGroupEnsured.has(uid)) return name;
+    const checked = this.podGroupEnsured.get(uid);
+    if (checked !== undefined && (!recheckAfterMs || now - checked < recheckAfterMs)) return name;
     try {
       await this.deps.kube.podGroups.create(job.metadata.namespace!, podGroupFor(job, this.deps.config));
     } catch (e) {
@@ -463,7 +470,7 @@ export class Reconciler {
       if (isNotFound(e)) this.gangBackend.forget();
       throw await this.createRefused(current, Reason.FailedCreateChild, `PodGroup ${name}`, e);
     }
-    this.podGroupEnsured.add(uid);
+    this.podGroupEnsured.set(uid, now);
     return name;
   }
 

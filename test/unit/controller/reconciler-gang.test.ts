@@ -21,7 +21,7 @@ describe('reconciler: native gang backend and the wait queue', () => {
   afterEach(() => setLogSink(restore));
 
   function setup(backend: 'auto' | 'none' = 'auto') {
-    const now = new Date(T0 + 60_000);
+    let now = new Date(T0 + 60_000);
     const kube = new FakeKube(() => now);
     kube.served.add('scheduling.k8s.io/v1alpha2/podgroups');
     for (const [i, id] of ['1', '2', '3'].entries()) {
@@ -59,7 +59,7 @@ describe('reconciler: native gang backend and the wait queue', () => {
     };
     const pods = (name: string) => kube.all<V1Pod>('Pod', NS).filter((p) => p.metadata?.labels?.['ucloud.dk/job'] === name);
     const message = (name: string) => kube.peek<UCloudJob>('UCloudJob', NS, name)?.status?.message;
-    return { kube, reconciler, requeued, schedule, pods, message };
+    return { kube, reconciler, requeued, schedule, pods, message, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
   }
 
   it('creates the PodGroup before the pods, and the pods name it', async () => {
@@ -98,6 +98,18 @@ describe('reconciler: native gang backend and the wait queue', () => {
     expect(message('j-2')).toBe('Waiting for 2 × example-compute-1; no jobs ahead');
     await reconciler.reconcile(NS, 'j-3');
     expect(pods('j-3')).toEqual([]);
+  });
+
+  it('recreates a waiting gang\'s PodGroup that someone deleted, at the next resync at the latest', async () => {
+    const { kube, reconciler, schedule, advance } = setup();
+    await reconciler.reconcile(NS, 'j-1');
+    schedule('j-1', 'unschedulable');
+    await kube.podGroups.delete(NS, 'j-1');
+    await reconciler.reconcile(NS, 'j-1');
+    expect(kube.peek('PodGroup', NS, 'j-1')).toBeUndefined();
+    advance(unitConfig().reconciler.resyncSeconds * 1000);
+    await reconciler.reconcile(NS, 'j-1');
+    expect(kube.peek<PodGroup>('PodGroup', NS, 'j-1')?.spec.schedulingPolicy).toEqual({ gang: { minCount: 2 } });
   });
 
   it('deletes the PodGroup with the job\'s other children when the job ends', async () => {
