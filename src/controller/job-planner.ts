@@ -39,6 +39,12 @@ export interface GangInput {
   ahead: number;
   /** The job is in the wait queue (so its text is the queue's even before the scheduler tried it). */
   queued: boolean;
+  /**
+   * Why the job can never be placed on this cluster (a product larger than any node), if it
+   * cannot: waiting would be forever, so it fails. The hook for product sizing (issue 16, item 3);
+   * the adapter refusing such a job at create is the first line, this catches jobs already stored.
+   */
+  neverFits?: string;
 }
 
 /** Where a job that has not started stands with the scheduler (gang backends only). */
@@ -285,6 +291,8 @@ export function planJob(input: PlanInput): Plan {
 
     if (ending) {
       finish(ending.state, ending.message, ending.at);
+    } else if (gang?.neverFits && startedAt === undefined) {
+      finish('FAILURE', gang.neverFits);
     } else if (startedAt === undefined && gangSince !== undefined && t - gangSince >= config.jobs.gangTimeoutSeconds * 1000) {
       finish(
         'FAILURE',

@@ -43,6 +43,8 @@ export interface ReconcilerDeps {
   onJobFinal?: (namespace: string, name: string) => void;
   /** Reconcile this job soon (the wait queue's next job, when room may have freed). */
   requeue?: (namespace: string, name: string) => void;
+  /** Why a job can never be placed here, if it cannot (product sizing; docs/adr/0025): it fails instead of waiting. */
+  neverFits?: (job: UCloudJob) => string | undefined;
   now?: () => Date;
 }
 
@@ -425,7 +427,8 @@ export class Reconciler {
     const entry = { key, category: job.spec.product.category, createdAt: Date.parse(String(job.metadata.creationTimestamp ?? '')) || 0 };
     const ahead = this.waitQueue.ahead(entry);
     const admitted = livePodsByRank(job.spec.replicas, pods).size > 0;
-    return { backend, held: this.deps.config.jobs.gang.fifo && !admitted && ahead > 0, ahead, queued: this.waitQueue.has(key) };
+    const neverFits = this.deps.neverFits?.(job);
+    return { backend, held: this.deps.config.jobs.gang.fifo && !admitted && ahead > 0, ahead, queued: this.waitQueue.has(key), ...(neverFits ? { neverFits } : {}) };
   }
 
   /**

@@ -196,3 +196,12 @@ describe('the PodGroup of a multi-rank job', () => {
     expect(needsPodGroup(job())).toBe(true);
   });
 });
+
+describe('a job that can never be placed', () => {
+  it('fails with the sizing hook\'s reason instead of waiting forever', () => {
+    const s = step(job(), all(unschedulable), 60, gang({ ahead: 0, neverFits: 'example-compute-1 × 4 needs more than any node of example-compute has' }));
+    expect(s.plan.status.state).toBe('FAILURE');
+    expect(s.plan.status.message).toBe('example-compute-1 × 4 needs more than any node of example-compute has');
+    expect(s.plan.teardown).toBe(true);
+  });
+});
