@@ -427,8 +427,32 @@ export class Reconciler {
     const entry = { key, category: job.spec.product.category, createdAt: Date.parse(String(job.metadata.creationTimestamp ?? '')) || 0 };
     const ahead = this.waitQueue.ahead(entry);
     const admitted = livePodsByRank(job.spec.replicas, pods).size > 0;
+    const fifo = this.deps.config.jobs.gang.fifo && !admitted;
+    // A gang also waits for earlier jobs of its category that are not placed yet, queued or not:
+    // at start-up (or a burst) jobs are reconciled in no particular order, and the queue alone
+    // would let whichever gang is reconciled first go first.
+    const held = fifo && (ahead > 0 || (backend === 'native' && needsPodGroup(job) && this.earlierUnplaced(job, entry)));
     const neverFits = this.deps.neverFits?.(job);
-    return { backend, held: this.deps.config.jobs.gang.fifo && !admitted && ahead > 0, ahead, queued: this.waitQueue.has(key), ...(neverFits ? { neverFits } : {}) };
+    return { backend, held, ahead, queued: this.waitQueue.has(key), ...(neverFits ? { neverFits } : {}) };
+  }
+
+  /** An earlier job of the same category (creation time, then name) that has neither started nor been placed. */
+  private earlierUnplaced(job: UCloudJob, entry: { key: string; createdAt: number }): boolean {
+    const ns = job.metadata.namespace!;
+    for (const raw of this.deps.listJobs() as UCloudJob[]) {
+      const other = raw?.metadata?.name;
+      if (!other || other === job.metadata.name || raw.spec?.product?.category !== job.spec.product.category) continue;
+      if (isFinal(raw.status?.state) || raw.status?.startedAt || raw.metadata.deletionTimestamp) continue;
+      // A job that cannot be acted on will never be placed: it must not hold the queue.
+      if (getCondition(raw.status?.conditions, ConditionType.InvalidSpec)?.status === 'True') continue;
+      const key = `${ns}/${other}`;
+      const createdAt = Date.parse(String(raw.metadata.creationTimestamp ?? '')) || 0;
+      if (createdAt > entry.createdAt || (createdAt === entry.createdAt && key > entry.key)) continue;
+      if (this.waitQueue.has(key)) return true;
+      const live = [...livePodsByRank(raw.spec.replicas, this.deps.podsOf(ns, other)).values()];
+      if (live.length < raw.spec.replicas || live.some((p) => !p.spec?.nodeName)) return true;
+    }
+    return false;
   }
 
   /**
@@ -440,6 +464,8 @@ export class Reconciler {
    */
   private updateWaitQueue(job: UCloudJob, key: string, plan: Plan, backend: GangBackend): void {
     const p = plan.placement;
+    // A job that starts or ends may be what a held gang waits for (earlierUnplaced): its turn may have come.
+    if (plan.transitions.length && !this.waitQueue.has(key)) this.wakeFirst(job.spec.product.category);
     if (backend === 'none' || !p || p.placed) {
       this.leaveWaitQueue(key);
       return;
@@ -452,7 +478,10 @@ export class Reconciler {
 
   private leaveWaitQueue(key: string): void {
     const category = this.waitQueue.remove(key);
-    if (category === undefined) return;
+    if (category !== undefined) this.wakeFirst(category);
+  }
+
+  private wakeFirst(category: string): void {
     const next = this.waitQueue.first(category);
     if (next && this.deps.requeue) {
       const slash = next.indexOf('/');

@@ -112,6 +112,21 @@ describe('reconciler: native gang backend and the wait queue', () => {
     expect(kube.peek<PodGroup>('PodGroup', NS, 'j-1')?.spec.schedulingPolicy).toEqual({ gang: { minCount: 2 } });
   });
 
+  it('at start-up, a gang reconciled before earlier jobs of its category waits for them (not for the order of reconciles)', async () => {
+    const { reconciler, pods, schedule, requeued } = setup();
+    await reconciler.reconcile(NS, 'j-3');
+    expect(pods('j-3')).toEqual([]);
+    await reconciler.reconcile(NS, 'j-1');
+    await reconciler.reconcile(NS, 'j-2');
+    expect(pods('j-1')).toHaveLength(2);
+    expect(pods('j-2')).toEqual([]);
+    schedule('j-1', 'bound');
+    await reconciler.reconcile(NS, 'j-1');
+    await reconciler.reconcile(NS, requeued.at(-1)!);
+    expect(pods('j-2')).toHaveLength(2);
+    expect(pods('j-3')).toEqual([]);
+  });
+
   it('deletes the PodGroup with the job\'s other children when the job ends', async () => {
     const { kube, reconciler } = setup();
     await reconciler.reconcile(NS, 'j-1');
