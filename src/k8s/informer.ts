@@ -190,7 +190,7 @@ export class Informer<T extends CachedObject> {
     this.abort?.abort();
     this.abort = undefined;
     const seen = new Set<string>();
-    let resourceVersion = '';
+    let resourceVersion: string;
     let next: string | undefined;
     do {
       const page = await this.opts.list({ limit: this.opts.pageSize ?? 500, continue: next }).catch((e: unknown) => {
