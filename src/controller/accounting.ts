@@ -18,6 +18,7 @@ import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
 import { markUnknownToCore } from './unknown-to-core.js';
+import { JobEventRecorder, jobRef } from './job-events.js';
 
 const MINUTE = 60_000;
 const FOLLOW_UPS = 3;
@@ -195,7 +196,11 @@ export class Accounting {
   /** Jobs (by uid) whose charges Core refused although it knows them: one Event each, not one a pass. */
   private readonly refusedNoted = new Set<string>();
 
-  constructor(private readonly deps: AccountingDeps) {}
+  private readonly events: JobEventRecorder;
+
+  constructor(private readonly deps: AccountingDeps) {
+    this.events = new JobEventRecorder(deps.kube, deps.logger);
+  }
 
   start(): void {
     this.stopped = false;
@@ -396,17 +401,13 @@ export class Accounting {
         await markUnknownToCore(this.deps.kube, this.deps.logger, job, { call: 'chargeCredits', why: r.error.why }, now, accounting ? { accounting } : {});
       } else if (r.verdict === 'refused' && !this.refusedNoted.has(uid)) {
         this.refusedNoted.add(uid);
-        const ns = job.metadata.namespace!;
-        await this.deps.kube
-          .recordEvent({
-            namespace: ns,
-            regarding: { apiVersion: job.apiVersion, kind: job.kind, name: job.metadata.name, namespace: ns, uid: job.metadata.uid },
-            type: 'Warning',
-            reason: 'ChargeRejected',
-            action: 'Charge',
-            note: `UCloud/Core refused this job's charges (${r.error.why}); they are sent again every accounting pass`,
-          })
-          .catch(() => undefined);
+        await this.events.record(
+          jobRef(job),
+          'Warning',
+          'ChargeRejected',
+          'Charge',
+          `UCloud/Core refused this job's charges (${r.error.why}); they are sent again every accounting pass`,
+        );
       }
     }
   }

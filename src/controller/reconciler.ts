@@ -3,7 +3,7 @@
 // children. Idempotent: running it twice, or after a crash at any line, does the same thing.
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
-import { API_VERSION, KIND, LABEL_JOB, UCloudJobSchema, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import { LABEL_JOB, UCloudJobSchema, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import { configMapName, jobResourceName, networkPolicyName, podName, serviceName, sshObjectName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { isConflict, isNotFound, toKubeError } from '../k8s/errors.js';
@@ -21,6 +21,7 @@ import { peerAliasService, peerEndpointSlices, peerServiceName, rankAddresses, t
 import { dueWindows } from './accounting.js';
 import { planJob } from './job-planner.js';
 import { specProblems } from './spec-check.js';
+import { JobEventRecorder, jobRef, type EventType } from './job-events.js';
 
 export interface ReconcilerDeps {
   kube: KubePort;
@@ -63,7 +64,11 @@ export class Reconciler {
    */
   private readonly childChanges = new Map<string, number>();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  private readonly events: JobEventRecorder;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.events = new JobEventRecorder(deps.kube, deps.logger);
+  }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const raw = this.deps.getJob(namespace, name) as UCloudJob | undefined;
@@ -408,30 +413,11 @@ export class Reconciler {
     } catch (e) {
       this.deps.logger.warn('Could not record InvalidSpec condition', { job: `${ns}/${name}`, err: e });
     }
-    await this.deps.kube
-      .recordEvent({
-        namespace: ns,
-        regarding: { apiVersion: API_VERSION, kind: KIND, name, namespace: ns, uid: raw.metadata?.uid },
-        type: 'Warning',
-        reason: 'InvalidSpec',
-        action: 'Reconcile',
-        note: message,
-      })
-      .catch(() => undefined);
+    await this.events.record({ namespace: ns, name, uid: raw.metadata?.uid }, 'Warning', 'InvalidSpec', 'Reconcile', message);
   }
 
-  private async event(job: UCloudJob, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
-    const ns = job.metadata.namespace!;
-    await this.deps.kube
-      .recordEvent({
-        namespace: ns,
-        regarding: { apiVersion: API_VERSION, kind: KIND, name: job.metadata.name, namespace: ns, uid: job.metadata.uid },
-        type,
-        reason,
-        action: 'Reconcile',
-        note,
-      })
-      .catch((e: unknown) => this.deps.logger.warn('Could not record event', { err: e }));
+  private async event(job: UCloudJob, type: EventType, reason: string, note: string): Promise<void> {
+    await this.events.record(jobRef(job), type, reason, 'Reconcile', note);
   }
 }
 

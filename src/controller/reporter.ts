@@ -12,6 +12,7 @@ import type { JobUpdate } from '../ucloud/control-api.js';
 import type { JobState } from '../ucloud/job.js';
 import { trimJob } from './job-trim.js';
 import { markUnknownToCore } from './unknown-to-core.js';
+import { JobEventRecorder } from './job-events.js';
 
 export interface ReporterDeps {
   kube: KubePort;
@@ -85,7 +86,11 @@ export class Reporter {
   /** Jobs as last written by the reconciler, until the cache has caught up with them. */
   private readonly written = new Map<string, UCloudJob>();
 
-  constructor(private readonly deps: ReporterDeps) {}
+  private readonly events: JobEventRecorder;
+
+  constructor(private readonly deps: ReporterDeps) {
+    this.events = new JobEventRecorder(deps.kube, deps.logger);
+  }
 
   start(): void {
     this.stopped = false;
@@ -273,16 +278,13 @@ export class Reporter {
           seqs: its.map((it) => it.entry.seq),
           why: r.error.why,
         });
-        await this.deps.kube
-          .recordEvent({
-            namespace: first.namespace,
-            regarding: { apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: first.name, namespace: first.namespace },
-            type: 'Warning',
-            reason: 'UpdateRejected',
-            action: 'Report',
-            note: `UCloud/Core rejected update(s) ${its.map((it) => it.entry.seq).join(', ')}: ${r.error.why}`,
-          })
-          .catch(() => undefined);
+        await this.events.record(
+          { namespace: first.namespace, name: first.name },
+          'Warning',
+          'UpdateRejected',
+          'Report',
+          `UCloud/Core rejected update(s) ${its.map((it) => it.entry.seq).join(', ')}: ${r.error.why}`,
+        );
       }
     }
     if (!done.length) return;
