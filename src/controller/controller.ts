@@ -18,6 +18,7 @@ import { Reporter } from './reporter.js';
 import { trimPod } from './pod-trim.js';
 import { trimToIdentity, type ChildIdentity } from './child-trim.js';
 import { trimJob } from './job-trim.js';
+import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
 
 export const CONTROLLER_NAME = 'ucloudjob';
 
@@ -127,13 +128,13 @@ export class Controller {
           networkPolicy: policies.get(n, networkPolicyName(name)),
         };
       },
-      namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => key.slice(key.indexOf('/') + 1)),
+      namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => splitKey(key).name),
       onOutboxPending: (n, name, written) => this.reporter.notify(n, name, written),
       onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),
       now: deps.now,
     });
     this.jobs.onChange((job, kind) => {
-      const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
+      const key = keyOf(job);
       if (kind === 'delete') {
         this.reconciler.forget(job.metadata!.namespace!, job.metadata!.name, job.metadata?.uid);
         this.relevant.delete(key);
@@ -149,7 +150,7 @@ export class Controller {
       // Peering is symmetric: a job naming another as a peer changes the other's NetworkPolicy,
       // and a job that names this one must learn when it ends (its policy and aliases drop it).
       const named = kind === 'delete' ? [] : (job.spec?.peers ?? []).map((p) => jobResourceName(p.jobId));
-      for (const name of new Set([...(this.namesPeers.get(key) ?? []), ...named])) this.queue.add(`${job.metadata?.namespace}/${name}`);
+      for (const name of new Set([...(this.namesPeers.get(key) ?? []), ...named])) this.queue.add(objectKey(job.metadata?.namespace, name));
       for (const key2 of this.jobsNaming(job.metadata!.namespace!, job.metadata!.name)) this.queue.add(key2);
       this.indexPeers(key, named);
     });
@@ -157,7 +158,7 @@ export class Controller {
     this.pods.onChange((pod) => {
       const owner = pod.metadata?.labels?.[LABEL_JOB];
       if (!owner) return;
-      this.queue.add(`${pod.metadata?.namespace}/${owner}`);
+      this.queue.add(objectKey(pod.metadata?.namespace, owner));
       // Jobs that name the owner as a peer publish its pods' addresses (peer-aliases.ts).
       for (const key of this.jobsNaming(pod.metadata!.namespace!, owner)) this.queue.add(key);
     });
@@ -174,7 +175,7 @@ export class Controller {
   }
 
   private indexPeers(key: string, named: readonly string[]): void {
-    const ns = key.slice(0, key.indexOf('/'));
+    const ns = splitKey(key).namespace;
     for (const name of this.namesPeers.get(key) ?? []) {
       const set = this.namedBy.get(`${ns}/${name}`);
       set?.delete(key);
@@ -204,7 +205,7 @@ export class Controller {
 
   /** Keys of the jobs that name `namespace/name` as a peer. */
   jobsNaming(namespace: string, name: string): string[] {
-    return [...(this.namedBy.get(`${namespace}/${name}`) ?? [])];
+    return [...(this.namedBy.get(objectKey(namespace, name)) ?? [])];
   }
 
   get hasSynced(): boolean {
@@ -228,7 +229,7 @@ export class Controller {
     const every = this.deps.config.reconciler.resyncSeconds * 1000;
     if (!every || !this.running) return;
     this.resyncTimer = setTimeout(() => {
-      for (const j of this.jobs.list()) this.queue.add(`${j.metadata.namespace}/${j.metadata.name}`);
+      for (const j of this.jobs.list()) this.queue.add(keyOf(j));
       this.scheduleResync();
     }, every);
     this.resyncTimer.unref();
@@ -241,7 +242,7 @@ export class Controller {
       if (key === undefined) return;
       const started = performance.now();
       metrics.activeWorkers.inc({ controller: CONTROLLER_NAME });
-      const [namespace, name] = key.split('/') as [string, string];
+      const { namespace, name } = splitKey(key);
       try {
         const res = await this.reconciler.reconcile(namespace, name);
         this.queue.forget(key);

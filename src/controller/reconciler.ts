@@ -22,6 +22,7 @@ import { dueWindows } from './accounting.js';
 import { planJob } from './job-planner.js';
 import { specProblems } from './spec-check.js';
 import { JobEventRecorder, jobRef, type EventType } from './job-events.js';
+import { keyOf, objectKey } from '../k8s/object-key.js';
 
 export interface ReconcilerDeps {
   kube: KubePort;
@@ -72,7 +73,7 @@ export class Reconciler {
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const raw = this.deps.getJob(namespace, name) as UCloudJob | undefined;
-    const key = `${namespace}/${name}`;
+    const key = objectKey(namespace, name);
     if (!raw) {
       this.firstMissingAt.delete(key);
       return {};
@@ -201,7 +202,7 @@ export class Reconciler {
       // With the resourceVersion read: a concurrent status write wins, and the next pass says it again.
       await this.deps.kube.ucloudJobs.replaceStatus({ ...job, status: { ...job.status, conditions } });
     } catch (e) {
-      if (!isConflict(e) && !isNotFound(e)) this.deps.logger.warn('Could not record the ChildrenCreated condition', { job: `${job.metadata.namespace}/${job.metadata.name}`, err: e });
+      if (!isConflict(e) && !isNotFound(e)) this.deps.logger.warn('Could not record the ChildrenCreated condition', { job: keyOf(job), err: e });
     }
   }
 
@@ -220,7 +221,7 @@ export class Reconciler {
     const left = Date.parse(job.status.finishedAt) + retainMs - now.getTime();
     if (left > 0) return { requeueAfterMs: left };
     await this.deps.kube.ucloudJobs.delete(job.metadata.namespace!, job.metadata.name);
-    this.deps.logger.info('Deleted a settled UCloudJob after its retention period', { job: `${job.metadata.namespace}/${job.metadata.name}` });
+    this.deps.logger.info('Deleted a settled UCloudJob after its retention period', { job: keyOf(job) });
     return {};
   }
 
@@ -386,7 +387,7 @@ export class Reconciler {
   }
 
   forget(namespace: string, name: string, uid?: string): void {
-    this.firstMissingAt.delete(`${namespace}/${name}`);
+    this.firstMissingAt.delete(objectKey(namespace, name));
     if (uid) {
       this.ensured.delete(uid);
       this.childChanges.delete(uid);

@@ -13,6 +13,7 @@ import type { JobState } from '../ucloud/job.js';
 import { trimJob } from './job-trim.js';
 import { markUnknownToCore } from './unknown-to-core.js';
 import { JobEventRecorder } from './job-events.js';
+import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
 
 export interface ReporterDeps {
   kube: KubePort;
@@ -104,8 +105,9 @@ export class Reporter {
   notify(namespace: string, name: string, written?: UCloudJob): void {
     if (this.stopped) return;
     // Trimmed like the cache's copies: thousands can wait here while the watch lags behind a burst.
-    if (written) this.written.set(`${namespace}/${name}`, trimJob(written));
-    this.pending.add(`${namespace}/${name}`);
+    const key = objectKey(namespace, name);
+    if (written) this.written.set(key, trimJob(written));
+    this.pending.add(key);
     this.schedule(this.deps.batchWindowMs);
   }
 
@@ -119,7 +121,7 @@ export class Reporter {
     for (const job of this.deps.listJobs()) {
       // A job Core has no record of owes Core nothing: its updates are never sent (ADR 0015).
       if (job.status?.unknownToCore) continue;
-      const pending = unacknowledged(job.status, this.acked.get(`${job.metadata.namespace}/${job.metadata.name}`) ?? 0);
+      const pending = unacknowledged(job.status, this.acked.get(keyOf(job)) ?? 0);
       if (!pending.length) continue;
       updates += pending.length;
       const at = Date.parse(pending[0]!.at);
@@ -147,12 +149,12 @@ export class Reporter {
   private sweep(): void {
     // Drops written copies the cache has caught up with (and ones of jobs long gone).
     for (const key of [...this.written.keys()]) {
-      const [namespace, name] = key.split('/') as [string, string];
+      const { namespace, name } = splitKey(key);
       if (!this.deps.getJob(namespace, name) && !this.pending.has(key)) this.written.delete(key);
       else this.current(key, namespace, name);
     }
     for (const job of this.deps.listJobs()) {
-      const key = `${job.metadata.namespace}/${job.metadata.name}`;
+      const key = keyOf(job);
       if (job.status?.unknownToCore) {
         this.unknownToCore.delete(job.metadata.uid ?? key); // the cache shows the mark now
         continue;
@@ -184,7 +186,7 @@ export class Reporter {
   private collect(): Item[] {
     const items: Item[] = [];
     for (const key of [...this.pending]) {
-      const [namespace, name] = key.split('/') as [string, string];
+      const { namespace, name } = splitKey(key);
       const job = this.current(key, namespace, name);
       this.pending.delete(key);
       // Core has no such job: nothing sent for it could succeed (status.unknownToCore).
