@@ -30,8 +30,9 @@ export interface ReconcilerDeps {
   logger: Logger;
   metrics?: OperatorMetrics;
   control?: JobsControlPort;
-  getJob: (namespace: string, name: string) => unknown;
-  listJobs: () => readonly unknown[];
+  /** The UCloudJob as the cache holds it: stored by the apiserver, not yet checked against our schema (reconcile parses it). */
+  getJob: (namespace: string, name: string) => UCloudJob | undefined;
+  listJobs: () => readonly UCloudJob[];
   podsOf: (namespace: string, name: string) => readonly V1Pod[];
   /** The job's ConfigMap, Service and NetworkPolicy as the child caches hold them (docs/adr/0011). */
   childrenOf?: (namespace: string, name: string) => { configMap?: ChildIdentity; service?: ChildIdentity; networkPolicy?: ChildIdentity };
@@ -72,7 +73,7 @@ export class Reconciler {
   }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
-    const raw = this.deps.getJob(namespace, name) as UCloudJob | undefined;
+    const raw = this.deps.getJob(namespace, name);
     const key = objectKey(namespace, name);
     if (!raw) {
       this.firstMissingAt.delete(key);
@@ -228,8 +229,8 @@ export class Reconciler {
   /** Jobs that named this job as a peer: their pods must be admitted by our NetworkPolicy. */
   private peersOfOthers(job: UCloudJob): string[] {
     const candidates = this.deps.namingJobs
-      ? this.deps.namingJobs(job.metadata.namespace!, job.metadata.name).map((n) => this.deps.getJob(job.metadata.namespace!, n) as UCloudJob | undefined)
-      : (this.deps.listJobs() as UCloudJob[]);
+      ? this.deps.namingJobs(job.metadata.namespace!, job.metadata.name).map((n) => this.deps.getJob(job.metadata.namespace!, n))
+      : this.deps.listJobs();
     const names: string[] = [];
     for (const other of candidates) {
       if (!other || other.metadata?.name === job.metadata.name || isFinal(other.status?.state)) continue;
@@ -242,7 +243,7 @@ export class Reconciler {
   private peerAddresses(job: UCloudJob): PeerAddresses {
     const out: Record<string, Array<string | undefined>> = {};
     for (const peer of job.spec.peers) {
-      const peerJob = this.deps.getJob(job.metadata.namespace!, jobResourceName(peer.jobId)) as UCloudJob | undefined;
+      const peerJob = this.deps.getJob(job.metadata.namespace!, jobResourceName(peer.jobId));
       // A peer that has ended (or is gone) has no addresses worth publishing: its IPs are free.
       if (!peerJob || peerJob.spec?.jobId !== peer.jobId || isFinal(peerJob.status?.state)) {
         out[peer.jobId] = [];
@@ -380,7 +381,7 @@ export class Reconciler {
 
   /** A child object was deleted or edited by someone else: verify every child on the next reconcile. */
   childChanged(namespace: string, name: string): void {
-    const job = this.deps.getJob(namespace, name) as UCloudJob | undefined;
+    const job = this.deps.getJob(namespace, name);
     const uid = job?.metadata?.uid ?? name;
     this.ensured.delete(uid);
     this.childChanges.set(uid, (this.childChanges.get(uid) ?? 0) + 1);
