@@ -46,6 +46,8 @@ describe('the operator with only the chart RBAC', () => {
       products: TEST_PRODUCTS,
       replicaCount: 1,
       jobsNamespace: ns.name,
+      // The test made it (and deletes it); a site's chart would create and label it.
+      jobsNamespaceCreate: false,
       // The CRD is cluster-wide and already installed; this release only brings the operator.
       crds: { install: false },
     };
