@@ -174,6 +174,8 @@ export const ConfigSchema = z.object({
       terminals: z.boolean().default(false),
       /** A session identifier from interactiveSession is usable this long after it was issued (and once). */
       sessionTtlSeconds: z.number().int().min(10).max(86_400).default(300),
+      /** How often the leader deletes expired session Secrets (terminal and web) of jobs that still run (L13). */
+      sessionSweepSeconds: z.number().min(0.1).max(86_400).default(60),
       /** Terminal sockets: back-pressure both ways and limits on sockets that have not initialised. */
       terminal: z
         .object({
