@@ -10,9 +10,7 @@ import { readFileSync } from 'node:fs';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { createKubeExecPort, type ExecPort, type ExecStream } from '../../src/adapter/sessions/exec.js';
 import { eventually, type TestStack } from '../support/harness.js';
-import { crWhen, providerCall, runningPods } from '../support/jobs.js';
-import { describeOnRealNodes, runShellJob, startRealStack } from '../support/real-node.js';
-import { FrameClient } from '../support/ws-frames.js';
+import { describeOnRealNodes, openRealTerminal, SHELL_CALL, startRealStack } from '../support/real-node.js';
 
 const HIGH = 256 * 1024;
 const BLOCK = 64 * 1024;
@@ -93,21 +91,11 @@ describeOnRealNodes('security: H3 terminal back-pressure through a real exec', (
 
   it('a fast writer and a stalled browser: the exec is paused, the operator holds a bounded amount, the writer blocks', async () => {
     const id = '90701';
-    const job = await runShellJob(stack, id, 'exec sleep 3600');
-    await runningPods(stack, id, 1, 90_000);
-    await crWhen(stack, id, (j) => j.status?.state === 'RUNNING', 'RUNNING');
-    const opened = (await providerCall(stack, '/interactiveSession', {
-      items: [{ job: { id, owner: { createdBy: 'user', project: null } }, rank: 0, sessionType: 'SHELL', target: null }],
-    })) as { status: number; body: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(opened.status).toBe(200);
-    const call = 'jobs.compute.example.shell.open';
-    const term = await FrameClient.connect(`${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/example/websocket`);
-    term.send({ call, streamId: 's', payload: { type: 'initialize', sessionIdentifier: opened.body.responses[0].sessionIdentifier, cols: 120, rows: 40 } });
-    await term.waitFor((f) => f.streamId === 's' && f.payload?.type === 'initialize', 'initialize', 30_000);
+    const { job, term } = await openRealTerminal(stack, id, { cols: 120, rows: 40 });
 
     // The writer: 64 KiB blocks as fast as the terminal takes them, counting blocks in a file.
     const writer = `n=0; while :; do head -c ${BLOCK} /dev/zero | tr '\\0' x; n=$((n+1)); echo $n > /tmp/blocks; done\n`;
-    term.send({ call, streamId: 'w', payload: { type: 'input', data: writer } });
+    term.send({ call: SHELL_CALL, streamId: 'w', payload: { type: 'input', data: writer } });
     await eventually(() => counting.received > 4 * HIGH, 'output flowing', 60_000);
     // The browser stops reading.
     term.ws.pause();
