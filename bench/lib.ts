@@ -5,12 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { z } from 'zod';
 import type { UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
 import { parseConfig, type OperatorConfig } from '../src/config.js';
 import { jobToResource } from '../src/translate/job-to-spec.js';
-import { JobSchema, type Job } from '../src/ucloud/job.js';
+import type { Job } from '../src/ucloud/job.js';
 import { createReadyNamespace, parseClusterEnv } from '../test/support/cluster-env.js';
+import { parsedSpecJob } from '../test/support/job-factory.js';
 import type { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js';
 
 export const REPO = resolve(process.env.BENCH_REPO ?? process.cwd());
@@ -79,12 +79,9 @@ export function operatorConfig(raw: Record<string, unknown>): OperatorConfig {
   return parseConfig(raw);
 }
 
-const Bulk = z.object({ items: z.array(JobSchema) });
 /** The spec's "Simple batch Job" as UCloud/Core sends it, with another id (and replicas). */
 export function simpleJob(id: string, replicas = 1): Job {
-  const raw = JSON.parse(readFileSync(resolve(REPO, 'test/fixtures/create-simple-batch.json'), 'utf8'));
-  const job = Bulk.parse(raw).items[0]!;
-  job.id = id;
+  const job = parsedSpecJob(id);
   job.specification.replicas = replicas;
   if (replicas > 1 && job.status?.resolvedApplication?.invocation) {
     (job.status.resolvedApplication.invocation as { allowMultiNode?: boolean }).allowMultiNode = true;

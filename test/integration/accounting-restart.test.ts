@@ -8,7 +8,8 @@ import { jobResourceName } from '../../src/api/v1alpha1/names.js';
 import { setLogSink } from '../../src/observability/log.js';
 import { startOperator, type RunningOperator } from '../../src/operator.js';
 import { createTestNamespace, eventually, testConfig, type TestNamespace, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 
 const T = 180_000;

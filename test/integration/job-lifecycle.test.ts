@@ -1,13 +1,14 @@
 // The end-to-end proof on the real control plane: UCloud/Core (emulated) creates the spec's
 // "Simple batch Job" verbatim; the operator writes the UCloudJob, the rank files and the pod;
 // kwok runs the pod; the job's RUNNING and SUCCESS reach UCloud/Core.
-import { readFileSync } from 'node:fs';
 import { configMapName, podName, serviceName, networkPolicyName } from '../../src/api/v1alpha1/names.js';
 import { rankViewOf } from '../../src/controller/desired/rank-files.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
 import { exitPod } from '../support/workload.js';
+import { specJob } from '../support/job-factory.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 
 describe('a UCloud job end to end', () => {
   let stack: TestStack;

@@ -2,16 +2,17 @@
 // checked against what the UCloud/Core emulator recorded and what the adapter was asked. Names
 // follow controller-runtime (controller_runtime_*, workqueue_*); ours carry ucloud_operator_.
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { JOB_STATES } from '../../src/observability/metrics.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
 import { hasSeries, metric, runForASecond, scrape } from '../support/ops.js';
 import { exitPod } from '../support/workload.js';
+import { specJob } from '../support/job-factory.js';
 
 jest.setTimeout(120_000);
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 
 describe('metrics after a job', () => {
   let stack: TestStack;

@@ -5,19 +5,19 @@
 // The release lives in one namespace and the jobs in another (jobsNamespace), as a site would run it.
 // Every permission is also checked the other way: what the chart must not grant, it does not.
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { setLogSink } from '../../src/observability/log.js';
 import { startOperator, type RunningOperator } from '../../src/operator.js';
 import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
 import { chartOperatorConfig, helm, installChart, kubectl, runForASecond, serviceAccountKubeConfig } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
-import { batchJob } from '../support/jobs.js';
+import { batchJob, specJob } from '../support/job-factory.js';
 import { exitPod } from '../support/workload.js';
 
 jest.setTimeout(150_000);
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 
 describe('the operator with only the chart RBAC', () => {
   /** Where the release (ServiceAccount, Secret, Deployment) lives: not where the jobs run. */

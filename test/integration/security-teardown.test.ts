@@ -7,7 +7,8 @@
 import { NetworkingV1Api } from '@kubernetes/client-node';
 import { configMapName, jobResourceName, networkPolicyName } from '../../src/api/v1alpha1/names.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 
 const T = 120_000;
 const HOLD = 'test.ucloud.dk/hold-in-deletion';

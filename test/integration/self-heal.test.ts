@@ -1,13 +1,14 @@
 // Level-triggered repair on the real control plane: a running job whose NetworkPolicy, rank-files
 // ConfigMap or headless Service is deleted by someone else gets them back, with nothing reported
 // to UCloud/Core (the job never stopped).
-import { readFileSync } from 'node:fs';
 import { configMapName, networkPolicyName, podName, serviceName } from '../../src/api/v1alpha1/names.js';
 import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { startOperator } from '../../src/operator.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
+import { specJob } from '../support/job-factory.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 
 describe('children deleted under a running job', () => {
   let stack: TestStack;

@@ -13,10 +13,12 @@ import { builtEntrypoint, canRunAsPid1, spawnOperator, type OperatorProcess } fr
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { specJob } from '../support/job-factory.js';
 
 jest.setTimeout(120_000);
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 const LEASE = 'ucloud-operator-leader';
 
 /** A loopback proxy to the emulator that can hold JobsControl.update calls until released. */
@@ -165,7 +167,7 @@ describe('SIGTERM to node dist/src/main.js', () => {
     expect((await core.callProvider(op.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture)).status).toBe(200);
     await eventually(() => gate.held.length > 0, 'the RUNNING update held at the gate');
     // A provider call in flight: half its body is there.
-    const second = { items: [{ ...fixture.items[0], id: '54113' }] };
+    const second = { items: [specJob('54113')] };
     const call = halfSentPost(jobsUrl, await core.signCoreToken(), JSON.stringify(second));
     await call.started;
 

@@ -2,7 +2,8 @@
 // activeDeadlineSeconds, which can only be lowered) ends a job at startedAt + timeAllocation and
 // reports EXPIRED; extend moves the deadline and reports newTimeAllocation first.
 import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, extend, noPodsLeft, runningPods } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, extend, noPodsLeft, runningPods } from '../support/jobs.js';
 
 describe('time allocation', () => {
   let stack: TestStack;

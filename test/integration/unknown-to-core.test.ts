@@ -9,7 +9,8 @@ import { EventsV1Api } from '@kubernetes/client-node';
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';
 import type { UCloudJob } from '../../src/api/v1alpha1/ucloudjob.js';
 import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, cr, crWhen, noPodsLeft, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, cr, crWhen, noPodsLeft, terminate } from '../support/jobs.js';
 
 const T = 240_000;
 const INTERVAL_MS = 2000;

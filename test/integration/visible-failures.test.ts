@@ -6,7 +6,8 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, runningPods, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, runningPods, terminate } from '../support/jobs.js';
 import { kubectl } from '../support/ops.js';
 
 describe('visible failures and protected fields', () => {

@@ -11,7 +11,8 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { jobResourceName, podName } from '../../src/api/v1alpha1/names.js';
 import { clusterEnv } from './cluster-env.js';
 import { eventually, startStack, type TestStack } from './harness.js';
-import { batchJob, createJobs, noPodsLeft, terminate } from './jobs.js';
+import { batchJob } from './job-factory.js';
+import { createJobs, noPodsLeft, terminate } from './jobs.js';
 
 const env = clusterEnv();
 /** How many real nodes the test cluster has (0: none; REAL_NODES_SKIPPED says why). */
