@@ -5,9 +5,9 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseConfig, type OperatorConfig } from '../../src/config.js';
 import { createClientNodePort } from '../../src/k8s/client-node-port.js';
 import type { KubePort } from '../../src/k8s/kube-port.js';
-import { setLogSink } from '../../src/observability/log.js';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../src/operator.js';
 import { KUBECONFIG_PATH, createReadyNamespace } from './cluster-env.js';
+import { collectLogs } from './logs.js';
 import { UCloudCoreEmulator } from './ucloud-core-emulator.js';
 
 export function testKubeConfig(): KubeConfig {
@@ -97,22 +97,18 @@ export async function startStack(
   const ns = await createTestNamespace();
   const core = await UCloudCoreEmulator.start({ providerId: 'example' });
   const config = testConfig(ns.name, core, overrides);
-  const logs: string[] = [];
-  const previousSink = setLogSink((line) => {
-    logs.push(line);
-    if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
-  });
+  const logs = collectLogs();
   const running = await startOperator({ ...operator(ns), config, kc: ns.kc });
   return {
     ns,
     core,
     operator: running,
     config,
-    logs,
+    logs: logs.lines,
     stop: async () => {
       await running.stop();
       await core.close();
-      setLogSink(previousSink);
+      logs.stop();
       await ns.delete();
     },
   };
