@@ -5,9 +5,8 @@
 // sees every update and charge exactly once. SIGTERM instead hands the Lease over at once.
 import { jest } from '@jest/globals';
 import { podName } from '../../src/api/v1alpha1/names.js';
-import { KUBECONFIG_PATH } from '../support/cluster-env.js';
-import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
-import { hasSeries, metric, runForASecond, scrape, spawnOperator, type OperatorProcess } from '../support/ops.js';
+import { createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
+import { hasSeries, metric, runForASecond, scrape, spawnReplica, type OperatorProcess } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 import { exitPod } from '../support/workload.js';
 import { specJob } from '../support/job-factory.js';
@@ -37,21 +36,13 @@ describe('leader election between two operator processes', () => {
   });
 
   function start(name: string): Promise<OperatorProcess> {
-    return spawnOperator({
+    return spawnReplica({
       name,
-      kubeconfig: KUBECONFIG_PATH,
-      secrets: { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() },
-      config: {
-        providerId: core.providerId,
-        namespace: ns.name,
-        ucloud: { coreUrl: core.url },
-        http: { host: '127.0.0.1', port: 0, probePort: 0 },
-        products: TEST_PRODUCTS,
-        reporting: { batchWindowMs: 20 },
-        reconciler: { resyncSeconds: 30 },
-        leaderElection: { enabled: true, leaseName: LEASE, leaseDurationSeconds: LEASE_DURATION_S, renewDeadlineSeconds: 3, retryPeriodSeconds: RETRY_S },
-      },
-      env: { POD_NAME: name, SHUTDOWN_DEADLINE_MS: '20000' },
+      namespace: ns.name,
+      core,
+      leaderElection: { leaseName: LEASE, leaseDurationSeconds: LEASE_DURATION_S, renewDeadlineSeconds: 3, retryPeriodSeconds: RETRY_S },
+      shutdownDeadlineMs: 20_000,
+      config: { reconciler: { resyncSeconds: 30 } },
     });
   }
 

@@ -51,12 +51,23 @@ export const TEST_PRODUCTS = [
 
 export const TEST_RENDERER_IMAGE = 'registry.example/ucloud-operator:test';
 
+/**
+ * The raw configuration of an operator serving `core` (the emulator) for jobs in `namespace`,
+ * listening on loopback ports the kernel picks. `credentials: false` leaves the refresh token and
+ * Core's key out (a child process gets them as files, as from the chart's Secret).
+ */
+export function emulatorConfig(namespace: string, core: UCloudCoreEmulator, credentials = true): Record<string, unknown> {
+  return {
+    providerId: core.providerId,
+    namespace,
+    ucloud: { coreUrl: core.url, ...(credentials ? { publicKey: core.publicKeyBase64Der(), refreshToken: core.refreshToken } : {}) },
+    http: { host: '127.0.0.1', port: 0, probePort: 0 },
+  };
+}
+
 export function testConfig(ns: string, core: UCloudCoreEmulator, overrides: Record<string, unknown> = {}): OperatorConfig {
   const base: Record<string, unknown> = {
-    providerId: core.providerId,
-    namespace: ns,
-    ucloud: { coreUrl: core.url, publicKey: core.publicKeyBase64Der(), refreshToken: core.refreshToken },
-    http: { host: '127.0.0.1', port: 0, probePort: 0 },
+    ...emulatorConfig(ns, core),
     products: TEST_PRODUCTS,
     reconciler: { workers: 4, resyncSeconds: 30 },
     reporting: { batchWindowMs: 20 },
