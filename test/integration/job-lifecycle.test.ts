@@ -3,7 +3,8 @@
 // kwok runs the pod; the job's RUNNING and SUCCESS reach UCloud/Core.
 import { configMapName, podName, serviceName, networkPolicyName } from '../../src/api/v1alpha1/names.js';
 import { rankViewOf } from '../../src/controller/desired/rank-files.js';
-import { eventually, startStack, type TestStack } from '../support/harness.js';
+import { eventually } from '../support/harness.js';
+import { useStack } from '../support/stack-hooks.js';
 import { exitPod } from '../support/workload.js';
 import { specJob } from '../support/job-factory.js';
 
@@ -11,16 +12,10 @@ import { specJob } from '../support/job-factory.js';
 const fixture = { items: [specJob()] };
 
 describe('a UCloud job end to end', () => {
-  let stack: TestStack;
-  beforeEach(async () => {
-    stack = await startStack();
-  });
-  afterEach(async () => {
-    await stack?.stop();
-  });
+  const stack = useStack('each');
 
   it('runs the spec example: CR, rank files, pod, RUNNING then SUCCESS at UCloud/Core', async () => {
-    const { core, operator, ns } = stack;
+    const { core, operator, ns } = stack();
     const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
     expect(res).toEqual({ status: 200, body: { responses: [null] } });
 
@@ -72,7 +67,7 @@ describe('a UCloud job end to end', () => {
   });
 
   it('a duplicate create leaves exactly one CR and one set of pods', async () => {
-    const { core, operator, ns } = stack;
+    const { core, operator, ns } = stack();
     const path = `/ucloud/${core.providerId}/jobs`;
     const [a, b] = await Promise.all([
       core.callProvider(operator.adapterUrl, 'POST', path, fixture),

@@ -4,23 +4,18 @@
 import { configMapName, networkPolicyName, podName, serviceName } from '../../src/api/v1alpha1/names.js';
 import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { startOperator } from '../../src/operator.js';
-import { eventually, startStack, type TestStack } from '../support/harness.js';
+import { eventually } from '../support/harness.js';
+import { useStack } from '../support/stack-hooks.js';
 import { specJob } from '../support/job-factory.js';
 
 /** The spec's example create body. */
 const fixture = { items: [specJob()] };
 
 describe('children deleted under a running job', () => {
-  let stack: TestStack;
-  beforeEach(async () => {
-    stack = await startStack();
-  });
-  afterEach(async () => {
-    await stack?.stop();
-  });
+  const stack = useStack('each');
 
   it('are recreated by the reconciler', async () => {
-    const { core, operator, ns } = stack;
+    const { core, operator, ns } = stack();
     const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
     expect(res.status).toBe(200);
     const name = 'j-54112';
@@ -57,7 +52,7 @@ describe('children deleted under a running job', () => {
   });
 
   it('a restarted operator finds them in place in its caches and writes none of them', async () => {
-    const { core, operator, ns, config } = stack;
+    const { core, operator, ns, config } = stack();
     const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
     expect(res.status).toBe(200);
     const name = 'j-54112';
