@@ -18,6 +18,9 @@ beforeAll(async () => {
   ({ privateKey } = await generateKeyPair('RS256'));
 });
 afterEach(() => {
+  // A reply held with .delay() that the client gave up on still has nock's timer pending (10 s in
+  // the timeout tests): cleared here, or it keeps the Jest worker alive after its last file.
+  nock.abortPendingRequests();
   nock.cleanAll();
 });
 afterAll(() => {

@@ -143,6 +143,9 @@ describe('security: H3 terminal output and input back-pressure', () => {
     expect(exec.closed).toBe(true);
     // It produced the cap plus what the kernel held, not the runaway amount.
     expect(exec.produced).toBeLessThan(CAP + 4 * CHUNK + kernelBufferBytes());
+    // The paused client never reads the server's close, so its socket would stay open in the Jest
+    // worker for the rest of the run: end it from this side.
+    t.ws.terminate();
   });
 
   it('stops reading the browser while the process does not read its stdin', async () => {
