@@ -18,3 +18,16 @@ export function useStack(scope: 'each' | 'all', overrides: Record<string, unknow
     return stack;
   };
 }
+
+/**
+ * For tests that each start a stack of their own configuration: the result starts one (as
+ * startStack does) and it is stopped after the test, whatever the test did.
+ */
+export function stackStoppedAfterEach(timeoutMs = 120_000): typeof startStack {
+  let stack: TestStack | undefined;
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  }, timeoutMs);
+  return async (...args) => (stack = await startStack(...args));
+}
