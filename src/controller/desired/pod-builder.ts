@@ -21,8 +21,8 @@ import { invocationInit } from './invocation-init.js';
 import { childMetadata } from './owner.js';
 import { peerSearchDomain } from './peer-aliases.js';
 import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
+import { USER_CONTAINER } from '../../api/v1alpha1/names.js';
 
-export const USER_CONTAINER = 'user-job';
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
 /** Set by the operator on every rank; an application's own value for these would be a lie. */
