@@ -444,7 +444,7 @@ describe('JobsControlClient: logging', () => {
   it('never writes the refresh token or an access token to the log', async () => {
     let t1 = '';
     let t2 = '';
-    let lines: string[] = [];
+    let lines: string[];
     setLogLevel('debug');
     try {
       lines = await captureLogs(async () => {

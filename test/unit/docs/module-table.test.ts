@@ -23,7 +23,12 @@ function namedIn(row: string): string[] {
 describe("docs/architecture.md's module table", () => {
   const doc = readFileSync(join(REPO, 'docs/architecture.md'), 'utf8');
   const section = doc.slice(doc.indexOf('## Modules'), doc.indexOf('\n## ', doc.indexOf('## Modules') + 1));
-  const named = new Set(section.split('\n').filter((l) => l.startsWith('| `')).flatMap(namedIn));
+  const named = new Set(
+    section
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .flatMap(namedIn),
+  );
 
   it('names every file under src/', () => {
     expect(sourceFiles(join(REPO, 'src')).filter((f) => !named.has(f))).toEqual([]);
