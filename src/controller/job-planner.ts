@@ -6,7 +6,6 @@ import type { V1Pod } from '@kubernetes/client-node';
 import {
   isFinal,
   unacknowledged,
-  LABEL_RANK,
   type OutboxEntry,
   type UCloudJob,
   type UCloudJobState,
@@ -19,6 +18,7 @@ import { mapPods } from './state-mapping.js';
 import { canonicalJson } from './canonical-json.js';
 import type { GangBackend } from './gang-backend.js';
 import { waitingText } from './wait-queue.js';
+import { podRank, userContainerState } from './pod-facts.js';
 
 export interface PlanInput {
   job: UCloudJob;
@@ -88,11 +88,6 @@ export const UNKNOWN_TO_CORE_MESSAGE = 'UCloud/Core does not know this job (it m
 /** Outbox entries beyond this many acknowledged ones are dropped when status is rewritten. */
 const KEEP_ACKNOWLEDGED = 3;
 
-const rankOf = (pod: V1Pod): number | undefined => {
-  const v = pod.metadata?.labels?.[LABEL_RANK];
-  const n = v === undefined ? NaN : Number(v);
-  return Number.isInteger(n) ? n : undefined;
-};
 
 const ms = (iso: string | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 const iso = (t: number): string => new Date(t).toISOString();
@@ -109,7 +104,7 @@ function toTime(v: unknown): number | undefined {
 
 /** When the user container of a pod started running, if the pod says. */
 function containerStartedAt(pod: V1Pod): number | undefined {
-  const cs = pod.status?.containerStatuses?.[0]?.state;
+  const cs = userContainerState(pod);
   return toTime(cs?.running?.startedAt) ?? toTime(cs?.terminated?.startedAt) ?? toTime(pod.status?.startTime);
 }
 
@@ -128,7 +123,7 @@ function placementOf(pods: readonly V1Pod[], replicas: number): { placed: boolea
 }
 
 function containerFinishedAt(pod: V1Pod): number | undefined {
-  return toTime(pod.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt);
+  return toTime(userContainerState(pod)?.terminated?.finishedAt);
 }
 
 /** The UCloud path of the job's /work folder, when the site's work volume is visible in UCloud. */
@@ -148,6 +143,49 @@ function appendOutbox(status: UCloudJobStatus, entry: Omit<OutboxEntry, 'seq'>):
   const acknowledgedSeq = status.outbox?.acknowledgedSeq ?? 0;
   const entries = [...(status.outbox?.entries ?? []), { ...entry, seq: nextSeq(status) }];
   status.outbox = { acknowledgedSeq, entries };
+}
+
+/**
+ * With a gang backend, waiting for room is not a failure: the gang timeout counts from the moment
+ * the whole gang had its nodes (`gangSince`, undefined until then), and an unschedulable rank is the
+ * queue's business. Without one (or backend none) the timeout counts from the job's creation.
+ */
+function gangFacts(input: GangInput | undefined, livePods: readonly V1Pod[], replicas: number, createdAt: number, t: number) {
+  const gang = input && input.backend !== 'none' ? input : undefined;
+  const where = placementOf(livePods, replicas);
+  const gangSince = gang ? (where.placed ? (where.at ?? t) : undefined) : createdAt;
+  return { gang, where, gangSince };
+}
+
+/** Waiting for room: the queue's text, to UCloud/Core too, but only when it changes. Returns whether the job waits. */
+function showWaiting(status: UCloudJobStatus, gang: GangInput | undefined, where: { placed: boolean; blocked: boolean }, spec: UCloudJob['spec'], at: string): boolean {
+  if (!gang || isFinal(status.state) || where.placed || !(gang.held || gang.queued || where.blocked)) return false;
+  const text = waitingText(spec.replicas, spec.product.id, gang.ahead);
+  status.message = text;
+  sayWaiting(status, text, at);
+  return true;
+}
+
+/** Why a job that has not started has failed, if it has: never fits, the gang timeout, or stuck. */
+function notStartedFailure(
+  job: { gang?: GangInput; gangSince?: number; livePods: readonly V1Pod[]; mapped: { runningRanks: number; message: string }; replicas: number },
+  t: number,
+  config: OperatorConfig,
+): string | undefined {
+  const { gang, gangSince, livePods, mapped, replicas } = job;
+  if (gang?.neverFits) return gang.neverFits;
+  const timeout = config.jobs.gangTimeoutSeconds;
+  if (gangSince !== undefined && t - gangSince >= timeout * 1000) {
+    return `Not all ranks were running within ${timeout}s${gang ? ' of being placed' : ''} (${mapped.runningRanks}/${replicas} running): ${mapped.message}`;
+  }
+  return stuckReason(livePods, t, config, !gang);
+}
+
+/** Held behind earlier waiting jobs (wait-queue.ts): create nothing yet. A job with pods is past that. */
+const isHeld = (gang: GangInput | undefined, livePods: readonly V1Pod[]): boolean => gang?.held === true && !livePods.length;
+
+function placementOfPlan(gang: GangInput | undefined, done: boolean, where: { placed: boolean; blocked: boolean }, waiting: boolean): { placement?: Placement } {
+  return gang && !done ? { placement: { placed: where.placed, blocked: where.blocked, waiting } } : {};
 }
 
 /**
@@ -188,7 +226,7 @@ function minDefined(...xs: Array<number | undefined>): number | undefined {
 export function livePodsByRank(replicas: number, pods: readonly V1Pod[]): Map<number, V1Pod> {
   const byRank = new Map<number, V1Pod>();
   for (const pod of pods) {
-    const r = rankOf(pod);
+    const r = podRank(pod);
     if (r !== undefined && r < replicas && !pod.metadata?.deletionTimestamp) byRank.set(r, pod);
   }
   return byRank;
@@ -263,9 +301,7 @@ export function planJob(input: PlanInput): Plan {
     const createdAt = toTime(job.metadata.creationTimestamp) ?? t;
     // With a gang backend, waiting for room is not a failure: the gang timeout counts from the
     // moment the whole gang had its nodes, and an unschedulable rank is the queue's business.
-    const gang = input.gang && input.gang.backend !== 'none' ? input.gang : undefined;
-    const where = placementOf(livePods, spec.replicas);
-    const gangSince = gang ? (where.placed ? (where.at ?? t) : undefined) : createdAt;
+    const { gang, where, gangSince } = gangFacts(input.gang, livePods, spec.replicas, createdAt, t);
     const lastFinish = Math.max(...livePods.map((p) => containerFinishedAt(p) ?? t));
 
     // Every reason the job has ended by now, with the moment it ended. Usually there is one; after
@@ -291,16 +327,9 @@ export function planJob(input: PlanInput): Plan {
 
     if (ending) {
       finish(ending.state, ending.message, ending.at);
-    } else if (gang?.neverFits && startedAt === undefined) {
-      finish('FAILURE', gang.neverFits);
-    } else if (startedAt === undefined && gangSince !== undefined && t - gangSince >= config.jobs.gangTimeoutSeconds * 1000) {
-      finish(
-        'FAILURE',
-        `Not all ranks were running within ${config.jobs.gangTimeoutSeconds}s${gang ? ' of being placed' : ''} (${mapped.runningRanks}/${spec.replicas} running): ${mapped.message}`,
-      );
     } else if (startedAt === undefined) {
-      const stuck = stuckReason(livePods, t, config, !gang);
-      if (stuck) finish('FAILURE', stuck);
+      const why = notStartedFailure({ gang, gangSince, livePods, mapped, replicas: spec.replicas }, t, config);
+      if (why) finish('FAILURE', why);
     }
 
     const missingRanks: number[] = [];
@@ -320,14 +349,7 @@ export function planJob(input: PlanInput): Plan {
       status.message = mapped.message;
     }
 
-    // Waiting for room: the queue's text, to UCloud/Core too, but only when it changes.
-    const waiting =
-      gang !== undefined && !isFinal(status.state) && startedAt === undefined && !where.placed && (gang.held || gang.queued || where.blocked);
-    if (waiting) {
-      const text = waitingText(spec.replicas, spec.product.id, gang.ahead);
-      status.message = text;
-      sayWaiting(status, text, iso(t));
-    }
+    const waiting = startedAt === undefined && showWaiting(status, gang, where, spec, iso(t));
 
     // extend: the allocation changed since we last queued it for UCloud/Core.
     if (
@@ -346,7 +368,7 @@ export function planJob(input: PlanInput): Plan {
 
     const final = isFinal(status.state);
     const createRanks: number[] = [];
-    const held = gang?.held === true && !livePods.length;
+    const held = isHeld(gang, livePods);
     if (!final && startedAt === undefined && !held) {
       for (let r = 0; r < spec.replicas; r++) if (!podsByRank.has(r)) createRanks.push(r);
     }
@@ -363,7 +385,7 @@ export function planJob(input: PlanInput): Plan {
       teardown: final,
       requeueAfterMs: final ? undefined : minDefined(expiryIn, gangIn, graceIn, stuckIn),
       missingRanks: final ? [] : missingRanks,
-      ...(gang && !final && startedAt === undefined ? { placement: { placed: where.placed, blocked: where.blocked, waiting } } : {}),
+      ...placementOfPlan(gang, final || startedAt !== undefined, where, waiting),
     };
   }
 
@@ -459,11 +481,11 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
 /** Provider-side faults that will not resolve by waiting: image pulls and unschedulable pods. */
 function stuckReason(pods: readonly V1Pod[], t: number, config: OperatorConfig, unschedulableFails: boolean): string | undefined {
   for (const pod of pods) {
-    const rank = rankOf(pod);
+    const rank = podRank(pod);
     const age = t - (toTime(pod.metadata?.creationTimestamp) ?? t);
     // An image is pulled once the pod has a node: a pod that waited long for one has its grace from then.
     const pulling = t - (scheduledAt(pod) ?? toTime(pod.metadata?.creationTimestamp) ?? t);
-    const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
+    const waiting = userContainerState(pod)?.waiting;
     if (waiting && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason ?? '') && pulling >= config.jobs.imagePullGraceSeconds * 1000) {
       return `The image of rank ${rank} could not be pulled (${waiting.reason}): ${waiting.message ?? ''}`.trim();
     }

@@ -8,7 +8,8 @@
 import { CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, cr } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, cr } from '../support/jobs.js';
 import { EXIT_AFTER } from '../support/workload.js';
 
 const JOBS = 10;

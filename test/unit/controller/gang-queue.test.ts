@@ -10,7 +10,7 @@ import { buildPod } from '../../../src/controller/desired/pod-builder.js';
 import { planJob, type GangInput, type Plan } from '../../../src/controller/job-planner.js';
 import { WaitQueue, aheadText, waitingText } from '../../../src/controller/wait-queue.js';
 import { unitConfig } from '../../support/config.js';
-import { job as baseJob } from '../desired/support.js';
+import { job as baseJob } from '../../support/job-factory.js';
 
 const CREATED = Date.parse('2026-03-01T12:00:00Z');
 const at = (seconds: number) => new Date(CREATED + seconds * 1000);

@@ -6,19 +6,15 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { PodGroup } from '../../../src/api/scheduling/pod-group.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { GangBackendResolver } from '../../../src/controller/gang-backend.js';
-import { Reconciler } from '../../../src/controller/reconciler.js';
 import { KubeError } from '../../../src/k8s/errors.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
 import { unitConfig } from '../../support/config.js';
 import { FakeKube } from '../../support/fake-kube.js';
-import { NS, job } from '../desired/support.js';
+import { NS, job } from '../../support/job-factory.js';
+import { podsOfJob, reconcilerOver } from '../../support/reconciler.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
 
 describe('reconciler: native gang backend and the wait queue', () => {
-  let restore: ReturnType<typeof setLogSink>;
-  beforeEach(() => (restore = setLogSink(() => undefined)));
-  afterEach(() => setLogSink(restore));
 
   function setup(backend: 'auto' | 'none' = 'auto') {
     let now = new Date(T0 + 60_000);
@@ -30,20 +26,14 @@ describe('reconciler: native gang backend and the wait queue', () => {
       kube.seed('UCloudJob', j);
     }
     const requeued: string[] = [];
-    const reconciler = new Reconciler({
-      kube,
+    const reconciler = reconcilerOver(kube, {
       config: unitConfig({ namespace: NS, jobs: { gang: { backend } } }),
-      logger: rootLogger,
-      getJob: (ns, name) => kube.peek<UCloudJob>('UCloudJob', ns, name),
-      listJobs: () => kube.all<UCloudJob>('UCloudJob', NS),
-      podsOf: (_ns, name) => kube.all<V1Pod>('Pod', NS).filter((p) => p.metadata?.labels?.['ucloud.dk/job'] === name),
-      onOutboxPending: () => undefined,
       requeue: (_ns, name) => requeued.push(name),
       now: () => now,
     });
     /** What kube-scheduler would write: every rank bound, or every rank refused. */
     const schedule = (name: string, verdict: 'bound' | 'unschedulable') => {
-      for (const p of kube.all<V1Pod>('Pod', NS).filter((x) => x.metadata?.labels?.['ucloud.dk/job'] === name)) {
+      for (const p of podsOfJob(kube)(NS, name)) {
         kube.mutate<V1Pod>('Pod', NS, p.metadata!.name!, (pod) => {
           if (verdict === 'bound') pod.spec!.nodeName = 'node-a';
           pod.status = {
@@ -57,7 +47,7 @@ describe('reconciler: native gang backend and the wait queue', () => {
         });
       }
     };
-    const pods = (name: string) => kube.all<V1Pod>('Pod', NS).filter((p) => p.metadata?.labels?.['ucloud.dk/job'] === name);
+    const pods = (name: string) => podsOfJob(kube)(NS, name);
     const message = (name: string) => kube.peek<UCloudJob>('UCloudJob', NS, name)?.status?.message;
     return { kube, reconciler, requeued, schedule, pods, message, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
   }
