@@ -68,7 +68,9 @@ export function rawConfig(ns: string, core: UCloudCoreEmulator, extra: Record<st
     reconciler: { workers: 16, resyncSeconds: 300 },
     reporting: { batchWindowMs: 50 },
     accounting: { intervalSeconds: 60 },
-    jobs: { gangTimeoutSeconds: 3600, unschedulableGraceSeconds: 3600, vanishedPodGraceSeconds: 30 },
+    // backend none: figures a-h measure what they measured before gang admission (ADR 0025);
+    // figure i compares the backends.
+    jobs: { gang: { backend: 'none' }, gangTimeoutSeconds: 3600, unschedulableGraceSeconds: 3600, vanishedPodGraceSeconds: 30 },
     ...extra,
   };
 }

@@ -46,12 +46,13 @@ import {
 } from './lib.js';
 import { WatchCounter } from './watch-counter.js';
 import { benchRealNodeStart } from './real-node-start.js';
+import { drain } from './gang-drain.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const N = Math.max(10, Math.round(1000 * SCALE));
 const N8 = Math.max(2, Math.round(N / 10));
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 15);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e,f,g,h').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e,f,g,h,i').split(','));
 const TIMEOUT = Number(process.env.BENCH_TIMEOUT_MS ?? Math.max(300_000, N * 600));
 
 interface Figure {
@@ -609,6 +610,37 @@ async function benchRealNode(kc: KubeConfig, core: UCloudCoreEmulator): Promise<
   record({ id: 'g2', name: 'real-node pod start p99, operator path', value: r.p99.operator, unit: 'ms', baseline: r.p99.bare, baselineName: 'bare pod, plain client', target: 'report' });
 }
 
+// --- (i) gang admission: drain four-rank jobs through room for four (docs/adr/0025) -----------
+async function benchGangDrain(kc: KubeConfig, core: UCloudCoreEmulator): Promise<void> {
+  const n = Math.max(8, Math.round(100 * SCALE));
+  core.reset();
+  const native = await drain(kc, core, 'native', n, 400000);
+  core.reset();
+  const none = await drain(kc, core, 'none', n, 500000);
+  const detail = (r: typeof native) => ({ jobs: r.jobs, drainMs: r.drainMs, idealMs: r.idealMs, succeeded: r.succeeded, failed: r.failed, partialGangNodeSeconds: r.partialNodeSeconds, samples: r.samples });
+  record({
+    id: 'i1',
+    name: `drain ${n} four-rank jobs through room for 4, native gang backend: time / ideal (sum of runtimes / 4)`,
+    value: native.drainMs,
+    unit: 'ms',
+    baseline: native.idealMs,
+    baselineName: 'ideal: sum of runtimes / parallelism',
+    target: 'report; every job SUCCESS, 0 partial-gang node-seconds',
+    met: native.succeeded === n && native.partialNodeSeconds === 0,
+    detail: detail(native),
+  });
+  record({
+    id: 'i2',
+    name: `the same load with backend none: time / ideal (jobs that failed, partial-gang node-seconds in detail)`,
+    value: none.drainMs,
+    unit: 'ms',
+    baseline: none.idealMs,
+    baselineName: 'ideal: sum of runtimes / parallelism',
+    target: 'report (the comparison)',
+    detail: detail(none),
+  });
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const kc = kubeConfig();
@@ -643,6 +675,7 @@ async function main(): Promise<void> {
     }
     if (ONLY.has('b')) await benchReconcile(kc, core, 8, N8, 300000, false);
     if (ONLY.has('g')) await benchRealNode(kc, core);
+    if (ONLY.has('i')) await benchGangDrain(kc, core);
   } finally {
     await core.close();
   }

@@ -78,7 +78,23 @@ export const ConfigSchema = z.object({
        *  are owned by 11042 (docs/adr/0016, the user rule). */
       runAsUser: z.number().int().min(1).default(11042),
       imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+      /**
+       * All-or-nothing admission of a job's ranks and the queue in front of it (docs/adr/0025).
+       * `auto`: Kubernetes' native gang scheduling (scheduling.k8s.io/v1alpha2 PodGroup) when the
+       * apiserver serves it, else none; `none`: each rank's pod is scheduled on its own (before 0025).
+       */
+      gang: z
+        .object({
+          backend: z.enum(['auto', 'native', 'none']).default('auto'),
+          /** With a gang backend: once a job of a product category cannot be placed, later jobs of
+           *  that category wait behind it (their pods are not created) until it is placed. */
+          fifo: z.boolean().default(true),
+        })
+        .prefault({}),
+      /** With backend none: all ranks must run within this of the job's creation, else FAILURE.
+       *  With a gang backend: within this of the gang being placed (waiting for room never fails). */
       gangTimeoutSeconds: z.number().int().min(1).default(300),
+      /** With backend none: an unschedulable rank fails the job after this. Not used with a gang backend. */
       unschedulableGraceSeconds: z.number().int().min(1).default(300),
       imagePullGraceSeconds: z.number().int().min(1).default(120),
       vanishedPodGraceSeconds: z.number().int().min(0).default(30),

@@ -130,6 +130,7 @@ export class Controller {
       namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => splitKey(key).name),
       onOutboxPending: (n, name, written) => this.reporter.notify(n, name, written),
       onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),
+      requeue: (n, name) => this.queue.add(`${n}/${name}`),
       now: deps.now,
     });
     this.jobs.onChange((job, kind) => {

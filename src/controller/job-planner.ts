@@ -16,6 +16,8 @@ import type { OperatorConfig } from '../config.js';
 import { ConditionType, Reason, setCondition } from './conditions.js';
 import { mapPods } from './state-mapping.js';
 import { canonicalJson } from './canonical-json.js';
+import type { GangBackend } from './gang-backend.js';
+import { waitingText } from './wait-queue.js';
 import { podRank, userContainerState } from './pod-facts.js';
 
 export interface PlanInput {
@@ -25,6 +27,34 @@ export interface PlanInput {
   config: OperatorConfig;
   /** When each rank's pod was first seen missing after the job had started (in memory). */
   firstMissingAt?: ReadonlyMap<number, number>;
+  /** Gang admission and the wait queue (docs/adr/0025); absent = backend none. */
+  gang?: GangInput;
+}
+
+export interface GangInput {
+  backend: GangBackend;
+  /** An earlier job of the category waits: create nothing yet (wait-queue.ts). */
+  held: boolean;
+  /** Waiting jobs of the category that came before this one. */
+  ahead: number;
+  /** The job is in the wait queue (so its text is the queue's even before the scheduler tried it). */
+  queued: boolean;
+  /**
+   * Why the job can never be placed on this cluster (a product larger than any node), if it
+   * cannot: waiting would be forever, so it fails. The hook for product sizing (issue 16, item 3);
+   * the adapter refusing such a job at create is the first line, this catches jobs already stored.
+   */
+  neverFits?: string;
+}
+
+/** Where a job that has not started stands with the scheduler (gang backends only). */
+export interface Placement {
+  /** Every rank's pod exists and has a node. */
+  placed: boolean;
+  /** The scheduler found no room for the job (a pod is PodScheduled=False, Unschedulable). */
+  blocked: boolean;
+  /** The job is waiting for room: held, blocked or queued, and not placed; its status says so. */
+  waiting: boolean;
 }
 
 export interface Transition {
@@ -48,6 +78,8 @@ export interface Plan {
   requeueAfterMs?: number;
   /** Ranks currently missing while the job runs (the reconciler tracks since when). */
   missingRanks: number[];
+  /** With a gang backend, for a job that has not started: see Placement. */
+  placement?: Placement;
 }
 
 /** The message of a job stopped because UCloud/Core has no such job (status.unknownToCore). */
@@ -76,6 +108,20 @@ function containerStartedAt(pod: V1Pod): number | undefined {
   return toTime(cs?.running?.startedAt) ?? toTime(cs?.terminated?.startedAt) ?? toTime(pod.status?.startTime);
 }
 
+/** When the pod got its node (its PodScheduled condition turned True), else undefined. */
+function scheduledAt(pod: V1Pod): number | undefined {
+  const c = pod.status?.conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'True');
+  return c ? toTime(c.lastTransitionTime) : undefined;
+}
+
+/** All ranks have a node; with when the last got it (the pods' creation if the scheduler did not say). */
+function placementOf(pods: readonly V1Pod[], replicas: number): { placed: boolean; at?: number; blocked: boolean } {
+  const blocked = pods.some((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable'));
+  if (pods.length !== replicas || !pods.every((p) => p.spec?.nodeName)) return { placed: false, blocked };
+  const times = pods.map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp));
+  return { placed: true, blocked: false, ...(times.every((x) => x !== undefined) ? { at: Math.max(...(times as number[])) } : {}) };
+}
+
 function containerFinishedAt(pod: V1Pod): number | undefined {
   return toTime(userContainerState(pod)?.terminated?.finishedAt);
 }
@@ -97,6 +143,69 @@ function appendOutbox(status: UCloudJobStatus, entry: Omit<OutboxEntry, 'seq'>):
   const acknowledgedSeq = status.outbox?.acknowledgedSeq ?? 0;
   const entries = [...(status.outbox?.entries ?? []), { ...entry, seq: nextSeq(status) }];
   status.outbox = { acknowledgedSeq, entries };
+}
+
+/**
+ * With a gang backend, waiting for room is not a failure: the gang timeout counts from the moment
+ * the whole gang had its nodes (`gangSince`, undefined until then), and an unschedulable rank is the
+ * queue's business. Without one (or backend none) the timeout counts from the job's creation.
+ */
+function gangFacts(input: GangInput | undefined, livePods: readonly V1Pod[], replicas: number, createdAt: number, t: number) {
+  const gang = input && input.backend !== 'none' ? input : undefined;
+  const where = placementOf(livePods, replicas);
+  const gangSince = gang ? (where.placed ? (where.at ?? t) : undefined) : createdAt;
+  return { gang, where, gangSince };
+}
+
+/** Waiting for room: the queue's text, to UCloud/Core too, but only when it changes. Returns whether the job waits. */
+function showWaiting(status: UCloudJobStatus, gang: GangInput | undefined, where: { placed: boolean; blocked: boolean }, spec: UCloudJob['spec'], at: string): boolean {
+  if (!gang || isFinal(status.state) || where.placed || !(gang.held || gang.queued || where.blocked)) return false;
+  const text = waitingText(spec.replicas, spec.product.id, gang.ahead);
+  status.message = text;
+  sayWaiting(status, text, at);
+  return true;
+}
+
+/** Why a job that has not started has failed, if it has: never fits, the gang timeout, or stuck. */
+function notStartedFailure(
+  job: { gang?: GangInput; gangSince?: number; livePods: readonly V1Pod[]; mapped: { runningRanks: number; message: string }; replicas: number },
+  t: number,
+  config: OperatorConfig,
+): string | undefined {
+  const { gang, gangSince, livePods, mapped, replicas } = job;
+  if (gang?.neverFits) return gang.neverFits;
+  const timeout = config.jobs.gangTimeoutSeconds;
+  if (gangSince !== undefined && t - gangSince >= timeout * 1000) {
+    return `Not all ranks were running within ${timeout}s${gang ? ' of being placed' : ''} (${mapped.runningRanks}/${replicas} running): ${mapped.message}`;
+  }
+  return stuckReason(livePods, t, config, !gang);
+}
+
+/** Held behind earlier waiting jobs (wait-queue.ts): create nothing yet. A job with pods is past that. */
+const isHeld = (gang: GangInput | undefined, livePods: readonly V1Pod[]): boolean => gang?.held === true && !livePods.length;
+
+function placementOfPlan(gang: GangInput | undefined, done: boolean, where: { placed: boolean; blocked: boolean }, waiting: boolean): { placement?: Placement } {
+  return gang && !done ? { placement: { placed: where.placed, blocked: where.blocked, waiting } } : {};
+}
+
+/**
+ * A waiting job's text goes to UCloud/Core as a status-only update, once per change: nothing when
+ * the last update already said it, and an unacknowledged status-only update is rewritten instead of
+ * followed by another, so a Core outage during a long wait cannot fill the outbox.
+ */
+function sayWaiting(status: UCloudJobStatus, text: string, at: string): void {
+  const entries = status.outbox?.entries ?? [];
+  const lastSaid = [...entries].reverse().find((e) => e.status !== undefined);
+  if (lastSaid?.status === text) return;
+  const last = entries[entries.length - 1];
+  const acked = status.outbox?.acknowledgedSeq ?? 0;
+  if (last && last.seq > acked && last.state === undefined && last.newTimeAllocation === undefined && last.outputFolder === undefined) {
+    // A new seq, not the old one: if the old text is being sent right now, its acknowledgement
+    // must not count for this one.
+    status.outbox = { acknowledgedSeq: acked, entries: [...entries.slice(0, -1), { seq: nextSeq(status), at, status: text }] };
+    return;
+  }
+  appendOutbox(status, { at, status: text });
 }
 
 /** Drops acknowledged entries beyond the last few kept for `kubectl get -o yaml` readers. */
@@ -190,6 +299,9 @@ export function planJob(input: PlanInput): Plan {
     const expiresAt = ms(status.expiresAt);
 
     const createdAt = toTime(job.metadata.creationTimestamp) ?? t;
+    // With a gang backend, waiting for room is not a failure: the gang timeout counts from the
+    // moment the whole gang had its nodes, and an unschedulable rank is the queue's business.
+    const { gang, where, gangSince } = gangFacts(input.gang, livePods, spec.replicas, createdAt, t);
     const lastFinish = Math.max(...livePods.map((p) => containerFinishedAt(p) ?? t));
 
     // Every reason the job has ended by now, with the moment it ended. Usually there is one; after
@@ -215,14 +327,9 @@ export function planJob(input: PlanInput): Plan {
 
     if (ending) {
       finish(ending.state, ending.message, ending.at);
-    } else if (startedAt === undefined && t - createdAt >= config.jobs.gangTimeoutSeconds * 1000) {
-      finish(
-        'FAILURE',
-        `Not all ranks were running within ${config.jobs.gangTimeoutSeconds}s (${mapped.runningRanks}/${spec.replicas} running): ${mapped.message}`,
-      );
     } else if (startedAt === undefined) {
-      const stuck = stuckReason(livePods, t, config);
-      if (stuck) finish('FAILURE', stuck);
+      const why = notStartedFailure({ gang, gangSince, livePods, mapped, replicas: spec.replicas }, t, config);
+      if (why) finish('FAILURE', why);
     }
 
     const missingRanks: number[] = [];
@@ -242,6 +349,8 @@ export function planJob(input: PlanInput): Plan {
       status.message = mapped.message;
     }
 
+    const waiting = startedAt === undefined && showWaiting(status, gang, where, spec, iso(t));
+
     // extend: the allocation changed since we last queued it for UCloud/Core.
     if (
       spec.timeAllocationMillis !== undefined &&
@@ -259,22 +368,24 @@ export function planJob(input: PlanInput): Plan {
 
     const final = isFinal(status.state);
     const createRanks: number[] = [];
-    if (!final && startedAt === undefined) {
+    const held = isHeld(gang, livePods);
+    if (!final && startedAt === undefined && !held) {
       for (let r = 0; r < spec.replicas; r++) if (!podsByRank.has(r)) createRanks.push(r);
     }
     const expiryIn = expiresAt !== undefined ? expiresAt - t : undefined;
-    const gangIn = startedAt === undefined ? createdAt + config.jobs.gangTimeoutSeconds * 1000 - t : undefined;
+    const gangIn = startedAt === undefined && gangSince !== undefined ? gangSince + config.jobs.gangTimeoutSeconds * 1000 - t : undefined;
     const graceIn = missingRanks.length ? config.jobs.vanishedPodGraceSeconds * 1000 : undefined;
-    const stuckIn = startedAt === undefined && livePods.length ? stuckCheckIn(livePods, t, config) : undefined;
+    const stuckIn = startedAt === undefined && livePods.length ? stuckCheckIn(livePods, t, config, !gang) : undefined;
     return {
       status,
       statusChanged: !sameStatus(prev, status),
       transitions,
       createRanks,
-      ensureSupporting: !final,
+      ensureSupporting: !final && !held,
       teardown: final,
       requeueAfterMs: final ? undefined : minDefined(expiryIn, gangIn, graceIn, stuckIn),
       missingRanks: final ? [] : missingRanks,
+      ...placementOfPlan(gang, final || startedAt !== undefined, where, waiting),
     };
   }
 
@@ -368,25 +479,35 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
 }
 
 /** Provider-side faults that will not resolve by waiting: image pulls and unschedulable pods. */
-function stuckReason(pods: readonly V1Pod[], t: number, config: OperatorConfig): string | undefined {
+function stuckReason(pods: readonly V1Pod[], t: number, config: OperatorConfig, unschedulableFails: boolean): string | undefined {
   for (const pod of pods) {
     const rank = podRank(pod);
     const age = t - (toTime(pod.metadata?.creationTimestamp) ?? t);
+    // An image is pulled once the pod has a node: a pod that waited long for one has its grace from then.
+    const pulling = t - (scheduledAt(pod) ?? toTime(pod.metadata?.creationTimestamp) ?? t);
     const waiting = userContainerState(pod)?.waiting;
-    if (waiting && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason ?? '') && age >= config.jobs.imagePullGraceSeconds * 1000) {
+    if (waiting && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason ?? '') && pulling >= config.jobs.imagePullGraceSeconds * 1000) {
       return `The image of rank ${rank} could not be pulled (${waiting.reason}): ${waiting.message ?? ''}`.trim();
     }
     const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    if (sched?.status === 'False' && sched.reason === 'Unschedulable' && age >= config.jobs.unschedulableGraceSeconds * 1000) {
+    if (unschedulableFails && sched?.status === 'False' && sched.reason === 'Unschedulable' && age >= config.jobs.unschedulableGraceSeconds * 1000) {
       return `Rank ${rank} could not be scheduled within ${config.jobs.unschedulableGraceSeconds}s: ${sched.message ?? 'no node fits'}`;
     }
   }
   return undefined;
 }
 
-function stuckCheckIn(pods: readonly V1Pod[], t: number, config: OperatorConfig): number | undefined {
+function stuckCheckIn(pods: readonly V1Pod[], t: number, config: OperatorConfig, unschedulableFails: boolean): number | undefined {
+  if (!unschedulableFails) {
+    // Gang backends: only the image-pull grace of pods that have a node. Once it has passed there
+    // is nothing to look again for (a pull that fails later comes as a pod event), and a job that
+    // waits hours for room must not be requeued in a loop.
+    const bound = pods.filter((p) => p.spec?.nodeName).map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp) ?? t);
+    const left = bound.length ? Math.min(...bound) + config.jobs.imagePullGraceSeconds * 1000 - t : 0;
+    return left > 0 ? left : undefined;
+  }
   const grace = Math.min(config.jobs.imagePullGraceSeconds, config.jobs.unschedulableGraceSeconds) * 1000;
-  const created = pods.map((p) => toTime(p.metadata?.creationTimestamp) ?? t);
+  const created = pods.map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp) ?? t);
   return Math.max(0, Math.min(...created) + grace - t);
 }
 

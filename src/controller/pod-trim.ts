@@ -27,7 +27,14 @@ export function trimPod(raw: unknown): V1Pod {
       // Peers' aliases point at these (peer-aliases.ts).
       podIP: s.podIP,
       podIPs: s.podIPs,
-      conditions: s.conditions?.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
+      // PodScheduled's time: when a rank got its node (the gang timeout and the image-pull grace count from it).
+      conditions: s.conditions?.map((c) => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message,
+        ...(c.type === 'PodScheduled' && c.lastTransitionTime ? { lastTransitionTime: c.lastTransitionTime } : {}),
+      })),
       containerStatuses: s.containerStatuses?.map((c) => ({
         name: c.name,
         ready: c.ready,

@@ -19,7 +19,10 @@ import { headlessService } from './desired/service-builder.js';
 import { networkPolicyFor } from './desired/network-policy-builder.js';
 import { peerAliasService, peerEndpointSlices, peerServiceName, rankAddresses, type PeerAddresses } from './desired/peer-aliases.js';
 import { dueWindows } from './accounting.js';
-import { planJob } from './job-planner.js';
+import { livePodsByRank, planJob, type GangInput, type Plan } from './job-planner.js';
+import { GangBackendResolver, type GangBackend } from './gang-backend.js';
+import { WaitQueue } from './wait-queue.js';
+import { needsPodGroup, podGroupFor, podGroupName } from './desired/pod-group-builder.js';
 import { specProblems } from './spec-check.js';
 import { JobEventRecorder, jobRef, type EventType } from './job-events.js';
 import { keyOf, objectKey } from '../k8s/object-key.js';
@@ -41,6 +44,10 @@ export interface ReconcilerDeps {
   /** `written`: the UCloudJob as just stored, which the caches may not have yet. */
   onOutboxPending: (namespace: string, name: string, written?: UCloudJob) => void;
   onJobFinal?: (namespace: string, name: string) => void;
+  /** Reconcile this job soon (the wait queue's next job, when room may have freed). */
+  requeue?: (namespace: string, name: string) => void;
+  /** Why a job can never be placed here, if it cannot (product sizing; docs/adr/0025): it fails instead of waiting. */
+  neverFits?: (job: UCloudJob) => string | undefined;
   now?: () => Date;
 }
 
@@ -65,11 +72,17 @@ export class Reconciler {
    * the stale record and never recreate it.
    */
   private readonly childChanges = new Map<string, number>();
+  /** Jobs waiting for room, per product category, first come first served (docs/adr/0025). */
+  readonly waitQueue = new WaitQueue();
+  readonly gangBackend: GangBackendResolver;
+  /** uid of jobs whose PodGroup is known to exist → when that was last checked (ms). */
+  private readonly podGroupEnsured = new Map<string, number>();
 
   private readonly events: JobEventRecorder;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.events = new JobEventRecorder(deps.kube, deps.logger);
+    this.gangBackend = new GangBackendResolver(deps.kube, deps.config, deps.logger);
   }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
@@ -96,7 +109,10 @@ export class Reconciler {
 
     const pods = this.deps.podsOf(namespace, name);
     const missing = this.firstMissingAt.get(key) ?? new Map<number, number>();
-    let plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing });
+    const backend = isFinal(job.status?.state) ? 'none' : await this.gangBackend.backend();
+    const gang = this.gangInput(job, key, backend, pods);
+    let plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing, gang });
+    this.updateWaitQueue(job, key, plan, backend);
 
     if (
       this.deps.config.accounting.checkCreditsBeforeStart &&
@@ -110,7 +126,8 @@ export class Reconciler {
         { id: job.spec.jobId, chargeId: `${job.spec.jobId}_check`, units: job.spec.replicas, periods: 1 },
       ]);
       if (res.insufficientFunds.some((f) => f.id === job.spec.jobId)) {
-        plan = planJob({ job: { ...job, status: { ...job.status, insufficientFunds: true } }, pods, now, config: this.deps.config });
+        plan = planJob({ job: { ...job, status: { ...job.status, insufficientFunds: true } }, pods, now, config: this.deps.config, gang });
+        this.updateWaitQueue(job, key, plan, backend);
       }
     }
 
@@ -155,9 +172,16 @@ export class Reconciler {
     } catch (e) {
       throw await this.createRefused(current, Reason.FailedCreateChild, 'the job\'s ConfigMap, Service or NetworkPolicy', e);
     }
+    // A waiting gang's PodGroup is checked again once per resync: deleted by someone, its pods
+    // would wait for it forever (the gang plugin keeps them out of the scheduling queue).
+    const waitingGang = plan.placement && !plan.placement.placed && !plan.createRanks.length;
+    const podGroup =
+      backend === 'native' && needsPodGroup(job) && (plan.createRanks.length || waitingGang)
+        ? await this.ensurePodGroup(current, job, plan.createRanks.length ? 0 : this.deps.config.reconciler.resyncSeconds * 1000, now.getTime())
+        : undefined;
     for (const rank of plan.createRanks) {
       try {
-        await this.deps.kube.pods.create(namespace, buildPod(job, rank, this.deps.config));
+        await this.deps.kube.pods.create(namespace, buildPod(job, rank, this.deps.config, { podGroup }));
       } catch (e) {
         throw await this.createRefused(current, Reason.FailedCreatePod, `pod ${podName(name, rank)}`, e);
       }
@@ -354,6 +378,7 @@ export class Reconciler {
       }
       await this.deps.kube.configMaps.delete(ns, configMapName(name));
       await this.deps.kube.services.delete(ns, serviceName(name));
+      if (needsPodGroup(job) && (await this.gangBackend.backend()) === 'native') await this.deletePodGroup(job);
       if (job.spec.peers.length) {
         await this.deps.kube.services.delete(ns, peerServiceName(name));
         for (const slice of (await this.deps.kube.endpointSlices.list(ns, this.peerSliceSelector(name))).items) {
@@ -389,11 +414,112 @@ export class Reconciler {
 
   forget(namespace: string, name: string, uid?: string): void {
     this.firstMissingAt.delete(objectKey(namespace, name));
+    this.leaveWaitQueue(objectKey(namespace, name));
     if (uid) {
+      this.podGroupEnsured.delete(uid);
       this.ensured.delete(uid);
       this.childChanges.delete(uid);
       this.tornDown.delete(uid);
       this.childrenDeleted.delete(uid);
+    }
+  }
+
+  /**
+   * The job's place in the wait queue (wait-queue.ts), before planning. Held: jobs.gang.fifo, the
+   * job has no pods yet and an earlier job of its category is waiting.
+   */
+  private gangInput(job: UCloudJob, key: string, backend: GangBackend, pods: readonly V1Pod[]): GangInput | undefined {
+    if (backend === 'none' || isFinal(job.status?.state) || job.status?.startedAt) return undefined;
+    const entry = { key, category: job.spec.product.category, createdAt: Date.parse(String(job.metadata.creationTimestamp ?? '')) || 0 };
+    const ahead = this.waitQueue.ahead(entry);
+    const admitted = livePodsByRank(job.spec.replicas, pods).size > 0;
+    const fifo = this.deps.config.jobs.gang.fifo && !admitted;
+    // A gang also waits for earlier jobs of its category that are not placed yet, queued or not:
+    // at start-up (or a burst) jobs are reconciled in no particular order, and the queue alone
+    // would let whichever gang is reconciled first go first.
+    const held = fifo && (ahead > 0 || (backend === 'native' && needsPodGroup(job) && this.earlierUnplaced(job, entry)));
+    const neverFits = this.deps.neverFits?.(job);
+    return { backend, held, ahead, queued: this.waitQueue.has(key), ...(neverFits ? { neverFits } : {}) };
+  }
+
+  /** An earlier job of the same category (creation time, then name) that has neither started nor been placed. */
+  private earlierUnplaced(job: UCloudJob, entry: { key: string; createdAt: number }): boolean {
+    const ns = job.metadata.namespace!;
+    for (const raw of this.deps.listJobs() as UCloudJob[]) {
+      const other = raw?.metadata?.name;
+      if (!other || other === job.metadata.name || raw.spec?.product?.category !== job.spec.product.category) continue;
+      if (isFinal(raw.status?.state) || raw.status?.startedAt || raw.metadata.deletionTimestamp) continue;
+      // A job that cannot be acted on will never be placed: it must not hold the queue.
+      if (getCondition(raw.status?.conditions, ConditionType.InvalidSpec)?.status === 'True') continue;
+      const key = `${ns}/${other}`;
+      const createdAt = Date.parse(String(raw.metadata.creationTimestamp ?? '')) || 0;
+      if (createdAt > entry.createdAt || (createdAt === entry.createdAt && key > entry.key)) continue;
+      if (this.waitQueue.has(key)) return true;
+      const live = [...livePodsByRank(raw.spec.replicas, this.deps.podsOf(ns, other)).values()];
+      if (live.length < raw.spec.replicas || live.some((p) => !p.spec?.nodeName)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * After planning: a job joins the queue when it must wait (held, or the scheduler found no room)
+   * and, with fifo, a multi-rank job as soon as its pods are created — an unplaced gang may need
+   * exactly the room that frees next, so the gang after it waits until it is placed. One-rank jobs
+   * join only once refused, so they flow at full speed while there is room. A job leaves once
+   * placed, started or ended, and the next in its category is reconciled at once.
+   */
+  private updateWaitQueue(job: UCloudJob, key: string, plan: Plan, backend: GangBackend): void {
+    const p = plan.placement;
+    // A job that starts or ends may be what a held gang waits for (earlierUnplaced): its turn may have come.
+    if (plan.transitions.length && !this.waitQueue.has(key)) this.wakeFirst(job.spec.product.category);
+    if (backend === 'none' || !p || p.placed) {
+      this.leaveWaitQueue(key);
+      return;
+    }
+    const gangAdmitted = this.deps.config.jobs.gang.fifo && backend === 'native' && needsPodGroup(job) && plan.createRanks.length > 0;
+    if (p.waiting || p.blocked || gangAdmitted) {
+      this.waitQueue.add({ key, category: job.spec.product.category, createdAt: Date.parse(String(job.metadata.creationTimestamp ?? '')) || 0 });
+    }
+  }
+
+  private leaveWaitQueue(key: string): void {
+    const category = this.waitQueue.remove(key);
+    if (category !== undefined) this.wakeFirst(category);
+  }
+
+  private wakeFirst(category: string): void {
+    const next = this.waitQueue.first(category);
+    if (next && this.deps.requeue) {
+      const slash = next.indexOf('/');
+      this.deps.requeue(next.slice(0, slash), next.slice(slash + 1));
+    }
+  }
+
+  /** The job's PodGroup, before its pods (their schedulingGroup names it). Returns its name. */
+  private async ensurePodGroup(current: UCloudJob, job: UCloudJob, recheckAfterMs: number, now: number): Promise<string> {
+    const uid = job.metadata.uid ?? job.metadata.name;
+    const name = podGroupName(job);
+    const checked = this.podGroupEnsured.get(uid);
+    if (checked !== undefined && (!recheckAfterMs || now - checked < recheckAfterMs)) return name;
+    try {
+      await this.deps.kube.podGroups.create(job.metadata.namespace!, podGroupFor(job, this.deps.config));
+    } catch (e) {
+      // The API is gone (a downgraded or reconfigured apiserver): detect again on the next pass.
+      if (isNotFound(e)) this.gangBackend.forget();
+      throw await this.createRefused(current, Reason.FailedCreateChild, `PodGroup ${name}`, e);
+    }
+    this.podGroupEnsured.set(uid, now);
+    return name;
+  }
+
+  private async deletePodGroup(job: UCloudJob): Promise<void> {
+    this.podGroupEnsured.delete(job.metadata.uid ?? job.metadata.name);
+    try {
+      await this.deps.kube.podGroups.delete(job.metadata.namespace!, podGroupName(job));
+    } catch (e) {
+      // Never created (backend none) or the API is not served: nothing to delete. The UCloudJob
+      // owns it anyway, so the garbage collector removes it with the job.
+      if (!isNotFound(toKubeError(e))) throw e;
     }
   }
 

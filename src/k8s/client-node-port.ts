@@ -22,6 +22,7 @@ import {
 import type { AgentOptions } from 'node:https';
 import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 import { GROUP, PLURAL, VERSION, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import { POD_GROUP_GROUP, POD_GROUP_PLURAL, POD_GROUP_VERSION, type PodGroup } from '../api/scheduling/pod-group.js';
 import { isAlreadyExists, isNotFound, toKubeError } from './errors.js';
 import { withRequestCounting } from './request-metrics.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
@@ -255,6 +256,23 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
     del: (name, namespace, body) => coord.deleteNamespacedLease({ name, namespace, body }),
   });
 
+  // No client-node model for v1alpha2 (it knows v1alpha1's PodGroup only): plain JSON, which also
+  // keeps fields a typed model would drop on the way out.
+  const pg = { group: POD_GROUP_GROUP, version: POD_GROUP_VERSION, plural: POD_GROUP_PLURAL };
+  const podGroups = namespaced<PodGroup>({
+    read: (name, namespace) => custom.getNamespacedCustomObject({ ...pg, namespace, name }) as Promise<PodGroup>,
+    list: async (namespace, labelSelector, page) => {
+      const res = (await custom.listNamespacedCustomObject({ ...pg, namespace, labelSelector, limit: page.limit, _continue: page.continue })) as {
+        items: PodGroup[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      };
+      return { items: res.items, metadata: { resourceVersion: res.metadata?.resourceVersion, _continue: res.metadata?.continue } };
+    },
+    create: (namespace, body) => custom.createNamespacedCustomObject({ ...pg, namespace, body, fieldManager }) as Promise<PodGroup>,
+    replace: (name, namespace, body) => custom.replaceNamespacedCustomObject({ ...pg, namespace, name, body, fieldManager }) as Promise<PodGroup>,
+    del: (name, namespace, body) => custom.deleteNamespacedCustomObject({ ...pg, namespace, name, body }),
+  });
+
   const reportingInstance = process.env.POD_NAME ?? 'ucloud-operator';
   return {
     ucloudJobs,
@@ -264,6 +282,16 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
     networkPolicies,
     endpointSlices,
     leases,
+    podGroups,
+    servesResource: async (group, version, resource) => {
+      try {
+        const list = await custom.getAPIResources({ group, version });
+        return list.resources.some((r) => r.name === resource);
+      } catch (e) {
+        if (isNotFound(e)) return false;
+        throw toKubeError(e);
+      }
+    },
     listNodes: async (labelSelector) => (await wrap(core.listNode({ labelSelector }))).items,
     recordEvent: async (ev: KubeEvent) => {
       const now = new V1MicroTime();

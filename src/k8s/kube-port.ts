@@ -4,6 +4,7 @@
 // through client-node (client-node-port.ts).
 import type { V1ConfigMap, V1EndpointSlice, V1NetworkPolicy, V1Node, V1Pod, V1Service, V1Lease } from '@kubernetes/client-node';
 import type { UCloudJob, UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import type { PodGroup } from '../api/scheduling/pod-group.js';
 
 /** Creates return `created: false` with the existing object when it is already there (409 AlreadyExists). */
 export interface CreateResult<T> {
@@ -68,6 +69,10 @@ export interface KubePort {
   /** discovery.k8s.io/v1: the peer aliases of a job (peer-aliases.ts). */
   endpointSlices: NamespacedApi<V1EndpointSlice>;
   leases: NamespacedApi<V1Lease>;
+  /** scheduling.k8s.io/v1alpha2 PodGroups: a multi-rank job's gang (docs/adr/0025). */
+  podGroups: NamespacedApi<PodGroup>;
+  /** Whether the apiserver serves `resource` in `group/version` (discovery; false on 404). */
+  servesResource(group: string, version: string, resource: string): Promise<boolean>;
   listNodes(labelSelector?: string): Promise<V1Node[]>;
   recordEvent(event: KubeEvent): Promise<void>;
 }

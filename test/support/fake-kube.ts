@@ -20,10 +20,11 @@
 import { randomUUID } from 'node:crypto';
 import type { V1ConfigMap, V1EndpointSlice, V1Lease, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { UCloudJob, UCloudJobStatus } from '../../src/api/v1alpha1/ucloudjob.js';
+import type { PodGroup } from '../../src/api/scheduling/pod-group.js';
 import { KubeError } from '../../src/k8s/errors.js';
 import type { CreateResult, KubeEvent, KubePort, ListPage, Listed, NamespacedApi, UCloudJobApi } from '../../src/k8s/kube-port.js';
 
-export type FakeKind = 'UCloudJob' | 'Pod' | 'ConfigMap' | 'Service' | 'NetworkPolicy' | 'EndpointSlice' | 'Lease' | 'Node' | 'Event';
+export type FakeKind = 'UCloudJob' | 'PodGroup' | 'Pod' | 'ConfigMap' | 'Service' | 'NetworkPolicy' | 'EndpointSlice' | 'Lease' | 'Node' | 'Event';
 
 export interface FakeCall {
   op: string;
@@ -148,6 +149,9 @@ export class FakeKube implements KubePort {
   readonly networkPolicies: NamespacedApi<V1NetworkPolicy>;
   readonly endpointSlices: NamespacedApi<V1EndpointSlice>;
   readonly leases: NamespacedApi<V1Lease>;
+  readonly podGroups: NamespacedApi<PodGroup>;
+  /** `group/version/resource` keys discovery answers as served (servesResource); tests add to it. */
+  readonly served = new Set<string>();
 
   /** @param now clock for creationTimestamp and deletionTimestamp */
   constructor(private readonly now: () => Date = () => new Date()) {
@@ -157,6 +161,7 @@ export class FakeKube implements KubePort {
     this.networkPolicies = this.namespaced<V1NetworkPolicy>('NetworkPolicy');
     this.endpointSlices = this.namespaced<V1EndpointSlice>('EndpointSlice');
     this.leases = this.namespaced<V1Lease>('Lease');
+    this.podGroups = this.namespaced<PodGroup>('PodGroup');
     this.ucloudJobs = this.ucloudJobApi();
   }
 
@@ -222,6 +227,11 @@ export class FakeKube implements KubePort {
     this.enter('list', 'Node', '');
     const match = parseLabelSelector(labelSelector);
     return this.all<V1Node>('Node').filter((n) => match(n.metadata?.labels ?? {}));
+  }
+
+  async servesResource(group: string, version: string, resource: string): Promise<boolean> {
+    this.enter('discover', 'PodGroup', `${group}/${version}/${resource}`);
+    return this.served.has(`${group}/${version}/${resource}`);
   }
 
   async recordEvent(event: KubeEvent): Promise<void> {

@@ -153,7 +153,12 @@ function podSecurityContext(runAsRoot: boolean, uid: number): V1PodSecurityConte
   return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, ...group, seccompProfile };
 }
 
-export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): V1Pod {
+export interface PodOptions {
+  /** The job's PodGroup (native gang backend, docs/adr/0025): the pod's spec.schedulingGroup. */
+  podGroup?: string;
+}
+
+export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig, opts: PodOptions = {}): V1Pod {
   const { spec } = job;
   if (!Number.isInteger(rank) || rank < 0 || rank >= spec.replicas) {
     throw new RangeError(`rank ${rank} is outside 0..${spec.replicas - 1} of job ${spec.jobId}`);
@@ -200,6 +205,9 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
       subdomain: serviceName(job.metadata.name),
       ...(spec.peers.length ? { dnsConfig: { searches: [peerSearchDomain(job, config)] } } : {}),
       restartPolicy: 'Never',
+      // Immutable on a pod, and the gang plugin keeps the pod out of the scheduling queue until its
+      // PodGroup exists, so the reconciler creates the PodGroup first.
+      ...(opts.podGroup ? { schedulingGroup: { podGroupName: opts.podGroup } } : {}),
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       securityContext: podSecurityContext(spec.runAsRoot, config.jobs.runAsUser),
@@ -211,6 +219,6 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
   };
 }
 
-export function buildPods(job: UCloudJob, config: OperatorConfig): V1Pod[] {
-  return Array.from({ length: job.spec.replicas }, (_, r) => buildPod(job, r, config));
+export function buildPods(job: UCloudJob, config: OperatorConfig, opts: PodOptions = {}): V1Pod[] {
+  return Array.from({ length: job.spec.replicas }, (_, r) => buildPod(job, r, config, opts));
 }
