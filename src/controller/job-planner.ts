@@ -17,6 +17,7 @@ import type { OperatorConfig } from '../config.js';
 import { ConditionType, Reason, setCondition } from './conditions.js';
 import { mapPods, type MappedPods } from './state-mapping.js';
 import { canonicalJson } from './canonical-json.js';
+import { sshAddressOf, sshStatusText } from './desired/ssh-address.js';
 
 export interface PlanInput {
   job: UCloudJob;
@@ -258,6 +259,9 @@ export function planJob(input: PlanInput): Plan {
       status.state = 'RUNNING';
       status.message = 'The job is running';
       appendOutbox(status, { at: status.startedAt ?? iso(t), state: 'RUNNING', status: 'The job is running', ...output });
+      // Once it runs, where to reach it over SSH, in IM2's words (ADR 0020): a status-only update.
+      const ssh = sshAddressOf(job, config);
+      if (ssh) appendOutbox(status, { at: status.startedAt ?? iso(t), status: sshStatusText(ssh) });
     } else if (!isFinal(status.state)) {
       status.message = mapped.message;
     }

@@ -202,7 +202,7 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
       replicaCount: 1,
       crds: { install: false },
       rbac: { interactiveSessions: true },
-      extraConfig: { interactive: { ssh: { enabled: true } } },
+      extraConfig: { interactive: { ssh: { enabled: true, host: 'ssh.example.org' } } },
     };
     await installChart(release, ns.name, values);
     previousSink = setLogSink((line) => {
@@ -221,7 +221,7 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
   it("installs a job's SSH keys Secret, Service and NetworkPolicy with the service-account token", async () => {
     const kc = await serviceAccountKubeConfig(ns.name, `${release}-ucloud-operator`);
     const cm = await ns.kube.configMaps.get(ns.name, `${release}-ucloud-operator`);
-    expect(JSON.parse(cm!.data!['config.json']!).interactive).toEqual({ ssh: { enabled: true } });
+    expect(JSON.parse(cm!.data!['config.json']!).interactive).toEqual({ ssh: { enabled: true, host: 'ssh.example.org' } });
     const credentials = { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() };
     const config = await chartOperatorConfig(ns.kube, ns.name, release, credentials, 'rbac-ssh-pod');
     operator = await startOperator({ config, kc });

@@ -101,6 +101,10 @@ export const UCloudJobSpecSchema = z.object({
   webPort: d(z.number().int().min(1).max(65535).optional(), 'Port of the application web interface, if any.'),
   vncPort: d(z.number().int().min(1).max(65535).optional(), 'Port of the application VNC server, if any.'),
   sshEnabled: d(z.boolean(), 'The user asked for SSH access.'),
+  sshPort: d(
+    z.number().int().min(1).max(65535).optional(),
+    'The SSH port users connect to (interactive.ssh.host), chosen at create from interactive.ssh.portMin..portMax; no two running jobs share one.',
+  ),
   restartOnExit: d(z.boolean(), 'The user asked for a restart on exit (rejected by this provider; kept for the record).'),
   terminationRequestedAt: d(
     z.string().max(64).optional(),

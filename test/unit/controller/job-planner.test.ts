@@ -199,6 +199,20 @@ describe('planJob', () => {
     expect(step(started, [exited(0, 0, 5, 40), exited(1, 0, 5, 41), exited(2, 0, 5, 42)], 100).plan.status.finishedAt).toBe(at(42).toISOString());
   });
 
+  it('an SSH job tells its address in IM2\'s words once it runs, as a status-only update after RUNNING', () => {
+    const sshConfig = unitConfig({ interactive: { ssh: { enabled: true, host: 'ssh.example.org' } } });
+    const j = job({ replicas: 1, sshEnabled: true, sshPort: 30123 });
+    const queued = step(j, [], 1, undefined, sshConfig);
+    expect(queued.plan.status.outbox).toBeUndefined();
+    const { plan } = step(queued.job, [running(0, 5)], 6, undefined, sshConfig);
+    expect(plan.status.outbox?.entries.map(({ state, status }) => ({ state, status }))).toEqual([
+      { state: 'RUNNING', status: 'The job is running' },
+      { state: undefined, status: 'SSH: Connected! Available at: ssh ucloud@ssh.example.org -p 30123' },
+    ]);
+    // Said once: the next look adds nothing.
+    expect(step({ ...queued.job, status: plan.status }, [running(0, 5)], 20, undefined, sshConfig).plan.status.outbox?.entries).toHaveLength(2);
+  });
+
   describe('under the rank-end rule first (IM2, the default)', () => {
     const startedFirst = () => step(job({ replicas: 2 }), [running(0, 5), running(1, 5)], 6, undefined, firstConfig).job;
 
