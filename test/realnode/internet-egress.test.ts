@@ -11,9 +11,8 @@
 // goes out of this veth, the one exception this test adds and removes.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api } from '@kubernetes/client-node';
-import { eventually, type TestStack } from '../support/harness.js';
-import { describeOnRealNodes, END, IMAGES, REAL_NODE_POD_RANGE, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
+import type { TestStack } from '../support/harness.js';
+import { controlPodOutput, describeOnRealNodes, REAL_NODE_POD_RANGE, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
 
 const PUBLIC_IP = '192.88.99.10';
 const PRIVATE_IP = '10.123.45.10';
@@ -102,32 +101,7 @@ probe private ${PRIVATE_IP} 80`;
     expect(rank0!.trim().split('\n')).toEqual(['public reached', 'private blocked']);
 
     // The control: a bare pod that no policy selects, on a real node, with the same image.
-    const core = stack.ns.kc.makeApiClient(CoreV1Api);
-    await core.createNamespacedPod({
-      namespace: stack.ns.name,
-      body: {
-        metadata: { name: 'control' },
-        spec: {
-          tolerations: [{ key: 'ucloud.dk/real-node', operator: 'Exists', effect: 'NoSchedule' }],
-          nodeSelector: { 'ucloud.dk/node-kind': 'real' },
-          automountServiceAccountToken: false,
-          terminationGracePeriodSeconds: 1,
-          securityContext: { runAsNonRoot: true, runAsUser: 11042 },
-          containers: [
-            {
-              name: 'c',
-              image: IMAGES.shell,
-              imagePullPolicy: 'Never',
-              command: ['sh', '-c', `${PROBE}\nprobe public ${PUBLIC_IP} 80\nprobe private ${PRIVATE_IP} 80\necho ${END}\nexec sleep 3600`],
-            },
-          ],
-        },
-      },
-    });
-    const log = await eventually(async () => {
-      const text = await core.readNamespacedPodLog({ name: 'control', namespace: stack.ns.name }).catch(() => '');
-      return text.includes(END) ? text.slice(0, text.indexOf(END)) : undefined;
-    }, 'the control pod to finish probing', 90_000);
+    const log = await controlPodOutput(stack, `${PROBE}\nprobe public ${PUBLIC_IP} 80\nprobe private ${PRIVATE_IP} 80`);
     expect(log.trim().split('\n')).toEqual(['public reached', 'private reached']);
     await job.finish();
   }, 300_000);
