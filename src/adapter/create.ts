@@ -2,7 +2,7 @@
 // translated and its peers checked before the first write; if a write then fails, the jobs this
 // call created are deleted again, because UCloud/Core deletes a job whose create failed and a
 // UCloudJob left behind would run with nobody to report it to.
-import { isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import { isFinal, LABEL_SSH_PORT, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../config.js';
 import { jobToResource, TranslationError } from '../translate/job-to-spec.js';
 import type { Job } from '../ucloud/job.js';
@@ -137,7 +137,10 @@ export async function createJobs(body: unknown, ctx: CallContext): Promise<{ res
   // the port the stored job already has.
   const needPort = ctx.sshPorts ? await portless(resources.filter((_, i) => ssh[i]), ctx) : [];
   const ports = needPort.length ? await ctx.sshPorts!.allocate(needPort.length) : [];
-  needPort.forEach((r, i) => (r.spec.sshPort = ports[i]));
+  needPort.forEach((r, i) => {
+    r.spec.sshPort = ports[i];
+    r.metadata.labels = { ...r.metadata.labels, [LABEL_SSH_PORT]: String(ports[i]) };
+  });
 
   const created: UCloudJob[] = [];
   try {

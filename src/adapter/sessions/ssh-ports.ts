@@ -5,9 +5,11 @@
 // "No more SSH ports available" when none is). IM2 keeps the ports in use in memory and rebuilds
 // them from its jobs at start; here the UCloudJobs are the record: the ports in use are those in
 // the specs of the jobs that have not ended, read from the apiserver at each allocation, so a
-// restarted operator (or another replica) sees every port given out. Within one process, ports
+// restarted operator (or another replica) sees every port given out. Only jobs labelled with
+// LABEL_SSH_PORT are listed (the adapter sets it with the port): a create stays one small list
+// among 10,000 jobs, within Core's 5 s create timeout. Within one process, ports
 // handed out but not yet in a stored UCloudJob are held back until the create call is done.
-import { isFinal, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
+import { isFinal, LABEL_SSH_PORT, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
 import type { KubePort } from '../../k8s/kube-port.js';
 import { ProviderError } from '../errors.js';
@@ -30,7 +32,7 @@ export async function sshPortsInUse(kube: KubePort, namespace: string): Promise<
   const ports = new Set<number>();
   let cont: string | undefined;
   do {
-    const page = await kube.ucloudJobs.list(namespace, { limit: PAGE, ...(cont ? { continue: cont } : {}) });
+    const page = await kube.ucloudJobs.list(namespace, { limit: PAGE, labelSelector: LABEL_SSH_PORT, ...(cont ? { continue: cont } : {}) });
     for (const item of page.items as UCloudJob[]) {
       const port = item?.spec?.sshPort;
       if (typeof port === 'number' && !isFinal(item.status?.state)) ports.add(port);

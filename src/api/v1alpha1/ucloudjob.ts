@@ -216,6 +216,8 @@ export type UCloudJob = z.infer<typeof UCloudJobSchema>;
 export const LABEL_JOB = 'ucloud.dk/job';
 export const LABEL_JOB_ID = 'ucloud.dk/job-id';
 export const LABEL_RANK = 'ucloud.dk/rank';
+/** On a UCloudJob with an SSH port: the port again, so the ports in use are listed by label, not by reading every job. */
+export const LABEL_SSH_PORT = 'ucloud.dk/ssh-port';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'ucloud-operator';
 export const ANNOTATION_JOB_ID = 'ucloud.dk/job-id';
