@@ -42,7 +42,12 @@ while True:
 /** `probe NAME HOST PORT` prints "NAME reached" or "NAME blocked" (3 s connect budget). */
 const PROBE = `probe() { { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null; if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
 
+/** `ip netns add` mounts /run/netns (once per host); the host must be left as the test found it. */
+const netnsMounted = () => sh('cat', '/proc/mounts').split('\n').some((l) => l.split(' ')[1] === '/run/netns');
+let mountedByUs = false;
+
 function addStandIns(): void {
+  mountedByUs = !netnsMounted();
   sh('ip', 'netns', 'add', NETNS);
   sh('ip', 'link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', NS_IF, 'netns', NETNS);
   sh('ip', 'addr', 'add', `${LINK.host}/30`, 'dev', HOST_IF);
@@ -68,6 +73,7 @@ function removeStandIns(): void {
   // Deleting the namespace deletes its end of the veth, and with it the host's end.
   quietly(() => sh('ip', 'netns', 'del', NETNS));
   quietly(() => sh('ip', 'link', 'del', HOST_IF));
+  if (mountedByUs && sh('ls', '-A', '/run/netns').trim() === '') quietly(() => sh('umount', '/run/netns'));
 }
 
 describeOnRealNodes('internet egress on a real node', () => {
@@ -91,9 +97,10 @@ describeOnRealNodes('internet egress on a real node', () => {
 
   it('a job reaches an address outside the private ranges but not a private one; an unfenced pod reaches both', async () => {
     expect(stack.config.jobs.networkPolicy.egress.allow).toBe('internet');
-    // The policy is programmed once the pod has an IP: wait for the public stand-in first.
+    // The enforcer programs the policy only once the pod has an IP, so a container's first moments
+    // are unfenced: wait (up to 30 s) until the private stand-in stops answering, then probe both.
     const script = `${PROBE}
-for i in $(seq 60); do [ "$(probe x ${PUBLIC_IP} 80)" = "x reached" ] && break; sleep 0.5; done
+for i in $(seq 60); do [ "$(probe x ${PRIVATE_IP} 80)" = "x blocked" ] && break; sleep 0.5; done
 probe public ${PUBLIC_IP} 80
 probe private ${PRIVATE_IP} 80`;
     const job = await runShellJob(stack, '91901', thenWait(script));
