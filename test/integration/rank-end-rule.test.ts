@@ -4,8 +4,9 @@
 // job keeps running (and billing) until rank 1 ends too. kwok plays the kubelet: a pod runs until
 // the test scripts its exit, so rank 1 "sleeps" for as long as the test lets it.
 import { podName } from '../../src/api/v1alpha1/names.js';
-import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, noPodsLeft, runningPods } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, noPodsLeft, runningPods } from '../support/jobs.js';
+import { stackStoppedAfterEach } from '../support/stack-hooks.js';
 import { exitPod } from '../support/workload.js';
 
 const T = 120_000;
@@ -14,14 +15,10 @@ const MINUTE_MS = 1000;
 const accounting = { intervalSeconds: 1, minuteMillis: MINUTE_MS, settleSeconds: 0 };
 
 describe('the rank-end rule', () => {
-  let stack: TestStack | undefined;
-  afterEach(async () => {
-    await stack?.stop();
-    stack = undefined;
-  }, T);
+  const startStack = stackStoppedAfterEach(T);
 
   it('under first, a 2-rank job whose rank 1 sleeps ends when rank 0 ends, and is charged until then', async () => {
-    stack = await startStack({ accounting });
+    const stack = await startStack({ accounting });
     expect(stack.config.jobs.rankEndRule).toBe('first');
     const { core, ns } = stack;
     const id = '71001';
@@ -51,7 +48,7 @@ describe('the rank-end rule', () => {
   }, T);
 
   it('under all, the same job keeps running after rank 0 ends, until rank 1 ends too', async () => {
-    stack = await startStack({ accounting, jobs: { rankEndRule: 'all' } });
+    const stack = await startStack({ accounting, jobs: { rankEndRule: 'all' } });
     const { core, ns } = stack;
     const id = '71002';
     expect((await createJobs(stack, batchJob(id, { replicas: 2 }))).status).toBe(200);
