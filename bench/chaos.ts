@@ -127,6 +127,9 @@ async function main(): Promise<void> {
     accounting: { intervalSeconds: 2, minuteMillis: MINUTE_MS },
     reporting: { batchWindowMs: 50, retryAttempts: 3 },
     reconciler: { workers: 4, resyncSeconds: 30 },
+    // The oracle below judges a job's end from all of its pods (the final state is what every rank
+    // decided), i.e. the rank-end rule `all`; `first` has its own deterministic tests (ADR 0021).
+    jobs: { gangTimeoutSeconds: 3600, unschedulableGraceSeconds: 3600, vanishedPodGraceSeconds: 30, rankEndRule: 'all' },
   });
   const logFile = resolve(CLUSTER_DIR, `chaos-operator-${ns}.log`);
   log(`chaos: ${JOBS} jobs, ${KILLS} kills, ${FAULT_RATE * 100}% control faults, seed ${SEED}, namespace ${ns}, log ${logFile}`);

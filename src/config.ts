@@ -13,6 +13,28 @@ const Toleration = z.object({
   tolerationSeconds: z.number().int().optional(),
 });
 
+/**
+ * The IPv4 ranges IM2 keeps jobs out of when it opens the internet to them
+ * (privateNetworkCIDRBlocks in provider-integration/im2/pkg/integrations/k8s/shared/network_policy.go):
+ * RFC 1918, shared (CGNAT), loopback, link-local (cloud metadata), IETF protocol assignments, the
+ * documentation and benchmarking nets, multicast and reserved.
+ */
+export const IM2_PRIVATE_RANGES = [
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.0.2.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+] as const;
+
 const QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 
 export const ProductConfigSchema = z.object({
@@ -62,6 +84,8 @@ export const ConfigSchema = z.object({
     .object({
       /** exit-code: non-zero exit, OOM, eviction => FAILURE (UCloud since 2026). scheduler-only: only provider faults are FAILURE (legacy). */
       failureRule: z.enum(['exit-code', 'scheduler-only']).default('exit-code'),
+      /** first: the job ends when its first rank ends and the others are stopped (IM2); all: it runs until every rank has ended (docs/adr/0021). */
+      rankEndRule: z.enum(['first', 'all']).default('first'),
       clusterDomain: z.string().default('cluster.local'),
       /** Legacy switch: true means rootApps `root-no-capabilities` when rootApps is not set. */
       allowRunAsRoot: z.boolean().default(false),
@@ -145,6 +169,18 @@ export const ConfigSchema = z.object({
           /** DNS servers that are not pods of dnsNamespace (NodeLocal DNSCache's link-local address,
            *  a resolver on the nodes): CIDRs the jobs may reach on port 53 only. */
           dnsIpBlocks: z.array(z.cidrv4().or(z.cidrv6())).default([]),
+          /**
+           * Traffic to outside the cluster (docs/adr/0019). `internet`: any IPv4 address except
+           * `except` (IM2's private, link-local, loopback and reserved ranges) and `extraExcept`
+           * (the site's own public addresses: apiserver, nodes, load balancers); `none`: nothing.
+           */
+          egress: z
+            .object({
+              allow: z.enum(['internet', 'none']).default('internet'),
+              except: z.array(z.cidrv4()).default([...IM2_PRIVATE_RANGES]),
+              extraExcept: z.array(z.cidrv4()).default([]),
+            })
+            .prefault({}),
         })
         .prefault({}),
       podLabels: z.record(z.string(), z.string()).default({}),
@@ -257,8 +293,26 @@ export const ConfigSchema = z.object({
           containerPort: z.number().int().min(1).max(65535).default(22),
           /** Source CIDRs admitted to that port (a NetworkPolicy of the job). */
           allowFrom: z.array(z.string().min(1)).default(['0.0.0.0/0']),
+          /**
+           * The address users connect to (IM2's ssh.hostname, else ssh.ipAddress): it goes into the
+           * status text "SSH: Connected! Available at: ssh ucloud@<host> -p <port>" and
+           * UCLOUD_PUBLIC_SSH. Required when enabled.
+           */
+          host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/, 'a hostname or IP address').optional(),
+          /** Each SSH job gets its own port from portMin..portMax (inclusive), chosen at create and kept in the job's spec. */
+          portMin: z.number().int().min(1).max(65535).default(30000),
+          portMax: z.number().int().min(1).max(65535).default(32767),
+          /**
+           * How the port reaches rank 0: `service` (a Service of serviceType: NodePort with
+           * nodePort = the port, LoadBalancer with port = the port), or `hostPort` (rank 0's
+           * container port published on its node's port, for clusters without a service proxy;
+           * `host` must then lead to the node rank 0 runs on).
+           */
+          expose: z.enum(['service', 'hostPort']).default('service'),
         })
-        .prefault({}),
+        .prefault({})
+        .refine((s) => !s.enabled || !!s.host, { message: 'interactive.ssh.enabled needs interactive.ssh.host: the address users are told to connect to', path: ['host'] })
+        .refine((s) => s.portMin <= s.portMax, { message: 'interactive.ssh.portMin must not be above portMax', path: ['portMax'] }),
     })
     .prefault({}),
   reporting: z

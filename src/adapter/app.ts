@@ -19,6 +19,7 @@ import { adapterFeatures } from './features.js';
 import { computeSupport } from './products.js';
 import { openInteractiveSessions, type SessionSupport } from './sessions/open.js';
 import type { SshInstaller } from './sessions/ssh.js';
+import { SshPortAllocator } from './sessions/ssh-ports.js';
 import type { SessionStore } from './sessions/store.js';
 import type { WebPublisher } from './sessions/web.js';
 import { branding, connect, manifest, noProducts, requestDynamicParameters, unlinked } from './integration.js';
@@ -119,6 +120,8 @@ export function createAdapterApp(deps: AdapterDeps): express.Express {
           }
         : undefined,
     ssh: deps.interactive?.ssh,
+    // Only with SSH offered; an SSH job is refused before a port would be needed otherwise.
+    sshPorts: deps.interactive?.ssh ? new SshPortAllocator(config, kube) : undefined,
     kube,
     jobs: new JobStore(kube, config.namespace),
     logger,

@@ -8,6 +8,7 @@ import type { DockerFeatures } from './features.js';
 import type { JobStore } from './job-store.js';
 import type { SessionDeps } from './sessions/open.js';
 import type { SshInstaller } from './sessions/ssh.js';
+import type { SshPortAllocator } from './sessions/ssh-ports.js';
 
 /** Bulk work runs at most this many apiserver calls at a time. */
 export const BULK_CONCURRENCY = 32;
@@ -26,6 +27,8 @@ export interface CallContext {
   sessions?: SessionDeps;
   /** SSH keys and port for jobs that ask for SSH, when offered (interactive.ssh). */
   ssh?: SshInstaller;
+  /** Hands each SSH job its own port (with ssh). */
+  sshPorts?: SshPortAllocator;
   /** Names the jobs of this call in its access log line. */
   noteJobs(ids: readonly string[]): void;
 }

@@ -2,7 +2,7 @@
 // translated and its peers checked before the first write; if a write then fails, the jobs this
 // call created are deleted again, because UCloud/Core deletes a job whose create failed and a
 // UCloudJob left behind would run with nobody to report it to.
-import { isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import { isFinal, LABEL_SSH_PORT, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../config.js';
 import { jobToResource, TranslationError } from '../translate/job-to-spec.js';
 import type { Job } from '../ucloud/job.js';
@@ -115,6 +115,16 @@ function sshOf(items: readonly Job[], ctx: CallContext): boolean[] {
   return wanted;
 }
 
+/** The SSH jobs of this call that are not stored with a port already (a repeated create is not a new job). */
+async function portless(resources: UCloudJob[], ctx: CallContext): Promise<UCloudJob[]> {
+  const stored = await mapLimited(resources, BULK_CONCURRENCY, (r) => ctx.jobs.get(r.spec.jobId));
+  resources.forEach((r, i) => {
+    const port = stored[i]?.spec.sshPort;
+    if (port !== undefined) r.spec.sshPort = port;
+  });
+  return resources.filter((r) => r.spec.sshPort === undefined);
+}
+
 export async function createJobs(body: unknown, ctx: CallContext): Promise<{ responses: null[] }> {
   const { items } = parseBody(CreateBulkSchema, body);
   ctx.noteJobs(items.map((j) => j.id));
@@ -122,6 +132,15 @@ export async function createJobs(body: unknown, ctx: CallContext): Promise<{ res
   const ssh = sshOf(items, ctx);
   resources.forEach((r, i) => (r.spec.sshEnabled = ssh[i]!));
   await checkPeers(items, ctx);
+
+  // Each SSH job's own port, in its spec before it is stored (ADR 0020); a repeated create keeps
+  // the port the stored job already has.
+  const needPort = ctx.sshPorts ? await portless(resources.filter((_, i) => ssh[i]), ctx) : [];
+  const ports = needPort.length ? await ctx.sshPorts!.allocate(needPort.length) : [];
+  needPort.forEach((r, i) => {
+    r.spec.sshPort = ports[i];
+    r.metadata.labels = { ...r.metadata.labels, [LABEL_SSH_PORT]: String(ports[i]) };
+  });
 
   const created: UCloudJob[] = [];
   try {
@@ -139,6 +158,8 @@ export async function createJobs(body: unknown, ctx: CallContext): Promise<{ res
   } catch (e) {
     await rollBack(created, ctx);
     throw e;
+  } finally {
+    ctx.sshPorts?.release(ports);
   }
   // No providerGeneratedId: `null` per item, as app-kubernetes answered.
   return { responses: items.map(() => null) };

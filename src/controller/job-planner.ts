@@ -14,10 +14,11 @@ import {
 import { jobIdLabelValue } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { ConditionType, Reason, setCondition } from './conditions.js';
-import { mapPods } from './state-mapping.js';
+import { mapPods, type MappedPods } from './state-mapping.js';
 import { canonicalJson } from './canonical-json.js';
 import type { GangBackend } from './gang-backend.js';
 import { waitingText } from './wait-queue.js';
+import { sshAddressOf, sshStatusText } from './desired/ssh-address.js';
 import { podRank, userContainerState } from './pod-facts.js';
 
 export interface PlanInput {
@@ -239,11 +240,27 @@ export function livePodsByRank(replicas: number, pods: readonly V1Pod[]): Map<nu
  * before the reconciler has caught up (after a restart, with a long queue).
  */
 export function ranksEndedAt(job: UCloudJob, pods: readonly V1Pod[], config: OperatorConfig, now: Date): number | undefined {
-  const live = [...livePodsByRank(job.spec.replicas, pods).values()];
-  if (live.length !== job.spec.replicas) return undefined;
-  const mapped = mapPods({ replicas: job.spec.replicas, pods: live, failureRule: config.jobs.failureRule, now });
-  if (!mapped.finished) return undefined;
-  return Math.max(...live.map((p) => containerFinishedAt(p) ?? now.getTime()));
+  const byRank = livePodsByRank(job.spec.replicas, pods);
+  if (byRank.size !== job.spec.replicas) return undefined;
+  const mapped = mapPodsFor(job, [...byRank.values()], config, now);
+  return mapped.finished ? endOfRanks(mapped, byRank, config, now.getTime()) : undefined;
+}
+
+const mapPodsFor = (job: UCloudJob, pods: readonly V1Pod[], config: OperatorConfig, now: Date) =>
+  mapPods({ replicas: job.spec.replicas, pods, failureRule: config.jobs.failureRule, rankEndRule: config.jobs.rankEndRule, now });
+
+/**
+ * When the ranks ended the job: under `all` the last rank's end, under `first` the first ended
+ * rank's (the others are stopped then; ADR 0021). A pod without an end time ended now.
+ */
+function endOfRanks(mapped: MappedPods, byRank: ReadonlyMap<number, V1Pod>, config: OperatorConfig, t: number): number {
+  const ended = mapped.perRank.filter((r) => r.phase === 'Succeeded' || r.phase === 'Failed');
+  const ends = ended.map((r) => {
+    const pod = byRank.get(r.rank);
+    return (pod && containerFinishedAt(pod)) ?? t;
+  });
+  if (!ends.length) return t;
+  return config.jobs.rankEndRule === 'first' ? Math.min(...ends) : Math.max(...ends);
 }
 
 export function planJob(input: PlanInput): Plan {
@@ -281,7 +298,7 @@ export function planJob(input: PlanInput): Plan {
   };
 
   if (!isFinal(prevState)) {
-    const mapped = mapPods({ replicas: spec.replicas, pods: livePods, failureRule: config.jobs.failureRule, now });
+    const mapped = mapPodsFor(job, livePods, config, now);
     status.readyReplicas = mapped.runningRanks;
     status.ranks = `${mapped.runningRanks}/${spec.replicas}`;
 
@@ -302,7 +319,6 @@ export function planJob(input: PlanInput): Plan {
     // With a gang backend, waiting for room is not a failure: the gang timeout counts from the
     // moment the whole gang had its nodes, and an unschedulable rank is the queue's business.
     const { gang, where, gangSince } = gangFacts(input.gang, livePods, spec.replicas, createdAt, t);
-    const lastFinish = Math.max(...livePods.map((p) => containerFinishedAt(p) ?? t));
 
     // Every reason the job has ended by now, with the moment it ended. Usually there is one; after
     // an outage of the operator there may be several (the job expired, then its ranks exited, then
@@ -310,7 +326,7 @@ export function planJob(input: PlanInput): Plan {
     // a live operator would have done. Equal moments keep this order.
     const endings: Array<{ state: UCloudJobState; message: string; at: number }> = [];
     if (mapped.finished && (mapped.state === 'SUCCESS' || mapped.state === 'FAILURE')) {
-      endings.push({ state: mapped.state, message: mapped.message, at: livePods.length ? lastFinish : t });
+      endings.push({ state: mapped.state, message: mapped.message, at: endOfRanks(mapped, podsByRank, config, t) });
     } else if (mapped.state === 'FAILURE') {
       // A failed rank ends the whole job at once; the other ranks are stopped (now).
       endings.push({ state: 'FAILURE', message: mapped.message, at: t });
@@ -345,6 +361,9 @@ export function planJob(input: PlanInput): Plan {
       status.state = 'RUNNING';
       status.message = 'The job is running';
       appendOutbox(status, { at: status.startedAt ?? iso(t), state: 'RUNNING', status: 'The job is running', ...output });
+      // Once it runs, where to reach it over SSH, in IM2's words (ADR 0020): a status-only update.
+      const ssh = sshAddressOf(job, config);
+      if (ssh) appendOutbox(status, { at: status.startedAt ?? iso(t), status: sshStatusText(ssh) });
     } else if (!isFinal(status.state)) {
       status.message = mapped.message;
     }

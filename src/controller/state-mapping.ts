@@ -6,6 +6,9 @@
 // one exception: while any rank has not ended, ranks that did end count as RUNNING, so a job with
 // one rank done and one still working is RUNNING, not SUCCESS. Hence: IN_QUEUE until every rank
 // has started, RUNNING while they run, SUCCESS when all ended well, FAILURE as soon as one fails.
+// That exception is the rank-end rule `all`; under `first` (IM2's rule, the default: docs/adr/0021)
+// an ended rank counts as ended at once, so the first rank to end ends the job (SUCCESS if it
+// exited well, FAILURE if it failed) and the planner stops the others.
 //
 // Under the "exit-code" rule (UCloud since 2026) a non-zero exit or an OOM kill is a failure;
 // under "scheduler-only" (the legacy rule, UCloud #2118) only provider faults are (eviction, a
@@ -18,6 +21,7 @@ import type { OperatorConfig } from '../config.js';
 import { podRank, userContainerState } from './pod-facts.js';
 
 export type FailureRule = OperatorConfig['jobs']['failureRule'];
+export type RankEndRule = OperatorConfig['jobs']['rankEndRule'];
 export type MappedState = Extract<UCloudJobState, 'IN_QUEUE' | 'RUNNING' | 'SUCCESS' | 'FAILURE'>;
 export type RankPhase = 'Missing' | 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
@@ -36,7 +40,8 @@ export interface MappedPods {
   message: string;
   runningRanks: number;
   allRunning: boolean;
-  /** Every rank has a pod that ended (Succeeded or Failed). */
+  /** The ranks have ended the job: every rank's pod ended (Succeeded or Failed), or under the
+   *  rank-end rule `first` any rank's did. */
   finished: boolean;
   perRank: RankStatus[];
 }
@@ -46,6 +51,8 @@ export interface MapPodsInput {
   /** This job's pods, in any order; ranks may be missing, pods may be terminating. */
   pods: readonly V1Pod[];
   failureRule: FailureRule;
+  /** Default `all` (every rank must end); the operator passes jobs.rankEndRule. */
+  rankEndRule?: RankEndRule;
   now: Date;
   /** Since when each missing rank has been seen missing (only used in messages). */
   firstSeenMissing?: Readonly<Record<number, Date>>;
@@ -200,7 +207,7 @@ export function mapPods(input: MapPodsInput): MappedPods {
 
   const isFailure = (r: RankStatus) => r.phase === 'Failed' && (input.failureRule === 'exit-code' || r.providerFault === true);
   const ended = (r: RankStatus) => r.phase === 'Succeeded' || r.phase === 'Failed';
-  const finished = perRank.every(ended);
+  const finished = input.rankEndRule === 'first' ? perRank.some(ended) : perRank.every(ended);
   const runningRanks = perRank.filter((r) => r.phase === 'Running').length;
   const contributions = perRank.map((r): MappedState => {
     if (isFailure(r)) return 'FAILURE';
@@ -215,6 +222,9 @@ export function mapPods(input: MapPodsInput): MappedPods {
     case 'FAILURE':
       return { ...base, message: clip(`The job failed: ${listRanks(perRank.filter(isFailure))}`) };
     case 'SUCCESS':
+      if (!perRank.every(ended)) {
+        return { ...base, message: clip(`The job finished when ${listRanks(perRank.filter(ended))}; the other ranks were stopped`) };
+      }
       return {
         ...base,
         message: clip(

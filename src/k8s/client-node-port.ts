@@ -157,7 +157,7 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
       getOrUndefined(custom.getNamespacedCustomObject({ ...crd, namespace, name }) as Promise<UCloudJob>),
     list: async (namespace, page = {}) => {
       // A custom object list is plain JSON (no model class), so `continue` keeps its wire name.
-      const res = (await wrap(custom.listNamespacedCustomObject({ ...crd, namespace, limit: page.limit, _continue: page.continue }))) as {
+      const res = (await wrap(custom.listNamespacedCustomObject({ ...crd, namespace, limit: page.limit, _continue: page.continue, labelSelector: page.labelSelector }))) as {
         items: unknown[];
         metadata?: { resourceVersion?: string; continue?: string };
       };

@@ -29,7 +29,7 @@ export interface Listed<T> {
 
 export interface UCloudJobApi {
   get(namespace: string, name: string): Promise<UCloudJob | undefined>;
-  list(namespace: string, page?: ListPage): Promise<Listed<unknown>>;
+  list(namespace: string, page?: ListPage & { labelSelector?: string }): Promise<Listed<unknown>>;
   create(job: UCloudJob): Promise<CreateResult<UCloudJob>>;
   /** Replaces metadata+spec; fails with 409 when metadata.resourceVersion is stale. */
   replace(job: UCloudJob): Promise<UCloudJob>;

@@ -139,12 +139,15 @@ describe('isolation', () => {
     // the DNS namespace. The test control plane runs no DNS, so the DNS pod is an endpoint with the
     // configured labels in the DNS namespace as stored (its labels from the apiserver). Nothing else
     // leaves the job: not other ports of the DNS pods, not a look-alike DNS pod in the jobs'
-    // namespace (the foreign pod), not the internet, not the apiserver's Service address.
+    // namespace (the foreign pod), not the apiserver's Service address, not a metadata address.
+    // The public internet is reachable from a job (jobs.networkPolicy.egress, ADR 0019), but
+    // nothing on it reaches the job.
     const dns: Endpoint = { kind: 'pod', name: `${dnsNs}/dns`, namespace: dnsNs, labels: config.jobs.networkPolicy.dnsPodLabels };
     const kubernetesSvc = await ns.core.readNamespacedService({ name: 'kubernetes', namespace: 'default' });
+    const internet: Endpoint = { kind: 'external', name: 'internet', ip: '1.1.1.1' };
     const outside: Endpoint[] = [
-      { kind: 'external', name: 'internet', ip: '1.1.1.1' },
       { kind: 'external', name: 'apiserver', ip: kubernetesSvc.spec!.clusterIP! },
+      { kind: 'external', name: 'metadata', ip: '169.254.169.254' },
     ];
     for (const j of jobPods) {
       const src = ep[j]!;
@@ -152,11 +155,12 @@ describe('isolation', () => {
       expect(connectionAllowed(view, src, dns, { protocol: 'TCP', port: 80 })).toBe(false);
       expect(connectionAllowed(view, src, dns, { protocol: 'UDP', port: 5353 })).toBe(false);
       expect(connectionAllowed(view, src, ep.foreign!, { protocol: 'UDP', port: 53 })).toBe(false);
-      for (const o of outside) {
-        for (const t of [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 443 }] as Traffic[]) {
+      for (const t of [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 443 }] as Traffic[]) {
+        for (const o of outside) {
           expect([o.name, t, connectionAllowed(view, src, o, t)]).toEqual([o.name, t, false]);
           expect([o.name, t, connectionAllowed(view, o, src, t)]).toEqual([o.name, t, false]);
         }
+        expect([internet.name, t, connectionAllowed(view, src, internet, t), connectionAllowed(view, internet, src, t)]).toEqual([internet.name, t, true, false]);
       }
     }
 

@@ -214,14 +214,14 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
       jobsNamespace,
       jobsNamespaceCreate: false,
       rbac: { interactiveSessions: true },
-      extraConfig: { interactive: { ssh: { enabled: true } } },
+      extraConfig: { interactive: { ssh: { enabled: true, host: 'ssh.example.org' } } },
     }),
   });
 
   it("installs a job's SSH keys Secret, Service and NetworkPolicy with the service-account token", async () => {
     const kc = await serviceAccountKubeConfig(r.ops.name, `${release}-ucloud-operator`);
     const cm = await r.ops.kube.configMaps.get(r.ops.name, `${release}-ucloud-operator`);
-    expect(JSON.parse(cm!.data!['config.json']!).interactive).toEqual({ ssh: { enabled: true } });
+    expect(JSON.parse(cm!.data!['config.json']!).interactive).toEqual({ ssh: { enabled: true, host: 'ssh.example.org' } });
     const credentials = { refreshToken: r.core.refreshToken, publicKey: r.core.publicKeyBase64Der() };
     const config = await chartOperatorConfig(r.ops.kube, r.ops.name, release, credentials, 'rbac-ssh-pod');
     r.operator = await startOperator({ config, kc });

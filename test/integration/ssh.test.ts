@@ -1,7 +1,8 @@
 // SSH keys: a job whose application allows SSH and whose user asked for it, on the real
 // control plane. The owner's keys come from the UCloud/Core emulator's browseSshKeys, more than one
 // page of them (250 a page), and end up in the job's Secret, which every rank mounts; rank 0's SSH
-// port gets a NodePort Service and a NetworkPolicy admitting it. All are removed with the job.
+// port gets a NodePort Service on the job's own port and a NetworkPolicy admitting it; once it runs,
+// UCloud/Core is told the address in IM2's words. All are removed with the job.
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { startStack, type TestStack } from '../support/harness.js';
 import { batchJob } from '../support/job-factory.js';
@@ -13,7 +14,7 @@ const JOB_ID = '8301';
 describe('SSH keys', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startStack({ interactive: { ssh: { enabled: true } } });
+    stack = await startStack({ interactive: { ssh: { enabled: true, host: 'ssh.example.org', portMin: 30100, portMax: 30199 } } });
   }, 60_000);
   afterAll(async () => {
     await stack?.stop();
@@ -42,7 +43,10 @@ describe('SSH keys', () => {
     const svc = await core.readNamespacedService({ name: `j-${JOB_ID}-ssh`, namespace: stack.ns.name });
     expect(svc.spec?.type).toBe('NodePort');
     expect(svc.spec?.selector).toEqual({ 'ucloud.dk/job': `j-${JOB_ID}`, 'ucloud.dk/rank': '0' });
-    expect(svc.spec?.ports?.[0]).toMatchObject({ port: 22, targetPort: 22, nodePort: expect.any(Number) });
+    const port = (await stack.ns.kube.ucloudJobs.get(stack.ns.name, `j-${JOB_ID}`))!.spec.sshPort!;
+    expect(port).toBeGreaterThanOrEqual(30100);
+    expect(port).toBeLessThanOrEqual(30199);
+    expect(svc.spec?.ports?.[0]).toMatchObject({ port: 22, targetPort: 22, nodePort: port });
     const policy = await stack.ns.kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ name: `j-${JOB_ID}-ssh`, namespace: stack.ns.name });
     expect(policy.spec?.ingress?.[0]?._from).toEqual([{ ipBlock: { cidr: '0.0.0.0/0' } }]);
 
@@ -50,7 +54,10 @@ describe('SSH keys', () => {
     for (const pod of pods) {
       const etc = pod.spec?.volumes?.find((v) => v.name === 'ucloud-etc');
       expect(etc?.projected?.sources).toContainEqual({ secret: { name: `j-${JOB_ID}-ssh`, items: [{ key: 'authorized_keys', path: 'ssh/authorized_keys.ucloud', mode: 0o444 }] } });
+      expect(pod.spec?.containers[0]?.env).toContainEqual({ name: 'UCLOUD_PUBLIC_SSH', value: `ssh.example.org:${port}` });
     }
+    const text = `SSH: Connected! Available at: ssh ucloud@ssh.example.org -p ${port}`;
+    await stack.core.waitFor(() => stack.core.updates.some((u) => u.id === JOB_ID && u.update.status === text), 60_000, 'the SSH address at UCloud/Core');
 
     // The job ends: its SSH port is closed with its ranks.
     expect((await terminate(stack, JOB_ID)).status).toBe(200);

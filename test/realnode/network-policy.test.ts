@@ -10,12 +10,11 @@
 // anything the pod range would forward outside it).
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { clusterEnv } from '../support/cluster-env.js';
-import { eventually, type TestStack } from '../support/harness.js';
+import type { TestStack } from '../support/harness.js';
 import { runningPods } from '../support/jobs.js';
-import { describeOnRealNodes, END, IMAGES, REAL_NODE_IP, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
+import { controlPodOutput, describeOnRealNodes, REAL_NODE_IP, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
 
 const META_IP = '169.254.123.254';
 
@@ -88,32 +87,14 @@ fi`;
 
     // The control: a bare pod that no policy selects, on the same node, with the same image.
     const [jobRank0] = await runningPods(stack, job.id, 2);
-    const core = stack.ns.kc.makeApiClient(CoreV1Api);
-    const control = `${PROBE}
+    const log = await controlPodOutput(
+      stack,
+      `${PROBE}
 probe other-job ${otherIp} 7000
 probe fenced-job ${jobRank0!.status!.podIP} 7000
 probe operator-port ${REAL_NODE_IP} ${OPERATOR_PORT}
-probe metadata ${META_IP} 80
-echo ${END}
-exec sleep 3600`;
-    await core.createNamespacedPod({
-      namespace: stack.ns.name,
-      body: {
-        metadata: { name: 'control' },
-        spec: {
-          tolerations: [{ key: 'ucloud.dk/real-node', operator: 'Exists', effect: 'NoSchedule' }],
-          nodeSelector: { 'ucloud.dk/node-kind': 'real' },
-          automountServiceAccountToken: false,
-          terminationGracePeriodSeconds: 1,
-          securityContext: { runAsNonRoot: true, runAsUser: 11042 },
-          containers: [{ name: 'c', image: IMAGES.shell, imagePullPolicy: 'Never', command: ['sh', '-c', control] }],
-        },
-      },
-    });
-    const log = await eventually(async () => {
-      const text = await core.readNamespacedPodLog({ name: 'control', namespace: stack.ns.name }).catch(() => '');
-      return text.includes(END) ? text.slice(0, text.indexOf(END)) : undefined;
-    }, 'the control pod to finish probing', 90_000);
+probe metadata ${META_IP} 80`,
+    );
     // The other job accepts from anyone? No: its policy admits only its own job's pods.
     expect(log.trim().split('\n')).toEqual(['other-job blocked', 'fenced-job blocked', 'operator-port reached', 'metadata reached']);
     expect(podName(job.name, 0)).toBe(jobRank0!.metadata!.name);

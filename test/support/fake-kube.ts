@@ -398,7 +398,7 @@ export class FakeKube implements KubePort {
     const K: FakeKind = 'UCloudJob';
     return {
       get: async (namespace, name) => this.getObj(K, namespace, name) as UCloudJob | undefined,
-      list: async (namespace, page) => this.listObjs(K, namespace, undefined, page),
+      list: async (namespace, page) => this.listObjs(K, namespace, page?.labelSelector, page),
       create: async (job) => this.createObj(K, job.metadata.namespace, job as unknown as Obj, true) as unknown as CreateResult<UCloudJob>,
       replace: async (job) => this.replaceObj(K, job.metadata.namespace, job.metadata.name, job as unknown as Obj, true) as unknown as UCloudJob,
       replaceStatus: async (job) => {

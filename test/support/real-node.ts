@@ -157,6 +157,32 @@ export function shellJobHandle(stack: TestStack, id: string, replicas: number): 
   };
 }
 
+/**
+ * The control of a network test: a bare pod on a real node that no NetworkPolicy selects, with the
+ * shell image, runs `script` and waits; returns what it printed before the END line.
+ */
+export async function controlPodOutput(stack: TestStack, script: string, name = 'control'): Promise<string> {
+  const core = stack.ns.kc.makeApiClient(CoreV1Api);
+  await core.createNamespacedPod({
+    namespace: stack.ns.name,
+    body: {
+      metadata: { name },
+      spec: {
+        tolerations: [{ key: 'ucloud.dk/real-node', operator: 'Exists', effect: 'NoSchedule' }],
+        nodeSelector: { 'ucloud.dk/node-kind': 'real' },
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 1,
+        securityContext: { runAsNonRoot: true, runAsUser: 11042 },
+        containers: [{ name: 'c', image: IMAGES.shell, imagePullPolicy: 'Never', command: ['sh', '-c', thenWait(script)] }],
+      },
+    },
+  });
+  return eventually(async () => {
+    const text = await core.readNamespacedPodLog({ name, namespace: stack.ns.name }).catch(() => '');
+    return text.includes(`${END}\n`) ? text.slice(0, text.indexOf(END)) : undefined;
+  }, `the ${name} pod to finish`, 90_000);
+}
+
 /** What a failed wait should show: the job's state, each rank's pod status and log tail. */
 export async function describeJob(stack: TestStack, id: string, replicas: number): Promise<string> {
   const name = jobResourceName(id);

@@ -252,6 +252,28 @@ describe('mapPods', () => {
     }
   });
 
+  describe('under the rank-end rule first (IM2: the first rank to end ends the job)', () => {
+    const first = (pods: V1Pod[], failureRule: FailureRule = 'exit-code') => mapPods({ replicas: 2, pods, failureRule, rankEndRule: 'first', now: NOW });
+
+    it('one rank exiting 0 while the other runs is SUCCESS, finished', () => {
+      expect(first([succeeded(0), running(1)])).toMatchObject({
+        state: 'SUCCESS',
+        finished: true,
+        message: 'The job finished when rank 0 exited with code 0; the other ranks were stopped',
+      });
+    });
+
+    it('a failed rank is FAILURE, whichever rank it is; under scheduler-only a non-zero exit ends the job as SUCCESS', () => {
+      expect(first([running(0), exited(1, 3)])).toMatchObject({ state: 'FAILURE', finished: true });
+      expect(first([running(0), exited(1, 3)], 'scheduler-only')).toMatchObject({ state: 'SUCCESS', finished: true });
+    });
+
+    it('nothing ended: the same as under all', () => {
+      expect(first([running(0), running(1)])).toMatchObject({ state: 'RUNNING', finished: false });
+      expect(first([running(0), starting(1)])).toMatchObject({ state: 'IN_QUEUE', finished: false });
+    });
+  });
+
   it('keeps messages within the CR limit for a large gang', () => {
     const reason = 'x'.repeat(200);
     const pods = Array.from({ length: 1000 }, (_, r) => waiting(r, `Reason${r}`, reason));

@@ -6,6 +6,11 @@
 // Service `<job>-ssh` of the configured type and admitted by a NetworkPolicy `<job>-ssh` from the
 // configured CIDRs (the job's own policy admits only its ranks and peers; policies add up). All
 // three are owned by the UCloudJob. Off unless `interactive.ssh.enabled` (Secrets need RBAC).
+//
+// The address (docs/adr/0020): the job's own port (spec.sshPort, ssh-ports.ts) is the Service's
+// nodePort (NodePort) or port (LoadBalancer, ClusterIP), or with `expose: hostPort` rank 0's
+// port on its node (pod-builder.ts) and no Service. Users are told `interactive.ssh.host` and that
+// port in IM2's words (controller/desired/ssh-address.ts) and in UCLOUD_PUBLIC_SSH.
 import type { V1NetworkPolicy, V1Secret, V1Service } from '@kubernetes/client-node';
 import { sshObjectName } from '../../api/v1alpha1/names.js';
 import { API_VERSION, KIND, LABEL_JOB, LABEL_MANAGED_BY, LABEL_RANK, MANAGED_BY, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
@@ -33,6 +38,28 @@ export function authorizedKeys(keys: readonly SSHKey[]): string {
     if (!lines.includes(key)) lines.push(key);
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/**
+ * The Service that carries the job's SSH port to rank 0, or none when the port is rank 0's host
+ * port. A job stored before ports were assigned (no spec.sshPort) keeps port 22 and a nodePort
+ * the cluster picks, as before.
+ */
+export function sshService(job: UCloudJob, config: OperatorConfig, metadata: V1Service['metadata'], selector: Record<string, string>): V1Service | undefined {
+  const ssh = config.interactive.ssh;
+  const port = job.spec.sshPort;
+  if (ssh.expose === 'hostPort' && port !== undefined) return undefined;
+  const nodePort = ssh.serviceType === 'NodePort' && port !== undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata,
+    spec: {
+      type: ssh.serviceType,
+      selector,
+      ports: [{ name: 'ssh', protocol: 'TCP', port: nodePort ? 22 : (port ?? 22), targetPort: ssh.containerPort, ...(nodePort ? { nodePort: port } : {}) }],
+    },
+  };
 }
 
 export interface SshKeySource {
@@ -63,13 +90,8 @@ export class SshInstaller {
 
     const ssh = this.config.interactive.ssh;
     const rank0 = { [LABEL_JOB]: job.metadata.name, [LABEL_RANK]: '0' };
-    const service: V1Service = {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata,
-      spec: { type: ssh.serviceType, selector: rank0, ports: [{ name: 'ssh', protocol: 'TCP', port: 22, targetPort: ssh.containerPort }] },
-    };
-    await this.kube.services.create(ns, service);
+    const service = sshService(job, this.config, metadata, rank0);
+    if (service) await this.kube.services.create(ns, service);
     const policy: V1NetworkPolicy = {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',

@@ -101,6 +101,10 @@ export const UCloudJobSpecSchema = z.object({
   webPort: d(z.number().int().min(1).max(65535).optional(), 'Port of the application web interface, if any.'),
   vncPort: d(z.number().int().min(1).max(65535).optional(), 'Port of the application VNC server, if any.'),
   sshEnabled: d(z.boolean(), 'The user asked for SSH access.'),
+  sshPort: d(
+    z.number().int().min(1).max(65535).optional(),
+    'The SSH port users connect to (interactive.ssh.host), chosen at create from interactive.ssh.portMin..portMax; no two running jobs share one.',
+  ),
   restartOnExit: d(z.boolean(), 'The user asked for a restart on exit (rejected by this provider; kept for the record).'),
   terminationRequestedAt: d(
     z.string().max(64).optional(),
@@ -212,6 +216,8 @@ export type UCloudJob = z.infer<typeof UCloudJobSchema>;
 export const LABEL_JOB = 'ucloud.dk/job';
 export const LABEL_JOB_ID = 'ucloud.dk/job-id';
 export const LABEL_RANK = 'ucloud.dk/rank';
+/** On a UCloudJob with an SSH port: the port again, so the ports in use are listed by label, not by reading every job. */
+export const LABEL_SSH_PORT = 'ucloud.dk/ssh-port';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'ucloud-operator';
 export const ANNOTATION_JOB_ID = 'ucloud.dk/job-id';

@@ -4,6 +4,13 @@
 // the receiver's ingress allow it, so a peering works only when both jobs' policies name each
 // other: each policy lists the jobs it named (spec.peers) and the jobs that named it
 // (peersOfOthers), in both directions, as UCloud's FirewallPlugin patches both policies.
+//
+// The internet (jobs.networkPolicy.egress, docs/adr/0019): with `internet`, one more egress rule
+// admits every IPv4 address outside the excepted ranges, as IM2's chart does for its apps
+// namespace (apps.netpol.egress.blockPrivate, provider-integration/im2/docs/src/k8s/installation.md)
+// with IM2's own list of ranges (shared/network_policy.go). Cluster pods, nodes, the apiserver's
+// and the operator's addresses are private on any ordinary cluster, so they stay out; a site whose
+// own addresses are public lists them in extraExcept. IPv6 is not opened (IM2 opens none).
 import type { V1NetworkPolicy, V1NetworkPolicyEgressRule, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { jobResourceName, networkPolicyName } from '../../api/v1alpha1/names.js';
 import { LABEL_JOB, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
@@ -45,6 +52,9 @@ export function networkPolicyFor(job: UCloudJob, config: OperatorConfig, peersOf
         { protocol: 'TCP', port: 53 },
       ],
     });
+  }
+  if (np.egress.allow === 'internet') {
+    egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...new Set([...np.egress.except, ...np.egress.extraExcept])] } }] });
   }
   return {
     apiVersion: 'networking.k8s.io/v1',

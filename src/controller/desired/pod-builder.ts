@@ -23,6 +23,7 @@ import { childMetadata } from './owner.js';
 import { peerSearchDomain } from './peer-aliases.js';
 import { containerSecurityContext } from './root-profile.js';
 import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
+import { publicSshAddress, sshAddressOf } from './ssh-address.js';
 import { USER_CONTAINER } from '../../api/v1alpha1/names.js';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
@@ -117,8 +118,9 @@ export const escapeKubeletExpansion = (text: string): string => text.replaceAll(
  *  mounts): a user who sets them could reach GPUs or driver files the product does not include. */
 export const isNvidiaEnv = (name: string): boolean => name.toUpperCase().startsWith('NVIDIA_');
 
-function env(job: UCloudJob, rank: number): V1EnvVar[] {
+function env(job: UCloudJob, rank: number, config: OperatorConfig): V1EnvVar[] {
   const reserved = new Set<string>(RESERVED_ENV);
+  const ssh = sshAddressOf(job, config);
   return [
     ...job.spec.env.filter((e) => !reserved.has(e.name) && !isNvidiaEnv(e.name)).map((e) => ({ name: e.name, value: escapeKubeletExpansion(e.value) })),
     { name: 'UCLOUD_RANK', value: String(rank) },
@@ -128,6 +130,8 @@ function env(job: UCloudJob, rank: number): V1EnvVar[] {
     { name: 'VC_TASK_INDEX', value: String(rank) },
     // Without GPUs in the product, no GPU is visible, whatever the node's runtime defaults to.
     ...(job.spec.product.gpu > 0 ? [] : [{ name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' }]),
+    // Where users reach the job over SSH (IM2: containers/ssh_keys.go), on every rank.
+    ...(ssh ? [{ name: 'UCLOUD_PUBLIC_SSH', value: publicSshAddress(ssh) }] : []),
   ];
 }
 
@@ -185,12 +189,17 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig, o
     imagePullPolicy: config.jobs.imagePullPolicy,
     // argv as rendered, no shell: the invocation was escaped for exactly this.
     command: spec.command.map(escapeKubeletExpansion),
-    env: env(job, rank),
+    env: env(job, rank, config),
     ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
     resources: { requests: { ...resources }, limits: { ...resources } },
     securityContext: containerSecurityContext(spec.runAsRoot, rootProfile(config)),
     volumeMounts: mounts,
   };
+  // interactive.ssh.expose hostPort: the job's SSH port is rank 0's port on its node (ADR 0020).
+  const ssh = config.interactive.ssh;
+  if (rank === 0 && ssh.expose === 'hostPort' && spec.sshEnabled && spec.sshPort !== undefined) {
+    container.ports = [{ name: 'ssh', containerPort: ssh.containerPort, hostPort: spec.sshPort, protocol: 'TCP' }];
+  }
 
   return {
     apiVersion: 'v1',

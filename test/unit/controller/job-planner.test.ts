@@ -8,7 +8,9 @@ import { job as baseJob } from '../../support/job-factory.js';
 
 const CREATED = Date.parse('2026-03-01T12:00:00Z');
 const at = (seconds: number) => new Date(CREATED + seconds * 1000);
-const config = unitConfig({ jobs: { gangTimeoutSeconds: 300, imagePullGraceSeconds: 120, unschedulableGraceSeconds: 300, vanishedPodGraceSeconds: 30 } });
+// The rank-end rule `all` (a job runs until every rank ends); `first`, the default, has its own block below.
+const config = unitConfig({ jobs: { gangTimeoutSeconds: 300, imagePullGraceSeconds: 120, unschedulableGraceSeconds: 300, vanishedPodGraceSeconds: 30, rankEndRule: 'all' } });
+const firstConfig = unitConfig({ jobs: { gangTimeoutSeconds: 300, vanishedPodGraceSeconds: 30 } });
 
 function job(spec: Partial<UCloudJobSpec> = {}, status?: UCloudJobStatus): UCloudJob {
   const j = baseJob({ replicas: 3, timeAllocationMillis: 3_600_000, ...spec });
@@ -32,8 +34,8 @@ const exited = (rank: number, code: number, startedSec: number, finishedSec: num
   });
 
 /** Plans, then stores the status as the reconciler would, returning both. */
-function step(j: UCloudJob, pods: V1Pod[], nowSec: number, firstMissingAt?: Map<number, number>): { plan: Plan; job: UCloudJob } {
-  const plan = planJob({ job: j, pods, now: at(nowSec), config, ...(firstMissingAt ? { firstMissingAt } : {}) });
+function step(j: UCloudJob, pods: V1Pod[], nowSec: number, firstMissingAt?: Map<number, number>, cfg = config): { plan: Plan; job: UCloudJob } {
+  const plan = planJob({ job: j, pods, now: at(nowSec), config: cfg, ...(firstMissingAt ? { firstMissingAt } : {}) });
   return { plan, job: { ...j, status: plan.status } };
 }
 
@@ -195,6 +197,56 @@ describe('planJob', () => {
     // It is the finishedAt the planner records for the same pods.
     const started = step(j, [running(0, 5), running(1, 5), running(2, 5)], 6).job;
     expect(step(started, [exited(0, 0, 5, 40), exited(1, 0, 5, 41), exited(2, 0, 5, 42)], 100).plan.status.finishedAt).toBe(at(42).toISOString());
+  });
+
+  it('an SSH job tells its address in IM2\'s words once it runs, as a status-only update after RUNNING', () => {
+    const sshConfig = unitConfig({ interactive: { ssh: { enabled: true, host: 'ssh.example.org' } } });
+    const j = job({ replicas: 1, sshEnabled: true, sshPort: 30123 });
+    const queued = step(j, [], 1, undefined, sshConfig);
+    expect(queued.plan.status.outbox).toBeUndefined();
+    const { plan } = step(queued.job, [running(0, 5)], 6, undefined, sshConfig);
+    expect(plan.status.outbox?.entries.map(({ state, status }) => ({ state, status }))).toEqual([
+      { state: 'RUNNING', status: 'The job is running' },
+      { state: undefined, status: 'SSH: Connected! Available at: ssh ucloud@ssh.example.org -p 30123' },
+    ]);
+    // Said once: the next look adds nothing.
+    expect(step({ ...queued.job, status: plan.status }, [running(0, 5)], 20, undefined, sshConfig).plan.status.outbox?.entries).toHaveLength(2);
+  });
+
+  describe('under the rank-end rule first (IM2, the default)', () => {
+    const startedFirst = () => step(job({ replicas: 2 }), [running(0, 5), running(1, 5)], 6, undefined, firstConfig).job;
+
+    it('is the default', () => expect(unitConfig().jobs.rankEndRule).toBe('first'));
+
+    it('rank 0 exiting 0 while rank 1 still runs ends the job: SUCCESS at rank 0\'s end, every pod torn down', () => {
+      const { plan } = step(startedFirst(), [exited(0, 0, 5, 30), running(1, 5)], 33, undefined, firstConfig);
+      expect(plan.status).toMatchObject({
+        state: 'SUCCESS',
+        finishedAt: at(30).toISOString(),
+        message: 'The job finished when rank 0 exited with code 0; the other ranks were stopped',
+      });
+      expect(plan.teardown).toBe(true);
+      expect(plan.transitions.map((t) => t.to)).toEqual(['SUCCESS']);
+    });
+
+    it('under all the same pods keep the job running', () => {
+      const j = step(job({ replicas: 2 }), [running(0, 5), running(1, 5)], 6).job;
+      const { plan } = step(j, [exited(0, 0, 5, 30), running(1, 5)], 33);
+      expect(plan.status.state).toBe('RUNNING');
+      expect(plan.teardown).toBe(false);
+    });
+
+    it('the first rank to end decides, whichever rank it is; a failure among the ended ranks makes it FAILURE', () => {
+      expect(step(startedFirst(), [running(0, 5), exited(1, 0, 5, 20)], 25, undefined, firstConfig).plan.status).toMatchObject({ state: 'SUCCESS', finishedAt: at(20).toISOString() });
+      expect(step(startedFirst(), [exited(0, 0, 5, 20), exited(1, 3, 5, 22)], 25, undefined, firstConfig).plan.status).toMatchObject({ state: 'FAILURE', finishedAt: at(20).toISOString() });
+    });
+
+    it('ranksEndedAt is the first rank\'s end, the finishedAt the planner records (what accounting caps at)', () => {
+      const j = job({ replicas: 2 });
+      expect(ranksEndedAt(j, [running(0, 5), running(1, 5)], firstConfig, at(100))).toBeUndefined();
+      expect(ranksEndedAt(j, [exited(0, 0, 5, 40), running(1, 5)], firstConfig, at(100))).toBe(at(40).getTime());
+      expect(ranksEndedAt(j, [exited(0, 0, 5, 40), running(1, 5)], config, at(100))).toBeUndefined();
+    });
   });
 
   it('insufficient funds: SUCCESS "terminated (no credits)" at once', () => {

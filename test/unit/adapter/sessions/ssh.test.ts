@@ -63,7 +63,9 @@ describe('create with SSH', () => {
   });
 
   it('installs the owner\'s keys, the Service and the NetworkPolicy, owned by the job; the pods mount the keys', async () => {
-    const config = adapterConfig(keys.der, { interactive: { ssh: { enabled: true, serviceType: 'LoadBalancer', containerPort: 2222, allowFrom: ['10.0.0.0/8'] } } });
+    const config = adapterConfig(keys.der, {
+      interactive: { ssh: { enabled: true, host: 'ssh.example.org', serviceType: 'LoadBalancer', containerPort: 2222, allowFrom: ['10.0.0.0/8'] } },
+    });
     const secrets = new MemorySecrets();
     const asked: string[] = [];
     const control = { browseSshKeys: async (jobId: string) => (asked.push(jobId), [key('a', 'ssh-ed25519 AAAA alice')]) };
@@ -81,7 +83,12 @@ describe('create with SSH', () => {
       expect(Buffer.from(secret!.data!.authorized_keys!, 'base64').toString()).toBe('ssh-ed25519 AAAA alice\n');
       expect(secret!.metadata!.ownerReferences).toEqual(owner);
       const svc = kube.peek<V1Service>('Service', NS, 'j-s3-ssh')!;
-      expect(svc.spec).toEqual({ type: 'LoadBalancer', selector: { 'ucloud.dk/job': 'j-s3', 'ucloud.dk/rank': '0' }, ports: [{ name: 'ssh', protocol: 'TCP', port: 22, targetPort: 2222 }] });
+      // The job's own port, from the configured range, is the load balancer's port.
+      const port = job.spec.sshPort!;
+      expect(port).toBeGreaterThanOrEqual(30000);
+      expect(port).toBeLessThanOrEqual(32767);
+      expect((await storedJob(kube, 's-4'))!.spec.sshPort).toBeUndefined();
+      expect(svc.spec).toEqual({ type: 'LoadBalancer', selector: { 'ucloud.dk/job': 'j-s3', 'ucloud.dk/rank': '0' }, ports: [{ name: 'ssh', protocol: 'TCP', port, targetPort: 2222 }] });
       expect(svc.metadata!.ownerReferences).toEqual(owner);
       const policy = kube.peek<V1NetworkPolicy>('NetworkPolicy', NS, 'j-s3-ssh')!;
       expect(policy.spec?.ingress).toEqual([{ _from: [{ ipBlock: { cidr: '10.0.0.0/8' } }], ports: [{ protocol: 'TCP', port: 2222 }] }]);
@@ -97,7 +104,7 @@ describe('create with SSH', () => {
   });
 
   it('a failure to fetch the keys fails the create and removes the job', async () => {
-    const config = adapterConfig(keys.der, { interactive: { ssh: { enabled: true } } });
+    const config = adapterConfig(keys.der, { interactive: { ssh: { enabled: true, host: 'ssh.example.org' } } });
     const control = { browseSshKeys: async () => Promise.reject(new Error('core is down')) };
     const { FakeKube } = await import('../../../support/fake-kube.js');
     const kube = new FakeKube();
