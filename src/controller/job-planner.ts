@@ -282,8 +282,12 @@ export function planJob(input: PlanInput): Plan {
   const podsByRank = livePodsByRank(spec.replicas, input.pods);
   const livePods = [...podsByRank.values()];
 
-  const finish = (state: UCloudJobState, message: string, finishedAt = t): void => {
+  // Why the job ended, as the Finished condition's reason: decided with the ending, never read
+  // back from the message text.
+  let endedBecause: FinishedReason | undefined;
+  const finish = (state: UCloudJobState, reason: FinishedReason, message: string, finishedAt = t): void => {
     if (isFinal(status.state)) return;
+    endedBecause = reason;
     // A job that ran but whose RUNNING we never observed (it finished between two looks) still
     // gets RUNNING reported first, so UCloud's timeline and billing see that it ran.
     if (status.state === 'IN_QUEUE' && status.startedAt !== undefined) {
@@ -320,32 +324,12 @@ export function planJob(input: PlanInput): Plan {
     // moment the whole gang had its nodes, and an unschedulable rank is the queue's business.
     const { gang, where, gangSince } = gangFacts(input.gang, livePods, spec.replicas, createdAt, t);
 
-    // Every reason the job has ended by now, with the moment it ended. Usually there is one; after
-    // an outage of the operator there may be several (the job expired, then its ranks exited, then
-    // the user pressed stop), and the earliest is what happened: the job is reported and billed as
-    // a live operator would have done. Equal moments keep this order.
-    const endings: Array<{ state: UCloudJobState; message: string; at: number }> = [];
-    if (mapped.finished && (mapped.state === 'SUCCESS' || mapped.state === 'FAILURE')) {
-      endings.push({ state: mapped.state, message: mapped.message, at: endOfRanks(mapped, podsByRank, config, t) });
-    } else if (mapped.state === 'FAILURE') {
-      // A failed rank ends the whole job at once; the other ranks are stopped (now).
-      endings.push({ state: 'FAILURE', message: mapped.message, at: t });
-    }
-    if (expiresAt !== undefined && t >= expiresAt) endings.push({ state: 'EXPIRED', message: 'Job exceeded its time allocation', at: expiresAt });
-    if (spec.terminationRequestedAt) {
-      endings.push({ state: 'SUCCESS', message: 'Job was terminated by the user', at: Math.min(ms(spec.terminationRequestedAt) ?? t, t) });
-    }
-    if (prev.insufficientFunds) endings.push({ state: 'SUCCESS', message: 'terminated (no credits)', at: t });
-    if (prev.unknownToCore) {
-      endings.push({ state: 'FAILURE', message: UNKNOWN_TO_CORE_MESSAGE, at: Math.min(ms(prev.unknownToCore.at) ?? t, t) });
-    }
-    const ending = endings.reduce<(typeof endings)[number] | undefined>((a, b) => (a === undefined || b.at < a.at ? b : a), undefined);
-
+    const ending = decideEnding({ spec, prev, mapped, podsByRank, expiresAt }, config, t);
     if (ending) {
-      finish(ending.state, ending.message, ending.at);
+      finish(ending.state, ending.reason, ending.message, ending.at);
     } else if (startedAt === undefined) {
       const why = notStartedFailure({ gang, gangSince, livePods, mapped, replicas: spec.replicas }, t, config);
-      if (why) finish('FAILURE', why);
+      if (why) finish('FAILURE', Reason.Failed, why);
     }
 
     const missingRanks: number[] = [];
@@ -353,7 +337,7 @@ export function planJob(input: PlanInput): Plan {
       for (let r = 0; r < spec.replicas; r++) if (!podsByRank.has(r)) missingRanks.push(r);
       const grace = config.jobs.vanishedPodGraceSeconds * 1000;
       const vanished = missingRanks.filter((r) => t - (input.firstMissingAt?.get(r) ?? t) >= grace);
-      if (vanished.length) finish('FAILURE', `The pod of rank ${vanished.join(', ')} disappeared while the job was running`);
+      if (vanished.length) finish('FAILURE', Reason.Failed, `The pod of rank ${vanished.join(', ')} disappeared while the job was running`);
     }
 
     if (!isFinal(status.state) && allStarted && status.state === 'IN_QUEUE') {
@@ -382,7 +366,7 @@ export function planJob(input: PlanInput): Plan {
     if (spec.timeAllocationMillis !== undefined) status.reportedTimeAllocationMillis = spec.timeAllocationMillis;
 
     showDeadline(status);
-    status.conditions = runningConditions(status, mapped.message, generation, now);
+    status.conditions = runningConditions(status, mapped.message, generation, now, endedBecause);
     pruneOutbox(status);
 
     const final = isFinal(status.state);
@@ -423,7 +407,62 @@ export function planJob(input: PlanInput): Plan {
   };
 }
 
-function runningConditions(status: UCloudJobStatus, waiting: string, generation: number | undefined, now: Date) {
+/**
+ * Every reason the job has ended by now, with the moment it ended. Usually there is one; after an
+ * outage of the operator there may be several (the job expired, then its ranks exited, then the
+ * user pressed stop), and the earliest is what happened: the job is reported and billed as a live
+ * operator would have done. Equal moments keep this order.
+ */
+function decideEnding(
+  job: { spec: UCloudJob['spec']; prev: UCloudJobStatus; mapped: MappedPods; podsByRank: ReadonlyMap<number, V1Pod>; expiresAt: number | undefined },
+  config: OperatorConfig,
+  t: number,
+): Ending | undefined {
+  const { spec, prev, mapped, podsByRank, expiresAt } = job;
+  const endings: Ending[] = [];
+  if (mapped.finished && (mapped.state === 'SUCCESS' || mapped.state === 'FAILURE')) {
+    const reason = mapped.state === 'SUCCESS' ? Reason.Succeeded : Reason.Failed;
+    endings.push({ state: mapped.state, reason, message: mapped.message, at: endOfRanks(mapped, podsByRank, config, t) });
+  } else if (mapped.state === 'FAILURE') {
+    // A failed rank ends the whole job at once; the other ranks are stopped (now).
+    endings.push({ state: 'FAILURE', reason: Reason.Failed, message: mapped.message, at: t });
+  }
+  if (expiresAt !== undefined && t >= expiresAt) endings.push({ state: 'EXPIRED', reason: Reason.Expired, message: 'Job exceeded its time allocation', at: expiresAt });
+  if (spec.terminationRequestedAt) {
+    const at = Math.min(ms(spec.terminationRequestedAt) ?? t, t);
+    endings.push({ state: 'SUCCESS', reason: Reason.Terminated, message: 'Job was terminated by the user', at });
+  }
+  if (prev.insufficientFunds) endings.push({ state: 'SUCCESS', reason: Reason.NoCredits, message: 'terminated (no credits)', at: t });
+  if (prev.unknownToCore) {
+    endings.push({ state: 'FAILURE', reason: Reason.UnknownToCore, message: UNKNOWN_TO_CORE_MESSAGE, at: Math.min(ms(prev.unknownToCore.at) ?? t, t) });
+  }
+  return endings.reduce<Ending | undefined>((a, b) => (a === undefined || b.at < a.at ? b : a), undefined);
+}
+
+/** One way a job can end: its state, why (the Finished reason), the message, and when. */
+interface Ending {
+  state: UCloudJobState;
+  reason: FinishedReason;
+  message: string;
+  at: number;
+}
+
+type FinishedReason = (typeof Reason)[keyof typeof Reason];
+
+/**
+ * The Finished condition's reason: the ending's own when the job ends in this pass, else the one
+ * recorded when it ended; the state's plain reason for a job that ended before reasons were kept.
+ */
+function finishedReasonOf(status: UCloudJobStatus, endedNow: FinishedReason | undefined): FinishedReason {
+  const state = status.state ?? 'IN_QUEUE';
+  if (!isFinal(state)) return Reason.InProgress;
+  if (endedNow) return endedNow;
+  const recorded = status.conditions?.find((c) => c.type === ConditionType.Finished && c.status === 'True')?.reason;
+  if (recorded && recorded !== Reason.InProgress) return recorded as FinishedReason;
+  return state === 'SUCCESS' ? Reason.Succeeded : state === 'EXPIRED' ? Reason.Expired : Reason.Failed;
+}
+
+function runningConditions(status: UCloudJobStatus, waiting: string, generation: number | undefined, now: Date, endedNow?: FinishedReason) {
   let conditions = status.conditions ?? [];
   const state = status.state ?? 'IN_QUEUE';
   const running = state === 'RUNNING';
@@ -439,20 +478,7 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
     },
     now,
   );
-  const finishedReason =
-    state === 'SUCCESS'
-      ? status.message === 'terminated (no credits)'
-        ? Reason.NoCredits
-        : status.message?.startsWith('Job was terminated')
-          ? Reason.Terminated
-          : Reason.Succeeded
-      : state === 'FAILURE'
-        ? status.message === UNKNOWN_TO_CORE_MESSAGE
-          ? Reason.UnknownToCore
-          : Reason.Failed
-        : state === 'EXPIRED'
-          ? Reason.Expired
-          : Reason.InProgress;
+  const finishedReason = finishedReasonOf(status, endedNow);
   conditions = setCondition(
     conditions,
     {

@@ -259,6 +259,18 @@ describe('planJob', () => {
     expect(plan.teardown).toBe(true);
   });
 
+  it('the Finished reason is the ending\'s, kept on later looks whatever the message says', () => {
+    const pods = [running(0, 5), running(1, 5), running(2, 5)];
+    const started = step(job(), pods, 6).job;
+    const ended = step({ ...started, status: { ...started.status, insufficientFunds: true } }, pods, 70).job;
+    // Someone rewrote the message (an older operator, an edit): the reason does not follow the text.
+    const edited = { ...ended, status: { ...ended.status, message: 'Job was terminated by the user' } };
+    const finished = (j: typeof ended) => step(j, [], 90).plan.status.conditions?.find((c) => c.type === 'Finished');
+    expect(finished(edited)).toMatchObject({ status: 'True', reason: 'InsufficientFunds' });
+    const user = step({ ...started, spec: { ...started.spec, terminationRequestedAt: at(50).toISOString() } }, pods, 70).plan;
+    expect(user.status.conditions?.find((c) => c.type === 'Finished')?.reason).toBe('Terminated');
+  });
+
   it('unknown to Core: FAILURE at once, torn down, KnownToCore=False and Reported says nothing will be sent', () => {
     const pods = [running(0, 5), running(1, 5), running(2, 5)];
     const started = step(job(), pods, 6).job;
