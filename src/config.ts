@@ -25,9 +25,19 @@ export const ProductConfigSchema = z.object({
 });
 export type ProductConfig = z.infer<typeof ProductConfigSchema>;
 
+// A Kubernetes extended resource name (nvidia.com/gpu, nvidia.com/mig-1g.10gb, amd.com/gpu).
+const RESOURCE_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 export const CategoryConfigSchema = z.object({
   nodeSelector: z.record(z.string(), z.string()).optional(),
   tolerations: z.array(Toleration).default([]),
+  /** CPU the node keeps for itself, in millicores (IM2's systemReservedCpuMillis; default jobs.sizing's). */
+  systemReservedCpuMillis: z.number().int().min(0).max(1_000_000).optional(),
+  /** The resource the category's GPUs are requested as (IM2's gpuResourceType), e.g. a MIG slice. */
+  gpuResource: z.string().max(253).regex(RESOURCE_NAME, 'a Kubernetes resource name, e.g. nvidia.com/gpu').default('nvidia.com/gpu'),
+  /** RuntimeClass of the category's pods (IM2's customRuntime), e.g. "nvidia". */
+  runtimeClassName: z.string().max(253).regex(DNS_SUBDOMAIN, 'a RuntimeClass name').optional(),
 });
 
 export const ConfigSchema = z.object({
@@ -68,6 +78,17 @@ export const ConfigSchema = z.object({
        *  are owned by 11042 (docs/adr/0016, the user rule). */
       runAsUser: z.number().int().min(1).default(11042),
       imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+      /**
+       * How a product becomes a pod's resources (docs/adr/0023). Defaults are IM2's: memory in GB
+       * (10^9 bytes), and a CPU request that leaves the node `systemReservedCpuMillis` so a
+       * product as large as the node still fits. `GiB` with 0 is this operator's earlier rule.
+       */
+      sizing: z
+        .object({
+          memoryUnit: z.enum(['GB', 'GiB']).default('GB'),
+          systemReservedCpuMillis: z.number().int().min(0).max(1_000_000).default(500),
+        })
+        .prefault({}),
       gangTimeoutSeconds: z.number().int().min(1).default(300),
       unschedulableGraceSeconds: z.number().int().min(1).default(300),
       imagePullGraceSeconds: z.number().int().min(1).default(120),

@@ -5,6 +5,7 @@ import type { OperatorConfig } from '../config.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { DockerFeatures } from './features.js';
+import type { JobQueueStatus } from './queue-status.js';
 import type { JobStore } from './job-store.js';
 import type { SessionDeps } from './sessions/open.js';
 import type { SshInstaller } from './sessions/ssh.js';
@@ -26,6 +27,8 @@ export interface CallContext {
   sessions?: SessionDeps;
   /** SSH keys and port for jobs that ask for SSH, when offered (interactive.ssh). */
   ssh?: SshInstaller;
+  /** Live capacity for retrieveProducts' queueStatus (capacity.ts); absent: no queueStatus is sent. */
+  capacity?: { queueStatuses(): Promise<ReadonlyMap<string, JobQueueStatus> | undefined> };
   /** Names the jobs of this call in its access log line. */
   noteJobs(ids: readonly string[]): void;
 }

@@ -1,7 +1,8 @@
 // One pod per rank. Security is deny-by-default: no service-account token, no service links, no
 // privilege escalation, all capabilities dropped, RuntimeDefault seccomp, non-root unless the
-// application asked for root (and the adapter allowed it). Requests equal limits (UCloud's
-// backends do the same), so a product is a guarantee, not a hint.
+// application asked for root (and the adapter allowed it). Memory and GPUs: requests equal limits
+// (UCloud's backends do the same), so a product is a guarantee, not a hint; the CPU request leaves
+// the node IM2's system reserve (sizing.ts, docs/adr/0023).
 //
 // The user rule (docs/adr/0016): a non-root job runs as jobs.runAsUser (11042, the owner of UCloud's
 // files: IM2's DefaultUid, provider-integration/im2/pkg/integrations/k8s/filesystem/00_module.go)
@@ -21,9 +22,9 @@ import { invocationInit } from './invocation-init.js';
 import { childMetadata } from './owner.js';
 import { peerSearchDomain } from './peer-aliases.js';
 import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
+import { memoryQuantity, productResources } from './sizing.js';
 
 export const USER_CONTAINER = 'user-job';
-export const GPU_RESOURCE = 'nvidia.com/gpu';
 
 /** Set by the operator on every rank; an application's own value for these would be a lie. */
 export const RESERVED_ENV = ['UCLOUD_RANK', 'UCLOUD_TASK_COUNT', 'UCLOUD_JOB_ID', 'VC_TASK_INDEX'] as const;
@@ -79,7 +80,7 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
   // Shared memory counts against the pod's memory limit, so sizing it to the product cannot
   // overcommit the node; without it /dev/shm is the runtime's 64 MiB, too small for NCCL or MPI.
   const memory = spec.product.memoryInGigs;
-  vols.push({ name: 'dshm', emptyDir: { medium: 'Memory', ...(memory > 0 ? { sizeLimit: `${memory}Gi` } : {}) } });
+  vols.push({ name: 'dshm', emptyDir: { medium: 'Memory', ...(memory > 0 ? { sizeLimit: memoryQuantity(memory, config) } : {}) } });
   mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
 
   if (spec.mounts.length) {
@@ -163,14 +164,12 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
     vols.push(...jinja.volumes);
     mounts.push(...jinja.userMounts);
   }
-  // A zero in the product means "not part of this product", not a limit of nothing.
-  const resources: Record<string, string> = {};
-  if (spec.product.cpu > 0) resources.cpu = String(spec.product.cpu);
-  if (spec.product.memoryInGigs > 0) resources.memory = `${spec.product.memoryInGigs}Gi`;
-  if (spec.product.gpu > 0) resources[GPU_RESOURCE] = String(spec.product.gpu);
+  // IM2's sizing (sizing.ts); a zero in the product means "not part of this product".
+  const { requests, limits } = productResources(spec.product, config);
   // Bounded scratch space: the container's writable layer, logs and emptyDirs count against it,
   // so one job cannot fill the node's disk and get other tenants evicted.
-  resources['ephemeral-storage'] = ephemeralStorageOf(spec.product.id, config);
+  requests['ephemeral-storage'] = limits['ephemeral-storage'] = ephemeralStorageOf(spec.product.id, config);
+  const runtimeClassName = config.categories[spec.product.category]?.runtimeClassName;
 
   const container: V1Container = {
     name: USER_CONTAINER,
@@ -180,7 +179,7 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
     command: spec.command.map(escapeKubeletExpansion),
     env: env(job, rank),
     ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
-    resources: { requests: { ...resources }, limits: { ...resources } },
+    resources: { requests, limits },
     securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } },
     volumeMounts: mounts,
   };
@@ -198,6 +197,8 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
       subdomain: serviceName(job.metadata.name),
       ...(spec.peers.length ? { dnsConfig: { searches: [peerSearchDomain(job, config)] } } : {}),
       restartPolicy: 'Never',
+      // IM2's customRuntime per machine group (containers/job_builder.go), e.g. the NVIDIA runtime.
+      ...(runtimeClassName ? { runtimeClassName } : {}),
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       securityContext: podSecurityContext(spec.runAsRoot, config.jobs.runAsUser),

@@ -52,9 +52,11 @@ describe('the pod of a one-rank job', () => {
               { name: 'VC_TASK_INDEX', value: '0' },
               { name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' },
             ],
+            // IM2's sizing (ADR 0023): 2 GB; the largest example-compute product has 8 cores, so
+            // each core leaves ceil(500 m / 8) = 63 m of the node's reserve out of its request.
             resources: {
-              requests: { cpu: '1', memory: '2Gi', 'ephemeral-storage': '20Gi' },
-              limits: { cpu: '1', memory: '2Gi', 'ephemeral-storage': '20Gi' },
+              requests: { cpu: '937m', memory: '2G', 'ephemeral-storage': '20Gi' },
+              limits: { cpu: '1', memory: '2G', 'ephemeral-storage': '20Gi' },
             },
             securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } },
             volumeMounts: [
@@ -67,7 +69,7 @@ describe('the pod of a one-rank job', () => {
         volumes: [
           etcVolume('j-54112'),
           { name: 'work', emptyDir: { sizeLimit: '20Gi' } },
-          { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } },
+          { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2G' } },
         ],
         nodeSelector: { 'ucloud.dk/machine': 'example-compute' },
       },
@@ -152,9 +154,9 @@ describe('the pods of an eight-rank GPU job', () => {
     expect(pod.metadata?.annotations).toEqual({ 'site/cost-centre': '42', 'ucloud.dk/job-id': '777' });
   });
 
-  it('get the product with requests equal to limits, GPU included', () => {
-    const r = { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1', 'ephemeral-storage': '20Gi' };
-    expect(container.resources).toEqual({ requests: r, limits: r });
+  it('get the product with memory and GPU requests equal to limits and the CPU request short of the reserve', () => {
+    const r = { memory: '32G', 'nvidia.com/gpu': '1', 'ephemeral-storage': '20Gi' };
+    expect(container.resources).toEqual({ requests: { cpu: '7496m', ...r }, limits: { cpu: '8', ...r } });
   });
 
   it('run the invocation with the rank in the environment', () => {
@@ -177,7 +179,7 @@ describe('the pods of an eight-rank GPU job', () => {
     expect(pod.spec?.volumes).toEqual([
       etcVolume('j-777'),
       { name: 'work', persistentVolumeClaim: { claimName: 'scratch' } },
-      { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '32Gi' } },
+      { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '32G' } },
       { name: 'shared-storage', persistentVolumeClaim: { claimName: 'ucloud-storage' } },
     ]);
     expect(container.volumeMounts).toEqual([
