@@ -7,7 +7,11 @@
 // loop, and scheduler.go trySchedule): a dry run places one and then two ranks of the product on
 // the category's nodes as they are now; both fit: AVAILABLE, only one: BUSY, none: FULL. A node's
 // room is its capacity minus the requests of the job pods bound to it and the category's system
-// reserve, and what is used must also stay within its allocatable. A node that is not Ready or
+// reserve, and what is used must also stay within its allocatable. One deviation: IM2 counts the
+// reserve against the allocatable too, so on a node whose kubelet already keeps back a share
+// (allocatable < capacity) the reserve is counted twice and a whole-node product that the
+// scheduler places would be called FULL; here the allocatable is compared with what the
+// scheduler compares it with, the pods' requests. A node that is not Ready or
 // reports memory, disk or PID pressure takes nothing (IM2 zeroes its limits), nor does a cordoned
 // one. This operator also skips nodes whose NoSchedule/NoExecute taints the category does not
 // tolerate, which the scheduler would skip too.
@@ -67,12 +71,14 @@ function amounts(list: Record<string, string> | undefined, resources: readonly s
 }
 
 /** How many ranks of `need` a node still takes, counting at most `upTo`. */
-function ranksThatFit(capacity: Amounts, allocatable: Amounts, used: Amounts, need: Amounts, upTo: number): number {
+function ranksThatFit(node: { capacity: Amounts; allocatable: Amounts }, pods: Amounts, reserve: Amounts, need: Amounts, upTo: number): number {
   let fit = upTo;
   for (const [r, n] of Object.entries(need)) {
     if (n <= 0) continue;
-    // IM2 checks the room left of the capacity and that the use stays within the allocatable.
-    const room = Math.min(capacity[r] ?? allocatable[r] ?? 0, allocatable[r] ?? capacity[r] ?? 0) - (used[r] ?? 0);
+    const capacity = node.capacity[r] ?? node.allocatable[r] ?? 0;
+    const allocatable = node.allocatable[r] ?? capacity;
+    const used = pods[r] ?? 0;
+    const room = Math.min(capacity - used - (reserve[r] ?? 0), allocatable - used);
     fit = Math.min(fit, Math.max(0, Math.floor(room / n)));
   }
   return fit;
@@ -91,14 +97,13 @@ export function queueStatuses(config: OperatorConfig, nodes: readonly V1Node[], 
     const d = rankDimensions(product, config);
     const need: Amounts = { cpu: d.cpuRequestMillis, memory: d.memoryBytes, ...(d.gpu > 0 ? { [d.gpuResource]: d.gpu } : {}) };
     const resources = Object.keys(need);
-    const reserve = systemReservedCpuMillis(product.category, config);
+    const reserve = { cpu: systemReservedCpuMillis(product.category, config) };
     let fit = 0;
     for (const node of nodes) {
       if (fit >= 2) break;
       if (!nodeTakesWork(node) || !inCategory(node, product.category, config)) continue;
-      const used = { ...usedByNode.get(node.metadata?.name ?? '') };
-      used.cpu = (used.cpu ?? 0) + reserve;
-      fit += ranksThatFit(amounts(node.status?.capacity, resources), amounts(node.status?.allocatable, resources), used, need, 2 - fit);
+      const room = { capacity: amounts(node.status?.capacity, resources), allocatable: amounts(node.status?.allocatable, resources) };
+      fit += ranksThatFit(room, usedByNode.get(node.metadata?.name ?? '') ?? {}, reserve, need, 2 - fit);
     }
     out.set(product.id, fit >= 2 ? 'AVAILABLE' : fit === 1 ? 'BUSY' : 'FULL');
   }

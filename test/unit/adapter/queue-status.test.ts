@@ -55,8 +55,11 @@ describe('queue status per product', () => {
     ['no node at all', [], [], { 'c-64': 'FULL', 'c-1': 'FULL' }],
     // The node's reserve is counted on top of the pods: 64 cores minus 500 m leaves 63.5 cores.
     ['the reserve: 63488 m fits next to it, a second pod of 1 core does not', [node('a')], [using('a', 63000, 0)], { 'c-1': 'FULL' }],
-    // What is used must stay within the allocatable (IM2's limits), not only the capacity.
-    ['allocatable below capacity', [node('a', { allocatableCpu: '60' }), node('b', { allocatableCpu: '60' })], [], { 'c-64': 'FULL', 'c-32': 'AVAILABLE' }],
+    // What the pods use must stay within the allocatable (IM2's limits), not only the capacity.
+    ['allocatable well below capacity', [node('a', { allocatableCpu: '60' }), node('b', { allocatableCpu: '60' })], [], { 'c-64': 'FULL', 'c-32': 'AVAILABLE' }],
+    // The kubelet keeping back 500 m: the scheduler places 63488 m in 63500 m, and the reserve is
+    // not counted against the allocatable a second time (IM2 would call this FULL).
+    ['a kubelet reservation of 500 m', [node('a', { allocatableCpu: '63500m' })], [], { 'c-64': 'BUSY' }],
   ])('%s', (_name, nodes, pods, expected) => {
     expect(statuses(nodes, pods)).toMatchObject(expected);
   });
