@@ -3,7 +3,8 @@
 //   - job pods: a watch of this provider's pods (every replica serves the adapter, and only the
 //     leader has the reconciler's cache), each trimmed to its node and its effective requests;
 //   - nodes: listed at most every `nodeRefreshMs` (nodes change rarely, and the chart grants
-//     get/list on nodes, not watch), the last list kept when a refresh fails.
+//     get/list on nodes, not watch), the last list kept when a refresh fails. Without the
+//     permission (rbac.clusterNodesRead: false) no queueStatus is sent.
 // The answer is recomputed only when one of the two changed since the last one.
 import type { KubeConfig, V1Container, V1Node, V1Pod } from '@kubernetes/client-node';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/v1alpha1/ucloudjob.js';
@@ -67,6 +68,7 @@ export class CapacityCache {
   private readonly pods: Informer<CachedUsage>;
   private nodes?: V1Node[];
   private nodesAt = 0;
+  private nodesTried = -Infinity;
   private nodeRefresh?: Promise<void>;
   private podsVersion = 0;
   private memo?: { podsVersion: number; nodesAt: number; statuses: Map<string, JobQueueStatus> };
@@ -100,6 +102,7 @@ export class CapacityCache {
   }
 
   private refreshNodes(): Promise<void> {
+    this.nodesTried = this.now();
     this.nodeRefresh ??= this.deps.kube
       .listNodes()
       .then((nodes) => {
@@ -107,8 +110,8 @@ export class CapacityCache {
         this.nodesAt = this.now();
       })
       .catch((err: unknown) => {
-        // Keep answering from the last list; try again on the next call.
-        this.deps.logger.warn('Listing nodes for the queue status failed', { err });
+        // Keep answering from the last list (none: no queueStatus); try again after the interval.
+        this.deps.logger.warn('Listing nodes for the queue status failed (rbac.clusterNodesRead off?)', { err });
       })
       .finally(() => (this.nodeRefresh = undefined));
     return this.nodeRefresh;
@@ -116,10 +119,10 @@ export class CapacityCache {
 
   /** Every product's queue status, or undefined while there is nothing to judge it by yet. */
   async queueStatuses(): Promise<Map<string, JobQueueStatus> | undefined> {
-    const stale = this.now() - this.nodesAt >= (this.deps.nodeRefreshMs ?? 10_000);
+    const due = this.now() - this.nodesTried >= (this.deps.nodeRefreshMs ?? 10_000);
     // The first call waits for the list; later ones answer from the last list while it refreshes.
-    if (!this.nodes) await this.refreshNodes();
-    else if (stale) void this.refreshNodes();
+    if (due && !this.nodes) await this.refreshNodes();
+    else if (due) void this.refreshNodes();
     if (!this.nodes || !this.pods.hasSynced) return undefined;
     const memo = this.memo;
     if (memo && memo.podsVersion === this.podsVersion && memo.nodesAt === this.nodesAt) return memo.statuses;

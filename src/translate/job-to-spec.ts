@@ -61,6 +61,9 @@ const NEVER_SUPPORTED: Partial<Record<AppParameterValue['type'], string>> = {
 // belongs to a jinja invocation; an empty module list loads nothing. As resources all are refused.
 const SUPPORTED_ONLY_AS_PARAMETER = new Set<AppParameterValue['type']>(['license_server', 'ingress', 'network', 'workflow', 'modules']);
 
+export const INIT_SCRIPT_LABEL = 'ucloud.dk/init-script';
+const METRICS_SAMPLE_RATE = 'ucMetricSampleRate';
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // The Kubernetes API server's classic rule for env var names; anything else is a pod that never starts.
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
@@ -232,6 +235,46 @@ function buildMounts(files: Collected['files'], config: OperatorConfig): { mount
   return { mounts, fileMapper };
 }
 
+/**
+ * Where the file the job was opened with appears in the ranks, as IM2's ucloudToPod maps it
+ * (containers/invocation.go): the file's own mount, else its folder's mount and its name, else
+ * /dev/null. A path that could not be a UCloud path is refused like any other.
+ */
+function openedFileIn(job: Job, mounts: readonly Mount[]): string | undefined {
+  const opened = job.specification.openedFile;
+  if (!opened) return undefined;
+  const sub = pathOf('specification.openedFile', 'path', opened, () => toSubPath(opened));
+  const own = mounts.find((m) => m.subPath === sub);
+  if (own) return own.mountPath;
+  const slash = sub.lastIndexOf('/');
+  const folder = slash > 0 ? mounts.find((m) => m.subPath === sub.slice(0, slash)) : undefined;
+  return folder ? `${folder.mountPath}/${sub.slice(slash + 1)}` : '/dev/null';
+}
+
+// Text that becomes an environment value or an argv word: execve cannot carry NUL, and no
+// other control character has a place in a path or a duration.
+const PRINTABLE = /^[^\p{Cc}]+$/u;
+
+/** core2 adds ucMetricSampleRate to every job (core2/pkg/orchestrator/job.go); IM2 exports it. */
+function metricsSampleInterval(job: Job): string | undefined {
+  const value = job.specification.parameters?.[METRICS_SAMPLE_RATE];
+  if (!value || !('value' in value) || typeof value.value !== 'string' || value.value === '') return undefined;
+  if (value.value.length > 64 || !PRINTABLE.test(value.value)) {
+    throw new TranslationError(`specification.parameters.${METRICS_SAMPLE_RATE}`, 'must be a sample interval such as "250ms"', 'INVALID_PARAMETER');
+  }
+  return value.value;
+}
+
+/** The ucloud.dk/init-script label (shared/pkg/orchestrators/labels.go), which IM2 runs with bash before the program. */
+function initScript(job: Job): string | undefined {
+  const script = job.specification.labels?.[INIT_SCRIPT_LABEL];
+  if (script === undefined || script === '') return undefined;
+  if (!PRINTABLE.test(script)) {
+    throw new TranslationError(`specification.labels.${INIT_SCRIPT_LABEL}`, 'contains control characters', 'INVALID_LABEL');
+  }
+  return script;
+}
+
 function render(job: Job, app: ApplicationInvocation, fileMapper: FileMapper): Pick<UCloudJobSpec, 'command' | 'env' | 'invocationTemplate'> {
   const values = job.specification.parameters ?? {};
   const jinja = jinjaInvocation(job, app, fileMapper);
@@ -263,6 +306,9 @@ function checkedEnv(env: UCloudJobSpec['env']): UCloudJobSpec['env'] {
   }
   return env;
 }
+
+const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 
 export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
   const spec = job.specification;
@@ -301,6 +347,9 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
     command,
     ...(invocationTemplate !== undefined ? { invocationTemplate } : {}),
     env,
+    ...optional('openedFile', openedFileIn(job, mounts)),
+    ...optional('metricsSampleInterval', metricsSampleInterval(job)),
+    ...optional('initScript', initScript(job)),
     // ContainerDescription defaults changeWorkingDirectory to true when the section is present.
     ...(app.container && app.container.changeWorkingDirectory !== false ? { workingDir: WORK_DIR } : {}),
     runAsRoot,

@@ -244,6 +244,8 @@ export const JobSpecificationSchema = z.object({
   resources: z.array(AppParameterValueSchema).max(LIMITS.list).nullish(),
   timeAllocation: SimpleDurationSchema.nullish(),
   openedFile: z.string().max(LIMITS.path).nullish(),
+  // ResourceSpecification.labels (shared/pkg/orchestrators/resource.go); ucloud.dk/init-script is read.
+  labels: z.record(z.string().max(LIMITS.name), z.string().max(LIMITS.path)).nullish(),
   restartOnExit: z.boolean().nullish(),
   sshEnabled: z.boolean().nullish(),
 });

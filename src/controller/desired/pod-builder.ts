@@ -17,6 +17,7 @@ import type { V1Container, V1EnvVar, V1Pod, V1PodSecurityContext, V1Toleration, 
 import { configMapName, jobIdLabelValue, podName, serviceName, sshObjectName } from '../../api/v1alpha1/names.js';
 import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
+import { interactiveHost } from '../../adapter/sessions/web.js';
 import { WORK_DIR } from '../../translate/storage-paths.js';
 import { invocationInit } from './invocation-init.js';
 import { childMetadata } from './owner.js';
@@ -25,9 +26,6 @@ import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
 import { memoryQuantity, productResources } from './sizing.js';
 
 export const USER_CONTAINER = 'user-job';
-
-/** Set by the operator on every rank; an application's own value for these would be a lie. */
-export const RESERVED_ENV = ['UCLOUD_RANK', 'UCLOUD_TASK_COUNT', 'UCLOUD_JOB_ID', 'VC_TASK_INDEX'] as const;
 
 /** jobs.ephemeralStorage: the product's own quantity, else the default. */
 export function ephemeralStorageOf(productId: string, config: OperatorConfig): string {
@@ -112,19 +110,56 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
  */
 export const escapeKubeletExpansion = (text: string): string => text.replaceAll('$', '$$$$');
 
+/**
+ * The ucloud.dk/init-script label, as IM2's job script runs it (containers/invocation.go): `bash
+ * <script>` first, whatever it exits with, then `exec` of the program. The script path and the
+ * argv stay arguments of the shell ($0, "$@"), never part of the script text, so neither is
+ * re-parsed; like IM2's, the image needs bash for it.
+ */
+export function withInitScript(command: readonly string[], initScript: string | undefined): string[] {
+  return initScript === undefined ? [...command] : ['/bin/sh', '-c', 'bash "$0"; exec "$@"', initScript, ...command];
+}
+
 /** The NVIDIA container runtime reads these from the environment (devices, capabilities, driver
  *  mounts): a user who sets them could reach GPUs or driver files the product does not include. */
 export const isNvidiaEnv = (name: string): boolean => name.toUpperCase().startsWith('NVIDIA_');
 
-function env(job: UCloudJob, rank: number): V1EnvVar[] {
-  const reserved = new Set<string>(RESERVED_ENV);
+/**
+ * The variables IM2 gives every rank (containers/invocation.go prepareInvocationOnJobCreate, and
+ * UCLOUD_URL_IS_PUBLIC in job_builder.go), in its order. Not here: UCLOUD_PUBLIC_IP (public IP
+ * resources) and UCLOUD_INFERENCE_SERVER* (api_server resources), whose resources this provider
+ * refuses, so it would always be unset. UCLOUD_BASE_URL: IM2 sets it for every job, to a public
+ * link's domain or else the rank's generated web domain; here only for jobs with a web interface
+ * on a site that publishes them (interactive.web), the only ones where the address leads
+ * anywhere. Public links (ingress resources) are refused, so UCLOUD_URL_IS_PUBLIC is "false".
+ */
+export function ucloudEnv(job: UCloudJob, rank: number, config: OperatorConfig): V1EnvVar[] {
+  const { spec } = job;
+  const web = config.interactive.web;
+  const baseUrl = web.enabled && spec.webPort !== undefined ? `${web.scheme}://${interactiveHost(web.domainPattern, job, rank)}` : undefined;
+  return [
+    { name: 'UCLOUD_METRICS_SAMPLE_INTERVAL', value: spec.metricsSampleInterval ?? '0ms' },
+    ...(spec.openedFile ? [{ name: 'UCLOUD_OPEN_WITH_FILE', value: spec.openedFile }] : []),
+    { name: 'UCLOUD_JOB_ID', value: spec.jobId },
+    { name: 'UCLOUD_TASK_COUNT', value: String(spec.replicas) },
+    { name: 'VC_JOB_NUM', value: String(spec.replicas) },
+    // The Volcano-era names some UCloud applications still read.
+    { name: 'VK_TASK_INDEX', value: String(rank) },
+    { name: 'VC_TASK_INDEX', value: String(rank) },
+    { name: 'UCLOUD_RANK', value: String(rank) },
+    ...(baseUrl ? [{ name: 'BASE_URL', value: baseUrl }, { name: 'UCLOUD_BASE_URL', value: baseUrl }] : []),
+    { name: 'UCLOUD_URL_IS_PUBLIC', value: 'false' },
+  ];
+}
+
+function env(job: UCloudJob, rank: number, config: OperatorConfig): V1EnvVar[] {
+  const ours = ucloudEnv(job, rank, config).map((e) => ({ name: e.name, value: escapeKubeletExpansion(e.value!) }));
+  // The operator's value of a name wins (IM2's later entry does): an application's own value for
+  // these would be a lie.
+  const reserved = new Set(ours.map((e) => e.name));
   return [
     ...job.spec.env.filter((e) => !reserved.has(e.name) && !isNvidiaEnv(e.name)).map((e) => ({ name: e.name, value: escapeKubeletExpansion(e.value) })),
-    { name: 'UCLOUD_RANK', value: String(rank) },
-    { name: 'UCLOUD_TASK_COUNT', value: String(job.spec.replicas) },
-    { name: 'UCLOUD_JOB_ID', value: job.spec.jobId },
-    // The Volcano-era name some UCloud applications still read.
-    { name: 'VC_TASK_INDEX', value: String(rank) },
+    ...ours,
     // Without GPUs in the product, no GPU is visible, whatever the node's runtime defaults to.
     ...(job.spec.product.gpu > 0 ? [] : [{ name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' }]),
   ];
@@ -175,9 +210,9 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
     name: USER_CONTAINER,
     image: spec.image,
     imagePullPolicy: config.jobs.imagePullPolicy,
-    // argv as rendered, no shell: the invocation was escaped for exactly this.
-    command: spec.command.map(escapeKubeletExpansion),
-    env: env(job, rank),
+    // argv as rendered, no shell (unless an init script runs first): the invocation was escaped for exactly this.
+    command: withInitScript(spec.command, spec.initScript).map(escapeKubeletExpansion),
+    env: env(job, rank, config),
     ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
     resources: { requests, limits },
     securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } },
