@@ -108,6 +108,25 @@ export const ConfigSchema = z.object({
           }),
         ])
         .default({ type: 'emptyDir' }),
+      /**
+       * Software modules (IM2's compute.modules, containers/modules.go): volumes an application
+       * lists in its modules section get mounted read-only at `<its mountPath>/<name>`, and
+       * UCLOUD_MODULES_ROOT names that folder. PVCs only: Pod Security's baseline and restricted
+       * levels refuse IM2's hostPath alternative.
+       */
+      modules: z
+        .array(
+          z.object({
+            name: z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9._+]{0,127}$/, 'letters, digits, "-", ".", "_" and "+" (a folder name)'),
+            claimName: z.string().max(253).regex(DNS_SUBDOMAIN, 'a PVC name'),
+            subPath: z
+              .string()
+              .max(4096)
+              .regex(/^(?!\/)(?!.*(^|\/)\.{1,2}(\/|$))(?!.*\/\/)[^\\\u0000]+$/, 'a relative path without ".", ".." or empty segments')
+              .optional(),
+          }),
+        )
+        .default([]),
       /** Scratch disk of a rank (writable layer, logs, emptyDir /work): requests = limits; per product id, else `default`. */
       ephemeralStorage: z
         .object({

@@ -137,7 +137,7 @@ interface Collected {
 }
 
 /** Sorts the job's parameter values and resources into files and peers, refusing what we cannot run. */
-function collect(job: Job): Collected {
+function collect(job: Job, hasModules: boolean): Collected {
   const out: Collected = { files: [], peers: [] };
   const peerFields = new Map<string, Peer>();
   const addPeer = (field: string, value: PeerValue) => {
@@ -160,8 +160,9 @@ function collect(job: Job): Collected {
     if (asResource && SUPPORTED_ONLY_AS_PARAMETER.has(value.type)) {
       throw new TranslationError(field, `${value.type} resources are not supported by this provider`, 'UNSUPPORTED_RESOURCE');
     }
-    // IM2 mounts the listed modules from its module tree (im2/.../containers/modules.go).
-    if (value.type === 'modules' && (value.modules?.length ?? 0) > 0) {
+    // IM2 mounts modules from its module tree (im2/.../containers/modules.go); a site without one
+    // (jobs.modules) cannot honour a module list.
+    if (value.type === 'modules' && (value.modules?.length ?? 0) > 0 && !hasModules) {
       throw new TranslationError(field, 'module lists need a software module tree, which this provider does not have', 'UNSUPPORTED_RESOURCE');
     }
     if (value.type === 'file') out.files.push({ field, value });
@@ -275,6 +276,25 @@ function initScript(job: Job): string | undefined {
   return script;
 }
 
+/**
+ * IM2's prepareModules (containers/modules.go): an application that lists optional modules gets
+ * UCLOUD_MODULES_ROOT = its modules folder, and each listed module the site provides mounted
+ * read-only below it. The folder is the application author's text: held to the rules of an
+ * explicit mount path (storage-paths.ts), so it cannot shadow /work, /etc/ucloud or the kernel's.
+ */
+function modulesOf(app: ApplicationInvocation, config: OperatorConfig): UCloudJobSpec['modules'] {
+  const section = app.modules;
+  if (!section || section.optional.length === 0) return undefined;
+  const field = `${INVOCATION}.modules.mountPath`;
+  const root = pathOf(field, 'mountPath', section.mountPath, () => explicitMountPath(section.mountPath));
+  if (root === undefined) throw new TranslationError(field, 'an application with optional modules must name their folder', 'INVALID_MOUNT_PATH');
+  const mounts = [...new Set(section.optional)].flatMap((name) => {
+    const site = config.jobs.modules.find((m) => m.name === name);
+    return site ? [{ name, claimName: site.claimName, ...(site.subPath ? { subPath: site.subPath } : {}) }] : [];
+  });
+  return { root, mounts };
+}
+
 function render(job: Job, app: ApplicationInvocation, fileMapper: FileMapper): Pick<UCloudJobSpec, 'command' | 'env' | 'invocationTemplate'> {
   const values = job.specification.parameters ?? {};
   const jinja = jinjaInvocation(job, app, fileMapper);
@@ -326,7 +346,7 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
   // core2 application; a site that does not allow root runs them with runAsNonRoot instead.
   const runAsRoot = app.container?.runAsRoot === true && config.jobs.allowRunAsRoot;
 
-  const { files, peers } = collect(job);
+  const { files, peers } = collect(job, config.jobs.modules.length > 0);
   const { mounts, fileMapper } = buildMounts(files, config);
   const { command, env, invocationTemplate } = render(job, app, fileMapper);
   if (invocationTemplate && !config.jobs.invocationRenderer.image) {
@@ -350,6 +370,7 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
     ...optional('openedFile', openedFileIn(job, mounts)),
     ...optional('metricsSampleInterval', metricsSampleInterval(job)),
     ...optional('initScript', initScript(job)),
+    ...optional('modules', modulesOf(app, config)),
     // ContainerDescription defaults changeWorkingDirectory to true when the section is present.
     ...(app.container && app.container.changeWorkingDirectory !== false ? { workingDir: WORK_DIR } : {}),
     runAsRoot,

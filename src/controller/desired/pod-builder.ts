@@ -81,6 +81,15 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
   vols.push({ name: 'dshm', emptyDir: { medium: 'Memory', ...(memory > 0 ? { sizeLimit: memoryQuantity(memory, config) } : {}) } });
   mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
 
+  // Software modules (IM2's containers/modules.go): one read-only volume per claim, each module
+  // at <root>/<name>.
+  const modules = spec.modules?.mounts ?? [];
+  const moduleClaims = [...new Set(modules.map((m) => m.claimName))];
+  moduleClaims.forEach((claimName, i) => vols.push({ name: `module-${i}`, persistentVolumeClaim: { claimName, readOnly: true } }));
+  for (const m of modules) {
+    mounts.push({ name: `module-${moduleClaims.indexOf(m.claimName)}`, mountPath: `${spec.modules!.root}/${m.name}`, readOnly: true, ...(m.subPath ? { subPath: m.subPath } : {}) });
+  }
+
   if (spec.mounts.length) {
     // The adapter refuses file mounts without shared storage; getting here means the operator's
     // configuration changed under a stored job, and running it without the user's files would
@@ -149,6 +158,7 @@ export function ucloudEnv(job: UCloudJob, rank: number, config: OperatorConfig):
     { name: 'UCLOUD_RANK', value: String(rank) },
     ...(baseUrl ? [{ name: 'BASE_URL', value: baseUrl }, { name: 'UCLOUD_BASE_URL', value: baseUrl }] : []),
     { name: 'UCLOUD_URL_IS_PUBLIC', value: 'false' },
+    ...(spec.modules ? [{ name: 'UCLOUD_MODULES_ROOT', value: spec.modules.root }] : []),
   ];
 }
 

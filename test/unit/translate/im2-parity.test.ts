@@ -126,3 +126,62 @@ describe('the ucloud.dk/init-script label', () => {
     expect(refusal(labelled('/work/init\u0000.sh'))).toMatchObject({ field: 'specification.labels.ucloud.dk/init-script', errorCode: 'INVALID_LABEL' });
   });
 });
+
+describe('software modules from the site (jobs.modules)', () => {
+  const site = unitConfig({
+    jobs: {
+      modules: [
+        { name: 'ubuntu-24.04', claimName: 'easybuild', subPath: 'stacks/ubuntu-24.04' },
+        { name: 'cuda-12', claimName: 'easybuild', subPath: 'stacks/cuda-12' },
+        { name: 'matlab', claimName: 'licensed-software' },
+      ],
+    },
+  });
+  const withModules = (mountPath: string, optional: string[]) => job((x) => void (x.status!.resolvedApplication!.invocation.modules = { mountPath, optional }));
+
+  function podOf(j: Job, config: ReturnType<typeof unitConfig>) {
+    const resource = jobToResource(j, config);
+    return buildPod(UCloudJobSchema.parse({ ...resource, metadata: { ...resource.metadata, uid: 'u' } }), 0, config);
+  }
+
+  // IM2 containers/modules.go: every listed module the site has, read-only at <mountPath>/<name>.
+  it('mounts each listed module the site provides read-only below the application folder, one volume per claim', () => {
+    const pod = podOf(withModules('/opt/easybuild', ['ubuntu-24.04', 'matlab', 'not-here', 'cuda-12']), site);
+    const c = pod.spec!.containers[0]!;
+    expect(c.volumeMounts!.filter((m) => m.name.startsWith('module-'))).toEqual([
+      { name: 'module-0', mountPath: '/opt/easybuild/ubuntu-24.04', readOnly: true, subPath: 'stacks/ubuntu-24.04' },
+      { name: 'module-1', mountPath: '/opt/easybuild/matlab', readOnly: true },
+      { name: 'module-0', mountPath: '/opt/easybuild/cuda-12', readOnly: true, subPath: 'stacks/cuda-12' },
+    ]);
+    expect(pod.spec!.volumes!.filter((v) => v.name.startsWith('module-'))).toEqual([
+      { name: 'module-0', persistentVolumeClaim: { claimName: 'easybuild', readOnly: true } },
+      { name: 'module-1', persistentVolumeClaim: { claimName: 'licensed-software', readOnly: true } },
+    ]);
+    expect(c.env).toContainEqual({ name: 'UCLOUD_MODULES_ROOT', value: '/opt/easybuild' });
+  });
+
+  it('sets UCLOUD_MODULES_ROOT even when the site has none of them, and nothing for an application without modules', () => {
+    const pod = podOf(withModules('/opt/easybuild', ['not-here']), site);
+    expect(pod.spec!.containers[0]!.env).toContainEqual({ name: 'UCLOUD_MODULES_ROOT', value: '/opt/easybuild' });
+    expect(pod.spec!.volumes!.some((v) => v.name.startsWith('module-'))).toBe(false);
+    const plain = podOf(fixtureJob('create-simple-batch.json'), site);
+    expect(plain.spec!.containers[0]!.env!.some((e) => e.name === 'UCLOUD_MODULES_ROOT')).toBe(false);
+  });
+
+  it.each([['/work/modules'], ['/etc/ucloud/m'], ['/opt/../etc'], ['relative'], ['']])('refuses the modules folder %j (the rules of an explicit mount path)', (mountPath) => {
+    expect(refusal(withModules(mountPath, ['matlab']), site)).toMatchObject({
+      field: 'status.resolvedApplication.invocation.modules.mountPath',
+      errorCode: 'INVALID_MOUNT_PATH',
+    });
+  });
+
+  it('accepts a module list parameter only on a site with modules', () => {
+    const listed = job((x) => void (x.specification.parameters!.mods = { type: 'modules', modules: ['matlab'] }));
+    expect(refusal(listed)).toMatchObject({ errorCode: 'UNSUPPORTED_RESOURCE' });
+    expect(() => jobToResource(listed, site)).not.toThrow();
+  });
+
+  it.each([['../x'], ['/abs'], ['a//b'], ['a/./b']])('refuses the module subPath %j in the configuration', (subPath) => {
+    expect(() => unitConfig({ jobs: { modules: [{ name: 'm', claimName: 'c', subPath }] } })).toThrow(/subPath/);
+  });
+});
