@@ -202,6 +202,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   capacity.start();
   const app = createAdapterApp({
     capacity,
+    driveTitle: control.driveTitle?.bind(control),
     config,
     kube,
     logger: logger.child({ component: 'adapter' }),

@@ -44,6 +44,8 @@ export interface AdapterDeps {
   interactive?: { follow: boolean; sessions?: SessionStore; ssh?: SshInstaller; web?: WebPublisher; webSessions?: SessionStore; webAuth?: WebAuth };
   /** Live capacity for retrieveProducts' queueStatus (capacity.ts). */
   capacity?: CallContext['capacity'];
+  /** Drive titles from UCloud/Core, for naming whole-drive mounts (create.ts). */
+  driveTitle?: CallContext['driveTitle'];
 }
 
 interface Route {
@@ -127,6 +129,7 @@ export function createAdapterApp(deps: AdapterDeps): express.Express {
     now: deps.now ?? (() => new Date()),
     onUnknownJobs: deps.onUnknownJobs,
     capacity: deps.capacity,
+    driveTitle: deps.driveTitle,
   };
 
   if (!deps.verifyToken) {

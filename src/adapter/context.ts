@@ -29,6 +29,8 @@ export interface CallContext {
   ssh?: SshInstaller;
   /** Live capacity for retrieveProducts' queueStatus (capacity.ts); absent: no queueStatus is sent. */
   capacity?: { queueStatuses(): Promise<ReadonlyMap<string, JobQueueStatus> | undefined> };
+  /** A drive's title at UCloud/Core (JobsControlPort.driveTitle); absent: whole drives are named by id. */
+  driveTitle?: (driveId: string) => Promise<string | undefined>;
   /** Names the jobs of this call in its access log line. */
   noteJobs(ids: readonly string[]): void;
 }

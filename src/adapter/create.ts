@@ -4,7 +4,7 @@
 // UCloudJob left behind would run with nobody to report it to.
 import { isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../config.js';
-import { jobToResource, TranslationError } from '../translate/job-to-spec.js';
+import { jobToResource, TranslationError, wholeDrives, type CoreFacts } from '../translate/job-to-spec.js';
 import type { Job } from '../ucloud/job.js';
 import { mapLimited } from './concurrency.js';
 import { BULK_CONCURRENCY, type CallContext } from './context.js';
@@ -13,18 +13,45 @@ import { CreateBulkSchema, parseBody } from './schemas.js';
 import { sshWanted } from './sessions/ssh.js';
 
 /** Translation of one item, with errors naming the field from the top of the request. */
-function translate(job: Job, index: number, config: OperatorConfig): UCloudJob {
+function translate(job: Job, index: number, config: OperatorConfig, facts: CoreFacts): UCloudJob {
   try {
     if (job.specification.restartOnExit === true) {
       // Container jobs are never restarted by this provider (UCloud deprecated restartOnExit):
       // refusing is honest, accepting and not restarting would not be.
       throw new TranslationError('specification.restartOnExit', 'this provider never restarts container jobs', 'RESTART_NOT_SUPPORTED');
     }
-    return jobToResource(job, config);
+    return jobToResource(job, config, facts);
   } catch (e) {
     if (e instanceof TranslationError) throw new TranslationError(`items[${index}].${e.field}`, e.why, e.errorCode, e.status);
     throw e;
   }
+}
+
+/** How long create waits for drive titles: core2 gives a create call 5 s in all. */
+const DRIVE_TITLE_BUDGET_MS = 2000;
+
+/**
+ * Titles of the drives the jobs mount whole, which name those mounts as in IM2 (/work/<title>).
+ * A drive Core has no title for, a failed look-up or one past the budget keeps its id as the
+ * name: a mount's name is cosmetic, a create that fails is not.
+ */
+async function driveTitles(items: readonly Job[], ctx: CallContext): Promise<Map<string, string>> {
+  const lookup = ctx.driveTitle;
+  const ids = [...new Set(items.flatMap(wholeDrives))];
+  if (!lookup || ids.length === 0) return new Map();
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, DRIVE_TITLE_BUDGET_MS, undefined)));
+  const found = await mapLimited(ids, BULK_CONCURRENCY, (id) =>
+    Promise.race([
+      lookup(id).catch((err: unknown) => {
+        ctx.logger.warn('Could not look up a drive title at UCloud/Core; its mount keeps the drive id', { driveId: id, err });
+        return undefined;
+      }),
+      budget,
+    ]),
+  );
+  clearTimeout(timer);
+  return new Map(ids.flatMap((id, i) => (found[i] === undefined ? [] : [[id, found[i]!] as const])));
 }
 
 /** Where each peer of a job is named in the request, for an error that points at it. */
@@ -118,7 +145,8 @@ function sshOf(items: readonly Job[], ctx: CallContext): boolean[] {
 export async function createJobs(body: unknown, ctx: CallContext): Promise<{ responses: null[] }> {
   const { items } = parseBody(CreateBulkSchema, body);
   ctx.noteJobs(items.map((j) => j.id));
-  const resources = items.map((job, i) => translate(job, i, ctx.config));
+  const facts: CoreFacts = { driveTitles: await driveTitles(items, ctx) };
+  const resources = items.map((job, i) => translate(job, i, ctx.config, facts));
   const ssh = sshOf(items, ctx);
   resources.forEach((r, i) => (r.spec.sshEnabled = ssh[i]!));
   await checkPeers(items, ctx);

@@ -190,7 +190,7 @@ function pathOf<T>(field: string, what: string, value: string, f: () => T): T {
  * /work; as in IM2's ResolveJobMounts (im2/pkg/integrations/k8s/shared/mount_paths.go), an explicit
  * path that another mount also gets is refused rather than renamed.
  */
-function buildMounts(files: Collected['files'], config: OperatorConfig): { mounts: Mount[]; fileMapper: FileMapper } {
+function buildMounts(files: Collected['files'], config: OperatorConfig, driveTitles?: ReadonlyMap<string, string>): { mounts: Mount[]; fileMapper: FileMapper } {
   const bySubPath = new Map<string, MountEntry>();
   for (const { field, value } of files) {
     const subPath = pathOf(field, 'path', value.path, () => toSubPath(value.path));
@@ -214,7 +214,7 @@ function buildMounts(files: Collected['files'], config: OperatorConfig): { mount
   }
   const entries = [...bySubPath.values()];
   const implicit = entries.filter((e) => e.explicit === undefined);
-  const defaults = mountPaths(implicit.map((e) => e.subPath));
+  const defaults = mountPaths(implicit.map((e) => e.subPath), driveTitles);
   const defaultOf = new Map(implicit.map((e, i) => [e.subPath, defaults[i]!]));
   const taken = new Map<string, string>();
   for (const e of entries) {
@@ -330,7 +330,20 @@ function checkedEnv(env: UCloudJobSpec['env']): UCloudJobSpec['env'] {
 const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
   value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 
-export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
+/** What UCloud/Core knows and the Job does not carry, looked up by the adapter before translating. */
+export interface CoreFacts {
+  /** Titles of the drives mounted whole, by drive id (IM2 mounts those at /work/<title>). */
+  driveTitles?: ReadonlyMap<string, string>;
+}
+
+/** Drive ids the job mounts whole (a file value whose path is one segment): their titles name the mounts. */
+export function wholeDrives(job: Job): string[] {
+  const values = [...Object.values(job.specification.parameters ?? {}), ...(job.specification.resources ?? [])];
+  const ids = values.flatMap((v) => (v.type === 'file' && /^\/[^/]+\/?$/.test(v.path) ? [v.path.replace(/^\/|\/$/g, '')] : []));
+  return [...new Set(ids)];
+}
+
+export function jobToSpec(job: Job, config: OperatorConfig, facts: CoreFacts = {}): UCloudJobSpec {
   const spec = job.specification;
   const { app, resolved } = resolvedParts(job);
   const product = resolveProduct(job, resolved, config.products);
@@ -347,7 +360,7 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
   const runAsRoot = app.container?.runAsRoot === true && config.jobs.allowRunAsRoot;
 
   const { files, peers } = collect(job, config.jobs.modules.length > 0);
-  const { mounts, fileMapper } = buildMounts(files, config);
+  const { mounts, fileMapper } = buildMounts(files, config, facts.driveTitles);
   const { command, env, invocationTemplate } = render(job, app, fileMapper);
   if (invocationTemplate && !config.jobs.invocationRenderer.image) {
     throw new TranslationError(
@@ -391,7 +404,7 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
   return parsed.data;
 }
 
-export function jobToResource(job: Job, config: OperatorConfig): UCloudJob {
+export function jobToResource(job: Job, config: OperatorConfig, facts: CoreFacts = {}): UCloudJob {
   return {
     apiVersion: API_VERSION,
     kind: KIND,
@@ -401,6 +414,6 @@ export function jobToResource(job: Job, config: OperatorConfig): UCloudJob {
       labels: { [LABEL_JOB_ID]: jobIdLabelValue(job.id), [LABEL_MANAGED_BY]: MANAGED_BY },
       annotations: { [ANNOTATION_JOB_ID]: job.id },
     },
-    spec: jobToSpec(job, config),
+    spec: jobToSpec(job, config, facts),
   };
 }

@@ -132,3 +132,6 @@ export type RefreshResponse = z.infer<typeof RefreshResponseSchema>;
 export function accessTokenOf(res: RefreshResponse): string {
   return 'responses' in res ? res.responses[0]!.accessToken : res.accessToken;
 }
+
+/** core2's Drive (shared/pkg/orchestrators/drives.go), as FileCollectionsControl.retrieve answers it: only the title is read. */
+export const DriveSchema = z.object({ specification: z.object({ title: z.string().max(4096) }) });

@@ -608,3 +608,21 @@ describe('JobsControlClient: rejected batches', () => {
     await expect(client.knowsJob('9')).rejects.toMatchObject({ status: 400 });
   });
 });
+
+describe('JobsControlClient: driveTitle', () => {
+  // core2's FileCollectionsControl.retrieve (GET /api/files/collections/control/retrieve?id=),
+  // as IM2 looks a drive up to name its mount (shared/mount_paths.go).
+  it('reads the title of a drive Core has, and nothing for one it refuses', async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE, bearer(tok))
+      .get('/api/files/collections/control/retrieve')
+      .query({ id: '4711' })
+      .reply(200, { id: '4711', specification: { title: 'Home', product: { id: 'p', category: 'c', provider: 'example' } }, owner: {} });
+    nock(CORE, bearer(tok)).get('/api/files/collections/control/retrieve').query({ id: '99' }).reply(404, { why: 'Not found', errorCode: 'NOT_FOUND' });
+    const { client } = makeClient();
+    expect(await client.driveTitle('4711')).toBe('Home');
+    expect(await client.driveTitle('99')).toBeUndefined();
+    expect(nock.isDone()).toBe(true);
+  });
+});

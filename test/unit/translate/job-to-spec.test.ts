@@ -210,8 +210,8 @@ describe('jobToSpec', () => {
         ];
       });
       expect(jobToSpec(job, withStorage).mounts).toEqual([
-        { name: 'file-0', ucloudPath: '/projects/p/data', subPath: 'projects/p/data', mountPath: '/work/data-2', readOnly: false },
-        { name: 'file-1', ucloudPath: '/home/user/data', subPath: 'home/user/data', mountPath: '/work/data-1', readOnly: true },
+        { name: 'file-0', ucloudPath: '/projects/p/data', subPath: 'projects/p/data', mountPath: '/work/data-1', readOnly: false },
+        { name: 'file-1', ucloudPath: '/home/user/data', subPath: 'home/user/data', mountPath: '/work/data-0', readOnly: true },
         { name: 'file-2', ucloudPath: '/home/user/notes', subPath: 'home/user/notes', mountPath: '/work/notes', readOnly: false },
       ]);
     });
@@ -222,8 +222,8 @@ describe('jobToSpec', () => {
         j.specification.resources = [{ type: 'file', path: '/p-4242/Other/data' }];
       });
       const spec = jobToSpec(job, withStorage);
-      expect(spec.command.slice(-2)).toEqual(['--output', '/work/data-2']);
-      expect(spec.mounts.find((m) => m.mountPath === '/work/data-2')?.ucloudPath).toBe('/p-4242/Runs/data');
+      expect(spec.command.slice(-2)).toEqual(['--output', '/work/data-1']);
+      expect(spec.mounts.find((m) => m.mountPath === '/work/data-1')?.ucloudPath).toBe('/p-4242/Runs/data');
     });
 
     it('records peers from parameters and resources, once each', () => {
