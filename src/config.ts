@@ -65,6 +65,21 @@ export const ConfigSchema = z.object({
     .prefault({}),
   products: z.array(ProductConfigSchema).min(1),
   categories: z.record(z.string(), CategoryConfigSchema).default({}),
+  /**
+   * License servers by license product id (IM2's license database, controller/license_database.go):
+   * a job's license parameter becomes `address:port/license` (LicenseBuildParameter). The key is
+   * handed to the job as IM2 hands it, so it is in the job's command and its UCloudJob.
+   */
+  licenses: z
+    .array(
+      z.object({
+        product: z.string().min(1).max(256),
+        address: z.string().min(1).max(253).optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+        license: z.string().min(1).max(4096).optional(),
+      }),
+    )
+    .default([]),
   /** Label used to put a product category on matching nodes, as UCloud's backends do. */
   machineLabel: z.string().default('ucloud.dk/machine'),
   useMachineSelector: z.boolean().default(true),
@@ -363,5 +378,9 @@ export function parseConfig(raw: unknown): OperatorConfig {
 
 /** The configuration with secrets masked, for the start-up log line. */
 export function describeConfig(cfg: OperatorConfig): unknown {
-  return { ...cfg, ucloud: { ...cfg.ucloud, publicKey: '[set]', refreshToken: '[set]' } };
+  return {
+    ...cfg,
+    ucloud: { ...cfg.ucloud, publicKey: '[set]', refreshToken: '[set]' },
+    licenses: cfg.licenses.map((l) => (l.license === undefined ? l : { ...l, license: '[set]' })),
+  };
 }

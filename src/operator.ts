@@ -203,6 +203,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const app = createAdapterApp({
     capacity,
     driveTitle: control.driveTitle?.bind(control),
+    licenseProduct: control.licenseProduct?.bind(control),
     config,
     kube,
     logger: logger.child({ component: 'adapter' }),

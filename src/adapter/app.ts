@@ -46,6 +46,8 @@ export interface AdapterDeps {
   capacity?: CallContext['capacity'];
   /** Drive titles from UCloud/Core, for naming whole-drive mounts (create.ts). */
   driveTitle?: CallContext['driveTitle'];
+  /** License products from UCloud/Core, for IM2's license string (create.ts). */
+  licenseProduct?: CallContext['licenseProduct'];
 }
 
 interface Route {
@@ -130,6 +132,7 @@ export function createAdapterApp(deps: AdapterDeps): express.Express {
     onUnknownJobs: deps.onUnknownJobs,
     capacity: deps.capacity,
     driveTitle: deps.driveTitle,
+    licenseProduct: deps.licenseProduct,
   };
 
   if (!deps.verifyToken) {

@@ -31,6 +31,8 @@ export interface CallContext {
   capacity?: { queueStatuses(): Promise<ReadonlyMap<string, JobQueueStatus> | undefined> };
   /** A drive's title at UCloud/Core (JobsControlPort.driveTitle); absent: whole drives are named by id. */
   driveTitle?: (driveId: string) => Promise<string | undefined>;
+  /** A license's product at UCloud/Core (JobsControlPort.licenseProduct); absent: license parameters stay ids. */
+  licenseProduct?: (licenseId: string) => Promise<string | undefined>;
   /** Names the jobs of this call in its access log line. */
   noteJobs(ids: readonly string[]): void;
 }

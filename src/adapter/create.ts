@@ -5,6 +5,7 @@
 import { isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../config.js';
 import { jobToResource, TranslationError, wholeDrives, type CoreFacts } from '../translate/job-to-spec.js';
+import { licenseIds } from '../translate/licenses.js';
 import type { Job } from '../ucloud/job.js';
 import { mapLimited } from './concurrency.js';
 import { BULK_CONCURRENCY, type CallContext } from './context.js';
@@ -27,24 +28,22 @@ function translate(job: Job, index: number, config: OperatorConfig, facts: CoreF
   }
 }
 
-/** How long create waits for drive titles: core2 gives a create call 5 s in all. */
-const DRIVE_TITLE_BUDGET_MS = 2000;
+/** How long create waits for what it looks up at UCloud/Core: core2 gives a create call 5 s in all. */
+const LOOKUP_BUDGET_MS = 2000;
 
 /**
- * Titles of the drives the jobs mount whole, which name those mounts as in IM2 (/work/<title>).
- * A drive Core has no title for, a failed look-up or one past the budget keeps its id as the
- * name: a mount's name is cosmetic, a create that fails is not.
+ * `lookup` of each id, all within one budget. An id Core has nothing for, a failed look-up or one
+ * past the budget is left out: what these name is cosmetic or falls back as IM2's does, and a
+ * create that fails is not.
  */
-async function driveTitles(items: readonly Job[], ctx: CallContext): Promise<Map<string, string>> {
-  const lookup = ctx.driveTitle;
-  const ids = [...new Set(items.flatMap(wholeDrives))];
+async function lookUpAll(ids: readonly string[], lookup: ((id: string) => Promise<string | undefined>) | undefined, what: string, ctx: CallContext): Promise<Map<string, string>> {
   if (!lookup || ids.length === 0) return new Map();
   let timer: NodeJS.Timeout | undefined;
-  const budget = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, DRIVE_TITLE_BUDGET_MS, undefined)));
+  const budget = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, LOOKUP_BUDGET_MS, undefined)));
   const found = await mapLimited(ids, BULK_CONCURRENCY, (id) =>
     Promise.race([
       lookup(id).catch((err: unknown) => {
-        ctx.logger.warn('Could not look up a drive title at UCloud/Core; its mount keeps the drive id', { driveId: id, err });
+        ctx.logger.warn(`Could not look up a ${what} at UCloud/Core`, { id, err });
         return undefined;
       }),
       budget,
@@ -52,6 +51,15 @@ async function driveTitles(items: readonly Job[], ctx: CallContext): Promise<Map
   );
   clearTimeout(timer);
   return new Map(ids.flatMap((id, i) => (found[i] === undefined ? [] : [[id, found[i]!] as const])));
+}
+
+/** Drive titles (IM2 names a whole drive's mount by it) and license products (IM2's license string). */
+async function coreFacts(items: readonly Job[], ctx: CallContext): Promise<CoreFacts> {
+  const [driveTitles, licenseProducts] = await Promise.all([
+    lookUpAll([...new Set(items.flatMap(wholeDrives))], ctx.driveTitle, 'drive title', ctx),
+    lookUpAll([...new Set(items.flatMap(licenseIds))], ctx.licenseProduct, 'license product', ctx),
+  ]);
+  return { driveTitles, licenseProducts };
 }
 
 /** Where each peer of a job is named in the request, for an error that points at it. */
@@ -145,7 +153,7 @@ function sshOf(items: readonly Job[], ctx: CallContext): boolean[] {
 export async function createJobs(body: unknown, ctx: CallContext): Promise<{ responses: null[] }> {
   const { items } = parseBody(CreateBulkSchema, body);
   ctx.noteJobs(items.map((j) => j.id));
-  const facts: CoreFacts = { driveTitles: await driveTitles(items, ctx) };
+  const facts = await coreFacts(items, ctx);
   const resources = items.map((job, i) => translate(job, i, ctx.config, facts));
   const ssh = sshOf(items, ctx);
   resources.forEach((r, i) => (r.spec.sshEnabled = ssh[i]!));

@@ -29,6 +29,7 @@ import {
 import { SCRIPT_PATH } from '../render-invocation/layout.js';
 import { InvocationError, renderEnvironment, renderInvocation, type FileMapper } from './invocation.js';
 import { jinjaInvocation } from './jinja-values.js';
+import { withLicenseServers } from './licenses.js';
 import { explicitMountPath, mountPaths, PathError, toSubPath, WORK_DIR } from './storage-paths.js';
 
 /** A drive that is part of a per-drive PVC name (jobs.sharedStorage.perDriveClaim): a DNS label. */
@@ -56,8 +57,8 @@ const NEVER_SUPPORTED: Partial<Record<AppParameterValue['type'], string>> = {
   private_network: 'private networks need network infrastructure this provider does not run',
   api_server: 'api_server values (inference-server tokens) are not passed to jobs by this provider',
 };
-// license_server, ingress and network values of parameters still render their id into the
-// command (as IM2 does); a workflow renders nothing (IM2's DefaultArgBuilder) and its job template
+// license_server values of parameters render as their server (licenses.ts), ingress and network
+// values their id (as IM2 does); a workflow renders nothing (IM2's DefaultArgBuilder) and its job template
 // belongs to a jinja invocation; an empty module list loads nothing. As resources all are refused.
 const SUPPORTED_ONLY_AS_PARAMETER = new Set<AppParameterValue['type']>(['license_server', 'ingress', 'network', 'workflow', 'modules']);
 
@@ -334,6 +335,8 @@ const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Re
 export interface CoreFacts {
   /** Titles of the drives mounted whole, by drive id (IM2 mounts those at /work/<title>). */
   driveTitles?: ReadonlyMap<string, string>;
+  /** The product of each license the parameters name, by license id (licenses.ts). */
+  licenseProducts?: ReadonlyMap<string, string>;
 }
 
 /** Drive ids the job mounts whole (a file value whose path is one segment): their titles name the mounts. */
@@ -361,7 +364,7 @@ export function jobToSpec(job: Job, config: OperatorConfig, facts: CoreFacts = {
 
   const { files, peers } = collect(job, config.jobs.modules.length > 0);
   const { mounts, fileMapper } = buildMounts(files, config, facts.driveTitles);
-  const { command, env, invocationTemplate } = render(job, app, fileMapper);
+  const { command, env, invocationTemplate } = render(withLicenseServers(job, facts.licenseProducts, config), app, fileMapper);
   if (invocationTemplate && !config.jobs.invocationRenderer.image) {
     throw new TranslationError(
       `${INVOCATION}.invocation`,

@@ -18,6 +18,7 @@ import {
   accessTokenOf,
   bulk,
   DriveSchema,
+  LicenseSchema,
   pageV2Schema,
   type ChargeItem,
   type ChargeResult,
@@ -44,6 +45,8 @@ export interface JobsControlPort {
   browseSshKeys(jobId: string): Promise<SSHKey[]>;
   /** A drive's title (FileCollectionsControl.retrieve), for naming its mount as IM2 does; undefined when Core has no such drive. */
   driveTitle?(driveId: string): Promise<string | undefined>;
+  /** The product of a license (LicensesControl.retrieve), for IM2's license string; undefined when Core has no such license. */
+  licenseProduct?(licenseId: string): Promise<string | undefined>;
 }
 
 /**
@@ -153,7 +156,7 @@ const SSH_PAGE_SIZE = 250;
 const MAX_SSH_PAGES = 1000;
 const MAX_WHY_CHARS = 500;
 
-type Call = 'update' | 'chargeCredits' | 'checkCredits' | 'browseSshKeys' | 'retrieve' | 'retrieveDrive';
+type Call = 'update' | 'chargeCredits' | 'checkCredits' | 'browseSshKeys' | 'retrieve' | 'retrieveDrive' | 'retrieveLicense';
 
 /** Where each call lives below /api (the drive call is FileCollectionsControl's retrieve). */
 const CALL_PATH: Record<Call, string> = {
@@ -163,6 +166,7 @@ const CALL_PATH: Record<Call, string> = {
   browseSshKeys: 'jobs/control/browseSshKeys',
   retrieve: 'jobs/control/retrieve',
   retrieveDrive: 'files/collections/control/retrieve',
+  retrieveLicense: 'licenses/control/retrieve',
 };
 
 export class JobsControlClient implements JobsControlPort {
@@ -289,9 +293,17 @@ export class JobsControlClient implements JobsControlPort {
   }
 
   async driveTitle(driveId: string): Promise<string | undefined> {
+    return (await this.retrieveOrUndefined('retrieveDrive', driveId, DriveSchema))?.specification.title;
+  }
+
+  async licenseProduct(licenseId: string): Promise<string | undefined> {
+    return (await this.retrieveOrUndefined('retrieveLicense', licenseId, LicenseSchema))?.specification.product.id;
+  }
+
+  /** A resource by id; undefined when Core has none (core2 answers 403, Kotlin Core 404). */
+  private async retrieveOrUndefined<S extends z.ZodType>(call: 'retrieveDrive' | 'retrieveLicense', id: string, schema: S): Promise<z.infer<S> | undefined> {
     try {
-      const drive = await this.call('retrieveDrive', { id: driveId }, DriveSchema, 'GET');
-      return drive.specification.title;
+      return (await this.call(call, { id }, schema, 'GET')) as z.infer<S>;
     } catch (e) {
       if (e instanceof ControlApiError && e.kind === 'rejected' && (e.status === 403 || e.status === 404)) return undefined;
       throw e;

@@ -626,3 +626,21 @@ describe('JobsControlClient: driveTitle', () => {
     expect(nock.isDone()).toBe(true);
   });
 });
+
+describe('JobsControlClient: licenseProduct', () => {
+  // core2's LicensesControl.retrieve (GET /api/licenses/control/retrieve?id=), as IM2's
+  // LicenseBuildParameter looks the license's product up (controller/license_database.go).
+  it("reads a license's product id", async () => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE, bearer(tok))
+      .get('/api/licenses/control/retrieve')
+      .query({ id: 'L1' })
+      .reply(200, { id: 'L1', specification: { product: { id: 'matlab-campus', category: 'matlab', provider: 'example' }, labels: {} }, status: { state: 'READY' } });
+    nock(CORE, bearer(tok)).get('/api/licenses/control/retrieve').query({ id: 'L9' }).reply(403, { why: 'Not found', errorCode: 'NOT_FOUND' });
+    const { client } = makeClient();
+    expect(await client.licenseProduct('L1')).toBe('matlab-campus');
+    expect(await client.licenseProduct('L9')).toBeUndefined();
+    expect(nock.isDone()).toBe(true);
+  });
+});

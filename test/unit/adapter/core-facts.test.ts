@@ -1,5 +1,6 @@
-// create names a whole mounted drive by its title at UCloud/Core, as IM2 does
-// (shared/mount_paths.go ResolveJobMounts), and never lets the look-up fail the create.
+// What create looks up at UCloud/Core before translating, as IM2 does: a whole mounted drive is
+// named by its title (shared/mount_paths.go ResolveJobMounts), a license parameter becomes its
+// server (controller/license_database.go LicenseBuildParameter). A look-up never fails the create.
 import type { Job } from '../../../src/ucloud/job.js';
 import { adapterConfig, jobsPath, makeKeys, simpleJob, startAdapter, storedJob, type Keys } from './support.js';
 
@@ -47,6 +48,39 @@ describe('create: whole drives', () => {
     try {
       expect((await h.call('POST', jobsPath(), { items: [mounting('802', '/4711')] })).status).toBe(200);
       expect((await storedJob(h.kube, '802'))!.spec.mounts[0]!.mountPath).toBe('/work/4711');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('create: license parameters', () => {
+  const licensed = (id: string, licenseId: string) =>
+    simpleJob(id, (j: Job) => {
+      const app = j.status!.resolvedApplication!.invocation;
+      app.parameters.push({ type: 'license_server', name: 'lic', optional: false } as never);
+      app.invocation.push({ type: 'var', variableNames: ['lic'], prefixGlobal: '--license' } as never);
+      j.specification.parameters!.lic = { type: 'license_server', id: licenseId };
+    });
+  const config = () =>
+    adapterConfig(keys.der, {
+      licenses: [
+        { product: 'matlab-campus', address: 'lic.example.org', port: 27000, license: 'KEY-1' },
+        { product: 'comsol', address: 'comsol.example.org' },
+      ],
+    });
+
+  it.each([
+    ['a license of a product the site serves', 'L1', ['--license', 'lic.example.org:27000/KEY-1']],
+    ['one without port or key: "null" as IM2 writes it', 'L2', ['--license', 'comsol.example.org:null']],
+    ['one whose product the site has no server for keeps its id', 'L3', ['--license', 'L3']],
+    ['one Core does not know keeps its id', 'L4', ['--license', 'L4']],
+  ])('renders %s', async (_what, licenseId, tail) => {
+    const products: Record<string, string> = { L1: 'matlab-campus', L2: 'comsol', L3: 'ansys' };
+    const h = await startAdapter(keys, { config: config(), deps: { licenseProduct: async (id) => products[id] } });
+    try {
+      expect((await h.call('POST', jobsPath(), { items: [licensed('900', licenseId)] })).status).toBe(200);
+      expect((await storedJob(h.kube, '900'))!.spec.command.slice(-2)).toEqual(tail);
     } finally {
       await h.close();
     }
