@@ -609,38 +609,21 @@ describe('JobsControlClient: rejected batches', () => {
   });
 });
 
-describe('JobsControlClient: driveTitle', () => {
-  // core2's FileCollectionsControl.retrieve (GET /api/files/collections/control/retrieve?id=),
-  // as IM2 looks a drive up to name its mount (shared/mount_paths.go).
-  it('reads the title of a drive Core has, and nothing for one it refuses', async () => {
+describe('JobsControlClient: resources Core knows and the Job does not carry', () => {
+  // core2's FileCollectionsControl.retrieve and LicensesControl.retrieve (GET .../control/retrieve?id=),
+  // as IM2 looks up a drive to name its mount (shared/mount_paths.go) and a license's product for
+  // its server string (controller/license_database.go). A resource Core refuses (403/404) is none.
+  it.each([
+    ['driveTitle', '/api/files/collections/control/retrieve', { specification: { title: 'Home', product: { id: 'p', category: 'c', provider: 'example' } } }, 'Home', 404],
+    ['licenseProduct', '/api/licenses/control/retrieve', { specification: { product: { id: 'matlab', category: 'm', provider: 'example' }, labels: {} } }, 'matlab', 403],
+  ] as const)('%s reads the field from %s, and nothing for a refused id', async (method, path, found, expected, refusedWith) => {
     const tok = await accessToken();
     refreshOnce(tok);
-    nock(CORE, bearer(tok))
-      .get('/api/files/collections/control/retrieve')
-      .query({ id: '4711' })
-      .reply(200, { id: '4711', specification: { title: 'Home', product: { id: 'p', category: 'c', provider: 'example' } }, owner: {} });
-    nock(CORE, bearer(tok)).get('/api/files/collections/control/retrieve').query({ id: '99' }).reply(404, { why: 'Not found', errorCode: 'NOT_FOUND' });
+    nock(CORE, bearer(tok)).get(path).query({ id: '4711' }).reply(200, { id: '4711', ...found });
+    nock(CORE, bearer(tok)).get(path).query({ id: '99' }).reply(refusedWith, { why: 'Not found', errorCode: 'NOT_FOUND' });
     const { client } = makeClient();
-    expect(await client.driveTitle('4711')).toBe('Home');
-    expect(await client.driveTitle('99')).toBeUndefined();
-    expect(nock.isDone()).toBe(true);
-  });
-});
-
-describe('JobsControlClient: licenseProduct', () => {
-  // core2's LicensesControl.retrieve (GET /api/licenses/control/retrieve?id=), as IM2's
-  // LicenseBuildParameter looks the license's product up (controller/license_database.go).
-  it("reads a license's product id", async () => {
-    const tok = await accessToken();
-    refreshOnce(tok);
-    nock(CORE, bearer(tok))
-      .get('/api/licenses/control/retrieve')
-      .query({ id: 'L1' })
-      .reply(200, { id: 'L1', specification: { product: { id: 'matlab-campus', category: 'matlab', provider: 'example' }, labels: {} }, status: { state: 'READY' } });
-    nock(CORE, bearer(tok)).get('/api/licenses/control/retrieve').query({ id: 'L9' }).reply(403, { why: 'Not found', errorCode: 'NOT_FOUND' });
-    const { client } = makeClient();
-    expect(await client.licenseProduct('L1')).toBe('matlab-campus');
-    expect(await client.licenseProduct('L9')).toBeUndefined();
+    expect(await client[method]('4711')).toBe(expected);
+    expect(await client[method]('99')).toBeUndefined();
     expect(nock.isDone()).toBe(true);
   });
 });

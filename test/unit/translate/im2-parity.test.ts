@@ -3,10 +3,10 @@
 // jobToSpec and buildPod together, as a job from UCloud/Core meets them.
 import { UCloudJobSchema } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { buildPod, withInitScript } from '../../../src/controller/desired/pod-builder.js';
-import { jobToResource, TranslationError } from '../../../src/translate/job-to-spec.js';
+import { jobToResource } from '../../../src/translate/job-to-spec.js';
 import type { Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
-import { fixtureJob } from '../../support/fixtures.js';
+import { fixtureJob, translationError } from '../../support/fixtures.js';
 
 const withStorage = unitConfig({ jobs: { sharedStorage: { claimName: 'ucloud-storage' } } });
 const webSite = unitConfig({
@@ -25,15 +25,7 @@ function envOf(j: Job, config = unitConfig(), rank = 0): Record<string, string> 
   return Object.fromEntries((buildPod(cr, rank, config).spec!.containers[0]!.env ?? []).map((e) => [e.name, e.value!]));
 }
 
-function refusal(j: Job, config = unitConfig()): TranslationError {
-  try {
-    jobToResource(j, config);
-  } catch (e) {
-    if (e instanceof TranslationError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = (j: Job, config = unitConfig()) => translationError(j, config);
 
 describe('UCLOUD_* environment as IM2 sets it', () => {
   it('gives every rank its job id, rank and task count under every name IM2 uses', () => {

@@ -4,7 +4,7 @@ import type { OperatorConfig } from '../../../src/config.js';
 import { jobToResource, jobToSpec, TranslationError } from '../../../src/translate/job-to-spec.js';
 import { JobSchema, type AppParameterValue, type Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
-import { fixtureJob, fixtureJson } from '../../support/fixtures.js';
+import { fixtureJob, fixtureJson, translationError } from '../../support/fixtures.js';
 
 const config = unitConfig();
 const withStorage = unitConfig({ jobs: { sharedStorage: { claimName: 'ucloud-storage' } } });
@@ -22,15 +22,6 @@ const invocationOf = (j: Job) => j.status!.resolvedApplication!.invocation;
 const withResources = (...resources: AppParameterValue[]) => (j: Job) => void (j.specification.resources = resources);
 const withParameter = (name: string, value: AppParameterValue) => (j: Job) => void (j.specification.parameters![name] = value);
 
-function translationError(job: Job, cfg: OperatorConfig): TranslationError {
-  try {
-    jobToSpec(job, cfg);
-  } catch (e) {
-    if (e instanceof TranslationError) return e;
-    throw e;
-  }
-  throw new Error('expected a TranslationError');
-}
 
 describe('fixtures', () => {
   it.each([SIMPLE, MULTI])('%s parses as a bulk request of Jobs', (name) => {
