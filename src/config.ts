@@ -137,7 +137,7 @@ export const ConfigSchema = z.object({
             subPath: z
               .string()
               .max(4096)
-              .regex(/^(?!\/)(?!.*(^|\/)\.{1,2}(\/|$))(?!.*\/\/)[^\\\u0000]+$/, 'a relative path without ".", ".." or empty segments')
+              .regex(/^(?!\/)(?!.*(^|\/)\.{1,2}(\/|$))(?!.*\/\/)[^\\\p{Cc}]+$/u, 'a relative path without ".", "..", empty segments or control characters')
               .optional(),
           }),
         )

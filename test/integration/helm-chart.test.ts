@@ -16,7 +16,7 @@ import { CHART_DIR, helm, kubectl, workDir } from '../support/ops.js';
 jest.setTimeout(150_000);
 
 const CRD_FILE = resolve(REPO, 'crds/ucloudjobs.ucloud.dk.yaml');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Obj = any;
 
 const SECRET_TOKEN = 'refresh-token-that-must-never-show-up-anywhere';

@@ -34,7 +34,7 @@ function kwokNode(name: string): V1Node {
 }
 
 function wholeNodeJob(id: string) {
-  const job = batchJob(id) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const job = batchJob(id) as { specification: { product: unknown }; status: { resolvedProduct: object } };
   job.specification.product = { id: WHOLE.id, category, provider: 'example' };
   Object.assign(job.status.resolvedProduct, { name: WHOLE.id, category: { name: category, provider: 'example' }, cpu: 8, memoryInGigs: 32, gpu: 0 });
   return job;
@@ -45,9 +45,13 @@ describe('queueStatus of retrieveProducts', () => {
   let stack: TestStack;
 
   const queueStatus = async (): Promise<string | undefined> => {
-    const { status, body } = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { status, body } = await stack.core.callProvider<{ responses: Array<{ product: { id: string }; queueStatus?: string }> }>(
+      stack.operator.adapterUrl,
+      'GET',
+      '/ucloud/example/jobs/retrieveProducts',
+    );
     expect(status).toBe(200);
-    return body.responses.find((r: { product: { id: string } }) => r.product.id === WHOLE.id)?.queueStatus;
+    return body.responses.find((r) => r.product.id === WHOLE.id)?.queueStatus;
   };
   const statusBecomes = (expected: string) =>
     eventually(async () => (await queueStatus()) === expected || undefined, `queueStatus ${expected}`, 30_000);

@@ -59,7 +59,7 @@ exec sleep 3600`;
     await crWhen(stack, id, (j) => j.status?.state === 'RUNNING', 'RUNNING');
     const opened = (await providerCall(stack, '/interactiveSession', {
       items: [{ job: { id, owner: { createdBy: 'user', project: null } }, rank: 0, sessionType: 'SHELL', target: null }],
-    })) as { status: number; body: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    })) as { status: number; body: any };  
     expect(opened.status).toBe(200);
     const call = 'jobs.compute.example.shell.open';
     const term = await FrameClient.connect(`${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/example/websocket`);

@@ -82,7 +82,7 @@ export interface ShellJobOptions {
 
 /** A UCloud job request running `sh -c script` on the real-node product. */
 export function shellJob(id: string, script: string, opts: ShellJobOptions = {}): Record<string, unknown> {
-  const job = batchJob(id, { replicas: opts.replicas, timeAllocationSeconds: opts.timeAllocationSeconds ?? 600, resources: opts.resources }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const job = batchJob(id, { replicas: opts.replicas, timeAllocationSeconds: opts.timeAllocationSeconds ?? 600, resources: opts.resources }) as any;  
   job.specification.product = { id: REAL_PRODUCT, category: REAL_CATEGORY, provider: 'example' };
   job.specification.parameters = {};
   Object.assign(job.status.resolvedProduct, { name: REAL_PRODUCT, category: { name: REAL_CATEGORY, provider: 'example' }, cpu: 1, memoryInGigs: 1 });
@@ -149,7 +149,7 @@ export function shellJobHandle(stack: TestStack, id: string, replicas: number): 
           timeoutMs,
         );
       } catch (e) {
-        throw new Error(`${(e as Error).message}\n${await describeJob(stack, id, replicas)}`);
+        throw new Error(`${(e as Error).message}\n${await describeJob(stack, id, replicas)}`, { cause: e });
       }
     },
   };

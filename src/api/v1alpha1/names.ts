@@ -2,6 +2,9 @@
 // which is what makes a repeated create idempotent and lets a restarted operator find everything.
 import { createHash } from 'node:crypto';
 
+/** The container of a rank pod that runs the user's program (follow, shell and the state mapping read it by name). */
+export const USER_CONTAINER = 'user-job';
+
 // Pod names double as hostnames (a DNS label, ≤ 63 chars): "<job name>-<rank>" with rank < 1000
 // leaves 59 characters for the job name.
 const MAX_JOB_NAME = 40;
@@ -41,4 +44,13 @@ export const sshObjectName = (jobName: string): string => `${jobName}-ssh`;
 /** Stable DNS name of a rank, through the job's headless Service. */
 export function rankHostname(jobName: string, rank: number, namespace: string, clusterDomain: string): string {
   return `${podName(jobName, rank)}.${serviceName(jobName)}.${namespace}.svc.${clusterDomain}`;
+}
+
+/**
+ * The host of a rank's web or VNC interface: `{jobId}` (DNS-safe form), `{job}` and `{rank}`
+ * filled in. The web publisher names the Ingress with it, the pod builder UCLOUD_BASE_URL.
+ */
+export function interactiveHost(pattern: string, job: { metadata: { name: string }; spec: { jobId: string } }, rank: number): string {
+  const id = jobResourceName(job.spec.jobId).slice(2);
+  return pattern.replaceAll('{jobId}', id).replaceAll('{job}', job.metadata.name).replaceAll('{rank}', String(rank)).toLowerCase();
 }

@@ -14,18 +14,16 @@
 // is also what makes a PVC subPath /work writable: the kubelet creates that directory with the
 // volume root's mode, and the root is then setgid 11042 and group-writable.
 import type { V1Container, V1EnvVar, V1Pod, V1PodSecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { configMapName, jobIdLabelValue, podName, serviceName, sshObjectName } from '../../api/v1alpha1/names.js';
+import { configMapName, interactiveHost, jobIdLabelValue, podName, serviceName, sshObjectName } from '../../api/v1alpha1/names.js';
 import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
-import { interactiveHost } from '../../adapter/sessions/web.js';
 import { WORK_DIR } from '../../translate/storage-paths.js';
 import { invocationInit } from './invocation-init.js';
 import { childMetadata } from './owner.js';
 import { peerSearchDomain } from './peer-aliases.js';
 import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
 import { memoryQuantity, productResources } from './sizing.js';
-
-export const USER_CONTAINER = 'user-job';
+import { USER_CONTAINER } from '../../api/v1alpha1/names.js';
 
 /** jobs.ephemeralStorage: the product's own quantity, else the default. */
 export function ephemeralStorageOf(productId: string, config: OperatorConfig): string {

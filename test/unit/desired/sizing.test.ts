@@ -10,13 +10,13 @@ const full = (cpu: number, memoryInGigs: number, gpu = 0) => ({ id: `c-${cpu}`, 
 describe('product sizing', () => {
   // IM2: shared/configuration.go NodeCpuMillisNormalizedWithReserved, shared/scheduler.go JobDimensionsFromProductOnly.
   it.each([
-    // [products of category c, sizing, product, cpu request, cpu limit, memory]
-    ['IM2 default, largest 64 cores', [full(64, 256), full(1, 4)], {}, full(64, 256), '63488m', '64', '256G'],
-    ['IM2 default, one core of that category', [full(64, 256), full(1, 4)], {}, full(1, 4), '992m', '1', '4G'],
-    ['IM2 default, a single 1-core product keeps half a core', [full(1, 1)], {}, full(1, 1), '500m', '1', '1G'],
-    ['no reserve, GiB: requests = limits as before', [full(64, 256)], { memoryUnit: 'GiB', systemReservedCpuMillis: 0 }, full(64, 256), '64', '64', '256Gi'],
-    ['a 1000 m reserve over 4 cores', [full(4, 16)], { systemReservedCpuMillis: 1000 }, full(4, 16), '3', '4', '16G'],
-  ])('%s', (_name, products, sizing, product, cpuRequest, cpuLimit, memory) => {
+    // [products of category c, sizing, product, [cpu request, cpu limit, memory]]
+    ['IM2 default, largest 64 cores', [full(64, 256), full(1, 4)], {}, full(64, 256), ['63488m', '64', '256G']],
+    ['IM2 default, one core of that category', [full(64, 256), full(1, 4)], {}, full(1, 4), ['992m', '1', '4G']],
+    ['IM2 default, a single 1-core product keeps half a core', [full(1, 1)], {}, full(1, 1), ['500m', '1', '1G']],
+    ['no reserve, GiB: requests = limits as before', [full(64, 256)], { memoryUnit: 'GiB', systemReservedCpuMillis: 0 }, full(64, 256), ['64', '64', '256Gi']],
+    ['a 1000 m reserve over 4 cores', [full(4, 16)], { systemReservedCpuMillis: 1000 }, full(4, 16), ['3', '4', '16G']],
+  ])('%s', (_name, products, sizing, product, [cpuRequest, cpuLimit, memory]) => {
     const config = unitConfig({ products, jobs: { sizing } });
     const { requests, limits } = productResources(product, config);
     expect(requests).toEqual({ cpu: cpuRequest, memory });
