@@ -16,7 +16,7 @@ import type { OperatorMetrics } from '../observability/metrics.js';
 import { queueStatuses, type JobQueueStatus, type PodUsage } from './queue-status.js';
 import { parseQuantity } from './utilization.js';
 
-type CachedUsage = PodUsage & { metadata: { name?: string; namespace?: string; resourceVersion?: string } };
+export type CachedUsage = PodUsage & { metadata: { name?: string; namespace?: string; resourceVersion?: string } };
 
 /** cpu, memory and extended resources (GPUs): what a node's room is counted in. */
 const counted = (resource: string): boolean => resource === 'cpu' || resource === 'memory' || resource.includes('/');
@@ -53,6 +53,15 @@ export function podUsage(raw: unknown): CachedUsage {
   return { metadata, nodeName, requests };
 }
 
+/** What the cache needs of its pod watch (an Informer; tests give a list they control). */
+export interface PodUsageSource {
+  readonly hasSynced: boolean;
+  list(): CachedUsage[];
+  onChange(handler: () => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export interface CapacityDeps {
   kc: KubeConfig;
   kube: KubePort;
@@ -62,10 +71,12 @@ export interface CapacityDeps {
   /** Nodes are listed again when the last list is older than this (default 10 s). */
   nodeRefreshMs?: number;
   now?: () => number;
+  /** The job pods' usage; default: a watch of this provider's pods in the jobs namespace. */
+  pods?: PodUsageSource;
 }
 
 export class CapacityCache {
-  private readonly pods: Informer<CachedUsage>;
+  private readonly pods: PodUsageSource;
   private nodes?: V1Node[];
   private nodesAt = 0;
   private nodesTried = -Infinity;
@@ -78,17 +89,19 @@ export class CapacityCache {
     const ns = deps.config.namespace;
     const selector = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
     this.now = deps.now ?? Date.now;
-    this.pods = new Informer<CachedUsage>({
-      kc: deps.kc,
-      path: `/api/v1/namespaces/${ns}/pods`,
-      list: (page) => deps.kube.pods.list(ns, selector, page),
-      labelSelector: selector,
-      resource: 'pods-capacity',
-      logger: deps.logger,
-      metrics: deps.metrics,
-      relistIntervalMs: 10 * 60_000,
-      transform: podUsage,
-    });
+    this.pods =
+      deps.pods ??
+      new Informer<CachedUsage>({
+        kc: deps.kc,
+        path: `/api/v1/namespaces/${ns}/pods`,
+        list: (page) => deps.kube.pods.list(ns, selector, page),
+        labelSelector: selector,
+        resource: 'pods-capacity',
+        logger: deps.logger,
+        metrics: deps.metrics,
+        relistIntervalMs: 10 * 60_000,
+        transform: podUsage,
+      });
     this.pods.onChange(() => this.podsVersion++);
   }
 
