@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { eventually, startStack, testKubeConfig, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 
 const category = `queue-${randomBytes(3).toString('hex')}`;
 const nodeNames = [0, 1].map((i) => `kwok-${category}-${i}`);

@@ -120,7 +120,7 @@ export const UCloudJobSpecSchema = z.object({
     "Software modules of the application's modules section, resolved against jobs.modules when the job was created.",
   ),
   workingDir: d(z.string().max(4096).optional(), 'Working directory of the user container (/work when the application asks for it).'),
-  runAsRoot: d(z.boolean(), 'Run as root: the application may, and the operator permits it (jobs.allowRunAsRoot); otherwise runAsNonRoot.'),
+  runAsRoot: d(z.boolean(), 'Run as root: the application may, and the operator permits it (jobs.rootApps); otherwise runAsNonRoot.'),
   timeAllocationMillis: d(
     z.number().int().min(0).optional(),
     'Wall-time allocation in milliseconds, counted from when all ranks run. Absent: no limit. extend raises it.',

@@ -3,7 +3,7 @@
 import { buildPod } from '../../../src/controller/desired/pod-builder.js';
 import { productResources, rankDimensions, reservedMillisPerCore } from '../../../src/controller/desired/sizing.js';
 import { unitConfig } from '../../support/config.js';
-import { gpuJob, job } from './support.js';
+import { gpuJob, job } from '../../support/job-factory.js';
 
 const full = (cpu: number, memoryInGigs: number, gpu = 0) => ({ id: `c-${cpu}`, category: 'c', cpu, memoryInGigs, gpu });
 
