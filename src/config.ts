@@ -47,9 +47,19 @@ export const ProductConfigSchema = z.object({
 });
 export type ProductConfig = z.infer<typeof ProductConfigSchema>;
 
+// A Kubernetes extended resource name (nvidia.com/gpu, nvidia.com/mig-1g.10gb, amd.com/gpu).
+const RESOURCE_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 export const CategoryConfigSchema = z.object({
   nodeSelector: z.record(z.string(), z.string()).optional(),
   tolerations: z.array(Toleration).default([]),
+  /** CPU the node keeps for itself, in millicores (IM2's systemReservedCpuMillis; default jobs.sizing's). */
+  systemReservedCpuMillis: z.number().int().min(0).max(1_000_000).optional(),
+  /** The resource the category's GPUs are requested as (IM2's gpuResourceType), e.g. a MIG slice. */
+  gpuResource: z.string().max(253).regex(RESOURCE_NAME, 'a Kubernetes resource name, e.g. nvidia.com/gpu').default('nvidia.com/gpu'),
+  /** RuntimeClass of the category's pods (IM2's customRuntime), e.g. "nvidia". */
+  runtimeClassName: z.string().max(253).regex(DNS_SUBDOMAIN, 'a RuntimeClass name').optional(),
 });
 
 export const ConfigSchema = z.object({
@@ -77,6 +87,21 @@ export const ConfigSchema = z.object({
     .prefault({}),
   products: z.array(ProductConfigSchema).min(1),
   categories: z.record(z.string(), CategoryConfigSchema).default({}),
+  /**
+   * License servers by license product id (IM2's license database, controller/license_database.go):
+   * a job's license parameter becomes `address:port/license` (LicenseBuildParameter). The key is
+   * handed to the job as IM2 hands it, so it is in the job's command and its UCloudJob.
+   */
+  licenses: z
+    .array(
+      z.object({
+        product: z.string().min(1).max(256),
+        address: z.string().min(1).max(253).optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+        license: z.string().min(1).max(4096).optional(),
+      }),
+    )
+    .default([]),
   /** Label used to put a product category on matching nodes, as UCloud's backends do. */
   machineLabel: z.string().default('ucloud.dk/machine'),
   useMachineSelector: z.boolean().default(true),
@@ -102,6 +127,17 @@ export const ConfigSchema = z.object({
        *  are owned by 11042 (docs/adr/0016, the user rule). */
       runAsUser: z.number().int().min(1).default(11042),
       imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+      /**
+       * How a product becomes a pod's resources (docs/adr/0023). Defaults are IM2's: memory in GB
+       * (10^9 bytes), and a CPU request that leaves the node `systemReservedCpuMillis` so a
+       * product as large as the node still fits. `GiB` with 0 is this operator's earlier rule.
+       */
+      sizing: z
+        .object({
+          memoryUnit: z.enum(['GB', 'GiB']).default('GB'),
+          systemReservedCpuMillis: z.number().int().min(0).max(1_000_000).default(500),
+        })
+        .prefault({}),
       /**
        * All-or-nothing admission of a job's ranks and the queue in front of it (docs/adr/0025).
        * `auto`: Kubernetes' native gang scheduling (scheduling.k8s.io/v1alpha2 PodGroup) when the
@@ -137,6 +173,25 @@ export const ConfigSchema = z.object({
           }),
         ])
         .default({ type: 'emptyDir' }),
+      /**
+       * Software modules (IM2's compute.modules, containers/modules.go): volumes an application
+       * lists in its modules section get mounted read-only at `<its mountPath>/<name>`, and
+       * UCLOUD_MODULES_ROOT names that folder. PVCs only: Pod Security's baseline and restricted
+       * levels refuse IM2's hostPath alternative.
+       */
+      modules: z
+        .array(
+          z.object({
+            name: z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9._+]{0,127}$/, 'letters, digits, "-", ".", "_" and "+" (a folder name)'),
+            claimName: z.string().max(253).regex(DNS_SUBDOMAIN, 'a PVC name'),
+            subPath: z
+              .string()
+              .max(4096)
+              .regex(/^(?!\/)(?!.*(^|\/)\.{1,2}(\/|$))(?!.*\/\/)[^\\\p{Cc}]+$/u, 'a relative path without ".", "..", empty segments or control characters')
+              .optional(),
+          }),
+        )
+        .default([]),
       /** Scratch disk of a rank (writable layer, logs, emptyDir /work): requests = limits; per product id, else `default`. */
       ephemeralStorage: z
         .object({
@@ -416,5 +471,9 @@ export function parseConfig(raw: unknown): OperatorConfig {
 
 /** The configuration with secrets masked, for the start-up log line. */
 export function describeConfig(cfg: OperatorConfig): unknown {
-  return { ...cfg, ucloud: { ...cfg.ucloud, publicKey: '[set]', refreshToken: '[set]' } };
+  return {
+    ...cfg,
+    ucloud: { ...cfg.ucloud, publicKey: '[set]', refreshToken: '[set]' },
+    licenses: cfg.licenses.map((l) => (l.license === undefined ? l : { ...l, license: '[set]' })),
+  };
 }

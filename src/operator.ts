@@ -8,6 +8,7 @@ import { isFinal } from './api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from './config.js';
 import { describeConfig } from './config.js';
 import { createAdapterApp } from './adapter/app.js';
+import { CapacityCache } from './adapter/capacity.js';
 import { createInteractive, type InteractiveOptions } from './adapter/interactive.js';
 import type { WebSocketGateway } from './adapter/websocket.js';
 import { Accounting } from './controller/accounting.js';
@@ -199,7 +200,13 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   };
 
   const interactive = createInteractive({ config, kc, kube, control, logger: logger.child({ component: 'adapter' }), metrics, now: opts.now, ...opts.interactive });
+  // Every replica answers retrieveProducts, so each keeps its own view of the capacity.
+  const capacity = new CapacityCache({ kc: countedKc, kube, config, logger: logger.child({ component: 'capacity' }), metrics });
+  capacity.start();
   const app = createAdapterApp({
+    capacity,
+    driveTitle: control.driveTitle?.bind(control),
+    licenseProduct: control.licenseProduct?.bind(control),
     config,
     kube,
     logger: logger.child({ component: 'adapter' }),
@@ -256,6 +263,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
         logger.info('Stopping: finishing reconciles, reports and charges in flight');
         await stopDuties();
         await elector?.release();
+        await capacity.stop();
         await probes.close();
         logger.info('ucloud-operator stopped');
       })()),

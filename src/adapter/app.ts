@@ -43,6 +43,12 @@ export interface AdapterDeps {
    * backed by `sessions`. Absent: logs and terminal are neither advertised nor served.
    */
   interactive?: { follow: boolean; sessions?: SessionStore; ssh?: SshInstaller; web?: WebPublisher; webSessions?: SessionStore; webAuth?: WebAuth };
+  /** Live capacity for retrieveProducts' queueStatus (capacity.ts). */
+  capacity?: CallContext['capacity'];
+  /** Drive titles from UCloud/Core, for naming whole-drive mounts (create.ts). */
+  driveTitle?: CallContext['driveTitle'];
+  /** License products from UCloud/Core, for IM2's license string (create.ts). */
+  licenseProduct?: CallContext['licenseProduct'];
 }
 
 interface Route {
@@ -68,7 +74,7 @@ export const ROUTES: readonly Route[] = [
   // UCloud/Core calls /interactiveSession; the generated spec names it openInteractiveSession.
   { method: 'POST', path: '/jobs/interactiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
   { method: 'POST', path: '/jobs/openInteractiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
-  { method: 'GET', path: '/jobs/retrieveProducts', call: 'retrieveProducts', handle: (_body, ctx) => computeSupport(ctx.config, ctx.features), poll: true },
+  { method: 'GET', path: '/jobs/retrieveProducts', call: 'retrieveProducts', handle: async (_body, ctx) => computeSupport(ctx.config, ctx.features, await ctx.capacity?.queueStatuses()), poll: true },
   // GET calls read their parameters from the query string (docs/ucloud-wire.md, query).
   { method: 'GET', path: '/jobs/retrieveUtilization', call: 'retrieveUtilization', handle: retrieveUtilization },
   { method: 'POST', path: '/jobs/requestDynamicParameters', call: 'requestDynamicParameters', handle: requestDynamicParameters },
@@ -127,6 +133,9 @@ export function createAdapterApp(deps: AdapterDeps): express.Express {
     logger,
     now: deps.now ?? (() => new Date()),
     onUnknownJobs: deps.onUnknownJobs,
+    capacity: deps.capacity,
+    driveTitle: deps.driveTitle,
+    licenseProduct: deps.licenseProduct,
   };
 
   if (!deps.verifyToken) {

@@ -5,6 +5,7 @@ import type { OperatorConfig } from '../config.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { DockerFeatures } from './features.js';
+import type { JobQueueStatus } from './queue-status.js';
 import type { JobStore } from './job-store.js';
 import type { SessionDeps } from './sessions/open.js';
 import type { SshInstaller } from './sessions/ssh.js';
@@ -29,6 +30,12 @@ export interface CallContext {
   ssh?: SshInstaller;
   /** Hands each SSH job its own port (with ssh). */
   sshPorts?: SshPortAllocator;
+  /** Live capacity for retrieveProducts' queueStatus (capacity.ts); absent: no queueStatus is sent. */
+  capacity?: { queueStatuses(): Promise<ReadonlyMap<string, JobQueueStatus> | undefined> };
+  /** A drive's title at UCloud/Core (JobsControlPort.driveTitle); absent: whole drives are named by id. */
+  driveTitle?: (driveId: string) => Promise<string | undefined>;
+  /** A license's product at UCloud/Core (JobsControlPort.licenseProduct); absent: license parameters stay ids. */
+  licenseProduct?: (licenseId: string) => Promise<string | undefined>;
   /** Names the jobs of this call in its access log line. */
   noteJobs(ids: readonly string[]): void;
 }

@@ -4,7 +4,8 @@
 // UCloudJob left behind would run with nobody to report it to.
 import { isFinal, LABEL_SSH_PORT, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../config.js';
-import { jobToResource, TranslationError } from '../translate/job-to-spec.js';
+import { jobToResource, TranslationError, wholeDrives, type CoreFacts } from '../translate/job-to-spec.js';
+import { licenseIds } from '../translate/licenses.js';
 import type { Job } from '../ucloud/job.js';
 import { mapLimited } from './concurrency.js';
 import { BULK_CONCURRENCY, type CallContext } from './context.js';
@@ -13,18 +14,52 @@ import { CreateBulkSchema, parseBody } from './schemas.js';
 import { sshWanted } from './sessions/ssh.js';
 
 /** Translation of one item, with errors naming the field from the top of the request. */
-function translate(job: Job, index: number, config: OperatorConfig): UCloudJob {
+function translate(job: Job, index: number, config: OperatorConfig, facts: CoreFacts): UCloudJob {
   try {
     if (job.specification.restartOnExit === true) {
       // Container jobs are never restarted by this provider (UCloud deprecated restartOnExit):
       // refusing is honest, accepting and not restarting would not be.
       throw new TranslationError('specification.restartOnExit', 'this provider never restarts container jobs', 'RESTART_NOT_SUPPORTED');
     }
-    return jobToResource(job, config);
+    return jobToResource(job, config, facts);
   } catch (e) {
     if (e instanceof TranslationError) throw new TranslationError(`items[${index}].${e.field}`, e.why, e.errorCode, e.status);
     throw e;
   }
+}
+
+/** How long create waits for what it looks up at UCloud/Core: core2 gives a create call 5 s in all. */
+const LOOKUP_BUDGET_MS = 2000;
+
+/**
+ * `lookup` of each id, all within one budget. An id Core has nothing for, a failed look-up or one
+ * past the budget is left out: what these name is cosmetic or falls back as IM2's does, and a
+ * create that fails is not.
+ */
+async function lookUpAll(ids: readonly string[], lookup: ((id: string) => Promise<string | undefined>) | undefined, what: string, ctx: CallContext): Promise<Map<string, string>> {
+  if (!lookup || ids.length === 0) return new Map();
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, LOOKUP_BUDGET_MS, undefined)));
+  const found = await mapLimited(ids, BULK_CONCURRENCY, (id) =>
+    Promise.race([
+      lookup(id).catch((err: unknown) => {
+        ctx.logger.warn(`Could not look up a ${what} at UCloud/Core`, { id, err });
+        return undefined;
+      }),
+      budget,
+    ]),
+  );
+  clearTimeout(timer);
+  return new Map(ids.flatMap((id, i) => (found[i] === undefined ? [] : [[id, found[i]!] as const])));
+}
+
+/** Drive titles (IM2 names a whole drive's mount by it) and license products (IM2's license string). */
+async function coreFacts(items: readonly Job[], ctx: CallContext): Promise<CoreFacts> {
+  const [driveTitles, licenseProducts] = await Promise.all([
+    lookUpAll([...new Set(items.flatMap(wholeDrives))], ctx.driveTitle, 'drive title', ctx),
+    lookUpAll([...new Set(items.flatMap(licenseIds))], ctx.licenseProduct, 'license product', ctx),
+  ]);
+  return { driveTitles, licenseProducts };
 }
 
 /** Where each peer of a job is named in the request, for an error that points at it. */
@@ -128,7 +163,8 @@ async function portless(resources: UCloudJob[], ctx: CallContext): Promise<UClou
 export async function createJobs(body: unknown, ctx: CallContext): Promise<{ responses: null[] }> {
   const { items } = parseBody(CreateBulkSchema, body);
   ctx.noteJobs(items.map((j) => j.id));
-  const resources = items.map((job, i) => translate(job, i, ctx.config));
+  const facts = await coreFacts(items, ctx);
+  const resources = items.map((job, i) => translate(job, i, ctx.config, facts));
   const ssh = sshOf(items, ctx);
   resources.forEach((r, i) => (r.spec.sshEnabled = ssh[i]!));
   await checkPeers(items, ctx);

@@ -29,6 +29,7 @@ import {
 import { SCRIPT_PATH } from '../render-invocation/layout.js';
 import { InvocationError, renderEnvironment, renderInvocation, type FileMapper } from './invocation.js';
 import { jinjaInvocation } from './jinja-values.js';
+import { withLicenseServers } from './licenses.js';
 import { explicitMountPath, mountPaths, PathError, toSubPath, WORK_DIR } from './storage-paths.js';
 
 /** A drive that is part of a per-drive PVC name (jobs.sharedStorage.perDriveClaim): a DNS label. */
@@ -56,10 +57,13 @@ const NEVER_SUPPORTED: Partial<Record<AppParameterValue['type'], string>> = {
   private_network: 'private networks need network infrastructure this provider does not run',
   api_server: 'api_server values (inference-server tokens) are not passed to jobs by this provider',
 };
-// license_server, ingress and network values of parameters still render their id into the
-// command (as IM2 does); a workflow renders nothing (IM2's DefaultArgBuilder) and its job template
+// license_server values of parameters render as their server (licenses.ts), ingress and network
+// values their id (as IM2 does); a workflow renders nothing (IM2's DefaultArgBuilder) and its job template
 // belongs to a jinja invocation; an empty module list loads nothing. As resources all are refused.
 const SUPPORTED_ONLY_AS_PARAMETER = new Set<AppParameterValue['type']>(['license_server', 'ingress', 'network', 'workflow', 'modules']);
+
+export const INIT_SCRIPT_LABEL = 'ucloud.dk/init-script';
+const METRICS_SAMPLE_RATE = 'ucMetricSampleRate';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // The Kubernetes API server's classic rule for env var names; anything else is a pod that never starts.
@@ -134,7 +138,7 @@ interface Collected {
 }
 
 /** Sorts the job's parameter values and resources into files and peers, refusing what we cannot run. */
-function collect(job: Job): Collected {
+function collect(job: Job, hasModules: boolean): Collected {
   const out: Collected = { files: [], peers: [] };
   const peerFields = new Map<string, Peer>();
   const addPeer = (field: string, value: PeerValue) => {
@@ -157,8 +161,9 @@ function collect(job: Job): Collected {
     if (asResource && SUPPORTED_ONLY_AS_PARAMETER.has(value.type)) {
       throw new TranslationError(field, `${value.type} resources are not supported by this provider`, 'UNSUPPORTED_RESOURCE');
     }
-    // IM2 mounts the listed modules from its module tree (im2/.../containers/modules.go).
-    if (value.type === 'modules' && (value.modules?.length ?? 0) > 0) {
+    // IM2 mounts modules from its module tree (im2/.../containers/modules.go); a site without one
+    // (jobs.modules) cannot honour a module list.
+    if (value.type === 'modules' && (value.modules?.length ?? 0) > 0 && !hasModules) {
       throw new TranslationError(field, 'module lists need a software module tree, which this provider does not have', 'UNSUPPORTED_RESOURCE');
     }
     if (value.type === 'file') out.files.push({ field, value });
@@ -186,7 +191,7 @@ function pathOf<T>(field: string, what: string, value: string, f: () => T): T {
  * /work; as in IM2's ResolveJobMounts (im2/pkg/integrations/k8s/shared/mount_paths.go), an explicit
  * path that another mount also gets is refused rather than renamed.
  */
-function buildMounts(files: Collected['files'], config: OperatorConfig): { mounts: Mount[]; fileMapper: FileMapper } {
+function buildMounts(files: Collected['files'], config: OperatorConfig, driveTitles?: ReadonlyMap<string, string>): { mounts: Mount[]; fileMapper: FileMapper } {
   const bySubPath = new Map<string, MountEntry>();
   for (const { field, value } of files) {
     const subPath = pathOf(field, 'path', value.path, () => toSubPath(value.path));
@@ -210,7 +215,7 @@ function buildMounts(files: Collected['files'], config: OperatorConfig): { mount
   }
   const entries = [...bySubPath.values()];
   const implicit = entries.filter((e) => e.explicit === undefined);
-  const defaults = mountPaths(implicit.map((e) => e.subPath));
+  const defaults = mountPaths(implicit.map((e) => e.subPath), driveTitles);
   const defaultOf = new Map(implicit.map((e, i) => [e.subPath, defaults[i]!]));
   const taken = new Map<string, string>();
   for (const e of entries) {
@@ -230,6 +235,65 @@ function buildMounts(files: Collected['files'], config: OperatorConfig): { mount
     return mountPath;
   };
   return { mounts, fileMapper };
+}
+
+/**
+ * Where the file the job was opened with appears in the ranks, as IM2's ucloudToPod maps it
+ * (containers/invocation.go): the file's own mount, else its folder's mount and its name, else
+ * /dev/null. A path that could not be a UCloud path is refused like any other.
+ */
+function openedFileIn(job: Job, mounts: readonly Mount[]): string | undefined {
+  const opened = job.specification.openedFile;
+  if (!opened) return undefined;
+  const sub = pathOf('specification.openedFile', 'path', opened, () => toSubPath(opened));
+  const own = mounts.find((m) => m.subPath === sub);
+  if (own) return own.mountPath;
+  const slash = sub.lastIndexOf('/');
+  const folder = slash > 0 ? mounts.find((m) => m.subPath === sub.slice(0, slash)) : undefined;
+  return folder ? `${folder.mountPath}/${sub.slice(slash + 1)}` : '/dev/null';
+}
+
+// Text that becomes an environment value or an argv word: execve cannot carry NUL, and no
+// other control character has a place in a path or a duration.
+const PRINTABLE = /^[^\p{Cc}]+$/u;
+
+/** core2 adds ucMetricSampleRate to every job (core2/pkg/orchestrator/job.go); IM2 exports it. */
+function metricsSampleInterval(job: Job): string | undefined {
+  const value = job.specification.parameters?.[METRICS_SAMPLE_RATE];
+  if (!value || !('value' in value) || typeof value.value !== 'string' || value.value === '') return undefined;
+  if (value.value.length > 64 || !PRINTABLE.test(value.value)) {
+    throw new TranslationError(`specification.parameters.${METRICS_SAMPLE_RATE}`, 'must be a sample interval such as "250ms"', 'INVALID_PARAMETER');
+  }
+  return value.value;
+}
+
+/** The ucloud.dk/init-script label (shared/pkg/orchestrators/labels.go), which IM2 runs with bash before the program. */
+function initScript(job: Job): string | undefined {
+  const script = job.specification.labels?.[INIT_SCRIPT_LABEL];
+  if (script === undefined || script === '') return undefined;
+  if (!PRINTABLE.test(script)) {
+    throw new TranslationError(`specification.labels.${INIT_SCRIPT_LABEL}`, 'contains control characters', 'INVALID_LABEL');
+  }
+  return script;
+}
+
+/**
+ * IM2's prepareModules (containers/modules.go): an application that lists optional modules gets
+ * UCLOUD_MODULES_ROOT = its modules folder, and each listed module the site provides mounted
+ * read-only below it. The folder is the application author's text: held to the rules of an
+ * explicit mount path (storage-paths.ts), so it cannot shadow /work, /etc/ucloud or the kernel's.
+ */
+function modulesOf(app: ApplicationInvocation, config: OperatorConfig): UCloudJobSpec['modules'] {
+  const section = app.modules;
+  if (!section || section.optional.length === 0) return undefined;
+  const field = `${INVOCATION}.modules.mountPath`;
+  const root = pathOf(field, 'mountPath', section.mountPath, () => explicitMountPath(section.mountPath));
+  if (root === undefined) throw new TranslationError(field, 'an application with optional modules must name their folder', 'INVALID_MOUNT_PATH');
+  const mounts = [...new Set(section.optional)].flatMap((name) => {
+    const site = config.jobs.modules.find((m) => m.name === name);
+    return site ? [{ name, claimName: site.claimName, ...(site.subPath ? { subPath: site.subPath } : {}) }] : [];
+  });
+  return { root, mounts };
 }
 
 function render(job: Job, app: ApplicationInvocation, fileMapper: FileMapper): Pick<UCloudJobSpec, 'command' | 'env' | 'invocationTemplate'> {
@@ -264,7 +328,25 @@ function checkedEnv(env: UCloudJobSpec['env']): UCloudJobSpec['env'] {
   return env;
 }
 
-export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
+const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+
+/** What UCloud/Core knows and the Job does not carry, looked up by the adapter before translating. */
+export interface CoreFacts {
+  /** Titles of the drives mounted whole, by drive id (IM2 mounts those at /work/<title>). */
+  driveTitles?: ReadonlyMap<string, string>;
+  /** The product of each license the parameters name, by license id (licenses.ts). */
+  licenseProducts?: ReadonlyMap<string, string>;
+}
+
+/** Drive ids the job mounts whole (a file value whose path is one segment): their titles name the mounts. */
+export function wholeDrives(job: Job): string[] {
+  const values = [...Object.values(job.specification.parameters ?? {}), ...(job.specification.resources ?? [])];
+  const ids = values.flatMap((v) => (v.type === 'file' && /^\/[^/]+\/?$/.test(v.path) ? [v.path.replace(/^\/|\/$/g, '')] : []));
+  return [...new Set(ids)];
+}
+
+export function jobToSpec(job: Job, config: OperatorConfig, facts: CoreFacts = {}): UCloudJobSpec {
   const spec = job.specification;
   const { app, resolved } = resolvedParts(job);
   const product = resolveProduct(job, resolved, config.products);
@@ -280,9 +362,9 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
   // would refuse every core2 application; under jobs.rootApps `non-root` they run as runAsUser.
   const runAsRoot = app.container?.runAsRoot === true && rootProfile(config) !== 'non-root';
 
-  const { files, peers } = collect(job);
-  const { mounts, fileMapper } = buildMounts(files, config);
-  const { command, env, invocationTemplate } = render(job, app, fileMapper);
+  const { files, peers } = collect(job, config.jobs.modules.length > 0);
+  const { mounts, fileMapper } = buildMounts(files, config, facts.driveTitles);
+  const { command, env, invocationTemplate } = render(withLicenseServers(job, facts.licenseProducts, config), app, fileMapper);
   if (invocationTemplate && !config.jobs.invocationRenderer.image) {
     throw new TranslationError(
       `${INVOCATION}.invocation`,
@@ -301,6 +383,10 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
     command,
     ...(invocationTemplate !== undefined ? { invocationTemplate } : {}),
     env,
+    ...optional('openedFile', openedFileIn(job, mounts)),
+    ...optional('metricsSampleInterval', metricsSampleInterval(job)),
+    ...optional('initScript', initScript(job)),
+    ...optional('modules', modulesOf(app, config)),
     // ContainerDescription defaults changeWorkingDirectory to true when the section is present.
     ...(app.container && app.container.changeWorkingDirectory !== false ? { workingDir: WORK_DIR } : {}),
     runAsRoot,
@@ -321,7 +407,7 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
   return parsed.data;
 }
 
-export function jobToResource(job: Job, config: OperatorConfig): UCloudJob {
+export function jobToResource(job: Job, config: OperatorConfig, facts: CoreFacts = {}): UCloudJob {
   return {
     apiVersion: API_VERSION,
     kind: KIND,
@@ -331,6 +417,6 @@ export function jobToResource(job: Job, config: OperatorConfig): UCloudJob {
       labels: { [LABEL_JOB_ID]: jobIdLabelValue(job.id), [LABEL_MANAGED_BY]: MANAGED_BY },
       annotations: { [ANNOTATION_JOB_ID]: job.id },
     },
-    spec: jobToSpec(job, config),
+    spec: jobToSpec(job, config, facts),
   };
 }

@@ -46,33 +46,48 @@ export function basename(subPath: string): string {
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Mount points for distinct subPaths, in the same order: `/work/<basename>`, and when several
- * share a basename all of them get a suffix, `-1`, `-2`, ... in subPath order (as IM2 does, so a
- * job's layout does not depend on the order the user picked the folders in). A suffixed name that
- * another mount already uses is skipped, which IM2 does not do.
+ * A drive's title as a folder name, as IM2 shows a whole mounted drive (shared/mount_paths.go
+ * ResolveJobMounts: the title without "Member Files: "), or undefined when the title cannot be
+ * one path segment (a "/", "." or "..", control characters, too long): the drive id is used then.
  */
-export function mountPaths(subPaths: readonly string[]): string[] {
+export function driveTitleSegment(title: string | undefined): string | undefined {
+  const name = (title ?? '').replaceAll('Member Files: ', '');
+  if (name === '' || name === '.' || name === '..' || name.length > MAX_SEGMENT) return undefined;
+  if (name.includes('/') || name.includes('\\') || CONTROL.test(name) || LONE_SURROGATE.test(name)) return undefined;
+  return name;
+}
+
+/**
+ * Mount points for distinct subPaths, in the same order: `/work/<name>`, the name being the
+ * basename, or for a whole drive (one segment) its title from `driveTitles` when it has a usable
+ * one. When several share a name all of them get a suffix, `-0`, `-1`, ... in subPath order, as
+ * IM2 numbers them (shared/mount_paths.go), so a job's layout does not depend on the order the
+ * user picked the folders in. A suffixed name that another mount already uses is skipped, which
+ * IM2 does not do.
+ */
+export function mountPaths(subPaths: readonly string[], driveTitles: ReadonlyMap<string, string> = new Map()): string[] {
+  const nameOf = (sub: string): string => (sub.includes('/') ? basename(sub) : (driveTitleSegment(driveTitles.get(sub)) ?? sub));
   const groups = new Map<string, string[]>();
   for (const sub of new Set(subPaths)) {
-    const base = basename(sub);
-    groups.set(base, [...(groups.get(base) ?? []), sub]);
+    const name = nameOf(sub);
+    groups.set(name, [...(groups.get(name) ?? []), sub]);
   }
   const taken = new Set<string>();
   const assigned = new Map<string, string>();
-  for (const [base, members] of groups) {
+  for (const [name, members] of groups) {
     if (members.length === 1) {
-      taken.add(base);
-      assigned.set(members[0]!, `${WORK_DIR}/${base}`);
+      taken.add(name);
+      assigned.set(members[0]!, `${WORK_DIR}/${name}`);
     }
   }
-  for (const base of [...groups.keys()].sort(byCodeUnit)) {
-    const members = groups.get(base)!;
+  for (const name of [...groups.keys()].sort(byCodeUnit)) {
+    const members = groups.get(name)!;
     if (members.length === 1) continue;
-    let n = 1;
+    let n = 0;
     for (const sub of [...members].sort(byCodeUnit)) {
-      while (taken.has(`${base}-${n}`)) n++;
-      taken.add(`${base}-${n}`);
-      assigned.set(sub, `${WORK_DIR}/${base}-${n}`);
+      while (taken.has(`${name}-${n}`)) n++;
+      taken.add(`${name}-${n}`);
+      assigned.set(sub, `${WORK_DIR}/${name}-${n}`);
     }
   }
   return subPaths.map((sub) => assigned.get(sub)!);

@@ -132,3 +132,9 @@ export type RefreshResponse = z.infer<typeof RefreshResponseSchema>;
 export function accessTokenOf(res: RefreshResponse): string {
   return 'responses' in res ? res.responses[0]!.accessToken : res.accessToken;
 }
+
+/** core2's Drive (shared/pkg/orchestrators/drives.go), as FileCollectionsControl.retrieve answers it: only the title is read. */
+export const DriveSchema = z.object({ specification: z.object({ title: z.string().max(4096) }) });
+
+/** core2's License (shared/pkg/orchestrators/licenses.go), as LicensesControl.retrieve answers it: only its product is read. */
+export const LicenseSchema = z.object({ specification: z.object({ product: z.object({ id: z.string().max(256) }) }) });

@@ -17,6 +17,8 @@ import {
   SSHKeySchema,
   accessTokenOf,
   bulk,
+  DriveSchema,
+  LicenseSchema,
   pageV2Schema,
   type ChargeItem,
   type ChargeResult,
@@ -41,6 +43,10 @@ export interface JobsControlPort {
   /** JobsControl.retrieve: whether Core knows the job (false on 403/404; throws otherwise). */
   knowsJob(jobId: string): Promise<boolean>;
   browseSshKeys(jobId: string): Promise<SSHKey[]>;
+  /** A drive's title (FileCollectionsControl.retrieve), for naming its mount as IM2 does; undefined when Core has no such drive. */
+  driveTitle?(driveId: string): Promise<string | undefined>;
+  /** The product of a license (LicensesControl.retrieve), for IM2's license string; undefined when Core has no such license. */
+  licenseProduct?(licenseId: string): Promise<string | undefined>;
 }
 
 /**
@@ -150,7 +156,18 @@ const SSH_PAGE_SIZE = 250;
 const MAX_SSH_PAGES = 1000;
 const MAX_WHY_CHARS = 500;
 
-type Call = 'update' | 'chargeCredits' | 'checkCredits' | 'browseSshKeys' | 'retrieve';
+type Call = 'update' | 'chargeCredits' | 'checkCredits' | 'browseSshKeys' | 'retrieve' | 'retrieveDrive' | 'retrieveLicense';
+
+/** Where each call lives below /api (the drive call is FileCollectionsControl's retrieve). */
+const CALL_PATH: Record<Call, string> = {
+  update: 'jobs/control/update',
+  chargeCredits: 'jobs/control/chargeCredits',
+  checkCredits: 'jobs/control/checkCredits',
+  browseSshKeys: 'jobs/control/browseSshKeys',
+  retrieve: 'jobs/control/retrieve',
+  retrieveDrive: 'files/collections/control/retrieve',
+  retrieveLicense: 'licenses/control/retrieve',
+};
 
 export class JobsControlClient implements JobsControlPort {
   private token?: { value: string; expiresAt: number };
@@ -275,6 +292,24 @@ export class JobsControlClient implements JobsControlPort {
     return { results, rejected };
   }
 
+  async driveTitle(driveId: string): Promise<string | undefined> {
+    return (await this.retrieveOrUndefined('retrieveDrive', driveId, DriveSchema))?.specification.title;
+  }
+
+  async licenseProduct(licenseId: string): Promise<string | undefined> {
+    return (await this.retrieveOrUndefined('retrieveLicense', licenseId, LicenseSchema))?.specification.product.id;
+  }
+
+  /** A resource by id; undefined when Core has none (core2 answers 403, Kotlin Core 404). */
+  private async retrieveOrUndefined<S extends z.ZodType>(call: 'retrieveDrive' | 'retrieveLicense', id: string, schema: S): Promise<z.infer<S> | undefined> {
+    try {
+      return (await this.call(call, { id }, schema, 'GET')) as z.infer<S>;
+    } catch (e) {
+      if (e instanceof ControlApiError && e.kind === 'rejected' && (e.status === 403 || e.status === 404)) return undefined;
+      throw e;
+    }
+  }
+
   async browseSshKeys(jobId: string): Promise<SSHKey[]> {
     const pageSchema = pageV2Schema(SSHKeySchema);
     const keys: SSHKey[] = [];
@@ -314,8 +349,8 @@ export class JobsControlClient implements JobsControlPort {
         started = performance.now(); // the refresh is timed under call=refresh
         const res =
           method === 'GET'
-            ? await this.get(`${this.base}/api/jobs/control/${call}?${new URLSearchParams(body as Record<string, string>)}`, token)
-            : await this.post(`${this.base}/api/jobs/control/${call}`, body, token);
+            ? await this.get(`${this.base}/api/${CALL_PATH[call]}?${new URLSearchParams(body as Record<string, string>)}`, token)
+            : await this.post(`${this.base}/api/${CALL_PATH[call]}`, body, token);
         if (res.status === 401 && !renewedOn401) {
           // Core may have rotated keys or restarted; one fresh token settles it either way.
           renewedOn401 = true;

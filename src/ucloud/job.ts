@@ -179,6 +179,9 @@ export const ApplicationInvocationSchema = z.object({
     })
     .nullish(),
   allowMultiNode: z.boolean().nullish(),
+  // ModulesSection (shared/pkg/orchestrators/applications.go): where the application expects its
+  // optional software modules, which IM2 mounts from the site's module volumes (containers/modules.go).
+  modules: z.object({ mountPath: z.string().max(LIMITS.path), optional: listOrNull(z.string().max(LIMITS.name)) }).nullish(),
 });
 export type ApplicationInvocation = z.infer<typeof ApplicationInvocationSchema>;
 
@@ -244,6 +247,8 @@ export const JobSpecificationSchema = z.object({
   resources: z.array(AppParameterValueSchema).max(LIMITS.list).nullish(),
   timeAllocation: SimpleDurationSchema.nullish(),
   openedFile: z.string().max(LIMITS.path).nullish(),
+  // ResourceSpecification.labels (shared/pkg/orchestrators/resource.go); ucloud.dk/init-script is read.
+  labels: z.record(z.string().max(LIMITS.name), z.string().max(LIMITS.path)).nullish(),
   restartOnExit: z.boolean().nullish(),
   sshEnabled: z.boolean().nullish(),
 });

@@ -54,21 +54,23 @@ describe('utilization, products and manifest', () => {
     // Products map to nodes: the GPU job went to the only u1-gpu node and asks for its GPU.
     expect(gpuPod!.spec?.nodeName).toBe('kwok-gpu-0');
     // and its share of the node's disk (jobs.ephemeralStorage, docs/security.md M5).
-    expect(gpuPod!.spec?.containers[0]?.resources?.requests).toEqual({ cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1', 'ephemeral-storage': '20Gi' });
+    // Sized as IM2 sizes it (ADR 0023): 32 GB, and 8 cores less ceil(500 m / 8) each.
+    expect(gpuPod!.spec?.containers[0]?.resources?.requests).toEqual({ cpu: '7496m', memory: '32G', 'nvidia.com/gpu': '1', 'ephemeral-storage': '20Gi' });
     await crWhen(stack, '8101', (j) => j.status?.state === 'RUNNING', 'job 8101 RUNNING');
     await crWhen(stack, '8103', (j) => j.status?.state === 'RUNNING', 'job 8103 RUNNING');
     await crWhen(stack, '8102', (j) => j.status?.state === 'IN_QUEUE', 'job 8102 IN_QUEUE');
     const pending = await stack.ns.kube.pods.get(stack.ns.name, podName('j-8102', 0));
     expect(pending?.spec?.nodeName).toBeFalsy();
 
-    // 3 ranks x (1 cpu, 4Gi) running; the unschedulable 100-cpu job only queues.
+    // 3 ranks x (995 m: the category's largest product has 100 cores, 4 GB) running; the
+    // unschedulable 100-cpu job only queues.
     expect(await utilization('u1-standard')).toEqual({
       status: 200,
-      body: { capacity: { cpu: 192, memory: 768 * GiB }, usedCapacity: { cpu: 3, memory: 12 * GiB }, queueStatus: { running: 1, pending: 1 } },
+      body: { capacity: { cpu: 192, memory: 768 * GiB }, usedCapacity: { cpu: 2.985, memory: 12e9 }, queueStatus: { running: 1, pending: 1 } },
     });
     expect(await utilization('u1-gpu')).toEqual({
       status: 200,
-      body: { capacity: { cpu: 32, memory: 128 * GiB }, usedCapacity: { cpu: 8, memory: 32 * GiB }, queueStatus: { running: 1, pending: 0 } },
+      body: { capacity: { cpu: 32, memory: 128 * GiB }, usedCapacity: { cpu: 7.496, memory: 32e9 }, queueStatus: { running: 1, pending: 0 } },
     });
     // example-compute: two 64-cpu / 256Gi nodes, none of this namespace's jobs.
     expect((await utilization('example-compute')).body).toEqual({
@@ -89,7 +91,11 @@ describe('utilization, products and manifest', () => {
     expect(products.body.responses.map((r: { product: { id: string } }) => r.product.id)).toEqual([...TEST_PRODUCTS.map((p) => p.id), HUGE.id]);
     for (const r of products.body.responses) {
       expect(r.docker).toEqual({ enabled: true, web: false, vnc: false, logs: true, terminal: false, peers: true, timeExtension: true, utilization: true });
+      // Every product says how busy it is (UCloud shows a product without a status as FULL).
+      expect(['AVAILABLE', 'BUSY', 'FULL']).toContain(r.queueStatus);
     }
+    // No u1-standard node has 100 cores: that product can never start.
+    expect(products.body.responses.find((r: { product: { id: string } }) => r.product.id === HUGE.id).queueStatus).toBe('FULL');
     // ...and what is not claimed is refused with a clear 4xx.
     const shell = await stack.core.callProvider(stack.operator.adapterUrl, 'POST', '/ucloud/example/jobs/interactiveSession', {
       items: [{ job: { id: '8101' }, rank: 0, sessionType: 'SHELL', target: null }],

@@ -4,6 +4,8 @@
 // test/support/job-factory.ts. The jinja fixtures' directories: test/support/jinja-fixtures.ts.
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { OperatorConfig } from '../../src/config.js';
+import { jobToSpec, TranslationError } from '../../src/translate/job-to-spec.js';
 import { JobSchema, type Job } from '../../src/ucloud/job.js';
 
 const Bulk = z.object({ items: z.array(JobSchema) });
@@ -40,4 +42,15 @@ export function core2CreateBody(name: string, id: string, product?: { id: string
   item.id = id;
   if (product) Object.assign(item.specification.product, product);
   return body;
+}
+
+/** The TranslationError jobToSpec refuses `job` with (fails the test when it accepts it). */
+export function translationError(job: Job, cfg: OperatorConfig): TranslationError {
+  try {
+    jobToSpec(job, cfg);
+  } catch (e) {
+    if (e instanceof TranslationError) return e;
+    throw e;
+  }
+  throw new Error('expected a TranslationError');
 }

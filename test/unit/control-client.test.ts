@@ -613,3 +613,22 @@ describe('JobsControlClient: rejected batches', () => {
     await expect(client.knowsJob('9')).rejects.toMatchObject({ status: 400 });
   });
 });
+
+describe('JobsControlClient: resources Core knows and the Job does not carry', () => {
+  // core2's FileCollectionsControl.retrieve and LicensesControl.retrieve (GET .../control/retrieve?id=),
+  // as IM2 looks up a drive to name its mount (shared/mount_paths.go) and a license's product for
+  // its server string (controller/license_database.go). A resource Core refuses (403/404) is none.
+  it.each([
+    ['driveTitle', '/api/files/collections/control/retrieve', { specification: { title: 'Home', product: { id: 'p', category: 'c', provider: 'example' } } }, 'Home', 404],
+    ['licenseProduct', '/api/licenses/control/retrieve', { specification: { product: { id: 'matlab', category: 'm', provider: 'example' }, labels: {} } }, 'matlab', 403],
+  ] as const)('%s reads the field from %s, and nothing for a refused id', async (method, path, found, expected, refusedWith) => {
+    const tok = await accessToken();
+    refreshOnce(tok);
+    nock(CORE, bearer(tok)).get(path).query({ id: '4711' }).reply(200, { id: '4711', ...found });
+    nock(CORE, bearer(tok)).get(path).query({ id: '99' }).reply(refusedWith, { why: 'Not found', errorCode: 'NOT_FOUND' });
+    const { client } = makeClient();
+    expect(await client[method]('4711')).toBe(expected);
+    expect(await client[method]('99')).toBeUndefined();
+    expect(nock.isDone()).toBe(true);
+  });
+});

@@ -9,7 +9,7 @@
 // controller the Ingress carries auth-url pointing at interactive.web.auth.verifyUrl; with
 // `custom` the site's annotations must do the same for its controller (docs/security.md).
 import { NetworkingV1Api, type KubeConfig, type V1Ingress, type V1NetworkPolicy, type V1Service } from '@kubernetes/client-node';
-import { jobResourceName } from '../../api/v1alpha1/names.js';
+import { interactiveHost } from '../../api/v1alpha1/names.js';
 import { API_VERSION, KIND, LABEL_JOB, LABEL_MANAGED_BY, LABEL_RANK, MANAGED_BY, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
 import { isAlreadyExists, toKubeError } from '../../k8s/errors.js';
@@ -35,13 +35,6 @@ export function createIngressApi(kc: KubeConfig, fieldManager = 'ucloud-operator
       }
     },
   };
-}
-
-/** The host of a rank's web or VNC interface: `{jobId}` (DNS-safe form), `{job}` and `{rank}` filled in. */
-export function interactiveHost(pattern: string, job: UCloudJob, rank: number): string {
-  const name = job.metadata.name;
-  const id = jobResourceName(job.spec.jobId).slice(2);
-  return pattern.replaceAll('{jobId}', id).replaceAll('{job}', name).replaceAll('{rank}', String(rank)).toLowerCase();
 }
 
 /**

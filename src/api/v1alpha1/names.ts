@@ -45,3 +45,12 @@ export const sshObjectName = (jobName: string): string => `${jobName}-ssh`;
 export function rankHostname(jobName: string, rank: number, namespace: string, clusterDomain: string): string {
   return `${podName(jobName, rank)}.${serviceName(jobName)}.${namespace}.svc.${clusterDomain}`;
 }
+
+/**
+ * The host of a rank's web or VNC interface: `{jobId}` (DNS-safe form), `{job}` and `{rank}`
+ * filled in. The web publisher names the Ingress with it, the pod builder UCLOUD_BASE_URL.
+ */
+export function interactiveHost(pattern: string, job: { metadata: { name: string }; spec: { jobId: string } }, rank: number): string {
+  const id = jobResourceName(job.spec.jobId).slice(2);
+  return pattern.replaceAll('{jobId}', id).replaceAll('{job}', job.metadata.name).replaceAll('{rank}', String(rank)).toLowerCase();
+}

@@ -90,6 +90,35 @@ export const UCloudJobSpecSchema = z.object({
       .optional(),
     'Set for v2 (jinja) applications: each rank renders this in an init container and runs the result (command is then the script path).',
   ),
+  openedFile: d(
+    z.string().min(1).max(4096).optional(),
+    'Where the file the job was opened with appears in every rank (UCLOUD_OPEN_WITH_FILE); /dev/null when neither it nor its folder is mounted (as IM2).',
+  ),
+  metricsSampleInterval: d(z.string().max(64).optional(), 'UCLOUD_METRICS_SAMPLE_INTERVAL: the job\'s ucMetricSampleRate parameter (absent: 0ms).'),
+  initScript: d(
+    z.string().min(1).max(4096).optional(),
+    "The job's ucloud.dk/init-script label: a script in the container that bash runs before the program (user text: run only inside the job's pods).",
+  ),
+  modules: d(
+    z
+      .object({
+        root: d(z.string().min(1).max(4096), "The application's modules folder (UCLOUD_MODULES_ROOT)."),
+        mounts: d(
+          z
+            .array(
+              z.object({
+                name: d(z.string().min(1).max(128), 'Module name: mounted read-only at <root>/<name>.'),
+                claimName: d(z.string().min(1).max(253), 'PVC holding the module (jobs.modules).'),
+                subPath: d(z.string().max(4096).optional(), 'Folder of the module in that PVC.'),
+              }),
+            )
+            .max(1000),
+          'The modules the application lists that the site provides.',
+        ),
+      })
+      .optional(),
+    "Software modules of the application's modules section, resolved against jobs.modules when the job was created.",
+  ),
   workingDir: d(z.string().max(4096).optional(), 'Working directory of the user container (/work when the application asks for it).'),
   runAsRoot: d(z.boolean(), 'Run as root: the application may, and the operator permits it (jobs.rootApps); otherwise runAsNonRoot.'),
   timeAllocationMillis: d(

@@ -1,8 +1,10 @@
 // One pod per rank. Security is deny-by-default: no service-account token, no service links, no
 // privilege escalation, all capabilities dropped, RuntimeDefault seccomp, non-root unless the
 // application asked for root and the site's jobs.rootApps allows it (root-profile.ts: only the
-// `im2` profile gives a root job privilege escalation and the runtime's default capabilities). Requests equal limits (UCloud's
-// backends do the same), so a product is a guarantee, not a hint.
+// `im2` profile gives a root job privilege escalation and the runtime's default capabilities).
+// Memory and GPUs: requests equal limits (UCloud's backends do the same), so a product is a
+// guarantee, not a hint; the CPU request leaves the node IM2's system reserve (sizing.ts,
+// docs/adr/0023).
 //
 // The user rule (docs/adr/0016): a non-root job runs as jobs.runAsUser (11042, the owner of UCloud's
 // files: IM2's DefaultUid, provider-integration/im2/pkg/integrations/k8s/filesystem/00_module.go)
@@ -14,7 +16,7 @@
 // is also what makes a PVC subPath /work writable: the kubelet creates that directory with the
 // volume root's mode, and the root is then setgid 11042 and group-writable.
 import type { V1Container, V1EnvVar, V1Pod, V1PodSecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { configMapName, jobIdLabelValue, podName, serviceName, sshObjectName } from '../../api/v1alpha1/names.js';
+import { configMapName, interactiveHost, jobIdLabelValue, podName, serviceName, sshObjectName } from '../../api/v1alpha1/names.js';
 import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import { rootProfile, type OperatorConfig } from '../../config.js';
 import { WORK_DIR } from '../../translate/storage-paths.js';
@@ -24,12 +26,8 @@ import { peerSearchDomain } from './peer-aliases.js';
 import { containerSecurityContext } from './root-profile.js';
 import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
 import { publicSshAddress, sshAddressOf } from './ssh-address.js';
+import { memoryQuantity, productResources } from './sizing.js';
 import { USER_CONTAINER } from '../../api/v1alpha1/names.js';
-
-export const GPU_RESOURCE = 'nvidia.com/gpu';
-
-/** Set by the operator on every rank; an application's own value for these would be a lie. */
-export const RESERVED_ENV = ['UCLOUD_RANK', 'UCLOUD_TASK_COUNT', 'UCLOUD_JOB_ID', 'VC_TASK_INDEX'] as const;
 
 /** jobs.ephemeralStorage: the product's own quantity, else the default. */
 export function ephemeralStorageOf(productId: string, config: OperatorConfig): string {
@@ -82,8 +80,17 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
   // Shared memory counts against the pod's memory limit, so sizing it to the product cannot
   // overcommit the node; without it /dev/shm is the runtime's 64 MiB, too small for NCCL or MPI.
   const memory = spec.product.memoryInGigs;
-  vols.push({ name: 'dshm', emptyDir: { medium: 'Memory', ...(memory > 0 ? { sizeLimit: `${memory}Gi` } : {}) } });
+  vols.push({ name: 'dshm', emptyDir: { medium: 'Memory', ...(memory > 0 ? { sizeLimit: memoryQuantity(memory, config) } : {}) } });
   mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
+
+  // Software modules (IM2's containers/modules.go): one read-only volume per claim, each module
+  // at <root>/<name>.
+  const modules = spec.modules?.mounts ?? [];
+  const moduleClaims = [...new Set(modules.map((m) => m.claimName))];
+  moduleClaims.forEach((claimName, i) => vols.push({ name: `module-${i}`, persistentVolumeClaim: { claimName, readOnly: true } }));
+  for (const m of modules) {
+    mounts.push({ name: `module-${moduleClaims.indexOf(m.claimName)}`, mountPath: `${spec.modules!.root}/${m.name}`, readOnly: true, ...(m.subPath ? { subPath: m.subPath } : {}) });
+  }
 
   if (spec.mounts.length) {
     // The adapter refuses file mounts without shared storage; getting here means the operator's
@@ -114,24 +121,64 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
  */
 export const escapeKubeletExpansion = (text: string): string => text.replaceAll('$', '$$$$');
 
+/**
+ * The ucloud.dk/init-script label, as IM2's job script runs it (containers/invocation.go): `bash
+ * <script>` first, whatever it exits with, then `exec` of the program. The script path and the
+ * argv stay arguments of the shell ($0, "$@"), never part of the script text, so neither is
+ * re-parsed; like IM2's, the image needs bash for it.
+ */
+export function withInitScript(command: readonly string[], initScript: string | undefined): string[] {
+  return initScript === undefined ? [...command] : ['/bin/sh', '-c', 'bash "$0"; exec "$@"', initScript, ...command];
+}
+
 /** The NVIDIA container runtime reads these from the environment (devices, capabilities, driver
  *  mounts): a user who sets them could reach GPUs or driver files the product does not include. */
 export const isNvidiaEnv = (name: string): boolean => name.toUpperCase().startsWith('NVIDIA_');
 
-function env(job: UCloudJob, rank: number, config: OperatorConfig): V1EnvVar[] {
-  const reserved = new Set<string>(RESERVED_ENV);
-  const ssh = sshAddressOf(job, config);
+/**
+ * The variables IM2 gives every rank (containers/invocation.go prepareInvocationOnJobCreate, and
+ * UCLOUD_URL_IS_PUBLIC in job_builder.go), in its order. Not here: UCLOUD_PUBLIC_IP (public IP
+ * resources) and UCLOUD_INFERENCE_SERVER* (api_server resources), whose resources this provider
+ * refuses, so it would always be unset. UCLOUD_BASE_URL: IM2 sets it for every job, to a public
+ * link's domain or else the rank's generated web domain; here only for jobs with a web interface
+ * on a site that publishes them (interactive.web), the only ones where the address leads
+ * anywhere. Public links (ingress resources) are refused, so UCLOUD_URL_IS_PUBLIC is "false".
+ */
+export function ucloudEnv(job: UCloudJob, rank: number, config: OperatorConfig): V1EnvVar[] {
+  const { spec } = job;
+  const web = config.interactive.web;
+  const baseUrl = web.enabled && spec.webPort !== undefined ? `${web.scheme}://${interactiveHost(web.domainPattern, job, rank)}` : undefined;
   return [
-    ...job.spec.env.filter((e) => !reserved.has(e.name) && !isNvidiaEnv(e.name)).map((e) => ({ name: e.name, value: escapeKubeletExpansion(e.value) })),
-    { name: 'UCLOUD_RANK', value: String(rank) },
-    { name: 'UCLOUD_TASK_COUNT', value: String(job.spec.replicas) },
-    { name: 'UCLOUD_JOB_ID', value: job.spec.jobId },
-    // The Volcano-era name some UCloud applications still read.
+    { name: 'UCLOUD_METRICS_SAMPLE_INTERVAL', value: spec.metricsSampleInterval ?? '0ms' },
+    ...(spec.openedFile ? [{ name: 'UCLOUD_OPEN_WITH_FILE', value: spec.openedFile }] : []),
+    { name: 'UCLOUD_JOB_ID', value: spec.jobId },
+    { name: 'UCLOUD_TASK_COUNT', value: String(spec.replicas) },
+    { name: 'VC_JOB_NUM', value: String(spec.replicas) },
+    // The Volcano-era names some UCloud applications still read.
+    { name: 'VK_TASK_INDEX', value: String(rank) },
     { name: 'VC_TASK_INDEX', value: String(rank) },
-    // Without GPUs in the product, no GPU is visible, whatever the node's runtime defaults to.
-    ...(job.spec.product.gpu > 0 ? [] : [{ name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' }]),
+    { name: 'UCLOUD_RANK', value: String(rank) },
+    ...(baseUrl ? [{ name: 'BASE_URL', value: baseUrl }, { name: 'UCLOUD_BASE_URL', value: baseUrl }] : []),
+    { name: 'UCLOUD_URL_IS_PUBLIC', value: 'false' },
+    ...(spec.modules ? [{ name: 'UCLOUD_MODULES_ROOT', value: spec.modules.root }] : []),
+  ];
+}
+
+function env(job: UCloudJob, rank: number, config: OperatorConfig): V1EnvVar[] {
+  const ssh = sshAddressOf(job, config);
+  const ours = [
+    ...ucloudEnv(job, rank, config),
     // Where users reach the job over SSH (IM2: containers/ssh_keys.go), on every rank.
     ...(ssh ? [{ name: 'UCLOUD_PUBLIC_SSH', value: publicSshAddress(ssh) }] : []),
+  ].map((e) => ({ name: e.name, value: escapeKubeletExpansion(e.value!) }));
+  // The operator's value of a name wins (IM2's later entry does): an application's own value for
+  // these would be a lie.
+  const reserved = new Set(ours.map((e) => e.name));
+  return [
+    ...job.spec.env.filter((e) => !reserved.has(e.name) && !isNvidiaEnv(e.name)).map((e) => ({ name: e.name, value: escapeKubeletExpansion(e.value) })),
+    ...ours,
+    // Without GPUs in the product, no GPU is visible, whatever the node's runtime defaults to.
+    ...(job.spec.product.gpu > 0 ? [] : [{ name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' }]),
   ];
 }
 
@@ -174,24 +221,22 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig, o
     vols.push(...jinja.volumes);
     mounts.push(...jinja.userMounts);
   }
-  // A zero in the product means "not part of this product", not a limit of nothing.
-  const resources: Record<string, string> = {};
-  if (spec.product.cpu > 0) resources.cpu = String(spec.product.cpu);
-  if (spec.product.memoryInGigs > 0) resources.memory = `${spec.product.memoryInGigs}Gi`;
-  if (spec.product.gpu > 0) resources[GPU_RESOURCE] = String(spec.product.gpu);
+  // IM2's sizing (sizing.ts); a zero in the product means "not part of this product".
+  const { requests, limits } = productResources(spec.product, config);
   // Bounded scratch space: the container's writable layer, logs and emptyDirs count against it,
   // so one job cannot fill the node's disk and get other tenants evicted.
-  resources['ephemeral-storage'] = ephemeralStorageOf(spec.product.id, config);
+  requests['ephemeral-storage'] = limits['ephemeral-storage'] = ephemeralStorageOf(spec.product.id, config);
+  const runtimeClassName = config.categories[spec.product.category]?.runtimeClassName;
 
   const container: V1Container = {
     name: USER_CONTAINER,
     image: spec.image,
     imagePullPolicy: config.jobs.imagePullPolicy,
-    // argv as rendered, no shell: the invocation was escaped for exactly this.
-    command: spec.command.map(escapeKubeletExpansion),
+    // argv as rendered, no shell (unless an init script runs first): the invocation was escaped for exactly this.
+    command: withInitScript(spec.command, spec.initScript).map(escapeKubeletExpansion),
     env: env(job, rank, config),
     ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
-    resources: { requests: { ...resources }, limits: { ...resources } },
+    resources: { requests, limits },
     securityContext: containerSecurityContext(spec.runAsRoot, rootProfile(config)),
     volumeMounts: mounts,
   };
@@ -217,6 +262,8 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig, o
       // Immutable on a pod, and the gang plugin keeps the pod out of the scheduling queue until its
       // PodGroup exists, so the reconciler creates the PodGroup first.
       ...(opts.podGroup ? { schedulingGroup: { podGroupName: opts.podGroup } } : {}),
+      // IM2's customRuntime per machine group (containers/job_builder.go), e.g. the NVIDIA runtime.
+      ...(runtimeClassName ? { runtimeClassName } : {}),
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       securityContext: podSecurityContext(spec.runAsRoot, config.jobs.runAsUser),

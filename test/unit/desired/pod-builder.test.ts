@@ -10,6 +10,18 @@ const labels = (name: string, id: string, rank: number) => ({
   'ucloud.dk/rank': String(rank),
 });
 
+/** What IM2 sets on every rank (containers/invocation.go), in its order, for a job without web or opened file. */
+const ucloudEnv = (id: string, rank: number, replicas: number) => [
+  { name: 'UCLOUD_METRICS_SAMPLE_INTERVAL', value: '0ms' },
+  { name: 'UCLOUD_JOB_ID', value: id },
+  { name: 'UCLOUD_TASK_COUNT', value: String(replicas) },
+  { name: 'VC_JOB_NUM', value: String(replicas) },
+  { name: 'VK_TASK_INDEX', value: String(rank) },
+  { name: 'VC_TASK_INDEX', value: String(rank) },
+  { name: 'UCLOUD_RANK', value: String(rank) },
+  { name: 'UCLOUD_URL_IS_PUBLIC', value: 'false' },
+];
+
 const etcVolume = (name: string) => ({
   name: 'ucloud-etc',
   projected: {
@@ -45,16 +57,12 @@ describe('the pod of a one-rank job', () => {
             image: 'acme/batch:1.0.0',
             imagePullPolicy: 'IfNotPresent',
             command: ['acme-batch', '--debug', 'Hello, World!'],
-            env: [
-              { name: 'UCLOUD_RANK', value: '0' },
-              { name: 'UCLOUD_TASK_COUNT', value: '1' },
-              { name: 'UCLOUD_JOB_ID', value: '54112' },
-              { name: 'VC_TASK_INDEX', value: '0' },
-              { name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' },
-            ],
+            env: [...ucloudEnv('54112', 0, 1), { name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' }],
+            // IM2's sizing (ADR 0023): 2 GB; the largest example-compute product has 8 cores, so
+            // each core leaves ceil(500 m / 8) = 63 m of the node's reserve out of its request.
             resources: {
-              requests: { cpu: '1', memory: '2Gi', 'ephemeral-storage': '20Gi' },
-              limits: { cpu: '1', memory: '2Gi', 'ephemeral-storage': '20Gi' },
+              requests: { cpu: '937m', memory: '2G', 'ephemeral-storage': '20Gi' },
+              limits: { cpu: '1', memory: '2G', 'ephemeral-storage': '20Gi' },
             },
             securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } },
             volumeMounts: [
@@ -67,7 +75,7 @@ describe('the pod of a one-rank job', () => {
         volumes: [
           etcVolume('j-54112'),
           { name: 'work', emptyDir: { sizeLimit: '20Gi' } },
-          { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } },
+          { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2G' } },
         ],
         nodeSelector: { 'ucloud.dk/machine': 'example-compute' },
       },
@@ -93,15 +101,9 @@ describe('the pod of a one-rank job', () => {
   });
 
   it('lets the operator variables win over application variables of the same name', () => {
-    const pod = buildPod(job({ env: [{ name: 'UCLOUD_RANK', value: '9' }, { name: 'A', value: 'b' }] }), 0, unitConfig());
-    expect(pod.spec?.containers[0]?.env).toEqual([
-      { name: 'A', value: 'b' },
-      { name: 'UCLOUD_RANK', value: '0' },
-      { name: 'UCLOUD_TASK_COUNT', value: '1' },
-      { name: 'UCLOUD_JOB_ID', value: '54112' },
-      { name: 'VC_TASK_INDEX', value: '0' },
-      { name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' },
-    ]);
+    const app = [{ name: 'UCLOUD_RANK', value: '9' }, { name: 'A', value: 'b' }, { name: 'VK_TASK_INDEX', value: '9' }, { name: 'UCLOUD_URL_IS_PUBLIC', value: 'true' }];
+    const pod = buildPod(job({ env: app }), 0, unitConfig());
+    expect(pod.spec?.containers[0]?.env).toEqual([{ name: 'A', value: 'b' }, ...ucloudEnv('54112', 0, 1), { name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' }]);
   });
 
   it.each([-1, 1, 0.5])('refuses rank %p', (rank) => {
@@ -152,9 +154,9 @@ describe('the pods of an eight-rank GPU job', () => {
     expect(pod.metadata?.annotations).toEqual({ 'site/cost-centre': '42', 'ucloud.dk/job-id': '777' });
   });
 
-  it('get the product with requests equal to limits, GPU included', () => {
-    const r = { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1', 'ephemeral-storage': '20Gi' };
-    expect(container.resources).toEqual({ requests: r, limits: r });
+  it('get the product with memory and GPU requests equal to limits and the CPU request short of the reserve', () => {
+    const r = { memory: '32G', 'nvidia.com/gpu': '1', 'ephemeral-storage': '20Gi' };
+    expect(container.resources).toEqual({ requests: { cpu: '7496m', ...r }, limits: { cpu: '8', ...r } });
   });
 
   it('run the invocation with the rank in the environment', () => {
@@ -163,13 +165,7 @@ describe('the pods of an eight-rank GPU job', () => {
       imagePullPolicy: 'Always',
       command: ['mpirun', '-n', '8', 'solver'],
       workingDir: '/work',
-      env: [
-        { name: 'OMP_NUM_THREADS', value: '8' },
-        { name: 'UCLOUD_RANK', value: '3' },
-        { name: 'UCLOUD_TASK_COUNT', value: '8' },
-        { name: 'UCLOUD_JOB_ID', value: '777' },
-        { name: 'VC_TASK_INDEX', value: '3' },
-      ],
+      env: [{ name: 'OMP_NUM_THREADS', value: '8' }, ...ucloudEnv('777', 3, 8)],
     });
   });
 
@@ -177,7 +173,7 @@ describe('the pods of an eight-rank GPU job', () => {
     expect(pod.spec?.volumes).toEqual([
       etcVolume('j-777'),
       { name: 'work', persistentVolumeClaim: { claimName: 'scratch' } },
-      { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '32Gi' } },
+      { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '32G' } },
       { name: 'shared-storage', persistentVolumeClaim: { claimName: 'ucloud-storage' } },
     ]);
     expect(container.volumeMounts).toEqual([

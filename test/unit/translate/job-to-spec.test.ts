@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { UCloudJobSchema, type UCloudJobSpec } from '../../../src/api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../../src/config.js';
-import { jobToResource, jobToSpec, TranslationError } from '../../../src/translate/job-to-spec.js';
+import { jobToResource, jobToSpec } from '../../../src/translate/job-to-spec.js';
 import { JobSchema, type AppParameterValue, type Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
-import { fixtureJob, fixtureJson, MULTI_RANK as MULTI, SIMPLE_BATCH as SIMPLE } from '../../support/fixtures.js';
+import { fixtureJob, fixtureJson, MULTI_RANK as MULTI, SIMPLE_BATCH as SIMPLE, translationError } from '../../support/fixtures.js';
 
 const config = unitConfig();
 const withStorage = unitConfig({ jobs: { sharedStorage: { claimName: 'ucloud-storage' } } });
@@ -19,15 +19,6 @@ const invocationOf = (j: Job) => j.status!.resolvedApplication!.invocation;
 const withResources = (...resources: AppParameterValue[]) => (j: Job) => void (j.specification.resources = resources);
 const withParameter = (name: string, value: AppParameterValue) => (j: Job) => void (j.specification.parameters![name] = value);
 
-function translationError(job: Job, cfg: OperatorConfig): TranslationError {
-  try {
-    jobToSpec(job, cfg);
-  } catch (e) {
-    if (e instanceof TranslationError) return e;
-    throw e;
-  }
-  throw new Error('expected a TranslationError');
-}
 
 describe('fixtures', () => {
   it.each([SIMPLE, MULTI])('%s parses as a bulk request of Jobs', (name) => {
@@ -207,8 +198,8 @@ describe('jobToSpec', () => {
         ];
       });
       expect(jobToSpec(job, withStorage).mounts).toEqual([
-        { name: 'file-0', ucloudPath: '/projects/p/data', subPath: 'projects/p/data', mountPath: '/work/data-2', readOnly: false },
-        { name: 'file-1', ucloudPath: '/home/user/data', subPath: 'home/user/data', mountPath: '/work/data-1', readOnly: true },
+        { name: 'file-0', ucloudPath: '/projects/p/data', subPath: 'projects/p/data', mountPath: '/work/data-1', readOnly: false },
+        { name: 'file-1', ucloudPath: '/home/user/data', subPath: 'home/user/data', mountPath: '/work/data-0', readOnly: true },
         { name: 'file-2', ucloudPath: '/home/user/notes', subPath: 'home/user/notes', mountPath: '/work/notes', readOnly: false },
       ]);
     });
@@ -219,8 +210,8 @@ describe('jobToSpec', () => {
         j.specification.resources = [{ type: 'file', path: '/p-4242/Other/data' }];
       });
       const spec = jobToSpec(job, withStorage);
-      expect(spec.command.slice(-2)).toEqual(['--output', '/work/data-2']);
-      expect(spec.mounts.find((m) => m.mountPath === '/work/data-2')?.ucloudPath).toBe('/p-4242/Runs/data');
+      expect(spec.command.slice(-2)).toEqual(['--output', '/work/data-1']);
+      expect(spec.mounts.find((m) => m.mountPath === '/work/data-1')?.ucloudPath).toBe('/p-4242/Runs/data');
     });
 
     it('records peers from parameters and resources, once each', () => {

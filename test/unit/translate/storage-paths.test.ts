@@ -102,8 +102,23 @@ describe('mountPaths', () => {
     expect(mountPaths(['123/Jobs/x', 'projects/p/data', 'u/in.csv'])).toEqual(['/work/x', '/work/data', '/work/in.csv']);
   });
 
-  it('suffixes every mount that shares a basename, -1, -2, ... in subPath order', () => {
-    expect(mountPaths(['z/data', 'x/data', 'other', 'y/data'])).toEqual(['/work/data-3', '/work/data-1', '/work/other', '/work/data-2']);
+  // IM2: shared/mount_paths.go ResolveJobMounts numbers a shared name from 0, in sorted order.
+  it('suffixes every mount that shares a basename, -0, -1, ... in subPath order, as IM2 does', () => {
+    expect(mountPaths(['z/data', 'x/data', 'other', 'y/data'])).toEqual(['/work/data-2', '/work/data-0', '/work/other', '/work/data-1']);
+  });
+
+  it("names a whole drive by its title, without IM2's \"Member Files: \" prefix, else by its id", () => {
+    const titles = new Map([
+      ['4711', 'Home'],
+      ['99', 'Member Files: alice#1234'],
+      ['5', 'a/b'],
+      ['6', '..'],
+    ]);
+    expect(mountPaths(['4711', '99', '5', '6', '7'], titles)).toEqual(['/work/Home', '/work/alice#1234', '/work/5', '/work/6', '/work/7']);
+  });
+
+  it('suffixes a drive title that another mount also gets', () => {
+    expect(mountPaths(['4711', 'p/Home', 'q/Home'], new Map([['4711', 'Home']]))).toEqual(['/work/Home-0', '/work/Home-1', '/work/Home-2']);
   });
 
   it('gives the same layout whatever order the folders come in', () => {
@@ -114,7 +129,7 @@ describe('mountPaths', () => {
   });
 
   it('never hands out a name another mount already uses', () => {
-    expect(mountPaths(['a/data', 'b/data', 'c/data-1'])).toEqual(['/work/data-2', '/work/data-3', '/work/data-1']);
+    expect(mountPaths(['a/data', 'b/data', 'c/data-0'])).toEqual(['/work/data-1', '/work/data-2', '/work/data-0']);
   });
 
   it('treats repeated subPaths as one mount', () => {

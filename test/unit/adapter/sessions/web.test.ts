@@ -1,4 +1,5 @@
-import { interactiveHost, WebPublisher } from '../../../../src/adapter/sessions/web.js';
+import { interactiveHost } from '../../../../src/api/v1alpha1/names.js';
+import { WebPublisher } from '../../../../src/adapter/sessions/web.js';
 import type { UCloudJob } from '../../../../src/api/v1alpha1/ucloudjob.js';
 import { unitConfig } from '../../../support/config.js';
 import { FakeKube } from '../../../support/fake-kube.js';
