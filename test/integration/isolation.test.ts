@@ -13,7 +13,8 @@
 import { CoreV1Api, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';
 import { createTestNamespace, eventually, startStack, type TestNamespace, type TestStack } from '../support/harness.js';
-import { batchJob, cr, createJobs, runningPods } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { cr, createJobs, runningPods } from '../support/jobs.js';
 import {
   clusterView,
   connectionAllowed,
@@ -93,7 +94,7 @@ describe('isolation', () => {
 
     // The reconciler adds B to A's policy after B appears: wait until A admits B (and B admits A),
     // then judge one snapshot.
-    const { view, pods, policies } = await eventually(async () => {
+    const { view, pods } = await eventually(async () => {
       const s = await snapshot();
       const a0 = podEndpoint(rankPod(s.pods, a, 0));
       const b0 = podEndpoint(rankPod(s.pods, b, 0));

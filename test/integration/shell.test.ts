@@ -10,7 +10,8 @@ import { createKubeExecPort } from '../../src/adapter/sessions/exec.js';
 import { LABEL_SESSION } from '../../src/adapter/sessions/store.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
 import { ExecStandIn } from '../support/exec-stand-in.js';
-import { batchJob, createJobs, crWhen, providerCall, runningPods } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, providerCall, runningPods } from '../support/jobs.js';
 import { FrameClient } from '../support/ws-frames.js';
 
 const JOB_ID = '8201';
@@ -20,7 +21,7 @@ describe('terminal sessions', () => {
   let exec: ExecStandIn;
   const call = 'jobs.compute.example.shell.open';
   const shellUrl = () => `${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/example/websocket`;
-  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>;  
   const item = (rank: number, sessionType = 'SHELL', owner?: unknown) => ({ job: { id: JOB_ID, ...(owner ? { owner } : {}) }, rank, sessionType, target: null });
 
   beforeAll(async () => {
@@ -36,7 +37,7 @@ describe('terminal sessions', () => {
   }, 60_000);
 
   it('advertises terminal (it is enabled here); web and vnc stay off', async () => {
-    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts');  
     expect(products.body.responses[0].docker).toMatchObject({ terminal: true, logs: true, web: false, vnc: false });
   });
 

@@ -4,7 +4,8 @@
 // port gets a NodePort Service and a NetworkPolicy admitting it. All are removed with the job.
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 import { eventually } from '../support/harness.js';
 
 const JOB_ID = '8301';
@@ -27,7 +28,7 @@ describe('SSH keys', () => {
       specification: { title: `key ${i}`, key: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${i} key-${i}` },
     }));
     stack.core.setSshKeys(JOB_ID, keys);
-    const job = batchJob(JOB_ID, { replicas: 2 }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const job = batchJob(JOB_ID, { replicas: 2 }) as any;  
     job.specification.sshEnabled = true;
     job.status.resolvedApplication.invocation.ssh = { mode: 'OPTIONAL' };
     expect((await createJobs(stack, job)).status).toBe(200);

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type { V1Pod } from '@kubernetes/client-node';
 import { podName } from '../../api/v1alpha1/names.js';
 import { isFinal, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
-import { USER_CONTAINER } from '../../controller/desired/pod-builder.js';
+import { USER_CONTAINER } from '../../api/v1alpha1/names.js';
 import type { KubePort } from '../../k8s/kube-port.js';
 import type { Logger } from '../../observability/log.js';
 import type { JobStore } from '../job-store.js';

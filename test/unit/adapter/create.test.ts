@@ -4,8 +4,8 @@ import { KubeError } from '../../../src/k8s/errors.js';
 import { jobToResource } from '../../../src/translate/job-to-spec.js';
 import type { Job } from '../../../src/ucloud/job.js';
 import { FakeKube } from '../../support/fake-kube.js';
-import { fixtureJson } from '../../support/fixtures.js';
-import { jobsPath, makeKeys, NS, SIMPLE, simpleJob, startAdapter, storedJob, type Harness, type Keys } from './support.js';
+import { fixtureJson, SIMPLE_BATCH as SIMPLE } from '../../support/fixtures.js';
+import { jobsPath, makeKeys, NS, simpleJob, startAdapter, storedJob, type Harness, type Keys } from './support.js';
 
 let keys: Keys;
 let h: Harness;
@@ -18,7 +18,6 @@ beforeEach(async () => {
 afterEach(() => h.close());
 
 const create = (items: unknown[]) => h.call('POST', jobsPath(), { items });
-const creates = () => h.kube.writes().filter((c) => c.op === 'create');
 const withPeer = (id: string, peerId: string, as: 'parameter' | 'resource' = 'resource') =>
   simpleJob(id, (j) => {
     const peer = { type: 'peer' as const, hostname: 'server', jobId: peerId };

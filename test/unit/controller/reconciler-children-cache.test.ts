@@ -7,11 +7,10 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { configMapName, networkPolicyName, serviceName } from '../../../src/api/v1alpha1/names.js';
 import { trimToIdentity } from '../../../src/controller/child-trim.js';
-import { Reconciler } from '../../../src/controller/reconciler.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
-import { unitConfig } from '../../support/config.js';
+import type { Reconciler } from '../../../src/controller/reconciler.js';
 import { FakeKube } from '../../support/fake-kube.js';
-import { NS, job } from '../desired/support.js';
+import { reconcilerOver as fakeReconciler } from '../../support/reconciler.js';
+import { NS, job } from '../../support/job-factory.js';
 
 const NOW = Date.parse('2026-11-22T10:00:00.000Z');
 
@@ -20,12 +19,7 @@ function reconcilerOver(kube: FakeKube, withCaches: boolean): Reconciler {
     const o = kube.peek(kind, NS, name);
     return o ? trimToIdentity(o, hash) : undefined;
   };
-  return new Reconciler({
-    kube,
-    config: unitConfig({ namespace: NS }),
-    logger: rootLogger,
-    getJob: (ns, name) => kube.peek<UCloudJob>('UCloudJob', ns, name),
-    listJobs: () => kube.all<UCloudJob>('UCloudJob', NS),
+  return fakeReconciler(kube, {
     podsOf: (ns) => kube.all<V1Pod>('Pod', ns),
     ...(withCaches
       ? {
@@ -36,7 +30,6 @@ function reconcilerOver(kube: FakeKube, withCaches: boolean): Reconciler {
           }),
         }
       : {}),
-    onOutboxPending: () => undefined,
     now: () => new Date(NOW),
   });
 }
@@ -44,9 +37,6 @@ function reconcilerOver(kube: FakeKube, withCaches: boolean): Reconciler {
 const childCalls = (kube: FakeKube) => kube.calls.filter((c) => ['ConfigMap', 'Service', 'NetworkPolicy'].includes(c.kind));
 
 describe('reconciler: children already in place', () => {
-  let restore: ReturnType<typeof setLogSink>;
-  beforeEach(() => (restore = setLogSink(() => undefined)));
-  afterEach(() => setLogSink(restore));
 
   async function firstRun(): Promise<FakeKube> {
     const kube = new FakeKube(() => new Date(NOW));
@@ -87,5 +77,29 @@ describe('reconciler: children already in place', () => {
     await reconcilerOver(kube, true).reconcile(NS, 'j-42');
     expect(childCalls(kube).map((c) => `${c.op} ${c.kind}`)).toContain('create Service');
     expect(kube.peek('Service', NS, serviceName('j-42'))).toBeDefined();
+  });
+
+  it('a child deleted while a reconcile is creating the others is created again on the next reconcile', async () => {
+    // The race the self-repair integration test hit: the policy's deletion starts a reconcile whose
+    // ConfigMap create finds the old ConfigMap (AlreadyExists); the ConfigMap is deleted right after,
+    // while that reconcile is still creating the policy. Its record of "children ensured" must not
+    // outlive the deletion, or the requeued reconcile trusts it and never recreates the ConfigMap.
+    const kube = await firstRun();
+    const reconciler = reconcilerOver(kube, true);
+    await reconciler.reconcile(NS, 'j-42');
+    await kube.networkPolicies.delete(NS, networkPolicyName('j-42'));
+    reconciler.childChanged(NS, 'j-42');
+    const create = kube.networkPolicies.create.bind(kube.networkPolicies);
+    kube.networkPolicies.create = async (ns, obj) => {
+      await kube.configMaps.delete(NS, configMapName('j-42'));
+      reconciler.childChanged(NS, 'j-42'); // the informer's delete event, mid-reconcile
+      return create(ns, obj);
+    };
+    await reconciler.reconcile(NS, 'j-42');
+    kube.networkPolicies.create = create;
+    expect(kube.peek('ConfigMap', NS, configMapName('j-42'))).toBeUndefined();
+    await reconciler.reconcile(NS, 'j-42');
+    expect(kube.peek('ConfigMap', NS, configMapName('j-42'))).toBeDefined();
+    expect(kube.peek('NetworkPolicy', NS, networkPolicyName('j-42'))).toBeDefined();
   });
 });

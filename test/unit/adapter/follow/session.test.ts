@@ -8,11 +8,11 @@ import type { FollowResponse } from '../../../../src/adapter/follow/protocol.js'
 import { SendGate, type GateSocket } from '../../../../src/adapter/follow/send-gate.js';
 import { FollowSession, type EndReason } from '../../../../src/adapter/follow/session.js';
 import { JobStore } from '../../../../src/adapter/job-store.js';
-import { rootLogger, setLogSink } from '../../../../src/observability/log.js';
+import { rootLogger } from '../../../../src/observability/log.js';
 import { eventually } from '../../../support/harness.js';
 import { FakeKube } from '../../../support/fake-kube.js';
+import { job as ucloudJob } from '../../../support/job-factory.js';
 
-setLogSink(() => undefined);
 const NS = 'ucloud-jobs';
 
 class FakeLogs implements LogSource {
@@ -56,7 +56,7 @@ class SlowSocket implements GateSocket {
 
 function setup(replicas = 2) {
   const kube = new FakeKube();
-  const job = { apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', metadata: { name: 'j-9', namespace: NS }, spec: { jobId: '9', replicas } } as unknown as UCloudJob;
+  const job = ucloudJob({ jobId: '9', replicas }, 'uid-9', NS);
   kube.seed('UCloudJob', job);
   for (let r = 0; r < replicas; r++) kube.seed('Pod', { metadata: { name: `j-9-${r}`, namespace: NS }, status: { phase: 'Running' } });
   const logs = new FakeLogs();
