@@ -1,13 +1,21 @@
 // Real packets and the job's NetworkPolicy (enforced by kube-router's firewall on the real node):
 // a job's ranks reach each other and its declared peer (by alias), DNS works, and nothing else
 // answers: not another job, not a port on the node (an operator stand-in), not the apiserver, not
-// a metadata-style address. A pod no policy selects, on the same node, reaches every stand-in:
+// a metadata-style address. A pod no policy selects, on the same node, reaches every one of them:
 // what the job cannot reach is fenced by its policy, not unreachable anyway.
+//
+// The apiserver is the real one, reached the two ways a pod reaches it on a real cluster: the
+// `kubernetes` Service the kubelet names in every container's KUBERNETES_SERVICE_HOST/PORT
+// (10.96.0.1:443) and the node's address at the apiserver's port (where a control-plane node's
+// apiserver listens). scripts/cluster/real-nodes DNATs both, for pod sources, to the apiserver on
+// 127.0.0.1, as kube-proxy would; so "reached" means the apiserver's TLS listener answered, and the
+// job's "blocked" is its policy dropping packets that would otherwise get that answer, not an
+// address where nothing listens.
 //
 // Every target is on this machine: the stand-ins listen on the node IP and on a link-local address
 // this test adds to the loopback interface (a local address: delivered to this host, never
-// routed out), so even a failed policy sends no packet off the host (and the cluster's fence drops
-// anything the pod range would forward outside it).
+// routed out), the apiserver on loopback, so even a failed policy sends no packet off the host (and
+// the cluster's fence drops anything the pod range would forward outside it).
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { podName } from '../../src/api/v1alpha1/names.js';
@@ -27,6 +35,11 @@ async function standIn(host: string, port: number): Promise<Server> {
 
 /** Shell: `probe NAME HOST PORT` prints "NAME reached" or "NAME blocked" (3 s connect budget). */
 const PROBE = `probe() { { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null; if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
+/** Shell: `api NAME HOST PORT` prints "NAME reached" when the apiserver answers there, else "NAME
+ *  blocked". It sends plain HTTP to the TLS port: the apiserver's Go listener answers that with a
+ *  400 "Client sent an HTTP request to an HTTPS server" (busybox wget's TLS cannot complete a
+ *  handshake with it from a pod: alert 40). */
+const API = `api() { got=$(printf 'GET /version HTTP/1.0\\r\\n\\r\\n' | timeout 3 nc "$2" "$3" 2>/dev/null | grep -c 'HTTP request to an HTTPS server'); if [ "$got" = 1 ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
 /** Shell: `reach NAME HOST PORT` retries up to 60 s (DNS of a new pod appears once it is Ready). */
 const REACH = `reach() { for i in $(seq 120); do { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null && [ -n "$got" ] && break; sleep 0.5; done; echo "$1: $got"; }`;
 
@@ -47,7 +60,7 @@ describeOnRealNodes('NetworkPolicy on a real node', () => {
     execFileSync('ip', ['addr', 'del', `${META_IP}/32`, 'dev', 'lo'], { stdio: 'ignore' });
   }, 120_000);
 
-  it('a job reaches its ranks, its peer by alias and DNS, and nothing else; an unfenced pod reaches the stand-ins', async () => {
+  it('a job reaches its ranks, its peer by alias and DNS, and nothing else; an unfenced pod reaches the stand-ins and the real apiserver', async () => {
     const serve = 'nc -ll -p 7000 -e echo "job $UCLOUD_JOB_ID rank $UCLOUD_RANK" &';
     // The other job, and the peer job (declared by the first one as "db").
     const other = await runShellJob(stack, '90501', thenWait(serve));
@@ -69,8 +82,9 @@ if [ "$UCLOUD_RANK" = 0 ]; then
   probe other-job ${otherIp} 7000
   probe operator-port ${REAL_NODE_IP} ${OPERATOR_PORT}
   probe metadata ${META_IP} 80
-  probe apiserver ${REAL_NODE_IP} ${apiPort}
-  probe apiserver-service 10.96.0.1 443
+  ${API}
+  api apiserver-node ${REAL_NODE_IP} ${apiPort}
+  api apiserver-service "$KUBERNETES_SERVICE_HOST" "$KUBERNETES_SERVICE_PORT"
 fi`;
     const job = await runShellJob(stack, '90503', thenWait(script), { replicas: 2, resources: [{ type: 'peer', hostname: 'db', jobId: peer.id }] });
     const [rank0] = await job.output(150_000);
@@ -81,7 +95,7 @@ fi`;
       'other-job blocked',
       'operator-port blocked',
       'metadata blocked',
-      'apiserver blocked',
+      'apiserver-node blocked',
       'apiserver-service blocked',
     ]);
 
@@ -93,10 +107,20 @@ fi`;
 probe other-job ${otherIp} 7000
 probe fenced-job ${jobRank0!.status!.podIP} 7000
 probe operator-port ${REAL_NODE_IP} ${OPERATOR_PORT}
-probe metadata ${META_IP} 80`,
+probe metadata ${META_IP} 80
+${API}
+api apiserver-node ${REAL_NODE_IP} ${apiPort}
+api apiserver-service "$KUBERNETES_SERVICE_HOST" "$KUBERNETES_SERVICE_PORT"`,
     );
     // The other job accepts from anyone? No: its policy admits only its own job's pods.
-    expect(log.trim().split('\n')).toEqual(['other-job blocked', 'fenced-job blocked', 'operator-port reached', 'metadata reached']);
+    expect(log.trim().split('\n')).toEqual([
+      'other-job blocked',
+      'fenced-job blocked',
+      'operator-port reached',
+      'metadata reached',
+      'apiserver-node reached',
+      'apiserver-service reached',
+    ]);
     expect(podName(job.name, 0)).toBe(jobRank0!.metadata!.name);
   }, 300_000);
 });

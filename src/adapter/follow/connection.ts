@@ -23,10 +23,18 @@ export interface FollowServerOptions extends FollowDeps {
 /** Sessions of every follow socket of this process, by session id (cancel may come on another socket). */
 export class FollowRegistry {
   readonly sessions = new Map<string, FollowSession>();
+  /** The send gate of every open follow socket. */
+  readonly gates = new Set<SendGate>();
   get openStreams(): number {
     let n = 0;
     for (const s of this.sessions.values()) n += s.openStreams;
     return n;
+  }
+  /** The largest send buffer any open follow socket has had (bytes): what back-pressure bounds. */
+  get peakBufferedBytes(): number {
+    let peak = 0;
+    for (const g of this.gates) peak = Math.max(peak, g.peakBuffered);
+    return peak;
   }
   stopAll(): void {
     for (const s of [...this.sessions.values()]) s.stop('closed');
@@ -38,6 +46,7 @@ const endPayload = (sessionId: string): FollowResponse => ({ streamId: sessionId
 export function serveFollowSocket(ws: WebSocket, registry: FollowRegistry, opts: FollowServerOptions): void {
   const call = `jobs.provider.${opts.providerId}.follow`;
   const gate = new SendGate(ws, opts.highWaterBytes, opts.lowWaterBytes);
+  registry.gates.add(gate);
   const mine = new Set<FollowSession>();
   const log = opts.logger;
 
@@ -99,6 +108,7 @@ export function serveFollowSocket(ws: WebSocket, registry: FollowRegistry, opts:
   ws.on('close', () => {
     if (keepAlive) clearInterval(keepAlive);
     gate.clear();
+    registry.gates.delete(gate);
     for (const s of [...mine]) s.stop('closed');
   });
   ws.on('error', (e) => log.debug('Follow socket error', { err: e }));

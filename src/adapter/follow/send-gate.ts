@@ -2,7 +2,9 @@
 // once more than `highWater` bytes wait in the socket's buffer, `blocked` is true and producers
 // pause their log streams (so the apiserver's TCP window closes); each completed send checks the
 // buffer again and, once it is at or below `lowWater`, resumes whoever paused. Memory per socket is
-// thus bounded by highWater plus one chunk per producer, whatever the client's speed.
+// thus bounded by highWater plus one chunk per producer, whatever the client's speed. `peakBuffered`
+// records the largest buffer the socket has had (the buffer only grows in send), so that bound can
+// be checked on a running operator (test/realnode/follow-back-pressure.test.ts).
 export interface GateSocket {
   readonly bufferedAmount: number;
   readonly readyState: number;
@@ -13,6 +15,8 @@ const OPEN = 1;
 
 export class SendGate {
   private waiters: Array<() => void> = [];
+  /** The most bytes this socket's send buffer has held. */
+  peakBuffered = 0;
   constructor(
     private readonly ws: GateSocket,
     readonly highWater = 1024 * 1024,
@@ -30,6 +34,7 @@ export class SendGate {
   send(frame: string): void {
     if (!this.open) return;
     this.ws.send(frame, () => this.check());
+    this.peakBuffered = Math.max(this.peakBuffered, this.ws.bufferedAmount);
   }
 
   /** Runs `resume` once the buffer has drained to lowWater (at once if it already has). */

@@ -138,10 +138,13 @@ describe('WebSocket gateway', () => {
     c.send({ call: `jobs.provider.${PROVIDER}.follow`, streamId: '0', payload: { type: 'init', job: { id: '1' } } });
     await c.waitFor((f) => f.payload?.stdout === 'hello\n', 'the log line');
     expect(logs.live).toBe(1);
+    expect(gateway.follow.gates.size).toBe(1);
     await gateway.close();
     await eventually(() => c.closed, 'the socket closed');
     expect(logs.live).toBe(0);
     expect(gateway.follow.sessions.size).toBe(0);
+    // The socket's send gate is forgotten with it (the registry's buffer figures cover open sockets).
+    await eventually(() => gateway.follow.gates.size === 0, 'the gate forgotten');
   });
 
   it('terminal: input before initialize, a second initialize, an ended job', async () => {

@@ -69,7 +69,7 @@ function setup(replicas = 2) {
     messages.push(p);
     gate.send(JSON.stringify(p));
   };
-  return { kube, logs, socket, session, messages, ended };
+  return { kube, logs, socket, gate, session, messages, ended };
 }
 
 const textOf = (messages: FollowResponse[], rank: number) => messages.filter((m) => m.rank === rank).map((m) => m.stdout).join('');
@@ -155,7 +155,7 @@ describe('FollowSession', () => {
   });
 
   it('back-pressure: a client that does not read pauses the log streams; nothing grows without bound', async () => {
-    const { logs, session, socket, messages } = setup(1);
+    const { logs, session, socket, gate, messages } = setup(1);
     session.start();
     await eventually(() => logs.opened.length === 1, 'rank 0 opened');
     const stream = logs.opened[0]!.stream;
@@ -171,6 +171,8 @@ describe('FollowSession', () => {
     // Bounded: the high-water mark plus at most one chunk's frame.
     const frameOfOneLine = JSON.stringify({ streamId: session.id, rank: 0, stdout: 'x'.repeat(400) + '\n', stderr: null }).length;
     expect(socket.maxBuffered).toBeLessThanOrEqual(1000 + frameOfOneLine);
+    // The gate's own record of it, which the real-node test reads from a running operator.
+    expect(gate.peakBuffered).toBe(socket.maxBuffered);
     // The client catches up: reading resumes until everything has been delivered.
     await eventually(() => {
       socket.drain();
