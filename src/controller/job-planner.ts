@@ -81,6 +81,12 @@ export interface Plan {
   missingRanks: number[];
   /** With a gang backend, for a job that has not started: see Placement. */
   placement?: Placement;
+  /**
+   * Ask UCloud/Core whether the job's owner can pay for one period before any of its pods exists
+   * (accounting.checkCreditsBeforeStart): the plan decides when, the reconciler asks, and a "no"
+   * is planned again as insufficientFunds. Never for a job with pods, or one already judged.
+   */
+  checkCreditsFirst: boolean;
 }
 
 /** The message of a job stopped because UCloud/Core has no such job (status.unknownToCore). */
@@ -389,6 +395,8 @@ export function planJob(input: PlanInput): Plan {
       requeueAfterMs: final ? undefined : minDefined(expiryIn, gangIn, graceIn, stuckIn),
       missingRanks: final ? [] : missingRanks,
       ...placementOfPlan(gang, final || startedAt !== undefined, where, waiting),
+      checkCreditsFirst:
+        config.accounting.checkCreditsBeforeStart && !final && startedAt === undefined && !prev.insufficientFunds && createRanks.length === spec.replicas,
     };
   }
 
@@ -404,6 +412,7 @@ export function planJob(input: PlanInput): Plan {
     ensureSupporting: false,
     teardown: true,
     missingRanks: [],
+    checkCreditsFirst: false,
   };
 }
 

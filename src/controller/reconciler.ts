@@ -114,14 +114,7 @@ export class Reconciler {
     let plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing, gang });
     this.updateWaitQueue(job, key, plan, backend);
 
-    if (
-      this.deps.config.accounting.checkCreditsBeforeStart &&
-      this.deps.control &&
-      !job.status?.startedAt &&
-      !isFinal(plan.status.state) &&
-      plan.createRanks.length === job.spec.replicas &&
-      !job.status?.insufficientFunds
-    ) {
+    if (plan.checkCreditsFirst && this.deps.control) {
       const res = await this.deps.control.checkCredits([
         { id: job.spec.jobId, chargeId: `${job.spec.jobId}_check`, units: job.spec.replicas, periods: 1 },
       ]);

@@ -259,6 +259,16 @@ describe('planJob', () => {
     expect(plan.teardown).toBe(true);
   });
 
+  it('asks for the credit check before the first pod only, and only where the site wants it', () => {
+    const checking = unitConfig({ ...config, accounting: { ...config.accounting, checkCreditsBeforeStart: true } });
+    expect(step(job(), [], 1, undefined, checking).plan.checkCreditsFirst).toBe(true);
+    expect(step(job(), [], 1).plan.checkCreditsFirst).toBe(false);
+    // A job with a pod has been judged already; one found broke is not asked again.
+    expect(step(job(), [running(0, 5)], 6, undefined, checking).plan.checkCreditsFirst).toBe(false);
+    const broke = job();
+    expect(step({ ...broke, status: { ...broke.status, insufficientFunds: true } }, [], 1, undefined, checking).plan.checkCreditsFirst).toBe(false);
+  });
+
   it('the Finished reason is the ending\'s, kept on later looks whatever the message says', () => {
     const pods = [running(0, 5), running(1, 5), running(2, 5)];
     const started = step(job(), pods, 6).job;
