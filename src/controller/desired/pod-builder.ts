@@ -18,6 +18,7 @@ import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha
 import type { OperatorConfig } from '../../config.js';
 import { WORK_DIR } from '../../translate/storage-paths.js';
 import { invocationInit } from './invocation-init.js';
+import { jobFolderVolume, jobParametersFiles, jobParametersVolume, loggedCommand } from './job-folder.js';
 import { childMetadata } from './owner.js';
 import { peerSearchDomain } from './peer-aliases.js';
 import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
@@ -47,12 +48,12 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
       name: 'ucloud-etc',
       projected: {
         sources: [
-          // A jinja job's ConfigMap also holds its template and values: those are the init
-          // container's, so /etc/ucloud lists the rank files only.
+          // A jinja job's ConfigMap also holds its template and values (the init container's), a
+          // job folder's its JobParameters.json: /etc/ucloud lists the rank files only.
           {
             configMap: {
               name: configMapName(job.metadata.name),
-              ...(spec.invocationTemplate ? { items: Object.keys(rankFiles(job, config)).map((key) => ({ key, path: key })) } : {}),
+              ...(spec.invocationTemplate || Object.keys(jobParametersFiles(job)).length ? { items: Object.keys(rankFiles(job, config)).map((key) => ({ key, path: key })) } : {}),
             },
           },
           { downwardAPI: { items: [{ path: RANK_FILE, fieldRef: { fieldPath: `metadata.labels['${LABEL_RANK}']` } }] } },
@@ -67,7 +68,13 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
   const mounts: V1VolumeMount[] = [{ name: 'ucloud-etc', mountPath: ETC_UCLOUD, readOnly: true }];
 
   const work = config.jobs.workVolume;
-  if (work.type === 'pvc') {
+  if (spec.jobFolder) {
+    // The user's own job folder (docs/adr/0018). The kubelet creates a missing subPath with the
+    // volume root's mode; fsGroup makes that group-writable by the job's user (ADR 0016).
+    const { volume, mount } = jobFolderVolume(spec.jobFolder);
+    vols.push(volume);
+    mounts.push(mount);
+  } else if (work.type === 'pvc') {
     vols.push({ name: 'work', persistentVolumeClaim: { claimName: work.claimName } });
     // The label value, not the raw id: it is path-safe (hashed when the id is not).
     mounts.push({ name: 'work', mountPath: WORK_DIR, subPath: `${work.subPathPrefix}/${jobIdLabelValue(spec.jobId)}` });
@@ -129,7 +136,7 @@ function env(job: UCloudJob, rank: number): V1EnvVar[] {
   ];
 }
 
-function placement(job: UCloudJob, config: OperatorConfig): { nodeSelector?: Record<string, string>; tolerations?: V1Toleration[] } {
+export function placement(job: UCloudJob, config: OperatorConfig): { nodeSelector?: Record<string, string>; tolerations?: V1Toleration[] } {
   const category = job.spec.product.category;
   const site = config.categories[category];
   const nodeSelector = {
@@ -163,6 +170,11 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
     vols.push(...jinja.volumes);
     mounts.push(...jinja.userMounts);
   }
+  const parameters = jobParametersVolume(job, rank);
+  if (parameters) {
+    vols.push(parameters.volume);
+    mounts.push(parameters.mount);
+  }
   // A zero in the product means "not part of this product", not a limit of nothing.
   const resources: Record<string, string> = {};
   if (spec.product.cpu > 0) resources.cpu = String(spec.product.cpu);
@@ -176,8 +188,9 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
     name: USER_CONTAINER,
     image: spec.image,
     imagePullPolicy: config.jobs.imagePullPolicy,
-    // argv as rendered, no shell: the invocation was escaped for exactly this.
-    command: spec.command.map(escapeKubeletExpansion),
+    // argv as rendered, no shell: the invocation was escaped for exactly this. With a job folder
+    // the argv follows a fixed wrapper script as its positional parameters, still unquoted.
+    command: loggedCommand(job, spec.command).map(escapeKubeletExpansion),
     env: env(job, rank),
     ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
     resources: { requests: { ...resources }, limits: { ...resources } },
