@@ -44,8 +44,10 @@ trap 'kill -INT "$pid" 2>/dev/null' INT
 wait "$pid"
 status=$?
 while kill -0 "$pid" 2>/dev/null; do wait "$pid"; status=$?; done
-( sleep 10; kill "$tee_pid" 2>/dev/null ) &
+( sleep 10; kill "$tee_pid" ) > /dev/null 2>&1 &
+watchdog=$!
 wait "$tee_pid"
+kill "$watchdog" 2>/dev/null
 rm -f "$fifo"
 exit "$status"
 `;
