@@ -2,12 +2,13 @@
 // them: IM2's layout for home and project jobs, user-controlled values kept to one path segment,
 // the per-drive claim of the user's own drive, JobParameters.json as core2 sent it.
 import { expandTemplate, jobFolderPaths, templateProblem, titleSegment } from '../../../src/translate/job-folder.js';
-import { jobToSpec, TranslationError } from '../../../src/translate/job-to-spec.js';
+import { jobToSpec } from '../../../src/translate/job-to-spec.js';
 import { PathError } from '../../../src/translate/storage-paths.js';
 import { ConfigError } from '../../../src/config.js';
 import type { Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
 import { fixtureJob, fixtureJson } from '../../support/fixtures.js';
+import { translationError } from './support.js';
 
 const IM2_LAYOUT = {
   volumePath: { home: 'home/{user}/Jobs/{appTitle}/{jobId}', project: "projects/{project}/Members' Files/{user}/Jobs/{appTitle}/{jobId}" },
@@ -80,15 +81,7 @@ describe('job folder templates', () => {
 describe('jobToSpec with jobs.jobFolder', () => {
   const site = unitConfig({ jobs: { jobFolder: { claimName: 'ucloud-home', ucloudPath: { home: '/home-{user}/Jobs/{appTitle}/{jobId}', project: '/{project}/Jobs/{appTitle}/{jobId}' } } } });
   const core2Job = (): Job => fixtureJob('core2-legacy-app-job.json');
-  const refusal = (job: Job, cfg = site): TranslationError => {
-    try {
-      jobToSpec(job, cfg);
-    } catch (e) {
-      if (e instanceof TranslationError) return e;
-      throw e;
-    }
-    throw new Error('expected a TranslationError');
-  };
+  const refusal = (job: Job, cfg = site) => translationError(job, cfg);
 
   it('records the folder on the claim, its UCloud path, and the parameters exactly as core2 sent them', () => {
     const spec = jobToSpec(core2Job(), site);

@@ -5,6 +5,7 @@ import { jobToResource, jobToSpec, TranslationError } from '../../../src/transla
 import { JobSchema, type AppParameterValue, type Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
 import { fixtureJob, fixtureJson } from '../../support/fixtures.js';
+import { translationError } from './support.js';
 
 const config = unitConfig();
 const withStorage = unitConfig({ jobs: { sharedStorage: { claimName: 'ucloud-storage' } } });
@@ -21,16 +22,6 @@ function mutate(name: string, f: (j: Job) => void): Job {
 const invocationOf = (j: Job) => j.status!.resolvedApplication!.invocation;
 const withResources = (...resources: AppParameterValue[]) => (j: Job) => void (j.specification.resources = resources);
 const withParameter = (name: string, value: AppParameterValue) => (j: Job) => void (j.specification.parameters![name] = value);
-
-function translationError(job: Job, cfg: OperatorConfig): TranslationError {
-  try {
-    jobToSpec(job, cfg);
-  } catch (e) {
-    if (e instanceof TranslationError) return e;
-    throw e;
-  }
-  throw new Error('expected a TranslationError');
-}
 
 describe('fixtures', () => {
   it.each([SIMPLE, MULTI])('%s parses as a bulk request of Jobs', (name) => {
