@@ -1,6 +1,7 @@
 // The job folder's path templates (src/translate/job-folder.ts) and what jobToSpec records from
 // them: IM2's layout for home and project jobs, user-controlled values kept to one path segment,
 // the per-drive claim of the user's own drive, JobParameters.json as core2 sent it.
+import fc from 'fast-check';
 import { expandTemplate, jobFolderPaths, templateProblem, titleSegment } from '../../../src/translate/job-folder.js';
 import { jobToSpec } from '../../../src/translate/job-to-spec.js';
 import { PathError } from '../../../src/translate/storage-paths.js';
@@ -8,6 +9,7 @@ import { ConfigError } from '../../../src/config.js';
 import type { Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
 import { fixtureJob, fixtureJson } from '../../support/fixtures.js';
+import { RUNS, SEED } from '../fuzz/fuzz-support.js';
 import { translationError } from './support.js';
 
 const IM2_LAYOUT = {
@@ -142,5 +144,32 @@ describe('jobToSpec with jobs.jobFolder', () => {
     const spec = jobToSpec(core2Job(), unitConfig());
     expect(spec).not.toHaveProperty('jobFolder');
     expect(spec).not.toHaveProperty('jobParameters');
+  });
+});
+
+describe('job folder templates under hostile values', () => {
+  // Segments built from the pieces traversal and injection are made of.
+  const piece = fc.constantFrom('..', '.', '/', '\\', '%2f', '%2e', '\u0000', '\n', ' ', 'a', 'ü', '#', "'", '$(x)', '{jobId}');
+  const value = fc.array(piece, { maxLength: 6 }).map((p) => p.join(''));
+
+  it('either refuse, or stay inside the user\'s own Jobs folder with exactly the template\'s segments', () => {
+    fc.assert(
+      fc.property(value, fc.option(value, { nil: undefined }), value, (user, project, title) => {
+        let paths;
+        try {
+          paths = jobFolderPaths(IM2_LAYOUT, { user, appTitle: titleSegment(title), jobId: '7', ...(project !== undefined ? { project } : {}) });
+        } catch (e) {
+          if (e instanceof PathError) return;
+          throw e;
+        }
+        const segments = paths.volumePath.split('/');
+        const expected = project !== undefined ? ['projects', project, "Members' Files", user, 'Jobs'] : ['home', user, 'Jobs'];
+        expect(segments.slice(0, -2)).toEqual(expected);
+        expect(segments).toHaveLength(expected.length + 2);
+        expect(segments.at(-1)).toBe('7');
+        for (const s of segments) expect(['', '.', '..']).not.toContain(s);
+      }),
+      { numRuns: RUNS * 3, seed: SEED },
+    );
   });
 });
