@@ -1,10 +1,10 @@
 // One follow session: every rank of one job, streamed from its pod's log until the session is
 // cancelled, its socket closes or the job ends. A job that has ended and has a job folder is
 // replayed instead: each rank's saved /work/stdout-<rank>.log through a log-reader pod
-// (controller/desired/log-reader.ts, docs/adr/0018), until every reader has printed it. Each rank has a follower that waits for its pod to
-// start, reads the log in follow mode and, when the stream ends while the pod still runs (the
-// apiserver or kubelet dropped it), reconnects from the last timestamp it forwarded, skipping lines
-// it already sent. Every log request shares the session's AbortSignal, so stopping the session
+// (controller/desired/log-reader.ts, docs/adr/0018), until every reader has printed it.
+// Each rank has a follower that waits for its pod to start, reads the log in follow mode and,
+// when the stream ends while the pod still runs (the apiserver or kubelet dropped it), reconnects
+// from the last timestamp it forwarded, skipping lines it already sent. Every log request shares the session's AbortSignal, so stopping the session
 // destroys every underlying HTTP connection.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
