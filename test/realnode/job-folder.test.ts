@@ -54,6 +54,9 @@ describeOnRealNodes('the job folder on a real node', () => {
     expect(log.split('\n').sort()).toEqual(['', 'to stderr', 'to stdout', 'uid 11042']);
     expect(JSON.parse(readFileSync(resolve(folder, 'JobParameters.json'), 'utf8'))).toEqual(PARAMETERS);
     for (const f of ['result.txt', 'stdout-0.log', 'JobParameters.json']) expect(statSync(resolve(folder, f)).uid).toBe(11042);
+    // The folder the kubelet made: the job user's group (fsGroup), group-writable.
+    const made = statSync(folder);
+    expect([made.gid, made.mode & 0o070]).toEqual([11042, 0o070]);
     expect(ended.spec.jobFolder).toEqual({ claimName: 'ucloud-files', subPath: `home/user/Jobs/Acme batch/${id}`, ucloudPath: `/home-user/Jobs/Acme batch/${id}` });
 
     // UCloud/Core was told where the output is.
