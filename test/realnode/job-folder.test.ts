@@ -2,12 +2,13 @@
 // prints to stdout and stderr; after it has ended and its pods are gone, the file, its
 // stdout-0.log and JobParameters.json are in the user's job folder on the shared volume (a real
 // `local` PersistentVolume), owned by the job's user; Core was told the folder as outputFolder;
-// follow replays the saved log; and a failing command's exit status survives the log wrapper.
-import { chownSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+// follow replays the saved log; and through the log wrapper a failing command's exit status, an
+// OOM kill and terminate's SIGTERM still reach the operator and the program as without it.
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { eventually, type TestStack } from '../support/harness.js';
-import { createJobs, crWhen, noPodsLeft } from '../support/jobs.js';
+import { createJobs, crWhen, noPodsLeft, terminate } from '../support/jobs.js';
 import { localClaim } from '../support/local-volume.js';
 import { describeOnRealNodes, shellJob, startRealStack } from '../support/real-node.js';
 import { FrameClient } from '../support/ws-frames.js';
@@ -73,6 +74,23 @@ describeOnRealNodes('the job folder on a real node', () => {
       .join('');
     expect(replayed).toBe(log);
     await client.close();
+  }, 300_000);
+
+  it('terminate reaches the program through the log wrapper (its TERM trap runs and logs)', async () => {
+    const id = '90803';
+    await submit(id, 'trap "echo got TERM; exit 0" TERM\necho ready\nwhile true; do sleep 1; done');
+    const log = resolve(dir, 'home/user/Jobs/Acme batch', id, 'stdout-0.log');
+    await eventually(() => existsSync(log) && readFileSync(log, 'utf8').includes('ready'), 'the program to run', 120_000);
+    await terminate(stack, id);
+    await noPodsLeft(stack, id, 90_000);
+    expect(readFileSync(log, 'utf8')).toBe('ready\ngot TERM\n');
+  }, 300_000);
+
+  it('an OOM kill under the log wrapper is still FAILURE saying so', async () => {
+    const id = '90804';
+    await submit(id, `awk 'BEGIN { s = "0123456789abcdef"; while (1) s = s s }'`);
+    const failed = await crWhen(stack, id, (j) => j.status?.state === 'FAILURE', 'FAILURE', 120_000);
+    expect(failed.status?.message).toMatch(/rank 0 was OOM killed/);
   }, 300_000);
 
   it("a failing command's own exit status decides the state, through the log wrapper", async () => {
