@@ -52,7 +52,6 @@ interface Planned {
 
 // mulberry32 (the emulator's), so a seed repeats a run's plan.
 const rnd = mulberry32(SEED);
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 
 const replays: string[] = [];
 const counts = { abandoned: 0, abandonedWithCr: 0, replayedJobs: 0, kills: 0, apiserverRestarts: 0, adapterCalls: 0, adapterRetries: 0, podPatches: 0, terminates: 0, invariantChecks: 0, violations: 0 };
@@ -166,7 +165,6 @@ async function main(): Promise<void> {
     }
   };
   let op: OperatorProcess = await startOp();
-  let restarting: Promise<void> | undefined;
   const restart = async (why: string) => {
     op.child.kill('SIGKILL');
     await op.exited;
@@ -292,7 +290,7 @@ async function main(): Promise<void> {
 
   // Settle: every job final at Core and in its CR, every charge acknowledged, children gone.
   const deadline = Date.now() + SETTLE_MS;
-  let crs: UCloudJob[] = [];
+  let crs: UCloudJob[];
   for (;;) {
     crs = ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns })) as { items: UCloudJob[] }).items;
     const names = new Set(crs.map((j) => j.metadata.name));

@@ -48,7 +48,7 @@ export async function benchRealNodeStart(kc: KubeConfig, core: UCloudCoreEmulato
     for (let i = 0; i < samples; i++) {
       // Operator path: the job as UCloud/Core sends it.
       const id = String(700000 + i);
-      const job = simpleJob(id) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const job = simpleJob(id) as any;  
       job.specification.product = { id: 'real-compute-1', category: 'real-compute', provider: core.providerId };
       job.specification.parameters = {};
       Object.assign(job.status.resolvedProduct, { name: 'real-compute-1', category: { name: 'real-compute', provider: core.providerId }, cpu: 1, memoryInGigs: 1 });

@@ -102,7 +102,17 @@ export const ConfigSchema = z.object({
       /** exit-code: non-zero exit, OOM, eviction => FAILURE (UCloud since 2026). scheduler-only: only provider faults are FAILURE (legacy). */
       failureRule: z.enum(['exit-code', 'scheduler-only']).default('exit-code'),
       clusterDomain: z.string().default('cluster.local'),
+      /** Legacy switch: true means rootApps `root-no-capabilities` when rootApps is not set. */
       allowRunAsRoot: z.boolean().default(false),
+      /**
+       * How an application that asks for root (`container.runAsRoot`, which core2 sets on every
+       * application) runs (docs/adr/0017): `non-root` as jobs.runAsUser, hardened (Pod Security
+       * `restricted`); `root-no-capabilities` as the image's user, root allowed, no capabilities,
+       * no privilege escalation; `im2` as IM2 runs it: the image's user, privilege escalation and
+       * the runtime's default capabilities (sudo, apt). The last two need Pod Security `baseline`.
+       * Unset: `root-no-capabilities` with allowRunAsRoot, else `non-root`.
+       */
+      rootApps: z.enum(['non-root', 'root-no-capabilities', 'im2']).optional(),
       /** The user (and group, and fsGroup) of every job that does not run as root: UCloud's files
        *  are owned by 11042 (docs/adr/0016, the user rule). */
       runAsUser: z.number().int().min(1).default(11042),
@@ -183,7 +193,11 @@ export const ConfigSchema = z.object({
         ctx.addIssue({ code: 'custom', path: ['jobFolder'], message: 'jobs.jobFolder needs claimName, perDriveClaim or jobs.sharedStorage' });
       }
     })
-    .prefault({}),
+    .prefault({})
+    .refine((j) => !(j.allowRunAsRoot && j.rootApps === 'non-root'), {
+      message: 'jobs.allowRunAsRoot contradicts jobs.rootApps "non-root": set only jobs.rootApps',
+      path: ['rootApps'],
+    }),
   accounting: z
     .object({
       enabled: z.boolean().default(true),
@@ -207,6 +221,8 @@ export const ConfigSchema = z.object({
       terminals: z.boolean().default(false),
       /** A session identifier from interactiveSession is usable this long after it was issued (and once). */
       sessionTtlSeconds: z.number().int().min(10).max(86_400).default(300),
+      /** How often the leader deletes expired session Secrets (terminal and web) of jobs that still run (L13). */
+      sessionSweepSeconds: z.number().min(0.1).max(86_400).default(60),
       /** Terminal sockets: back-pressure both ways and limits on sockets that have not initialised. */
       terminal: z
         .object({
@@ -301,6 +317,13 @@ export const ConfigSchema = z.object({
     .prefault({}),
 });
 export type OperatorConfig = z.infer<typeof ConfigSchema>;
+
+export type RootProfile = NonNullable<OperatorConfig['jobs']['rootApps']>;
+
+/** jobs.rootApps, or what the legacy jobs.allowRunAsRoot meant when it is unset (docs/adr/0017). */
+export function rootProfile(config: OperatorConfig): RootProfile {
+  return config.jobs.rootApps ?? (config.jobs.allowRunAsRoot ? 'root-no-capabilities' : 'non-root');
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

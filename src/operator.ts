@@ -154,10 +154,13 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     dutiesRunning = true;
     await controller?.start();
     accounting?.start();
+    // Leader-only, like every other cluster-wide duty (interactive is built below, before any start).
+    interactive.sweeper?.start();
   };
   const stopDuties = async () => {
     if (!dutiesRunning) return;
     dutiesRunning = false;
+    await interactive.sweeper?.stop();
     await accounting?.stop();
     await controller?.stop();
   };

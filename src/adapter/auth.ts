@@ -41,7 +41,7 @@ export async function importCoreKey(publicKey: string): Promise<CryptoKey> {
   try {
     return await importSPKI(toSpkiPem(publicKey), 'RS256');
   } catch (e) {
-    throw new Error(`cannot use the configured UCloud public key: ${(e as Error).message}`);
+    throw new Error(`cannot use the configured UCloud public key: ${(e as Error).message}`, { cause: e });
   }
 }
 

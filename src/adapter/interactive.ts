@@ -13,6 +13,7 @@ import { createKubeExecPort, type ExecPort } from './sessions/exec.js';
 import { createSecretApi, type SecretApi } from './sessions/secret-api.js';
 import { SshInstaller, type SshKeySource } from './sessions/ssh.js';
 import { SessionStore } from './sessions/store.js';
+import { SessionSweeper } from './sessions/sweep.js';
 import { createIngressApi, WebPublisher, type IngressApi } from './sessions/web.js';
 import { JobStore } from './job-store.js';
 import { WebAuth } from './sessions/web-auth.js';
@@ -33,7 +34,12 @@ export interface InteractiveOptions {
   control?: SshKeySource;
 }
 
-export function createInteractive(opts: InteractiveOptions): { adapter: NonNullable<AdapterDeps['interactive']>; gateway: WebSocketGateway } {
+export function createInteractive(opts: InteractiveOptions): {
+  adapter: NonNullable<AdapterDeps['interactive']>;
+  gateway: WebSocketGateway;
+  /** Deletes expired session Secrets; the operator runs it while it leads. */
+  sweeper?: SessionSweeper;
+} {
   const { config } = opts;
   // Terminals need RBAC the default installation does not grant (Secrets, pods/exec): opt-in.
   const secrets = opts.secrets ?? createSecretApi(opts.kc);
@@ -67,5 +73,9 @@ export function createInteractive(opts: InteractiveOptions): { adapter: NonNulla
       lowWaterBytes: Math.floor(config.interactive.followBufferBytes / 4),
     },
   });
-  return { adapter: { follow: true, sessions, ssh, web, webSessions, webAuth }, gateway };
+  const sweeper =
+    sessions || webSessions
+      ? new SessionSweeper({ secrets, namespace: config.namespace, logger: opts.logger, intervalMs: config.interactive.sessionSweepSeconds * 1000, now: opts.now })
+      : undefined;
+  return { adapter: { follow: true, sessions, ssh, web, webSessions, webAuth }, gateway, sweeper };
 }

@@ -18,6 +18,8 @@ import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
 import { markUnknownToCore } from './unknown-to-core.js';
+import { JobEventRecorder, jobRef } from './job-events.js';
+import { keyOf } from '../k8s/object-key.js';
 
 const MINUTE = 60_000;
 const FOLLOW_UPS = 3;
@@ -195,7 +197,11 @@ export class Accounting {
   /** Jobs (by uid) whose charges Core refused although it knows them: one Event each, not one a pass. */
   private readonly refusedNoted = new Set<string>();
 
-  constructor(private readonly deps: AccountingDeps) {}
+  private readonly events: JobEventRecorder;
+
+  constructor(private readonly deps: AccountingDeps) {
+    this.events = new JobEventRecorder(deps.kube, deps.logger);
+  }
 
   start(): void {
     this.stopped = false;
@@ -255,7 +261,7 @@ export class Accounting {
   /** Writes the remembered watermarks of `jobs` to their status (16 at a time, until `deadline`). */
   private async writeAcked(jobs: readonly UCloudJob[], now: Date, deadline = Infinity): Promise<void> {
     await runLimited(jobs, 16, async (job) => {
-      const key = `${job.metadata.namespace}/${job.metadata.name}`;
+      const key = keyOf(job);
       const mem = this.acked.get(key);
       if (!mem || Date.now() > deadline) return;
       try {
@@ -277,7 +283,7 @@ export class Accounting {
     clearTimeout(this.timer);
     await this.running;
     const unwritten = this.deps.listJobs().filter((job) => {
-      const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
+      const key = keyOf(job);
       const mem = this.acked.get(key);
       return mem && mem.uid === job.metadata.uid && mem.periods > (job.status?.accounting?.chargedPeriods ?? 0);
     });
@@ -296,7 +302,7 @@ export class Accounting {
     const settled: UCloudJob[] = [];
     for (const cached of this.deps.listJobs()) {
       if (!cached?.spec?.jobId || !cached.metadata?.name) continue;
-      const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
+      const key = keyOf(cached);
       seen.add(key);
       const job = this.withAcked(key, cached);
       const final = isFinal(job.status?.state);
@@ -351,7 +357,7 @@ export class Accounting {
     const persistEvery = this.deps.persistEveryMs ?? 0;
     await runLimited(taken, 16, async ({ job, windows }) => {
       const last = windows[windows.length - 1]!;
-      const key = `${job.metadata.namespace}/${job.metadata.name}`;
+      const key = keyOf(job);
       this.acked.set(key, { uid: job.metadata.uid, periods: last.chargedPeriodsAfter, lastChargeId: last.chargeId });
       const patch: Partial<UCloudJobStatus> = {
         accounting: { chargedPeriods: last.chargedPeriodsAfter, lastChargeId: last.chargeId, chargedAt: at },
@@ -396,17 +402,13 @@ export class Accounting {
         await markUnknownToCore(this.deps.kube, this.deps.logger, job, { call: 'chargeCredits', why: r.error.why }, now, accounting ? { accounting } : {});
       } else if (r.verdict === 'refused' && !this.refusedNoted.has(uid)) {
         this.refusedNoted.add(uid);
-        const ns = job.metadata.namespace!;
-        await this.deps.kube
-          .recordEvent({
-            namespace: ns,
-            regarding: { apiVersion: job.apiVersion, kind: job.kind, name: job.metadata.name, namespace: ns, uid: job.metadata.uid },
-            type: 'Warning',
-            reason: 'ChargeRejected',
-            action: 'Charge',
-            note: `UCloud/Core refused this job's charges (${r.error.why}); they are sent again every accounting pass`,
-          })
-          .catch(() => undefined);
+        await this.events.record(
+          jobRef(job),
+          'Warning',
+          'ChargeRejected',
+          'Charge',
+          `UCloud/Core refused this job's charges (${r.error.why}); they are sent again every accounting pass`,
+        );
       }
     }
   }

@@ -18,8 +18,13 @@ import { Reporter } from './reporter.js';
 import { trimPod } from './pod-trim.js';
 import { trimToIdentity, type ChildIdentity } from './child-trim.js';
 import { trimJob } from './job-trim.js';
+import { PeerIndex } from './peer-index.js';
+import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
 
 export const CONTROLLER_NAME = 'ucloudjob';
+
+/** The kinds of a job's supporting objects, by their API resource names. */
+type ChildResource = 'configmaps' | 'services' | 'networkpolicies';
 
 export interface ControllerDeps {
   kc: KubeConfig;
@@ -36,15 +41,13 @@ export class Controller {
   readonly jobs: Informer<UCloudJob>;
   readonly pods: Informer<V1Pod>;
   /** The jobs' ConfigMaps, Services and NetworkPolicies, by identity only: to repair what others delete. */
-  readonly children: Informer<ChildIdentity>[];
+  readonly children: Record<ChildResource, Informer<ChildIdentity>>;
   readonly reporter: Reporter;
   readonly reconciler: Reconciler;
   private workers: Promise<void>[] = [];
   private resyncTimer?: NodeJS.Timeout;
   private running = false;
-  /** Peering index: job key → UCloudJob names it names as peers, and peer name → keys naming it. */
-  private readonly namesPeers = new Map<string, string[]>();
-  private readonly namedBy = new Map<string, Set<string>>();
+  private readonly peers = new PeerIndex();
   /** Per job key: the fields whose change needs a reconcile (see reconcileRelevant). */
   private readonly relevant = new Map<string, string>();
   /** Hooks other components (accounting) use to learn about jobs. */
@@ -81,25 +84,25 @@ export class Controller {
     // Level-triggered repair: someone deleting a job's rank files, Service or NetworkPolicy (a job
     // without its policy has lost its isolation) requeues the job, which recreates them. Only
     // identities are cached, so this costs little memory even with 10,000 jobs.
-    const childPaths: Array<[string, string, InformerOptions<ChildIdentity>['list']]> = [
-      ['configmaps', `/api/v1/namespaces/${ns}/configmaps`, (page) => kube.configMaps.list(ns, selector, page)],
-      ['services', `/api/v1/namespaces/${ns}/services`, (page) => kube.services.list(ns, selector, page)],
-      ['networkpolicies', `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, (page) => kube.networkPolicies.list(ns, selector, page)],
-    ];
-    this.children = childPaths.map(
-      ([resource, path, list]) =>
-        new Informer<ChildIdentity>({
-          kc,
-          path,
-          list,
-          labelSelector: selector,
-          resource,
-          logger,
-          metrics,
-          relistIntervalMs,
-          transform: (raw) => trimToIdentity(raw, resource === 'networkpolicies'),
-        }),
-    );
+    const child = (resource: ChildResource, path: string, list: InformerOptions<ChildIdentity>['list']) =>
+      new Informer<ChildIdentity>({
+        kc,
+        path,
+        list,
+        labelSelector: selector,
+        resource,
+        logger,
+        metrics,
+        relistIntervalMs,
+        transform: (raw) => trimToIdentity(raw, resource === 'networkpolicies'),
+      });
+    this.children = {
+      configmaps: child('configmaps', `/api/v1/namespaces/${ns}/configmaps`, (page) => kube.configMaps.list(ns, selector, page)),
+      services: child('services', `/api/v1/namespaces/${ns}/services`, (page) => kube.services.list(ns, selector, page)),
+      networkpolicies: child('networkpolicies', `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, (page) =>
+        kube.networkPolicies.list(ns, selector, page),
+      ),
+    };
     this.reporter = new Reporter({
       kube,
       control: deps.control,
@@ -119,21 +122,18 @@ export class Controller {
       getJob: (n, name) => this.jobs.get(n, name),
       listJobs: () => this.jobs.list(),
       podsOf: (_n, name) => this.pods.byIndex(name),
-      childrenOf: (n, name) => {
-        const [configMaps, services, policies] = this.children as [Informer<ChildIdentity>, Informer<ChildIdentity>, Informer<ChildIdentity>];
-        return {
-          configMap: configMaps.get(n, configMapName(name)),
-          service: services.get(n, serviceName(name)),
-          networkPolicy: policies.get(n, networkPolicyName(name)),
-        };
-      },
-      namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => key.slice(key.indexOf('/') + 1)),
+      childrenOf: (n, name) => ({
+        configMap: this.children.configmaps.get(n, configMapName(name)),
+        service: this.children.services.get(n, serviceName(name)),
+        networkPolicy: this.children.networkpolicies.get(n, networkPolicyName(name)),
+      }),
+      namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => splitKey(key).name),
       onOutboxPending: (n, name, written) => this.reporter.notify(n, name, written),
       onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),
       now: deps.now,
     });
     this.jobs.onChange((job, kind) => {
-      const key = `${job.metadata?.namespace}/${job.metadata?.name}`;
+      const key = keyOf(job);
       if (kind === 'delete') {
         this.reconciler.forget(job.metadata!.namespace!, job.metadata!.name, job.metadata?.uid);
         this.relevant.delete(key);
@@ -149,48 +149,30 @@ export class Controller {
       // Peering is symmetric: a job naming another as a peer changes the other's NetworkPolicy,
       // and a job that names this one must learn when it ends (its policy and aliases drop it).
       const named = kind === 'delete' ? [] : (job.spec?.peers ?? []).map((p) => jobResourceName(p.jobId));
-      for (const name of new Set([...(this.namesPeers.get(key) ?? []), ...named])) this.queue.add(`${job.metadata?.namespace}/${name}`);
+      for (const name of new Set([...this.peers.namedByJob(key), ...named])) this.queue.add(objectKey(job.metadata?.namespace, name));
       for (const key2 of this.jobsNaming(job.metadata!.namespace!, job.metadata!.name)) this.queue.add(key2);
-      this.indexPeers(key, named);
+      this.peers.set(key, named);
     });
-    this.children.forEach((inf, i) => inf.onChange((child, kind) => this.onChildChange(child, kind, childPaths[i]![0])));
+    for (const [resource, inf] of Object.entries(this.children) as Array<[ChildResource, Informer<ChildIdentity>]>) {
+      inf.onChange((obj, kind) => this.onChildChange(obj, kind, resource));
+    }
     this.pods.onChange((pod) => {
       const owner = pod.metadata?.labels?.[LABEL_JOB];
       if (!owner) return;
-      this.queue.add(`${pod.metadata?.namespace}/${owner}`);
+      this.queue.add(objectKey(pod.metadata?.namespace, owner));
       // Jobs that name the owner as a peer publish its pods' addresses (peer-aliases.ts).
       for (const key of this.jobsNaming(pod.metadata!.namespace!, owner)) this.queue.add(key);
     });
   }
 
-  private onChildChange(child: ChildIdentity, kind: ChangeKind, resource: string): void {
+  private onChildChange(child: ChildIdentity, kind: ChangeKind, resource: ChildResource): void {
     // Our own creates arrive as adds; only a deletion or someone else's edit of a policy needs repair.
     if (kind === 'add' || (kind === 'update' && resource !== 'networkpolicies')) return;
     const owner = child.metadata?.labels?.[LABEL_JOB];
     const ns = child.metadata?.namespace;
     if (!owner || !ns) return;
     this.reconciler.childChanged(ns, owner);
-    this.queue.add(`${ns}/${owner}`);
-  }
-
-  private indexPeers(key: string, named: readonly string[]): void {
-    const ns = key.slice(0, key.indexOf('/'));
-    for (const name of this.namesPeers.get(key) ?? []) {
-      const set = this.namedBy.get(`${ns}/${name}`);
-      set?.delete(key);
-      if (set && !set.size) this.namedBy.delete(`${ns}/${name}`);
-    }
-    if (!named.length) {
-      this.namesPeers.delete(key);
-      return;
-    }
-    this.namesPeers.set(key, [...named]);
-    for (const name of named) {
-      const k = `${ns}/${name}`;
-      const set = this.namedBy.get(k) ?? new Set<string>();
-      set.add(key);
-      this.namedBy.set(k, set);
-    }
+    this.queue.add(objectKey(ns, owner));
   }
 
   /** When every rank of the job has ended, per the pod cache (job-planner ranksEndedAt). */
@@ -204,17 +186,17 @@ export class Controller {
 
   /** Keys of the jobs that name `namespace/name` as a peer. */
   jobsNaming(namespace: string, name: string): string[] {
-    return [...(this.namedBy.get(`${namespace}/${name}`) ?? [])];
+    return this.peers.naming(namespace, name);
   }
 
   get hasSynced(): boolean {
-    return this.jobs.hasSynced && this.pods.hasSynced && this.children.every((c) => c.hasSynced);
+    return this.jobs.hasSynced && this.pods.hasSynced && Object.values(this.children).every((c) => c.hasSynced);
   }
 
   async start(): Promise<void> {
     this.running = true;
     // Pods first: a job reconciled before its pods are cached would try to create them again.
-    await Promise.all([this.pods.start(), ...this.children.map((c) => c.start())]);
+    await Promise.all([this.pods.start(), ...Object.values(this.children).map((c) => c.start())]);
     await this.jobs.start();
     this.reporter.start();
     this.deps.metrics.maxConcurrentReconciles.set({ controller: CONTROLLER_NAME }, this.deps.config.reconciler.workers);
@@ -228,7 +210,7 @@ export class Controller {
     const every = this.deps.config.reconciler.resyncSeconds * 1000;
     if (!every || !this.running) return;
     this.resyncTimer = setTimeout(() => {
-      for (const j of this.jobs.list()) this.queue.add(`${j.metadata.namespace}/${j.metadata.name}`);
+      for (const j of this.jobs.list()) this.queue.add(keyOf(j));
       this.scheduleResync();
     }, every);
     this.resyncTimer.unref();
@@ -241,7 +223,7 @@ export class Controller {
       if (key === undefined) return;
       const started = performance.now();
       metrics.activeWorkers.inc({ controller: CONTROLLER_NAME });
-      const [namespace, name] = key.split('/') as [string, string];
+      const { namespace, name } = splitKey(key);
       try {
         const res = await this.reconciler.reconcile(namespace, name);
         this.queue.forget(key);
@@ -272,7 +254,7 @@ export class Controller {
     await Promise.all(this.workers);
     this.workers = [];
     await this.reporter.stop();
-    await Promise.all([this.jobs.stop(), this.pods.stop(), ...this.children.map((c) => c.stop())]);
+    await Promise.all([this.jobs.stop(), this.pods.stop(), ...Object.values(this.children).map((c) => c.stop())]);
   }
 }
 

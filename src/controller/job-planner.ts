@@ -6,7 +6,6 @@ import type { V1Pod } from '@kubernetes/client-node';
 import {
   isFinal,
   unacknowledged,
-  LABEL_RANK,
   type OutboxEntry,
   type UCloudJob,
   type UCloudJobState,
@@ -17,6 +16,7 @@ import type { OperatorConfig } from '../config.js';
 import { ConditionType, Reason, setCondition } from './conditions.js';
 import { mapPods } from './state-mapping.js';
 import { canonicalJson } from './canonical-json.js';
+import { podRank, userContainerState } from './pod-facts.js';
 
 export interface PlanInput {
   job: UCloudJob;
@@ -56,11 +56,6 @@ export const UNKNOWN_TO_CORE_MESSAGE = 'UCloud/Core does not know this job (it m
 /** Outbox entries beyond this many acknowledged ones are dropped when status is rewritten. */
 const KEEP_ACKNOWLEDGED = 3;
 
-const rankOf = (pod: V1Pod): number | undefined => {
-  const v = pod.metadata?.labels?.[LABEL_RANK];
-  const n = v === undefined ? NaN : Number(v);
-  return Number.isInteger(n) ? n : undefined;
-};
 
 const ms = (iso: string | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 const iso = (t: number): string => new Date(t).toISOString();
@@ -77,12 +72,12 @@ function toTime(v: unknown): number | undefined {
 
 /** When the user container of a pod started running, if the pod says. */
 function containerStartedAt(pod: V1Pod): number | undefined {
-  const cs = pod.status?.containerStatuses?.[0]?.state;
+  const cs = userContainerState(pod);
   return toTime(cs?.running?.startedAt) ?? toTime(cs?.terminated?.startedAt) ?? toTime(pod.status?.startTime);
 }
 
 function containerFinishedAt(pod: V1Pod): number | undefined {
-  return toTime(pod.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt);
+  return toTime(userContainerState(pod)?.terminated?.finishedAt);
 }
 
 /** The UCloud path of the job's /work folder: its job folder's, or the site work volume's when visible in UCloud. */
@@ -123,7 +118,7 @@ function minDefined(...xs: Array<number | undefined>): number | undefined {
 export function livePodsByRank(replicas: number, pods: readonly V1Pod[]): Map<number, V1Pod> {
   const byRank = new Map<number, V1Pod>();
   for (const pod of pods) {
-    const r = rankOf(pod);
+    const r = podRank(pod);
     if (r !== undefined && r < replicas && !pod.metadata?.deletionTimestamp) byRank.set(r, pod);
   }
   return byRank;
@@ -376,9 +371,9 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
 /** Provider-side faults that will not resolve by waiting: image pulls and unschedulable pods. */
 function stuckReason(pods: readonly V1Pod[], t: number, config: OperatorConfig): string | undefined {
   for (const pod of pods) {
-    const rank = rankOf(pod);
+    const rank = podRank(pod);
     const age = t - (toTime(pod.metadata?.creationTimestamp) ?? t);
-    const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
+    const waiting = userContainerState(pod)?.waiting;
     if (waiting && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason ?? '') && age >= config.jobs.imagePullGraceSeconds * 1000) {
       return `The image of rank ${rank} could not be pulled (${waiting.reason}): ${waiting.message ?? ''}`.trim();
     }

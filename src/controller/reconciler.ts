@@ -3,7 +3,7 @@
 // children. Idempotent: running it twice, or after a crash at any line, does the same thing.
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
-import { API_VERSION, KIND, LABEL_JOB, UCloudJobSchema, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
+import { LABEL_JOB, UCloudJobSchema, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import { configMapName, jobResourceName, networkPolicyName, podName, serviceName, sshObjectName } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { isConflict, isNotFound, toKubeError } from '../k8s/errors.js';
@@ -21,6 +21,8 @@ import { peerAliasService, peerEndpointSlices, peerServiceName, rankAddresses, t
 import { dueWindows } from './accounting.js';
 import { planJob } from './job-planner.js';
 import { specProblems } from './spec-check.js';
+import { JobEventRecorder, jobRef, type EventType } from './job-events.js';
+import { keyOf, objectKey } from '../k8s/object-key.js';
 
 export interface ReconcilerDeps {
   kube: KubePort;
@@ -28,8 +30,9 @@ export interface ReconcilerDeps {
   logger: Logger;
   metrics?: OperatorMetrics;
   control?: JobsControlPort;
-  getJob: (namespace: string, name: string) => unknown;
-  listJobs: () => readonly unknown[];
+  /** The UCloudJob as the cache holds it: stored by the apiserver, not yet checked against our schema (reconcile parses it). */
+  getJob: (namespace: string, name: string) => UCloudJob | undefined;
+  listJobs: () => readonly UCloudJob[];
   podsOf: (namespace: string, name: string) => readonly V1Pod[];
   /** The job's ConfigMap, Service and NetworkPolicy as the child caches hold them (docs/adr/0011). */
   childrenOf?: (namespace: string, name: string) => { configMap?: ChildIdentity; service?: ChildIdentity; networkPolicy?: ChildIdentity };
@@ -55,12 +58,23 @@ export class Reconciler {
   private readonly tornDown = new Set<string>();
   /** uid of jobs whose children other than pods and the NetworkPolicy are already deleted. */
   private readonly childrenDeleted = new Set<string>();
+  /**
+   * uid → how many child changes (deletions, foreign edits) were seen. An ensure that began before
+   * a change must not record `ensured` when it ends: its creates may have found the child still
+   * there (AlreadyExists) just before it was deleted, and the requeued reconcile would then trust
+   * the stale record and never recreate it.
+   */
+  private readonly childChanges = new Map<string, number>();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  private readonly events: JobEventRecorder;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.events = new JobEventRecorder(deps.kube, deps.logger);
+  }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
-    const raw = this.deps.getJob(namespace, name) as UCloudJob | undefined;
-    const key = `${namespace}/${name}`;
+    const raw = this.deps.getJob(namespace, name);
+    const key = objectKey(namespace, name);
     if (!raw) {
       this.firstMissingAt.delete(key);
       return {};
@@ -189,7 +203,7 @@ export class Reconciler {
       // With the resourceVersion read: a concurrent status write wins, and the next pass says it again.
       await this.deps.kube.ucloudJobs.replaceStatus({ ...job, status: { ...job.status, conditions } });
     } catch (e) {
-      if (!isConflict(e) && !isNotFound(e)) this.deps.logger.warn('Could not record the ChildrenCreated condition', { job: `${job.metadata.namespace}/${job.metadata.name}`, err: e });
+      if (!isConflict(e) && !isNotFound(e)) this.deps.logger.warn('Could not record the ChildrenCreated condition', { job: keyOf(job), err: e });
     }
   }
 
@@ -208,15 +222,15 @@ export class Reconciler {
     const left = Date.parse(job.status.finishedAt) + retainMs - now.getTime();
     if (left > 0) return { requeueAfterMs: left };
     await this.deps.kube.ucloudJobs.delete(job.metadata.namespace!, job.metadata.name);
-    this.deps.logger.info('Deleted a settled UCloudJob after its retention period', { job: `${job.metadata.namespace}/${job.metadata.name}` });
+    this.deps.logger.info('Deleted a settled UCloudJob after its retention period', { job: keyOf(job) });
     return {};
   }
 
   /** Jobs that named this job as a peer: their pods must be admitted by our NetworkPolicy. */
   private peersOfOthers(job: UCloudJob): string[] {
     const candidates = this.deps.namingJobs
-      ? this.deps.namingJobs(job.metadata.namespace!, job.metadata.name).map((n) => this.deps.getJob(job.metadata.namespace!, n) as UCloudJob | undefined)
-      : (this.deps.listJobs() as UCloudJob[]);
+      ? this.deps.namingJobs(job.metadata.namespace!, job.metadata.name).map((n) => this.deps.getJob(job.metadata.namespace!, n))
+      : this.deps.listJobs();
     const names: string[] = [];
     for (const other of candidates) {
       if (!other || other.metadata?.name === job.metadata.name || isFinal(other.status?.state)) continue;
@@ -229,7 +243,7 @@ export class Reconciler {
   private peerAddresses(job: UCloudJob): PeerAddresses {
     const out: Record<string, Array<string | undefined>> = {};
     for (const peer of job.spec.peers) {
-      const peerJob = this.deps.getJob(job.metadata.namespace!, jobResourceName(peer.jobId)) as UCloudJob | undefined;
+      const peerJob = this.deps.getJob(job.metadata.namespace!, jobResourceName(peer.jobId));
       // A peer that has ended (or is gone) has no addresses worth publishing: its IPs are free.
       if (!peerJob || peerJob.spec?.jobId !== peer.jobId || isFinal(peerJob.status?.state)) {
         out[peer.jobId] = [];
@@ -250,6 +264,7 @@ export class Reconciler {
       .update(`${job.metadata.generation}:${JSON.stringify(policy.spec)}:${JSON.stringify(slices.map((s) => [s.metadata?.name, s.endpoints]))}`)
       .digest('base64');
     if (this.ensured.get(uid) === fingerprint) return;
+    const changesBefore = this.childChanges.get(uid) ?? 0;
     if (!slices.length && !peerAliasService(job, this.deps.config) && this.childrenCached(job, policy)) {
       this.deps.metrics?.childrenFromCache.inc();
       this.ensured.set(uid, fingerprint);
@@ -265,7 +280,7 @@ export class Reconciler {
       });
     }
     await this.ensurePeerAliases(job, slices);
-    this.ensured.set(uid, fingerprint);
+    if ((this.childChanges.get(uid) ?? 0) === changesBefore) this.ensured.set(uid, fingerprint);
   }
 
   /**
@@ -358,6 +373,7 @@ export class Reconciler {
     if (left.items.length) return false;
     await this.deps.kube.networkPolicies.delete(ns, networkPolicyName(name));
     this.ensured.delete(uid);
+    this.childChanges.delete(uid);
     this.childrenDeleted.delete(uid);
     this.tornDown.add(uid);
     return true;
@@ -365,14 +381,17 @@ export class Reconciler {
 
   /** A child object was deleted or edited by someone else: verify every child on the next reconcile. */
   childChanged(namespace: string, name: string): void {
-    const job = this.deps.getJob(namespace, name) as UCloudJob | undefined;
-    this.ensured.delete(job?.metadata?.uid ?? name);
+    const job = this.deps.getJob(namespace, name);
+    const uid = job?.metadata?.uid ?? name;
+    this.ensured.delete(uid);
+    this.childChanges.set(uid, (this.childChanges.get(uid) ?? 0) + 1);
   }
 
   forget(namespace: string, name: string, uid?: string): void {
-    this.firstMissingAt.delete(`${namespace}/${name}`);
+    this.firstMissingAt.delete(objectKey(namespace, name));
     if (uid) {
       this.ensured.delete(uid);
+      this.childChanges.delete(uid);
       this.tornDown.delete(uid);
       this.childrenDeleted.delete(uid);
     }
@@ -396,30 +415,11 @@ export class Reconciler {
     } catch (e) {
       this.deps.logger.warn('Could not record InvalidSpec condition', { job: `${ns}/${name}`, err: e });
     }
-    await this.deps.kube
-      .recordEvent({
-        namespace: ns,
-        regarding: { apiVersion: API_VERSION, kind: KIND, name, namespace: ns, uid: raw.metadata?.uid },
-        type: 'Warning',
-        reason: 'InvalidSpec',
-        action: 'Reconcile',
-        note: message,
-      })
-      .catch(() => undefined);
+    await this.events.record({ namespace: ns, name, uid: raw.metadata?.uid }, 'Warning', 'InvalidSpec', 'Reconcile', message);
   }
 
-  private async event(job: UCloudJob, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
-    const ns = job.metadata.namespace!;
-    await this.deps.kube
-      .recordEvent({
-        namespace: ns,
-        regarding: { apiVersion: API_VERSION, kind: KIND, name: job.metadata.name, namespace: ns, uid: job.metadata.uid },
-        type,
-        reason,
-        action: 'Reconcile',
-        note,
-      })
-      .catch((e: unknown) => this.deps.logger.warn('Could not record event', { err: e }));
+  private async event(job: UCloudJob, type: EventType, reason: string, note: string): Promise<void> {
+    await this.events.record(jobRef(job), type, reason, 'Reconcile', note);
   }
 }
 

@@ -12,6 +12,8 @@ import type { JobUpdate } from '../ucloud/control-api.js';
 import type { JobState } from '../ucloud/job.js';
 import { trimJob } from './job-trim.js';
 import { markUnknownToCore } from './unknown-to-core.js';
+import { JobEventRecorder } from './job-events.js';
+import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
 
 export interface ReporterDeps {
   kube: KubePort;
@@ -85,7 +87,11 @@ export class Reporter {
   /** Jobs as last written by the reconciler, until the cache has caught up with them. */
   private readonly written = new Map<string, UCloudJob>();
 
-  constructor(private readonly deps: ReporterDeps) {}
+  private readonly events: JobEventRecorder;
+
+  constructor(private readonly deps: ReporterDeps) {
+    this.events = new JobEventRecorder(deps.kube, deps.logger);
+  }
 
   start(): void {
     this.stopped = false;
@@ -99,8 +105,9 @@ export class Reporter {
   notify(namespace: string, name: string, written?: UCloudJob): void {
     if (this.stopped) return;
     // Trimmed like the cache's copies: thousands can wait here while the watch lags behind a burst.
-    if (written) this.written.set(`${namespace}/${name}`, trimJob(written));
-    this.pending.add(`${namespace}/${name}`);
+    const key = objectKey(namespace, name);
+    if (written) this.written.set(key, trimJob(written));
+    this.pending.add(key);
     this.schedule(this.deps.batchWindowMs);
   }
 
@@ -114,7 +121,7 @@ export class Reporter {
     for (const job of this.deps.listJobs()) {
       // A job Core has no record of owes Core nothing: its updates are never sent (ADR 0015).
       if (job.status?.unknownToCore) continue;
-      const pending = unacknowledged(job.status, this.acked.get(`${job.metadata.namespace}/${job.metadata.name}`) ?? 0);
+      const pending = unacknowledged(job.status, this.acked.get(keyOf(job)) ?? 0);
       if (!pending.length) continue;
       updates += pending.length;
       const at = Date.parse(pending[0]!.at);
@@ -142,12 +149,12 @@ export class Reporter {
   private sweep(): void {
     // Drops written copies the cache has caught up with (and ones of jobs long gone).
     for (const key of [...this.written.keys()]) {
-      const [namespace, name] = key.split('/') as [string, string];
+      const { namespace, name } = splitKey(key);
       if (!this.deps.getJob(namespace, name) && !this.pending.has(key)) this.written.delete(key);
       else this.current(key, namespace, name);
     }
     for (const job of this.deps.listJobs()) {
-      const key = `${job.metadata.namespace}/${job.metadata.name}`;
+      const key = keyOf(job);
       if (job.status?.unknownToCore) {
         this.unknownToCore.delete(job.metadata.uid ?? key); // the cache shows the mark now
         continue;
@@ -179,7 +186,7 @@ export class Reporter {
   private collect(): Item[] {
     const items: Item[] = [];
     for (const key of [...this.pending]) {
-      const [namespace, name] = key.split('/') as [string, string];
+      const { namespace, name } = splitKey(key);
       const job = this.current(key, namespace, name);
       this.pending.delete(key);
       // Core has no such job: nothing sent for it could succeed (status.unknownToCore).
@@ -273,16 +280,13 @@ export class Reporter {
           seqs: its.map((it) => it.entry.seq),
           why: r.error.why,
         });
-        await this.deps.kube
-          .recordEvent({
-            namespace: first.namespace,
-            regarding: { apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: first.name, namespace: first.namespace },
-            type: 'Warning',
-            reason: 'UpdateRejected',
-            action: 'Report',
-            note: `UCloud/Core rejected update(s) ${its.map((it) => it.entry.seq).join(', ')}: ${r.error.why}`,
-          })
-          .catch(() => undefined);
+        await this.events.record(
+          { namespace: first.namespace, name: first.name },
+          'Warning',
+          'UpdateRejected',
+          'Report',
+          `UCloud/Core rejected update(s) ${its.map((it) => it.entry.seq).join(', ')}: ${r.error.why}`,
+        );
       }
     }
     if (!done.length) return;

@@ -13,6 +13,7 @@ const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const ENV_NAME = /^[\x21-\x3c\x3e-\x7e]+$/;
 // No whitespace or control characters anywhere: the apiserver refuses leading/trailing blanks,
 // the container runtime every other one.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const IMAGE = /^[^\s\x00-\x1f\x7f]+$/;
 
 function badDate(v: string | undefined): boolean {

@@ -13,9 +13,9 @@
 // as SUCCESS with the exit in the message. Missing pods are reported, never judged: creating them,
 // and failing a job whose pod vanished after a grace period, is the planner's business.
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
-import { LABEL_RANK, type UCloudJobState } from '../api/v1alpha1/ucloudjob.js';
+import type { UCloudJobState } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../config.js';
-import { USER_CONTAINER } from './desired/pod-builder.js';
+import { podRank, userContainerState } from './pod-facts.js';
 
 export type FailureRule = OperatorConfig['jobs']['failureRule'];
 export type MappedState = Extract<UCloudJobState, 'IN_QUEUE' | 'RUNNING' | 'SUCCESS' | 'FAILURE'>;
@@ -68,14 +68,8 @@ const MAX_LISTED = 5;
 const clean = (s: string | undefined): string => (s ?? '').replace(/\s+/g, ' ').trim();
 const detail = (s: string | undefined): string => (clean(s) ? `: ${clean(s)}` : '');
 
-function rankOf(pod: V1Pod): number | undefined {
-  const v = pod.metadata?.labels?.[LABEL_RANK];
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
-}
-
 function userTerminated(pod: V1Pod): V1ContainerStateTerminated | undefined {
-  const statuses = pod.status?.containerStatuses ?? [];
-  return (statuses.find((c) => c.name === USER_CONTAINER) ?? statuses[0])?.state?.terminated;
+  return userContainerState(pod)?.terminated;
 }
 
 const fault = (rank: number, reason: string, exitCode?: number): RankStatus => ({
@@ -109,9 +103,8 @@ function disruption(pod: V1Pod): string | undefined {
 function waitingReason(pod: V1Pod): string {
   const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (sched?.status === 'False') return `${sched.reason ?? 'Unschedulable'}${detail(sched.message)}`;
-  const statuses = pod.status?.containerStatuses ?? [];
   const waiting =
-    (statuses.find((c) => c.name === USER_CONTAINER) ?? statuses[0])?.state?.waiting ??
+    userContainerState(pod)?.waiting ??
     pod.status?.initContainerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
   if (waiting?.reason) return `${waiting.reason}${detail(waiting.message)}`;
   return pod.spec?.nodeName ? 'starting' : 'waiting to be scheduled';
@@ -192,7 +185,7 @@ const clip = (s: string): string => (s.length > MAX_MESSAGE ? `${s.slice(0, MAX_
 function podsByRank(pods: readonly V1Pod[], replicas: number): Map<number, V1Pod> {
   const byRank = new Map<number, V1Pod>();
   for (const pod of pods) {
-    const r = rankOf(pod);
+    const r = podRank(pod);
     if (r === undefined || r >= replicas) continue;
     const seen = byRank.get(r);
     if (!seen || (seen.metadata?.deletionTimestamp && !pod.metadata?.deletionTimestamp)) byRank.set(r, pod);

@@ -3,9 +3,10 @@
 // they record it here, and the planner ends the job on its next reconcile (docs/adr/0015).
 // Written before anything acts on it, like every decision: a crash after the patch stops the job
 // anyway, a crash before it finds the job refused again on the next pass.
-import { API_VERSION, KIND, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import type { UCloudJob, UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
+import { JobEventRecorder, jobRef } from './job-events.js';
 
 export interface UnknownToCore {
   call: string;
@@ -36,15 +37,12 @@ export async function markUnknownToCore(
     return false;
   }
   logger.warn('UCloud/Core does not know this job; stopping it', { job: `${ns}/${name}`, jobId: job.spec.jobId, call: what.call, why });
-  await kube
-    .recordEvent({
-      namespace: ns,
-      regarding: { apiVersion: API_VERSION, kind: KIND, name, namespace: ns, uid: job.metadata.uid },
-      type: 'Warning',
-      reason: 'UnknownToCore',
-      action: what.call === 'update' ? 'Report' : 'Charge',
-      note: `UCloud/Core has no job ${job.spec.jobId} (${what.call}: ${why}); stopping its pods, nothing more is reported or charged`,
-    })
-    .catch(() => undefined);
+  await new JobEventRecorder(kube, logger).record(
+    jobRef(job),
+    'Warning',
+    'UnknownToCore',
+    what.call === 'update' ? 'Report' : 'Charge',
+    `UCloud/Core has no job ${job.spec.jobId} (${what.call}: ${why}); stopping its pods, nothing more is reported or charged`,
+  );
   return true;
 }

@@ -10,6 +10,7 @@ import { isGone } from './errors.js';
 import type { ListPage, Listed } from './kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
+import { keyOf, objectKey } from './object-key.js';
 
 /** The part of an object the cache needs; UCloudJob (zod-typed) and V1Pod both fit. */
 export interface CachedObject {
@@ -42,7 +43,6 @@ export interface InformerOptions<T extends CachedObject> {
 export type ChangeKind = 'add' | 'update' | 'delete';
 export type ChangeHandler<T> = (obj: T, kind: ChangeKind) => void;
 
-const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 export class Informer<T extends CachedObject> {
   private readonly objects = new Map<string, T>();
@@ -90,7 +90,7 @@ export class Informer<T extends CachedObject> {
   }
 
   get(namespace: string, name: string): T | undefined {
-    return this.objects.get(`${namespace}/${name}`);
+    return this.objects.get(objectKey(namespace, name));
   }
 
   /** Objects whose indexBy value is `value` (empty when no index is configured). */
@@ -190,7 +190,7 @@ export class Informer<T extends CachedObject> {
     this.abort?.abort();
     this.abort = undefined;
     const seen = new Set<string>();
-    let resourceVersion = '';
+    let resourceVersion: string;
     let next: string | undefined;
     do {
       const page = await this.opts.list({ limit: this.opts.pageSize ?? 500, continue: next }).catch((e: unknown) => {

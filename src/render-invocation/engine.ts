@@ -138,7 +138,7 @@ function matchOrSearch(anchored: boolean) {
     try {
       compiled = new RegExp(anchored ? `^(?:${body})$` : body, flags);
     } catch (e) {
-      throw new Error(`could not compile input regex: ${(e as Error).message}`);
+      throw new Error(`could not compile input regex: ${(e as Error).message}`, { cause: e });
     }
     return compiled.test(gonjaString(value));
   };

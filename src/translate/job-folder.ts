@@ -19,7 +19,8 @@ const CONTROL = /\p{Cc}/u;
 export function placeholdersOf(template: string): Set<TemplateVar> {
   const used = new Set<TemplateVar>();
   for (const [, name] of template.matchAll(PLACEHOLDER)) {
-    if (!(TEMPLATE_VARS as readonly string[]).includes(name!)) throw new PathError(`unknown placeholder {${name}} (known: ${TEMPLATE_VARS.map((v) => `{${v}}`).join(', ')})`);
+    if (!(TEMPLATE_VARS as readonly string[]).includes(name!))
+      throw new PathError(`unknown placeholder {${name}} (known: ${TEMPLATE_VARS.map((v) => `{${v}}`).join(', ')})`);
     used.add(name as TemplateVar);
   }
   if (/[{}]/.test(template.replace(PLACEHOLDER, ''))) throw new PathError('unbalanced "{" or "}"');

@@ -17,7 +17,7 @@ import {
   type UCloudJob,
   type UCloudJobSpec,
 } from '../api/v1alpha1/ucloudjob.js';
-import type { OperatorConfig, ProductConfig } from '../config.js';
+import { rootProfile, type OperatorConfig, type ProductConfig } from '../config.js';
 import {
   ACCOUNTING_FREQUENCIES,
   durationToMillis,
@@ -326,10 +326,10 @@ export function jobToSpec(job: Job, config: OperatorConfig): UCloudJobSpec {
     throw new TranslationError('specification.replicas', `the application does not allow multi-node jobs (asked for ${replicas})`, 'MULTI_NODE_NOT_ALLOWED');
   }
   // ContainerDescription.runAsRoot is a permission, not a demand: core2 sets it on every
-  // application it normalises (app_yaml.go, app_yaml_legacy.go), and IM2 turns it into no more
-  // than runAsNonRoot=false (im2/.../containers/job_builder.go). Refusing it would refuse every
-  // core2 application; a site that does not allow root runs them with runAsNonRoot instead.
-  const runAsRoot = app.container?.runAsRoot === true && config.jobs.allowRunAsRoot;
+  // application it normalises (app_yaml.go, app_yaml_legacy.go), and IM2 turns it into
+  // runAsNonRoot=false with privilege escalation (im2/.../containers/job_builder.go). Refusing it
+  // would refuse every core2 application; under jobs.rootApps `non-root` they run as runAsUser.
+  const runAsRoot = app.container?.runAsRoot === true && rootProfile(config) !== 'non-root';
 
   const { files, peers } = collect(job);
   const { mounts, fileMapper } = buildMounts(files, config);

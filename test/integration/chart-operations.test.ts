@@ -30,7 +30,10 @@ function freePort(): Promise<number> {
 }
 
 describe('the chart for people and SREs', () => {
+  /** The release's namespace (Deployment, credentials, the helm test hook). */
   let ns: TestNamespace;
+  /** jobsNamespace: a namespace of its own, as the chart requires (UCloudJobs, the Lease). */
+  let jobs: TestNamespace;
   let core: UCloudCoreEmulator;
   let operator: OperatorProcess | undefined;
   // Unique: the user roles are cluster-wide, and a crashed run must not block the next one.
@@ -40,6 +43,7 @@ describe('the chart for people and SREs', () => {
 
   beforeAll(async () => {
     ns = await createTestNamespace('chart-ops');
+    jobs = await createTestNamespace('chart-jobs');
     core = await UCloudCoreEmulator.start({ providerId: 'example' });
     await ns.core.createNamespacedSecret({
       namespace: ns.name,
@@ -53,6 +57,8 @@ describe('the chart for people and SREs', () => {
       replicaCount: 1,
       image: IMAGE,
       crds: { install: false },
+      jobsNamespace: jobs.name,
+      jobsNamespaceCreate: false,
       // The operator's probe port is this machine's (the Service's address does not route here).
       tests: { readyzUrl: `http://127.0.0.1:${probePort}/readyz` },
     });
@@ -76,15 +82,16 @@ describe('the chart for people and SREs', () => {
     await operator?.exited;
     await core?.close();
     if (ns) await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
+    await jobs?.delete();
     await ns?.delete();
   });
 
   async function as(user: string, args: string[]) {
-    return kubectl([...args, `--as=${user}`, '-n', ns.name]);
+    return kubectl([...args, `--as=${user}`, '-n', jobs.name]);
   }
 
   async function bind(user: string, clusterRole: string): Promise<void> {
-    const res = await kubectl(['-n', ns.name, 'create', 'rolebinding', `${user}-${clusterRole}`, `--clusterrole=${clusterRole}`, `--user=${user}`]);
+    const res = await kubectl(['-n', jobs.name, 'create', 'rolebinding', `${user}-${clusterRole}`, `--clusterrole=${clusterRole}`, `--user=${user}`]);
     if (res.code !== 0) throw new Error(res.stderr);
   }
 
@@ -93,7 +100,7 @@ describe('the chart for people and SREs', () => {
     const created = await core.callProvider(operator!.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, { items: [batchJob('viewed-1')] });
     expect(created.status).toBe(200);
     const name = await eventually(async () => {
-      const list = await ns.kube.ucloudJobs.list(ns.name);
+      const list = await jobs.kube.ucloudJobs.list(jobs.name);
       return (list.items[0] as { metadata?: { name?: string } } | undefined)?.metadata?.name;
     }, 'the UCloudJob');
 

@@ -13,7 +13,7 @@ import { kubectl } from '../support/ops.js';
 import type { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 
 const CRD_FILE = resolve(REPO, 'crds/ucloudjobs.ucloud.dk.yaml');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 const parse = (text: string): any => loadYaml(text);
 
 describe('the UCloudJob CRD on the apiserver', () => {

@@ -16,7 +16,7 @@ import { CHART_DIR, helm, kubectl, workDir } from '../support/ops.js';
 jest.setTimeout(150_000);
 
 const CRD_FILE = resolve(REPO, 'crds/ucloudjobs.ucloud.dk.yaml');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Obj = any;
 
 const SECRET_TOKEN = 'refresh-token-that-must-never-show-up-anywhere';
@@ -118,7 +118,7 @@ describe('the Helm chart', () => {
     const kinds = (objs: Obj[]) => objs.map((o) => o.kind).sort();
     const base = await render();
     expect(kinds(base)).toEqual(
-      ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'NetworkPolicy', 'NetworkPolicy', 'Pod', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'NetworkPolicy', 'NetworkPolicy', 'Pod', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
     );
     expect(kinds(await render(['--set', 'tests.enabled=false,rbac.userRoles=false']))).toEqual(
       kinds(base).filter((k, i, all) => k !== 'Pod' && !(k === 'ClusterRole' && all.indexOf('ClusterRole') !== i)),
@@ -158,9 +158,52 @@ describe('the Helm chart', () => {
         ],
       },
     ]);
-    // Sharing the release namespace, the default-deny leaves the operator's own pods to its policy.
-    const shared = (await render()).find((o) => o.kind === 'NetworkPolicy' && o.metadata.name.endsWith('default-deny'))!;
+    // Sharing the release namespace (allowed explicitly), the default-deny leaves the operator's own pods to its policy.
+    const shared = (await render(['--set', 'jobsNamespace=ops,jobs.allowReleaseNamespace=true'])).find((o) => o.kind === 'NetworkPolicy' && o.metadata.name.endsWith('default-deny'))!;
     expect(plain(shared.spec.podSelector)).toEqual({ matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'NotIn', values: ['rel'] }] });
+  });
+
+  it('security: M8 refuses the release namespace for the jobs unless allowed, and never with Secrets permissions there', async () => {
+    for (const args of [['--set', 'jobsNamespace='], ['--set', 'jobsNamespace=ops']]) {
+      const res = await helm(['template', 'rel', CHART_DIR, '--namespace', 'ops', ...args]);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toMatch(/jobsNamespace "ops" is the release namespace: give the jobs a namespace of their own/);
+    }
+    // Allowed explicitly: it renders, but not with the Secrets the interactive features need.
+    expect((await helm(['template', 'rel', CHART_DIR, '--namespace', 'ops', '--set', 'jobsNamespace=ops,jobs.allowReleaseNamespace=true'])).code).toBe(0);
+    for (const rbac of ['rbac.interactiveSessions=true', 'rbac.webIngress=true']) {
+      const res = await helm(['template', 'rel', CHART_DIR, '--namespace', 'ops', '--set', `jobsNamespace=ops,jobs.allowReleaseNamespace=true,${rbac}`]);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toMatch(/grant Secrets in jobsNamespace: with jobsNamespace = the release namespace that reaches ucloud.existingSecret/);
+    }
+    // The default: a namespace of its own, and every namespaced permission is there, none in the release's.
+    const objs = await render();
+    const roles = objs.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding');
+    expect([...new Set(roles.map((r) => r.metadata.namespace))]).toEqual(['ucloud-jobs']);
+  });
+
+  it.each([
+    ['non-root', [], 'restricted', 'non-root'],
+    ['im2', ['--set', 'jobs.rootApps=im2'], 'baseline', 'im2'],
+    ['the legacy allowRunAsRoot', ['--set', 'jobs.allowRunAsRoot=true'], 'baseline', 'root-no-capabilities'],
+  ])('security: M8 labels the jobs namespace it creates for Pod Security: %s', async (_what, args, level, profile) => {
+    const objs = await render(['--set', 'jobsNamespaceLabels.team=hpc', ...args]);
+    const ns = objs.find((o) => o.kind === 'Namespace');
+    expect(ns.metadata.name).toBe('ucloud-jobs');
+    expect(ns.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    expect(ns.metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': level,
+      'pod-security.kubernetes.io/warn': level,
+      'pod-security.kubernetes.io/audit': level,
+      team: 'hpc',
+    });
+    const cm = objs.find((o) => o.kind === 'ConfigMap' && o.data?.['config.json']);
+    expect(JSON.parse(cm.data['config.json']).jobs.rootApps).toBe(profile);
+    // A site label cannot weaken the level.
+    const forced = (await render(['--set', 'jobsNamespaceLabels.pod-security\\.kubernetes\\.io/enforce=privileged', ...args])).find((o) => o.kind === 'Namespace');
+    expect(forced.metadata.labels['pod-security.kubernetes.io/enforce']).toBe(level);
+    // Not created when the site brings its own namespace.
+    expect((await render(['--set', 'jobsNamespaceCreate=false', ...args])).filter((o) => o.kind === 'Namespace')).toEqual([]);
   });
 
   it('merges extraConfig over the rendered configuration', async () => {
@@ -202,14 +245,14 @@ describe('the Helm chart', () => {
     const clusterRules = operatorRoles.filter((r) => r.kind === 'ClusterRole').flatMap((r) => r.rules.map((rule: Obj) => ({ kind: r.kind, ...rule })));
     expect(clusterRules.map((r) => [r.resources, r.verbs])).toEqual([[['nodes'], ['get', 'list']]]);
 
-    // Interactive features add Secrets (named reads only: no list/watch) and exec, only when asked.
+    // Interactive features add Secrets (list for the sweep of expired sessions, no watch) and exec, only when asked.
     const interactive = await render(['--set', 'rbac.interactiveSessions=true,rbac.webIngress=true']);
     const extra = interactive
       .filter((o) => o.kind === 'Role')
       .flatMap((r) => r.rules)
       .filter((rule: Obj) => ['secrets', 'pods/exec', 'ingresses'].some((x) => rule.resources.includes(x)));
     expect(extra.map((r: Obj) => [r.resources, r.verbs])).toEqual([
-      [['secrets'], ['get', 'create', 'delete']],
+      [['secrets'], ['get', 'list', 'create', 'delete']],
       [['pods/exec'], ['get', 'create']],
       [['ingresses'], ['get', 'create', 'delete']],
     ]);
@@ -339,11 +382,14 @@ describe('the Helm chart', () => {
 
   describe('installed', () => {
     let ns: TestNamespace;
+    /** The jobs' namespace, created by the chart (jobsNamespaceCreate) and kept on uninstall. */
+    let jobsNs = '';
     const release = `chart-${process.pid}`;
     let notes = '';
     let installOutput = '';
     beforeAll(async () => {
       ns = await createTestNamespace('helm');
+      jobsNs = `${ns.name}-jobs`;
       await ns.core.createNamespacedSecret({
         namespace: ns.name,
         body: { metadata: { name: 'ucloud-credentials' }, stringData: { refreshToken: SECRET_TOKEN, publicKey: SECRET_KEY } },
@@ -353,6 +399,7 @@ describe('the Helm chart', () => {
         ucloud: { coreUrl: 'http://127.0.0.1:1', existingSecret: 'ucloud-credentials' },
         products: TEST_PRODUCTS,
         image: { repository: 'registry.invalid/ucloud-operator', tag: 'test' },
+        jobsNamespace: jobsNs,
       };
       const file = join(workDir('helm-values'), 'values.yaml');
       writeFileSync(file, JSON.stringify(values));
@@ -365,7 +412,20 @@ describe('the Helm chart', () => {
     });
     afterAll(async () => {
       if (ns) await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
+      if (jobsNs) await kubectl(['delete', 'namespace', jobsNs, '--wait=false', '--ignore-not-found']);
       await ns?.delete();
+    });
+
+    it('security: M8 creates the jobs namespace with Pod Security restricted enforced', async () => {
+      const created = JSON.parse((await kubectl(['get', 'namespace', jobsNs, '-o', 'json'])).stdout);
+      expect(created.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+      // The apiserver's Pod Security admission enforces it: a root pod is refused there.
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'root-probe' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+      const refused = await ns.core.createNamespacedPod({ namespace: jobsNs, body: pod, dryRun: 'All' }).then(
+        () => 'admitted',
+        (e: Error) => e.message.replaceAll('\\', ''),
+      );
+      expect(refused).toMatch(/violates PodSecurity "restricted:latest/);
     });
 
     it('creates the operator Deployment, and kwok runs its two pods', async () => {
@@ -404,7 +464,7 @@ describe('the Helm chart', () => {
     it('renders a config the operator accepts, and shows no secret anywhere', async () => {
       const cm = await ns.kube.configMaps.get(ns.name, `${release}-ucloud-operator`);
       const config = JSON.parse(cm!.data!['config.json']!);
-      expect(config).toMatchObject({ providerId: 'example', namespace: ns.name, leaderElection: { enabled: true } });
+      expect(config).toMatchObject({ providerId: 'example', namespace: jobsNs, leaderElection: { enabled: true } });
       expect(config.ucloud.refreshToken).toBeUndefined();
       const everything = (await kubectl(['-n', ns.name, 'get', 'all,cm,pdb,sa,role,rolebinding,lease', '-o', 'yaml'])).stdout;
       expect(everything).not.toContain(SECRET_TOKEN);
@@ -419,7 +479,7 @@ describe('the Helm chart', () => {
 
     it('refuses an install with a bad value before creating anything', async () => {
       const bad = `${release}-bad`;
-      const res = await helm(['install', bad, CHART_DIR, '--namespace', ns.name, '--set', 'ucloud.existingSecret=ucloud-credentials,replicaCount=0']);
+      const res = await helm(['install', bad, CHART_DIR, '--namespace', ns.name, '--set', `ucloud.existingSecret=ucloud-credentials,replicaCount=0,jobsNamespace=${jobsNs}`]);
       expect(res.code).not.toBe(0);
       expect(res.stderr).toMatch(/values don't meet the specifications of the schema[\s\S]*replicaCount/);
       expect((await helm(['list', '--namespace', ns.name, '--all', '-q'])).stdout.split('\n')).not.toContain(bad);
@@ -430,7 +490,7 @@ describe('the Helm chart', () => {
 
     it('fails an install that asks for a ServiceMonitor on a cluster without its CRD, saying so', async () => {
       const bad = `${release}-sm`;
-      const res = await helm(['install', bad, CHART_DIR, '--namespace', ns.name, '--set', 'ucloud.existingSecret=ucloud-credentials,serviceMonitor.enabled=true,crds.install=false']);
+      const res = await helm(['install', bad, CHART_DIR, '--namespace', ns.name, '--set', `ucloud.existingSecret=ucloud-credentials,serviceMonitor.enabled=true,crds.install=false,jobsNamespace=${jobsNs},jobsNamespaceCreate=false`]);
       expect(res.code).not.toBe(0);
       expect(res.stderr).toMatch(/no matches for kind "ServiceMonitor" in version "monitoring\.coreos\.com\/v1"/);
       expect((await helm(['list', '--namespace', ns.name, '--all', '-q'])).stdout.split('\n')).not.toContain(bad);

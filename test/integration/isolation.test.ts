@@ -93,7 +93,7 @@ describe('isolation', () => {
 
     // The reconciler adds B to A's policy after B appears: wait until A admits B (and B admits A),
     // then judge one snapshot.
-    const { view, pods, policies } = await eventually(async () => {
+    const { view, pods } = await eventually(async () => {
       const s = await snapshot();
       const a0 = podEndpoint(rankPod(s.pods, a, 0));
       const b0 = podEndpoint(rankPod(s.pods, b, 0));

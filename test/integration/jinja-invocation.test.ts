@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configMapName, podName } from '../../src/api/v1alpha1/names.js';
 import { RENDER_CONTAINER } from '../../src/controller/desired/invocation-init.js';
-import { USER_CONTAINER } from '../../src/controller/desired/pod-builder.js';
+import { USER_CONTAINER } from '../../src/api/v1alpha1/names.js';
 import { SCRIPT_DIR, SCRIPT_PATH, TEMPLATE_FILE, TEMPLATE_KEY, VALUES_FILE, VALUES_KEY } from '../../src/render-invocation/layout.js';
 import { main } from '../../src/render-invocation/main.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';

@@ -6,6 +6,7 @@
 // Every permission is also checked the other way: what the chart must not grant, it does not.
 import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { setLogSink } from '../../src/observability/log.js';
 import { startOperator, type RunningOperator } from '../../src/operator.js';
@@ -46,6 +47,8 @@ describe('the operator with only the chart RBAC', () => {
       products: TEST_PRODUCTS,
       replicaCount: 1,
       jobsNamespace: ns.name,
+      // The test made it (and deletes it); a site's chart would create and label it.
+      jobsNamespaceCreate: false,
       // The CRD is cluster-wide and already installed; this release only brings the operator.
       crds: { install: false },
     };
@@ -185,7 +188,9 @@ describe('the operator with only the chart RBAC', () => {
 });
 
 describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
+  /** The release's namespace (the credentials live here) and the jobs' own. */
   let ns: TestNamespace;
+  let jobs: TestNamespace;
   let core: UCloudCoreEmulator;
   let operator: RunningOperator | undefined;
   const release = `rbac-ssh-${process.pid}`;
@@ -194,6 +199,8 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
 
   beforeAll(async () => {
     ns = await createTestNamespace('rbac-ssh');
+    jobs = await createTestNamespace('rbac-ssh-jobs');
+    await ns.core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'ucloud-credentials' }, stringData: { refreshToken: 'r', publicKey: 'k' } } });
     core = await UCloudCoreEmulator.start({ providerId: 'example' });
     const values = {
       providerId: core.providerId,
@@ -201,6 +208,8 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
       products: TEST_PRODUCTS,
       replicaCount: 1,
       crds: { install: false },
+      jobsNamespace: jobs.name,
+      jobsNamespaceCreate: false,
       rbac: { interactiveSessions: true },
       extraConfig: { interactive: { ssh: { enabled: true } } },
     };
@@ -215,6 +224,7 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
     if (previousSink) setLogSink(previousSink);
     await core?.close();
     if (ns) await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
+    await jobs?.delete();
     await ns?.delete();
   });
 
@@ -235,14 +245,25 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
     const call = (path: string, body: unknown) => core.callProvider(operator!.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs${path}`, body);
     expect(await call('', { items: [job] })).toEqual({ status: 200, body: { responses: [null] } });
     await core.waitFor(() => core.jobStates(id).includes('RUNNING'), 30_000, 'RUNNING');
-    const secret = await ns.core.readNamespacedSecret({ name: `j-${id}-ssh`, namespace: ns.name });
+    const secret = await jobs.core.readNamespacedSecret({ name: `j-${id}-ssh`, namespace: jobs.name });
     expect(Buffer.from(secret.data!.authorized_keys!, 'base64').toString('utf8')).toContain('key-1');
-    expect(await ns.kube.services.get(ns.name, `j-${id}-ssh`)).toBeDefined();
-    expect(await ns.kube.networkPolicies.get(ns.name, `j-${id}-ssh`)).toBeDefined();
+    expect(await jobs.kube.services.get(jobs.name, `j-${id}-ssh`)).toBeDefined();
+    expect(await jobs.kube.networkPolicies.get(jobs.name, `j-${id}-ssh`)).toBeDefined();
+    // The Secrets permission is the jobs namespace's only: the credentials stay out of reach.
+    const read = (namespace: string, name: string) =>
+      kc
+        .makeApiClient(CoreV1Api)
+        .readNamespacedSecret({ namespace, name })
+        .then(
+          () => 200,
+          (e: { code?: number }) => e.code,
+        );
+    expect(await read(ns.name, 'ucloud-credentials')).toBe(403);
+    expect(await read(jobs.name, `j-${id}-ssh`)).toBe(200);
 
     expect((await call('/terminate', { items: [{ id }] })).status).toBe(200);
     await core.waitFor(() => core.jobStates(id).includes('SUCCESS'), 30_000, 'ended');
-    await eventually(async () => (await ns.kube.pods.list(ns.name)).items.filter((p) => p.metadata?.labels?.['ucloud.dk/job']).length === 0, 'job pods removed');
+    await eventually(async () => (await jobs.kube.pods.list(jobs.name)).items.filter((p) => p.metadata?.labels?.['ucloud.dk/job']).length === 0, 'job pods removed');
     expect(logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
 });

@@ -20,7 +20,7 @@ describe('terminal sessions', () => {
   let exec: ExecStandIn;
   const call = 'jobs.compute.example.shell.open';
   const shellUrl = () => `${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/example/websocket`;
-  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>;  
   const item = (rank: number, sessionType = 'SHELL', owner?: unknown) => ({ job: { id: JOB_ID, ...(owner ? { owner } : {}) }, rank, sessionType, target: null });
 
   beforeAll(async () => {
@@ -36,7 +36,7 @@ describe('terminal sessions', () => {
   }, 60_000);
 
   it('advertises terminal (it is enabled here); web and vnc stay off', async () => {
-    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts');  
     expect(products.body.responses[0].docker).toMatchObject({ terminal: true, logs: true, web: false, vnc: false });
   });
 

@@ -27,7 +27,7 @@ describe('SSH keys', () => {
       specification: { title: `key ${i}`, key: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${i} key-${i}` },
     }));
     stack.core.setSshKeys(JOB_ID, keys);
-    const job = batchJob(JOB_ID, { replicas: 2 }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const job = batchJob(JOB_ID, { replicas: 2 }) as any;  
     job.specification.sshEnabled = true;
     job.status.resolvedApplication.invocation.ssh = { mode: 'OPTIONAL' };
     expect((await createJobs(stack, job)).status).toBe(200);

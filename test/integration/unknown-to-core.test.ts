@@ -36,8 +36,12 @@ describe('a job UCloud/Core does not know', () => {
     const ids = Array.from({ length: 50 }, (_, i) => String(70_000 + i));
     const victim = ids[17]!;
     const others = ids.filter((id) => id !== victim);
-    // core2 creates one job per call (jobCreateThroughProvider).
-    for (const res of await Promise.all(ids.map((id) => createJobs(stack!, batchJob(id))))) expect(res.status).toBe(200);
+    // core2 creates one job per call (jobCreateThroughProvider). Ten at a time: fifty at once on a
+    // loaded 2-core machine pushed one create past the emulator's 5 s (core2's own limit, which
+    // the create-latency benchmark measures), and this test is about what follows the creates.
+    for (let i = 0; i < ids.length; i += 10) {
+      for (const res of await Promise.all(ids.slice(i, i + 10).map((id) => createJobs(stack!, batchJob(id))))) expect(res.status).toBe(200);
+    }
     await core.waitFor(() => ids.every((id) => core.jobStates(id).includes('RUNNING')), 120_000, 'all 50 RUNNING at UCloud/Core');
     await core.waitFor(() => ids.every((id) => core.chargedPeriods(id) > 0), 60_000, 'a charge for every job');
 

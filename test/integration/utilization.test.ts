@@ -12,7 +12,7 @@ import { batchJob, createJobs, crWhen, runningPods } from '../support/jobs.js';
 const GiB = 2 ** 30;
 
 function jobOn(id: string, product: { id: string; category: string; cpu: number; memoryInGigs: number; gpu: number }, replicas = 1) {
-  const job = batchJob(id, { replicas }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const job = batchJob(id, { replicas }) as any;  
   job.specification.product = { id: product.id, category: product.category, provider: 'example' };
   Object.assign(job.status.resolvedProduct, {
     name: product.id,
@@ -26,7 +26,7 @@ function jobOn(id: string, product: { id: string; category: string; cpu: number;
 
 describe('utilization, products and manifest', () => {
   let stack: TestStack;
-  const get = (path: string) => stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', path); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const get = (path: string) => stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', path);  
   const utilization = (category: string) => get(`/ucloud/example/jobs/retrieveUtilization?categoryId=${encodeURIComponent(category)}`);
   // A product no u1-standard node can hold: its job stays IN_QUEUE (unschedulable).
   const HUGE = { id: 'u1-standard-100', category: 'u1-standard', cpu: 100, memoryInGigs: 4, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' };

@@ -10,9 +10,9 @@ const JOB_ID = '8401';
 
 describe('web and VNC sessions', () => {
   let stack: TestStack;
-  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>;  
   const appJob = (id: string, web: boolean) => {
-    const job = batchJob(id, { replicas: 2 }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const job = batchJob(id, { replicas: 2 }) as any;  
     job.status.resolvedApplication.invocation.web = web ? { port: 8888 } : null;
     job.status.resolvedApplication.invocation.vnc = web ? { port: 5901, password: 'vnc-secret' } : null;
     return job;
@@ -74,7 +74,7 @@ describe('web and VNC sessions', () => {
     expect(await open([item(0, 'WEB', '8402')])).toMatchObject({ status: 400, body: { errorCode: 'NO_WEB_INTERFACE' } });
     expect(await open([item(0, 'VNC', '8402')])).toMatchObject({ status: 400, body: { errorCode: 'NO_VNC_INTERFACE' } });
 
-    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts');  
     expect(products.body.responses[0].docker).toMatchObject({ web: true, vnc: true, terminal: false });
   }, 60_000);
 

@@ -4,8 +4,8 @@
 // the apiserver's exec (kubelet, containerd) and exits.
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { eventually, type TestStack } from '../support/harness.js';
-import { crWhen, providerCall, runningPods } from '../support/jobs.js';
-import { describeOnRealNodes, runShellJob, shellJob, startRealStack } from '../support/real-node.js';
+import { crWhen, runningPods } from '../support/jobs.js';
+import { describeOnRealNodes, openRealTerminal, runShellJob, SHELL_CALL, shellJob, startRealStack } from '../support/real-node.js';
 import { FrameClient, type Frame } from '../support/ws-frames.js';
 
 const LINES = 20_000;
@@ -54,17 +54,8 @@ exec sleep 3600`;
 
   it('a SHELL session runs a real command in the container', async () => {
     const id = '90602';
-    await runShellJob(stack, id, 'exec sleep 3600');
-    await runningPods(stack, id, 1, 90_000);
-    await crWhen(stack, id, (j) => j.status?.state === 'RUNNING', 'RUNNING');
-    const opened = (await providerCall(stack, '/interactiveSession', {
-      items: [{ job: { id, owner: { createdBy: 'user', project: null } }, rank: 0, sessionType: 'SHELL', target: null }],
-    })) as { status: number; body: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(opened.status).toBe(200);
-    const call = 'jobs.compute.example.shell.open';
-    const term = await FrameClient.connect(`${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/example/websocket`);
-    term.send({ call, streamId: 's', payload: { type: 'initialize', sessionIdentifier: opened.body.responses[0].sessionIdentifier, cols: 100, rows: 30 } });
-    await term.waitFor((f) => f.streamId === 's', 'initialize');
+    const { term } = await openRealTerminal(stack, id, { cols: 100, rows: 30 });
+    const call = SHELL_CALL;
     const output = () => term.on('s').filter((f) => f.payload?.type === 'data').map((f) => f.payload.data).join('');
     // Computed in the container: the shell's arithmetic, its user and its hostname (the pod's).
     term.send({ call, streamId: 'i1', payload: { type: 'input', data: 'echo "answer=$((6 * 7)) uid=$(id -u) host=$(hostname)"\n' } });

@@ -13,14 +13,20 @@ import { localClaim } from '../support/local-volume.js';
 import { describeOnRealNodes, shellJob, startRealStack } from '../support/real-node.js';
 import { FrameClient } from '../support/ws-frames.js';
 
-const PARAMETERS = { siteVersion: 3, request: { application: { name: 'acme-batch', version: '1.0.0' }, name: 'run "$(x)"', replicas: 1 }, machineType: { cpu: 1 } };
+const PARAMETERS = {
+  siteVersion: 3,
+  request: { application: { name: 'acme-batch', version: '1.0.0' }, name: 'run "$(x)"', replicas: 1 },
+  machineType: { cpu: 1 },
+};
 
 describeOnRealNodes('the job folder on a real node', () => {
   let stack: TestStack;
   let dir: string;
   beforeAll(async () => {
     stack = await startRealStack({
-      jobs: { jobFolder: { claimName: 'ucloud-files', ucloudPath: { home: '/home-{user}/Jobs/{appTitle}/{jobId}', project: '/{project}/Jobs/{appTitle}/{jobId}' } } },
+      jobs: {
+        jobFolder: { claimName: 'ucloud-files', ucloudPath: { home: '/home-{user}/Jobs/{appTitle}/{jobId}', project: '/{project}/Jobs/{appTitle}/{jobId}' } },
+      },
       interactive: { followPollSeconds: 0.2 },
     });
     dir = await localClaim(stack.ns.kc, stack.ns.name, 'ucloud-files');
@@ -30,7 +36,10 @@ describeOnRealNodes('the job folder on a real node', () => {
   });
   afterAll(async () => {
     await stack?.stop();
-    await stack?.ns.kc.makeApiClient(CoreV1Api).deletePersistentVolume({ name: `${stack.ns.name}-ucloud-files` }).catch(() => undefined);
+    await stack?.ns.kc
+      .makeApiClient(CoreV1Api)
+      .deletePersistentVolume({ name: `${stack.ns.name}-ucloud-files` })
+      .catch(() => undefined);
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
@@ -58,10 +67,17 @@ describeOnRealNodes('the job folder on a real node', () => {
     // The folder the kubelet made: the job user's group (fsGroup), group-writable.
     const made = statSync(folder);
     expect([made.gid, made.mode & 0o070]).toEqual([11042, 0o070]);
-    expect(ended.spec.jobFolder).toEqual({ claimName: 'ucloud-files', subPath: `home/user/Jobs/Acme batch/${id}`, ucloudPath: `/home-user/Jobs/Acme batch/${id}` });
+    expect(ended.spec.jobFolder).toEqual({
+      claimName: 'ucloud-files',
+      subPath: `home/user/Jobs/Acme batch/${id}`,
+      ucloudPath: `/home-user/Jobs/Acme batch/${id}`,
+    });
 
     // UCloud/Core was told where the output is.
-    await eventually(() => stack.core.updates.some((u) => u.id === id && u.update.outputFolder === `/home-user/Jobs/Acme batch/${id}`), 'outputFolder reported');
+    await eventually(
+      () => stack.core.updates.some((u) => u.id === id && u.update.outputFolder === `/home-user/Jobs/Acme batch/${id}`),
+      'outputFolder reported',
+    );
 
     // follow after the end: the saved log, from the folder, and then the end of the session.
     const wsUrl = `${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/jobs.provider.${stack.core.providerId}/websocket`;

@@ -11,7 +11,8 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { jobResourceName, podName } from '../../src/api/v1alpha1/names.js';
 import { clusterEnv } from './cluster-env.js';
 import { eventually, startStack, type TestStack } from './harness.js';
-import { batchJob, createJobs, noPodsLeft, terminate } from './jobs.js';
+import { batchJob, createJobs, crWhen, noPodsLeft, providerCall, runningPods, terminate } from './jobs.js';
+import { FrameClient } from './ws-frames.js';
 
 const env = clusterEnv();
 /** How many real nodes the test cluster has (0: none; REAL_NODES_SKIPPED says why). */
@@ -82,7 +83,7 @@ export interface ShellJobOptions {
 
 /** A UCloud job request running `sh -c script` on the real-node product. */
 export function shellJob(id: string, script: string, opts: ShellJobOptions = {}): Record<string, unknown> {
-  const job = batchJob(id, { replicas: opts.replicas, timeAllocationSeconds: opts.timeAllocationSeconds ?? 600, resources: opts.resources }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const job = batchJob(id, { replicas: opts.replicas, timeAllocationSeconds: opts.timeAllocationSeconds ?? 600, resources: opts.resources }) as any;  
   job.specification.product = { id: REAL_PRODUCT, category: REAL_CATEGORY, provider: 'example' };
   job.specification.parameters = {};
   Object.assign(job.status.resolvedProduct, { name: REAL_PRODUCT, category: { name: REAL_CATEGORY, provider: 'example' }, cpu: 1, memoryInGigs: 1 });
@@ -149,7 +150,7 @@ export function shellJobHandle(stack: TestStack, id: string, replicas: number): 
           timeoutMs,
         );
       } catch (e) {
-        throw new Error(`${(e as Error).message}\n${await describeJob(stack, id, replicas)}`);
+        throw new Error(`${(e as Error).message}\n${await describeJob(stack, id, replicas)}`, { cause: e });
       }
     },
   };
@@ -170,4 +171,25 @@ export async function describeJob(stack: TestStack, id: string, replicas: number
   const events = await core.listNamespacedEvent({ namespace: stack.ns.name }).catch(() => undefined);
   for (const e of (events?.items ?? []).slice(-15)) out.push(`event ${e.involvedObject?.name}: ${e.reason} ${e.message}`);
   return out.join('\n');
+}
+
+/** The browser's terminal call on the test stack's adapter. */
+export const SHELL_CALL = 'jobs.compute.example.shell.open';
+
+/**
+ * A running job that sleeps, a SHELL session on its rank 0 (UCloud/Core's interactiveSession) and
+ * a browser's terminal socket, initialised with `cols` x `rows`: the terminal's output is stream `s`.
+ */
+export async function openRealTerminal(stack: TestStack, id: string, size: { cols: number; rows: number }): Promise<{ job: RunningShellJob; term: FrameClient }> {
+  const job = await runShellJob(stack, id, 'exec sleep 3600');
+  await runningPods(stack, id, 1, 90_000);
+  await crWhen(stack, id, (j) => j.status?.state === 'RUNNING', 'RUNNING');
+  const opened = (await providerCall(stack, '/interactiveSession', {
+    items: [{ job: { id, owner: { createdBy: 'user', project: null } }, rank: 0, sessionType: 'SHELL', target: null }],
+  })) as { status: number; body: any };  
+  if (opened.status !== 200) throw new Error(`interactiveSession: ${opened.status} ${JSON.stringify(opened.body)}`);
+  const term = await FrameClient.connect(`${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/example/websocket`);
+  term.send({ call: SHELL_CALL, streamId: 's', payload: { type: 'initialize', sessionIdentifier: opened.body.responses[0].sessionIdentifier, ...size } });
+  await term.waitFor((f) => f.streamId === 's' && f.payload?.type === 'initialize', 'initialize', 30_000);
+  return { job, term };
 }

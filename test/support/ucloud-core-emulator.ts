@@ -566,7 +566,7 @@ export class UCloudCoreEmulator {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    let body: unknown = {};
+    let body: unknown;
     try {
       body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
     } catch {

@@ -6,7 +6,7 @@ export interface Frame {
   type?: string;
   status?: number;
   streamId?: string;
-  payload?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  payload?: any;  
   [k: string]: unknown;
 }
 

@@ -342,9 +342,11 @@ describe('JobsControlClient: retries', () => {
   it('retries a request that times out', async () => {
     const tok = await accessToken();
     refreshOnce(tok);
-    nock(CORE).post('/api/jobs/control/update').delay(1000).reply(200, {});
+    // Timeouts far apart (0.5 s against a 10 s reply): on a loaded machine a 50 ms timeout also
+    // caught the token refresh, and the test failed for the wrong reason.
+    nock(CORE).post('/api/jobs/control/update').delay(10_000).reply(200, {});
     nock(CORE).post('/api/jobs/control/update').reply(200, {});
-    const { client, sleeps, metrics } = makeClient({ requestTimeoutMs: 50 });
+    const { client, sleeps, metrics } = makeClient({ requestTimeoutMs: 500 });
     await client.update([running('1')]);
     expect(sleeps).toHaveLength(1);
     expect(await counter(metrics, { call: 'update', outcome: 'timeout' })).toBe(1);
@@ -353,8 +355,8 @@ describe('JobsControlClient: retries', () => {
   it('a call that always times out ends as a transient error with status 0', async () => {
     const tok = await accessToken();
     refreshOnce(tok);
-    nock(CORE).post('/api/jobs/control/update').times(2).delay(1000).reply(200, {});
-    const { client } = makeClient({ requestTimeoutMs: 30, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+    nock(CORE).post('/api/jobs/control/update').times(2).delay(10_000).reply(200, {});
+    const { client } = makeClient({ requestTimeoutMs: 500, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
     const err = await client.update([running('1')]).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 0, kind: 'transient', timedOut: true, retryable: true });
   });

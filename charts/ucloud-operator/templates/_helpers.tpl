@@ -34,6 +34,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default .Release.Namespace .Values.jobsNamespace -}}
 {{- end -}}
 
+{{- /* jobs.rootApps, with the deprecated jobs.allowRunAsRoot read as it always was. */ -}}
+{{- define "ucloud-operator.rootApps" -}}
+{{- if and .Values.jobs.allowRunAsRoot (eq .Values.jobs.rootApps "non-root") -}}root-no-capabilities
+{{- else -}}{{ .Values.jobs.rootApps }}{{- end -}}
+{{- end -}}
+
+{{- /* The Pod Security Admission level the job pods of the root profile pass (src/controller/desired/root-profile.ts). */ -}}
+{{- define "ucloud-operator.podSecurityLevel" -}}
+{{- if eq (include "ucloud-operator.rootApps" .) "non-root" -}}restricted{{- else -}}baseline{{- end -}}
+{{- end -}}
+
 {{- define "ucloud-operator.image" -}}
 {{- if contains "@" .Values.image.repository -}}
 {{- .Values.image.repository -}}

@@ -10,6 +10,8 @@ export interface SecretApi {
   /** A missing Secret is not an error; true when this call deleted it (with `uid`: that very
    *  object, so of two racing deleters exactly one gets true). */
   delete(namespace: string, name: string, opts?: { uid?: string }): Promise<boolean>;
+  /** One page of the Secrets with `labelSelector` (the sweep of expired sessions); `cont` from the last page. */
+  list(namespace: string, labelSelector: string, page: { limit: number; cont?: string }): Promise<{ items: V1Secret[]; cont?: string }>;
 }
 
 export function createSecretApi(kc: KubeConfig, fieldManager = 'ucloud-operator'): SecretApi {
@@ -29,6 +31,14 @@ export function createSecretApi(kc: KubeConfig, fieldManager = 'ucloud-operator'
         return true;
       } catch (e) {
         if (isAlreadyExists(e)) return false;
+        throw toKubeError(e);
+      }
+    },
+    async list(namespace, labelSelector, page) {
+      try {
+        const res = await core.listNamespacedSecret({ namespace, labelSelector, limit: page.limit, ...(page.cont ? { _continue: page.cont } : {}) });
+        return { items: res.items, ...(res.metadata?._continue ? { cont: res.metadata._continue } : {}) };
+      } catch (e) {
         throw toKubeError(e);
       }
     },

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { WebSocket } from 'ws';
 import { podName } from '../../api/v1alpha1/names.js';
 import { isFinal } from '../../api/v1alpha1/ucloudjob.js';
-import { USER_CONTAINER } from '../../controller/desired/pod-builder.js';
+import { USER_CONTAINER } from '../../api/v1alpha1/names.js';
 import type { KubePort } from '../../k8s/kube-port.js';
 import type { Logger } from '../../observability/log.js';
 import { errorFrame, messageFrame, parseRequestFrame, responseFrame } from '../follow/protocol.js';

@@ -30,6 +30,18 @@ export function sessionSecretName(identifier: string): string {
 
 const IDENTIFIER = /^[A-Za-z0-9_-]{43}$/;
 
+/** The record a session Secret holds (as read back: base64 data, or stringData), if it parses. */
+export function sessionRecordOf(secret: V1Secret | undefined): SessionRecord | undefined {
+  const raw = secret?.data?.[DATA_KEY] ?? undefined;
+  const text = raw !== undefined ? Buffer.from(raw, 'base64').toString('utf8') : secret?.stringData?.[DATA_KEY];
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as SessionRecord;
+  } catch {
+    return undefined;
+  }
+}
+
 export class SessionStore {
   constructor(
     private readonly secrets: SecretApi,
@@ -90,15 +102,8 @@ export class SessionStore {
     if (!IDENTIFIER.test(identifier)) return undefined;
     const name = sessionSecretName(identifier);
     const secret = await this.secrets.get(this.namespace, name);
-    const raw = secret?.data?.[DATA_KEY] ?? undefined;
-    const text = raw !== undefined ? Buffer.from(raw, 'base64').toString('utf8') : secret?.stringData?.[DATA_KEY];
-    if (!text) return undefined;
-    let record: SessionRecord;
-    try {
-      record = JSON.parse(text) as SessionRecord;
-    } catch {
-      return undefined;
-    }
+    const record = sessionRecordOf(secret);
+    if (!record) return undefined;
     if (!(Date.parse(record.expiresAt) > this.now().getTime())) {
       await this.secrets.delete(this.namespace, name).catch(() => undefined);
       return undefined;

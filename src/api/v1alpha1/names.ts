@@ -2,6 +2,9 @@
 // which is what makes a repeated create idempotent and lets a restarted operator find everything.
 import { createHash } from 'node:crypto';
 
+/** The container of a rank pod that runs the user's program (follow, shell and the state mapping read it by name). */
+export const USER_CONTAINER = 'user-job';
+
 // Pod names double as hostnames (a DNS label, ≤ 63 chars): "<job name>-<rank>" with rank < 1000
 // leaves 59 characters for the job name.
 const MAX_JOB_NAME = 40;

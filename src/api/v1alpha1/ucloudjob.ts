@@ -94,7 +94,7 @@ export const UCloudJobSpecSchema = z.object({
     'Set for v2 (jinja) applications: each rank renders this in an init container and runs the result (command is then the script path).',
   ),
   workingDir: d(z.string().max(4096).optional(), 'Working directory of the user container (/work when the application asks for it).'),
-  runAsRoot: d(z.boolean(), 'Run as root: the application may, and the operator permits it (jobs.allowRunAsRoot); otherwise runAsNonRoot.'),
+  runAsRoot: d(z.boolean(), 'Run as root: the application may, and the operator permits it (jobs.rootApps); otherwise runAsNonRoot.'),
   timeAllocationMillis: d(
     z.number().int().min(0).optional(),
     'Wall-time allocation in milliseconds, counted from when all ranks run. Absent: no limit. extend raises it.',

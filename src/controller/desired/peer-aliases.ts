@@ -9,9 +9,10 @@
 // Service and its search domain never change; only the slices follow the peers' pods.
 import type { V1EndpointSlice, V1Endpoint, V1Pod, V1Service } from '@kubernetes/client-node';
 import { jobResourceName, podName } from '../../api/v1alpha1/names.js';
-import { LABEL_RANK, MANAGED_BY, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
+import { MANAGED_BY, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
 import { childMetadata, jobIdentity } from './owner.js';
+import { podRank } from '../pod-facts.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** The apiserver refuses an EndpointSlice with more endpoints than this. */
@@ -37,10 +38,10 @@ export type PeerAddresses = Readonly<Record<string, RankAddresses>>;
 export function rankAddresses(pods: readonly V1Pod[]): Array<string | undefined> {
   const out: Array<string | undefined> = [];
   for (const pod of pods) {
-    const rank = Number(pod.metadata?.labels?.[LABEL_RANK]);
+    const rank = podRank(pod);
     const ip = pod.status?.podIP;
     const phase = pod.status?.phase;
-    if (!Number.isInteger(rank) || rank < 0 || !ip || pod.metadata?.deletionTimestamp) continue;
+    if (rank === undefined || !ip || pod.metadata?.deletionTimestamp) continue;
     if (phase === 'Succeeded' || phase === 'Failed') continue;
     while (out.length < rank) out.push(undefined);
     out[rank] = ip;

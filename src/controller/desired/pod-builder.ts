@@ -1,6 +1,7 @@
 // One pod per rank. Security is deny-by-default: no service-account token, no service links, no
 // privilege escalation, all capabilities dropped, RuntimeDefault seccomp, non-root unless the
-// application asked for root (and the adapter allowed it). Requests equal limits (UCloud's
+// application asked for root and the site's jobs.rootApps allows it (root-profile.ts: only the
+// `im2` profile gives a root job privilege escalation and the runtime's default capabilities). Requests equal limits (UCloud's
 // backends do the same), so a product is a guarantee, not a hint.
 //
 // The user rule (docs/adr/0016): a non-root job runs as jobs.runAsUser (11042, the owner of UCloud's
@@ -15,15 +16,16 @@
 import type { V1Container, V1EnvVar, V1Pod, V1PodSecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { configMapName, jobIdLabelValue, podName, serviceName, sshObjectName } from '../../api/v1alpha1/names.js';
 import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
-import type { OperatorConfig } from '../../config.js';
+import { rootProfile, type OperatorConfig } from '../../config.js';
 import { WORK_DIR } from '../../translate/storage-paths.js';
 import { invocationInit } from './invocation-init.js';
 import { jobFolderVolume, jobParametersFiles, jobParametersVolume, loggedCommand } from './job-folder.js';
 import { childMetadata } from './owner.js';
 import { peerSearchDomain } from './peer-aliases.js';
+import { containerSecurityContext } from './root-profile.js';
 import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
+import { USER_CONTAINER } from '../../api/v1alpha1/names.js';
 
-export const USER_CONTAINER = 'user-job';
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
 /** Set by the operator on every rank; an application's own value for these would be a lie. */
@@ -194,7 +196,7 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig): 
     env: env(job, rank),
     ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
     resources: { requests: { ...resources }, limits: { ...resources } },
-    securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } },
+    securityContext: containerSecurityContext(spec.runAsRoot, rootProfile(config)),
     volumeMounts: mounts,
   };
 

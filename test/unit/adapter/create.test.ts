@@ -18,7 +18,6 @@ beforeEach(async () => {
 afterEach(() => h.close());
 
 const create = (items: unknown[]) => h.call('POST', jobsPath(), { items });
-const creates = () => h.kube.writes().filter((c) => c.op === 'create');
 const withPeer = (id: string, peerId: string, as: 'parameter' | 'resource' = 'resource') =>
   simpleJob(id, (j) => {
     const peer = { type: 'peer' as const, hostname: 'server', jobId: peerId };

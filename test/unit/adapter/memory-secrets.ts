@@ -23,6 +23,18 @@ export class MemorySecrets implements SecretApi {
     return true;
   }
 
+  /** Label existence selectors only (`key`), in name order, paged by a name cursor. */
+  async list(namespace: string, labelSelector: string, page: { limit: number; cont?: string }): Promise<{ items: V1Secret[]; cont?: string }> {
+    const all = [...this.objects.entries()]
+      .filter(([key]) => key.startsWith(`${namespace}/`))
+      .map(([, s]) => s)
+      .filter((s) => s.metadata?.labels?.[labelSelector] !== undefined)
+      .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))
+      .filter((s) => !page.cont || s.metadata!.name! > page.cont);
+    const items = all.slice(0, page.limit).map((s) => structuredClone(s));
+    return { items, ...(all.length > page.limit ? { cont: items.at(-1)!.metadata!.name! } : {}) };
+  }
+
   async delete(namespace: string, name: string, opts: { uid?: string } = {}): Promise<boolean> {
     const key = `${namespace}/${name}`;
     const s = this.objects.get(key);

@@ -88,4 +88,28 @@ describe('reconciler: children already in place', () => {
     expect(childCalls(kube).map((c) => `${c.op} ${c.kind}`)).toContain('create Service');
     expect(kube.peek('Service', NS, serviceName('j-42'))).toBeDefined();
   });
+
+  it('a child deleted while a reconcile is creating the others is created again on the next reconcile', async () => {
+    // The race the self-repair integration test hit: the policy's deletion starts a reconcile whose
+    // ConfigMap create finds the old ConfigMap (AlreadyExists); the ConfigMap is deleted right after,
+    // while that reconcile is still creating the policy. Its record of "children ensured" must not
+    // outlive the deletion, or the requeued reconcile trusts it and never recreates the ConfigMap.
+    const kube = await firstRun();
+    const reconciler = reconcilerOver(kube, true);
+    await reconciler.reconcile(NS, 'j-42');
+    await kube.networkPolicies.delete(NS, networkPolicyName('j-42'));
+    reconciler.childChanged(NS, 'j-42');
+    const create = kube.networkPolicies.create.bind(kube.networkPolicies);
+    kube.networkPolicies.create = async (ns, obj) => {
+      await kube.configMaps.delete(NS, configMapName('j-42'));
+      reconciler.childChanged(NS, 'j-42'); // the informer's delete event, mid-reconcile
+      return create(ns, obj);
+    };
+    await reconciler.reconcile(NS, 'j-42');
+    kube.networkPolicies.create = create;
+    expect(kube.peek('ConfigMap', NS, configMapName('j-42'))).toBeUndefined();
+    await reconciler.reconcile(NS, 'j-42');
+    expect(kube.peek('ConfigMap', NS, configMapName('j-42'))).toBeDefined();
+    expect(kube.peek('NetworkPolicy', NS, networkPolicyName('j-42'))).toBeDefined();
+  });
 });

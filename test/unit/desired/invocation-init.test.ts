@@ -2,7 +2,8 @@
 // per-pod emptyDir; the user container runs the script from it, read-only; /etc/ucloud keeps only
 // the rank files. Other jobs' pods are unchanged.
 import { RENDER_CONTAINER } from '../../../src/controller/desired/invocation-init.js';
-import { buildPod, USER_CONTAINER } from '../../../src/controller/desired/pod-builder.js';
+import { USER_CONTAINER } from '../../../src/api/v1alpha1/names.js';
+import { buildPod } from '../../../src/controller/desired/pod-builder.js';
 import { configMap, rankFiles } from '../../../src/controller/desired/rank-files.js';
 import { SCRIPT_DIR, SCRIPT_PATH, TEMPLATE_FILE, TEMPLATE_KEY, VALUES_FILE, VALUES_KEY } from '../../../src/render-invocation/layout.js';
 import { jinjaConfig } from '../../support/jinja-fixtures.js';

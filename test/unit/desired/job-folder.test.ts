@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JOB_PARAMETERS_DIR, JOB_PARAMETERS_KEY, LOG_WRAPPER } from '../../../src/controller/desired/job-folder.js';
 import { logReaderPod, logReaderPolicy } from '../../../src/controller/desired/log-reader.js';
-import { buildPod, USER_CONTAINER } from '../../../src/controller/desired/pod-builder.js';
+import { USER_CONTAINER } from '../../../src/api/v1alpha1/names.js';
+import { buildPod } from '../../../src/controller/desired/pod-builder.js';
 import { configMap } from '../../../src/controller/desired/rank-files.js';
 import { unitConfig } from '../../support/config.js';
 import { job } from './support.js';
@@ -84,7 +85,9 @@ describe('the log wrapper, run by /bin/sh', () => {
   const run = (argv: string[], rank = '0') => spawnSync('/bin/sh', ['-c', script(), 'ucloud-job', ...argv], { env: env(rank), encoding: 'utf8' });
 
   it('passes SIGTERM on to the command (the wrapper is PID 1 in the container) and exits with its status', async () => {
-    const child = spawn('/bin/sh', ['-c', script(), 'ucloud-job', 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'], { env: env('0') });
+    const child = spawn('/bin/sh', ['-c', script(), 'ucloud-job', 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'], {
+      env: env('0'),
+    });
     let out = '';
     await new Promise<void>((ready) =>
       child.stdout.on('data', (d: Buffer) => {

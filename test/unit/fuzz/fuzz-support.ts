@@ -26,8 +26,17 @@ export function validJob(id = '54112'): Record<string, unknown> {
 
 /** Every path to a value in a JSON tree (objects and arrays included, root excluded). */
 export function paths(v: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
-  if (Array.isArray(v)) v.forEach((x, i) => (out.push([...prefix, i]), paths(x, [...prefix, i], out)));
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push([...prefix, k]), paths(x, [...prefix, k], out);
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => {
+      out.push([...prefix, i]);
+      paths(x, [...prefix, i], out);
+    });
+  } else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      out.push([...prefix, k]);
+      paths(x, [...prefix, k], out);
+    }
+  }
   return out;
 }
 

@@ -53,7 +53,7 @@ class FloodExec implements ExecPort {
       data(chunk);
       setImmediate(pump);
     };
-    const self = this;
+    const stdinQueued = () => this.stdinQueued;
     return {
       write: (d, cb) => {
         this.stdinQueued += Buffer.byteLength(d);
@@ -62,7 +62,7 @@ class FloodExec implements ExecPort {
         if (cb) this.stdinCallbacks.push(cb);
       },
       get bufferedAmount() {
-        return self.stdinQueued;
+        return stdinQueued();
       },
       pause: () => void (this.paused = true),
       resume: () => {

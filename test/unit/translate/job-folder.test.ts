@@ -81,7 +81,11 @@ describe('job folder templates', () => {
 });
 
 describe('jobToSpec with jobs.jobFolder', () => {
-  const site = unitConfig({ jobs: { jobFolder: { claimName: 'ucloud-home', ucloudPath: { home: '/home-{user}/Jobs/{appTitle}/{jobId}', project: '/{project}/Jobs/{appTitle}/{jobId}' } } } });
+  const site = unitConfig({
+    jobs: {
+      jobFolder: { claimName: 'ucloud-home', ucloudPath: { home: '/home-{user}/Jobs/{appTitle}/{jobId}', project: '/{project}/Jobs/{appTitle}/{jobId}' } },
+    },
+  });
   const core2Job = (): Job => fixtureJob('core2-legacy-app-job.json');
   const refusal = (job: Job, cfg = site) => translationError(job, cfg);
 
@@ -105,7 +109,7 @@ describe('jobToSpec with jobs.jobFolder', () => {
     expect(jobToSpec(zero, site)).not.toHaveProperty('jobParameters');
   });
 
-  it("names the folder after the job's name for IM2's \"unknown\" application", () => {
+  it('names the folder after the job\'s name for IM2\'s "unknown" application', () => {
     const j = fixtureJob('create-simple-batch.json');
     j.status!.resolvedApplication!.metadata.name = 'unknown';
     j.specification.name = 'my run';
@@ -152,7 +156,7 @@ describe('job folder templates under hostile values', () => {
   const piece = fc.constantFrom('..', '.', '/', '\\', '%2f', '%2e', '\u0000', '\n', ' ', 'a', 'ü', '#', "'", '$(x)', '{jobId}');
   const value = fc.array(piece, { maxLength: 6 }).map((p) => p.join(''));
 
-  it('either refuse, or stay inside the user\'s own Jobs folder with exactly the template\'s segments', () => {
+  it("either refuse, or stay inside the user's own Jobs folder with exactly the template's segments", () => {
     fc.assert(
       fc.property(value, fc.option(value, { nil: undefined }), value, (user, project, title) => {
         let paths;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UCloudJobSchema, type UCloudJobSpec } from '../../../src/api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../../src/config.js';
-import { jobToResource, jobToSpec, TranslationError } from '../../../src/translate/job-to-spec.js';
+import { jobToResource, jobToSpec } from '../../../src/translate/job-to-spec.js';
 import { JobSchema, type AppParameterValue, type Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
 import { fixtureJob, fixtureJson } from '../../support/fixtures.js';

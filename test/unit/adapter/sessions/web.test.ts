@@ -31,7 +31,7 @@ describe('WebPublisher', () => {
     expect(await publisher.publish(job('7', 'j-7'), 'web', 1, 8888)).toBe('http://j-7-1.apps.test/');
     expect(await publisher.publish(job('7', 'j-7'), 'web', 1, 8888)).toBe('http://j-7-1.apps.test/');
     expect(await publisher.publish(job('7', 'j-7'), 'vnc', 0, 5900)).toBe('ws://vnc-7-0.apps.example.org/websockify');
-    expect(kube.all('Service').map((s: any) => s.metadata.name).sort()).toEqual(['j-7-vnc-0', 'j-7-web-1']); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(kube.all('Service').map((s: any) => s.metadata.name).sort()).toEqual(['j-7-vnc-0', 'j-7-web-1']);  
     expect(kube.all('NetworkPolicy')).toHaveLength(1);
     expect(ingresses).toEqual(['j-7-web-1', 'j-7-web-1', 'j-7-vnc-0']);
   });
