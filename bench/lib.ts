@@ -1,16 +1,17 @@
 // Shared pieces of the benchmarks (bench/run.ts) and the chaos run (bench/chaos.ts): the cluster
 // they run on, namespaces, the operator as a child process, /proc sampling, statistics.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { z } from 'zod';
 import type { UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
 import { parseConfig, type OperatorConfig } from '../src/config.js';
 import { jobToResource } from '../src/translate/job-to-spec.js';
-import { JobSchema, type Job } from '../src/ucloud/job.js';
+import type { Job } from '../src/ucloud/job.js';
 import { createReadyNamespace, parseClusterEnv } from '../test/support/cluster-env.js';
+import { emulatorConfig } from '../test/support/harness.js';
+import { parsedSpecJob } from '../test/support/job-factory.js';
+import { launchOperator, type OperatorProcess } from '../test/support/operator-process.js';
 import type { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js';
 
 export const REPO = resolve(process.env.BENCH_REPO ?? process.cwd());
@@ -62,10 +63,7 @@ export const PRODUCTS = [
 /** Raw configuration (as the JSON file main.ts reads) for one namespace and emulator. */
 export function rawConfig(ns: string, core: UCloudCoreEmulator, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    providerId: core.providerId,
-    namespace: ns,
-    ucloud: { coreUrl: core.url, publicKey: core.publicKeyBase64Der(), refreshToken: core.refreshToken },
-    http: { host: '127.0.0.1', port: 0, probePort: 0 },
+    ...emulatorConfig(ns, core),
     products: PRODUCTS,
     reconciler: { workers: 16, resyncSeconds: 300 },
     reporting: { batchWindowMs: 50 },
@@ -79,12 +77,9 @@ export function operatorConfig(raw: Record<string, unknown>): OperatorConfig {
   return parseConfig(raw);
 }
 
-const Bulk = z.object({ items: z.array(JobSchema) });
 /** The spec's "Simple batch Job" as UCloud/Core sends it, with another id (and replicas). */
 export function simpleJob(id: string, replicas = 1): Job {
-  const raw = JSON.parse(readFileSync(resolve(REPO, 'test/fixtures/create-simple-batch.json'), 'utf8'));
-  const job = Bulk.parse(raw).items[0]!;
-  job.id = id;
+  const job = parsedSpecJob(id);
   job.specification.replicas = replicas;
   if (replicas > 1 && job.status?.resolvedApplication?.invocation) {
     (job.status.resolvedApplication.invocation as { allowMultiNode?: boolean }).allowMultiNode = true;
@@ -99,44 +94,27 @@ export function simpleResource(id: string, config: OperatorConfig, replicas = 1)
   return job;
 }
 
-export interface OperatorProcess {
-  child: ChildProcess;
-  pid: number;
-  adapterUrl: string;
-  probeUrl: string;
-  exited: Promise<number | null>;
-}
+export type { OperatorProcess } from '../test/support/operator-process.js';
 
 /**
- * Starts dist-style `main.js` (bench/.build) as a child process with a config file; resolves when
- * /readyz answers 200. Logs go to `logFile`.
+ * Starts the compiled `main.js` (BUILD_DIR) as a child process with a config file next to
+ * `logFile`, on fixed ports; resolves when /readyz answers 200. Logs go to `logFile`.
  */
 export async function startOperatorProcess(raw: Record<string, unknown>, logFile: string, opts: { adapterPort: number; probePort: number }): Promise<OperatorProcess> {
-  const cfgFile = `${logFile}.config.json`;
-  const cfg = { ...raw, http: { host: '127.0.0.1', port: opts.adapterPort, probePort: opts.probePort } };
-  writeFileSync(cfgFile, JSON.stringify(cfg));
-  const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [resolve(BUILD_DIR, 'src/main.js')], {
-    env: { ...process.env, UCLOUD_OPERATOR_CONFIG: cfgFile, KUBECONFIG: resolve(CLUSTER_DIR, 'kubeconfig'), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const dir = `${logFile}.d`;
+  mkdirSync(dir, { recursive: true });
+  return launchOperator({
+    main: resolve(BUILD_DIR, 'src/main.js'),
+    name: 'operator',
+    dir,
+    config: { ...raw, http: { host: '127.0.0.1', port: opts.adapterPort, probePort: opts.probePort } },
+    kubeconfig: resolve(CLUSTER_DIR, 'kubeconfig'),
+    inheritEnv: true,
+    env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' },
+    logFile,
+    until: 'ready',
+    timeoutMs: 120_000,
   });
-  child.stdout!.pipe(out);
-  child.stderr!.pipe(out);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const probeUrl = `http://127.0.0.1:${opts.probePort}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode} during start-up (see ${logFile})`);
-    try {
-      const res = await fetch(`${probeUrl}/readyz`);
-      if (res.status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`operator not ready after 120 s (see ${logFile})`);
-    await sleep(50);
-  }
-  return { child, pid: child.pid!, adapterUrl: `http://127.0.0.1:${opts.adapterPort}`, probeUrl, exited };
 }
 
 // Below the kernel's ephemeral range (32768-60999), so no client socket holds one; the control

@@ -5,10 +5,10 @@
 // UCloud/Core has been charged exactly the whole periods the job really ran, every window's
 // chargeId once, with identical resends only (ADR 0005).
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';
-import { setLogSink } from '../../src/observability/log.js';
 import { startOperator, type RunningOperator } from '../../src/operator.js';
 import { createTestNamespace, eventually, testConfig, type TestNamespace, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 
 const T = 180_000;
@@ -19,18 +19,13 @@ describe('accounting across operator restarts and lost chargeCredits answers', (
   let ns: TestNamespace;
   let core: UCloudCoreEmulator;
   let operator: RunningOperator | undefined;
-  let restoreSink: ReturnType<typeof setLogSink>;
   beforeAll(async () => {
     ns = await createTestNamespace();
     core = await UCloudCoreEmulator.start({ providerId: 'example' });
-    restoreSink = setLogSink((line) => {
-      if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
-    });
   }, T);
   afterAll(async () => {
     await operator?.stop();
     await core?.close();
-    setLogSink(restoreSink);
     await ns?.delete();
   }, T);
 

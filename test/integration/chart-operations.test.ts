@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { KUBECONFIG_PATH } from '../support/cluster-env.js';
 import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
 import { runPodLocally } from '../support/hook-pod-runner.js';
-import { batchJob } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
 import { helm, installChart, kubectl, spawnOperator, type OperatorProcess } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 

@@ -3,7 +3,8 @@
 // to its reports and charges, its periods counted in its category's accountingFrequency.
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { CORE2_LEGACY, CORE2_V2, core2CreateBody } from '../support/fixtures.js';
-import { startStack, TEST_PRODUCTS, type TestStack } from '../support/harness.js';
+import { TEST_PRODUCTS } from '../support/harness.js';
+import { stackStoppedAfterEach } from '../support/stack-hooks.js';
 import { cr, crWhen, noPodsLeft, runningPods } from '../support/jobs.js';
 import { exitPod } from '../support/workload.js';
 
@@ -11,17 +12,13 @@ const T = 120_000;
 const SECOND_MINUTES = 1000;
 
 describe('core2-shaped jobs', () => {
-  let stack: TestStack | undefined;
-  afterEach(async () => {
-    await stack?.stop();
-    stack = undefined;
-  }, T);
+  const startStack = stackStoppedAfterEach(T);
 
   it('the legacy-application job runs to RUNNING and SUCCESS, charged per minute as its category says', async () => {
     // The configured unitOfPrice says per hour; the category Core sends says PERIODIC_MINUTE, and
     // that is what the charged periods must count ("minutes" of one second here).
     const products = TEST_PRODUCTS.map((p) => (p.id === 'example-compute-1' ? { ...p, unitOfPrice: 'CREDITS_PER_HOUR' } : p));
-    stack = await startStack({ products, accounting: { intervalSeconds: 1, minuteMillis: SECOND_MINUTES, settleSeconds: 0 } });
+    const stack = await startStack({ products, accounting: { intervalSeconds: 1, minuteMillis: SECOND_MINUTES, settleSeconds: 0 } });
     const { core, operator, ns } = stack;
     const id = '1001';
     const created = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, core2CreateBody(CORE2_LEGACY, id));
@@ -54,7 +51,7 @@ describe('core2-shaped jobs', () => {
   }, T);
 
   it('the v2 (jinja) application job is accepted and carries its template to the UCloudJob', async () => {
-    stack = await startStack();
+    const stack = await startStack();
     const { core, operator } = stack;
     const id = '1002';
     const created = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, core2CreateBody(CORE2_V2, id));

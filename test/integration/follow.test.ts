@@ -7,19 +7,16 @@
 // loopback stand-in for that one endpoint (test/support/pod-log-stand-in.ts), which serves each
 // pod's log and counts the TCP connections still open, so the test can prove that cancel, a closed
 // socket and the job's end each leave no log connection behind.
-import { readFileSync } from 'node:fs';
 import { createKubeLogSource } from '../../src/adapter/follow/log-source.js';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
 import { PodLogStandIn } from '../support/pod-log-stand-in.js';
 import { FrameClient, type Frame } from '../support/ws-frames.js';
+import { batchJob } from '../support/job-factory.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
 const JOB_ID = '77001';
-const job = structuredClone(fixture.items[0]);
-job.id = JOB_ID;
-job.specification.replicas = 2;
-job.status.resolvedApplication.invocation.allowMultiNode = true;
+// The spec's example (its 1 h limit kept) with two ranks.
+const job = batchJob(JOB_ID, { replicas: 2, timeAllocationSeconds: 3600 });
 const JOB_NAME = `j-${JOB_ID}`;
 
 const stamp = (i: number) => `2026-12-01T10:00:${String(i).padStart(2, '0')}.000000${i}Z`;

@@ -2,7 +2,8 @@
 // a job UCloud/Core reports as out of credits (chargeCredits' insufficientFunds) is stopped at
 // once and reported SUCCESS "terminated (no credits)", as the spec's accounting example does.
 import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, boundSharedClaim, createJobs, crWhen, deletePersistentVolume, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { boundSharedClaim, createJobs, crWhen, deletePersistentVolume, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 
 const T = 120_000;
 

@@ -10,9 +10,8 @@ import { trimJob } from '../../src/controller/job-trim.js';
 import { createTestNamespace, eventually, testConfig, type TestNamespace } from '../support/harness.js';
 import { jobToResource } from '../../src/translate/job-to-spec.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
-import { readFileSync } from 'node:fs';
+import { parsedSpecJob } from '../support/job-factory.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
 
 describe('informer list paging', () => {
   let ns: TestNamespace;
@@ -69,7 +68,7 @@ describe('informer list paging', () => {
 
   it('caches UCloudJobs without managedFields, and a status write from the cached copy keeps the server’s', async () => {
     const config = testConfig(ns.name, core);
-    const resource = jobToResource(fixture.items[0], config);
+    const resource = jobToResource(parsedSpecJob(), config);
     const { object: created } = await ns.kube.ucloudJobs.create(resource);
     expect(((created as unknown as { metadata: { managedFields?: unknown[] } }).metadata.managedFields ?? []).length).toBeGreaterThan(0);
     const informer = new Informer<UCloudJob>({

@@ -13,7 +13,8 @@
 import { CoreV1Api, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';
 import { createTestNamespace, eventually, startStack, type TestNamespace, type TestStack } from '../support/harness.js';
-import { batchJob, cr, createJobs, runningPods } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { cr, createJobs, runningPods } from '../support/jobs.js';
 import {
   clusterView,
   connectionAllowed,

@@ -1,25 +1,21 @@
 // The end-to-end proof on the real control plane: UCloud/Core (emulated) creates the spec's
 // "Simple batch Job" verbatim; the operator writes the UCloudJob, the rank files and the pod;
 // kwok runs the pod; the job's RUNNING and SUCCESS reach UCloud/Core.
-import { readFileSync } from 'node:fs';
 import { configMapName, podName, serviceName, networkPolicyName } from '../../src/api/v1alpha1/names.js';
 import { rankViewOf } from '../../src/controller/desired/rank-files.js';
-import { eventually, startStack, type TestStack } from '../support/harness.js';
+import { eventually } from '../support/harness.js';
+import { useStack } from '../support/stack-hooks.js';
 import { exitPod } from '../support/workload.js';
+import { specJob } from '../support/job-factory.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 
 describe('a UCloud job end to end', () => {
-  let stack: TestStack;
-  beforeEach(async () => {
-    stack = await startStack();
-  });
-  afterEach(async () => {
-    await stack?.stop();
-  });
+  const stack = useStack('each');
 
   it('runs the spec example: CR, rank files, pod, RUNNING then SUCCESS at UCloud/Core', async () => {
-    const { core, operator, ns } = stack;
+    const { core, operator, ns } = stack();
     const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
     expect(res).toEqual({ status: 200, body: { responses: [null] } });
 
@@ -71,7 +67,7 @@ describe('a UCloud job end to end', () => {
   });
 
   it('a duplicate create leaves exactly one CR and one set of pods', async () => {
-    const { core, operator, ns } = stack;
+    const { core, operator, ns } = stack();
     const path = `/ucloud/${core.providerId}/jobs`;
     const [a, b] = await Promise.all([
       core.callProvider(operator.adapterUrl, 'POST', path, fixture),

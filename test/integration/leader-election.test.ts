@@ -4,17 +4,17 @@
 // goodbye) and the other takes the Lease within the lease duration, finishes the job, and UCloud/Core
 // sees every update and charge exactly once. SIGTERM instead hands the Lease over at once.
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
 import { podName } from '../../src/api/v1alpha1/names.js';
-import { KUBECONFIG_PATH } from '../support/cluster-env.js';
-import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
-import { hasSeries, metric, runForASecond, scrape, spawnOperator, type OperatorProcess } from '../support/ops.js';
+import { createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
+import { hasSeries, metric, runForASecond, scrape, spawnReplica, type OperatorProcess } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 import { exitPod } from '../support/workload.js';
+import { specJob } from '../support/job-factory.js';
 
 jest.setTimeout(150_000);
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 const LEASE = 'ucloud-operator-leader';
 const LEASE_DURATION_S = 4;
 const RETRY_S = 1;
@@ -36,21 +36,13 @@ describe('leader election between two operator processes', () => {
   });
 
   function start(name: string): Promise<OperatorProcess> {
-    return spawnOperator({
+    return spawnReplica({
       name,
-      kubeconfig: KUBECONFIG_PATH,
-      secrets: { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() },
-      config: {
-        providerId: core.providerId,
-        namespace: ns.name,
-        ucloud: { coreUrl: core.url },
-        http: { host: '127.0.0.1', port: 0, probePort: 0 },
-        products: TEST_PRODUCTS,
-        reporting: { batchWindowMs: 20 },
-        reconciler: { resyncSeconds: 30 },
-        leaderElection: { enabled: true, leaseName: LEASE, leaseDurationSeconds: LEASE_DURATION_S, renewDeadlineSeconds: 3, retryPeriodSeconds: RETRY_S },
-      },
-      env: { POD_NAME: name, SHUTDOWN_DEADLINE_MS: '20000' },
+      namespace: ns.name,
+      core,
+      leaderElection: { leaseName: LEASE, leaseDurationSeconds: LEASE_DURATION_S, renewDeadlineSeconds: 3, retryPeriodSeconds: RETRY_S },
+      shutdownDeadlineMs: 20_000,
+      config: { reconciler: { resyncSeconds: 30 } },
     });
   }
 
@@ -146,7 +138,7 @@ describe('leader election between two operator processes', () => {
     expect(await (await fetch(`${standby.probeUrl}/readyz`)).text()).toBe('ok: standby');
 
     // A running job to hand over.
-    const second = { items: [{ ...fixture.items[0], id: '54120' }] };
+    const second = { items: [specJob('54120')] };
     expect((await core.callProvider(leader.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, second)).status).toBe(200);
     await core.waitFor(() => core.jobStates('54120').includes('RUNNING'), 30_000, 'RUNNING at UCloud/Core');
     await runForASecond(ns, 'j-54120');

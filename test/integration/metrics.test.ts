@@ -2,28 +2,24 @@
 // checked against what the UCloud/Core emulator recorded and what the adapter was asked. Names
 // follow controller-runtime (controller_runtime_*, workqueue_*); ours carry ucloud_operator_.
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { JOB_STATES } from '../../src/observability/metrics.js';
-import { eventually, startStack, type TestStack } from '../support/harness.js';
+import { eventually } from '../support/harness.js';
+import { useStack } from '../support/stack-hooks.js';
 import { hasSeries, metric, runForASecond, scrape } from '../support/ops.js';
 import { exitPod } from '../support/workload.js';
+import { specJob } from '../support/job-factory.js';
 
 jest.setTimeout(120_000);
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 
 describe('metrics after a job', () => {
-  let stack: TestStack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useStack('all');
 
   it('exports the named series with the right values', async () => {
-    const { core, operator, ns } = stack;
+    const { core, operator, ns } = stack();
     const startedAt = Date.now() / 1000;
     const base = `/ucloud/${core.providerId}/jobs`;
     expect((await core.callProvider(operator.adapterUrl, 'POST', base, fixture)).status).toBe(200);
@@ -93,7 +89,7 @@ describe('metrics after a job', () => {
     expect(metric(m, 'ucloud_operator_charged_periods_total')).toBe(core.chargedPeriods('54112'));
 
     // controller-runtime's other standard series: workers, nothing in flight once settled.
-    expect(metric(m, 'controller_runtime_max_concurrent_reconciles', ctl)).toBe(stack.config.reconciler.workers);
+    expect(metric(m, 'controller_runtime_max_concurrent_reconciles', ctl)).toBe(stack().config.reconciler.workers);
     expect(metric(m, 'controller_runtime_active_workers', ctl)).toBe(0);
     expect(metric(m, 'workqueue_unfinished_work_seconds', q)).toBe(0);
     expect(metric(m, 'workqueue_longest_running_processor_seconds', q)).toBe(0);

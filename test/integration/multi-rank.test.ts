@@ -4,7 +4,8 @@
 import { configMapName, podName, serviceName } from '../../src/api/v1alpha1/names.js';
 import { rankViewOf } from '../../src/controller/desired/rank-files.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
-import { batchJob, boundSharedClaim, createJobs, crWhen, deletePersistentVolume, multiRankJob, noPodsLeft, runningPods } from '../support/jobs.js';
+import { batchJob, multiRankJob } from '../support/job-factory.js';
+import { boundSharedClaim, createJobs, crWhen, deletePersistentVolume, noPodsLeft, runningPods } from '../support/jobs.js';
 import { exitPod } from '../support/workload.js';
 
 const CLAIM = 'shared-files';

@@ -6,7 +6,8 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { networkPolicyName } from '../../src/api/v1alpha1/names.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 
 const T = 120_000;
 

@@ -5,72 +5,83 @@
 // The release lives in one namespace and the jobs in another (jobsNamespace), as a site would run it.
 // Every permission is also checked the other way: what the chart must not grant, it does not.
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { podName } from '../../src/api/v1alpha1/names.js';
-import { setLogSink } from '../../src/observability/log.js';
 import { startOperator, type RunningOperator } from '../../src/operator.js';
 import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
 import { chartOperatorConfig, helm, installChart, kubectl, runForASecond, serviceAccountKubeConfig } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
-import { batchJob } from '../support/jobs.js';
+import { batchJob, specJob } from '../support/job-factory.js';
+import { collectLogs } from '../support/logs.js';
 import { exitPod } from '../support/workload.js';
 
 jest.setTimeout(150_000);
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/**
+ * A release of the chart in namespace `ops` with its credentials Secret (jobs in `ns`: a second
+ * namespace, or the same one) and a UCloud/Core emulator, installed before the suite's tests and
+ * uninstalled after; `logs` collects what the operator a test starts in-process logs.
+ */
+function chartRelease(opts: {
+  release: string;
+  prefix: string;
+  separateJobsNamespace: boolean;
+  values: (core: UCloudCoreEmulator, jobsNamespace: string) => Record<string, unknown>;
+}) {
+  const r = {} as { ops: TestNamespace; ns: TestNamespace; core: UCloudCoreEmulator; operator?: RunningOperator; logs: string[] };
+  let capture: ReturnType<typeof collectLogs> | undefined;
+  beforeAll(async () => {
+    r.ops = await createTestNamespace(opts.separateJobsNamespace ? `${opts.prefix}-ops` : opts.prefix);
+    r.ns = opts.separateJobsNamespace ? await createTestNamespace(`${opts.prefix}-jobs`) : r.ops;
+    r.core = await UCloudCoreEmulator.start({ providerId: 'example' });
+    await r.ops.core.createNamespacedSecret({
+      namespace: r.ops.name,
+      body: { metadata: { name: 'ucloud-credentials' }, stringData: { refreshToken: r.core.refreshToken, publicKey: r.core.publicKeyBase64Der() } },
+    });
+    await installChart(opts.release, r.ops.name, opts.values(r.core, r.ns.name));
+    capture = collectLogs();
+    r.logs = capture.lines;
+  });
+  afterAll(async () => {
+    await r.operator?.stop();
+    capture?.stop();
+    await r.core?.close();
+    if (r.ops) await helm(['uninstall', opts.release, '--namespace', r.ops.name, '--wait=false']);
+    await r.ns?.delete();
+    if (r.ops !== r.ns) await r.ops?.delete();
+  });
+  return r;
+}
+
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 
 describe('the operator with only the chart RBAC', () => {
-  /** Where the release (ServiceAccount, Secret, Deployment) lives: not where the jobs run. */
-  let ops: TestNamespace;
-  /** jobsNamespace: UCloudJobs, pods, the Lease. */
-  let ns: TestNamespace;
-  let core: UCloudCoreEmulator;
-  let operator: RunningOperator | undefined;
   // Unique: its ClusterRole is cluster-wide, and a crashed run must not block the next one.
   const release = `rbac-${process.pid}`;
   const sa = `${release}-ucloud-operator`;
-  const logs: string[] = [];
-  let previousSink: ((line: string) => void) | undefined;
-
-  beforeAll(async () => {
-    ops = await createTestNamespace('rbac-ops');
-    ns = await createTestNamespace('rbac-jobs');
-    core = await UCloudCoreEmulator.start({ providerId: 'example' });
-    await ops.core.createNamespacedSecret({
-      namespace: ops.name,
-      body: { metadata: { name: 'ucloud-credentials' }, stringData: { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() } },
-    });
-    const values = {
+  /** ops: where the release (ServiceAccount, Secret, Deployment) lives; ns: jobsNamespace (UCloudJobs, pods, the Lease). */
+  const r = chartRelease({
+    release,
+    prefix: 'rbac',
+    separateJobsNamespace: true,
+    values: (core, jobsNamespace) => ({
       providerId: core.providerId,
       ucloud: { coreUrl: core.url, existingSecret: 'ucloud-credentials' },
       products: TEST_PRODUCTS,
       replicaCount: 1,
-      jobsNamespace: ns.name,
+      jobsNamespace,
       // The test made it (and deletes it); a site's chart would create and label it.
       jobsNamespaceCreate: false,
       // The CRD is cluster-wide and already installed; this release only brings the operator.
       crds: { install: false },
-    };
-    await installChart(release, ops.name, values);
-    previousSink = setLogSink((line) => {
-      logs.push(line);
-      if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
-    });
-  });
-  afterAll(async () => {
-    await operator?.stop();
-    if (previousSink) setLogSink(previousSink);
-    await core?.close();
-    if (ops) await helm(['uninstall', release, '--namespace', ops.name, '--wait=false']);
-    await ns?.delete();
-    await ops?.delete();
+    }),
   });
 
   /** `resource` is kubectl's TYPE[/NAME]; a subresource is written TYPE#SUB. */
-  async function canI(verb: string, resource: string, namespace: string | null = ns.name): Promise<boolean> {
+  async function canI(verb: string, resource: string, namespace: string | null = r.ns.name): Promise<boolean> {
     const [type, sub] = resource.split('#') as [string, string | undefined];
-    const args = ['auth', 'can-i', verb, type, `--as=system:serviceaccount:${ops.name}:${sa}`];
+    const args = ['auth', 'can-i', verb, type, `--as=system:serviceaccount:${r.ops.name}:${sa}`];
     if (sub) args.push(`--subresource=${sub}`);
     args.push(...(namespace === null ? ['--all-namespaces'] : ['-n', namespace]));
     const res = await kubectl(args);
@@ -80,34 +91,34 @@ describe('the operator with only the chart RBAC', () => {
   it('grants what the operator uses and denies the rest', async () => {
     const lease = `leases.coordination.k8s.io/${release}-ucloud-operator-leader`;
     const expected: Array<[string, string, string | null, boolean]> = [
-      ['watch', 'ucloudjobs.ucloud.dk', ns.name, true],
-      ['create', 'ucloudjobs.ucloud.dk', ns.name, true],
-      ['patch', 'ucloudjobs.ucloud.dk#status', ns.name, true],
-      ['create', 'pods', ns.name, true],
-      ['get', 'pods#log', ns.name, true],
-      ['create', 'networkpolicies.networking.k8s.io', ns.name, true],
-      ['create', 'endpointslices.discovery.k8s.io', ns.name, true],
-      ['create', 'events.events.k8s.io', ns.name, true],
-      ['create', 'leases.coordination.k8s.io', ns.name, true],
-      ['update', lease, ns.name, true],
+      ['watch', 'ucloudjobs.ucloud.dk', r.ns.name, true],
+      ['create', 'ucloudjobs.ucloud.dk', r.ns.name, true],
+      ['patch', 'ucloudjobs.ucloud.dk#status', r.ns.name, true],
+      ['create', 'pods', r.ns.name, true],
+      ['get', 'pods#log', r.ns.name, true],
+      ['create', 'networkpolicies.networking.k8s.io', r.ns.name, true],
+      ['create', 'endpointslices.discovery.k8s.io', r.ns.name, true],
+      ['create', 'events.events.k8s.io', r.ns.name, true],
+      ['create', 'leases.coordination.k8s.io', r.ns.name, true],
+      ['update', lease, r.ns.name, true],
       ['list', 'nodes', null, true],
       // Denied: secrets, exec, other namespaces, other leases, cluster-wide writes.
-      ['get', 'secrets', ns.name, false],
-      ['list', 'secrets', ns.name, false],
-      ['create', 'pods#exec', ns.name, false],
-      ['update', 'pods', ns.name, false],
-      ['patch', 'ucloudjobs.ucloud.dk', ns.name, false],
-      ['deletecollection', 'pods', ns.name, false],
-      ['delete', 'leases.coordination.k8s.io', ns.name, false],
-      ['update', 'leases.coordination.k8s.io/someone-elses', ns.name, false],
+      ['get', 'secrets', r.ns.name, false],
+      ['list', 'secrets', r.ns.name, false],
+      ['create', 'pods#exec', r.ns.name, false],
+      ['update', 'pods', r.ns.name, false],
+      ['patch', 'ucloudjobs.ucloud.dk', r.ns.name, false],
+      ['deletecollection', 'pods', r.ns.name, false],
+      ['delete', 'leases.coordination.k8s.io', r.ns.name, false],
+      ['update', 'leases.coordination.k8s.io/someone-elses', r.ns.name, false],
       ['create', 'pods', 'kube-system', false],
       // Not even in its own release namespace: everything it does is in jobsNamespace.
-      ['create', 'pods', ops.name, false],
-      ['get', 'secrets', ops.name, false],
-      ['create', 'leases.coordination.k8s.io', ops.name, false],
-      ['update', 'ucloudjobs.ucloud.dk#finalizers', ns.name, true],
-      ['get', 'pods#attach', ns.name, false],
-      ['create', 'pods#portforward', ns.name, false],
+      ['create', 'pods', r.ops.name, false],
+      ['get', 'secrets', r.ops.name, false],
+      ['create', 'leases.coordination.k8s.io', r.ops.name, false],
+      ['update', 'ucloudjobs.ucloud.dk#finalizers', r.ns.name, true],
+      ['get', 'pods#attach', r.ns.name, false],
+      ['create', 'pods#portforward', r.ns.name, false],
       ['list', 'ucloudjobs.ucloud.dk', null, false],
       ['patch', 'nodes', null, false],
       ['create', 'clusterrolebindings', null, false],
@@ -119,136 +130,115 @@ describe('the operator with only the chart RBAC', () => {
   });
 
   it('runs the spec example end to end with a service-account token', async () => {
-    const kc = await serviceAccountKubeConfig(ops.name, sa);
+    const kc = await serviceAccountKubeConfig(r.ops.name, sa);
     expect(kc.getCurrentUser()?.token).toBeTruthy();
     expect(kc.getCurrentUser()?.certData).toBeFalsy();
 
     // The configuration the chart renders, with the Secret's values as the pod would read them.
-    const credentials = { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() };
-    const config = await chartOperatorConfig(ops.kube, ops.name, release, credentials, 'rbac-test-pod');
+    const credentials = { refreshToken: r.core.refreshToken, publicKey: r.core.publicKeyBase64Der() };
+    const config = await chartOperatorConfig(r.ops.kube, r.ops.name, release, credentials, 'rbac-test-pod');
     expect(config.leaderElection).toMatchObject({ enabled: true, leaseName: `${release}-ucloud-operator-leader` });
-    expect(config.namespace).toBe(ns.name);
-    operator = await startOperator({ config, kc });
+    expect(config.namespace).toBe(r.ns.name);
+    r.operator = await startOperator({ config, kc });
 
     // It takes the chart's Lease and gets ready (caches synced) as leader.
-    await eventually(async () => (await ns.kube.leases.get(ns.name, config.leaderElection.leaseName))?.spec?.holderIdentity === 'rbac-test-pod', 'the Lease');
-    await eventually(async () => (await fetch(`${operator!.probeUrl}/readyz`)).status === 200, 'readiness as leader');
+    await eventually(async () => (await r.ns.kube.leases.get(r.ns.name, config.leaderElection.leaseName))?.spec?.holderIdentity === 'rbac-test-pod', 'the Lease');
+    await eventually(async () => (await fetch(`${r.operator!.probeUrl}/readyz`)).status === 200, 'readiness as leader');
 
-    const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
+    const res = await r.core.callProvider(r.operator.adapterUrl, 'POST', `/ucloud/${r.core.providerId}/jobs`, fixture);
     expect(res).toEqual({ status: 200, body: { responses: [null] } });
     const pod = podName('j-54112', 0);
-    await eventually(async () => (await ns.kube.pods.get(ns.name, pod))?.status?.phase === 'Running', 'the pod running on a kwok node');
-    await core.waitFor(() => core.jobStates('54112').includes('RUNNING'), 30_000, 'RUNNING at UCloud/Core');
+    await eventually(async () => (await r.ns.kube.pods.get(r.ns.name, pod))?.status?.phase === 'Running', 'the pod running on a kwok node');
+    await r.core.waitFor(() => r.core.jobStates('54112').includes('RUNNING'), 30_000, 'RUNNING at UCloud/Core');
     // Kubernetes times are whole seconds: run into the next second so there is time to charge.
-    await runForASecond(ns, 'j-54112');
-    await exitPod(ns.kc, ns.name, pod, { code: 0 });
-    await core.waitFor(() => core.jobStates('54112').includes('SUCCESS'), 30_000, 'SUCCESS at UCloud/Core');
-    expect(core.jobStates('54112')).toEqual(['RUNNING', 'SUCCESS']);
-    await core.waitFor(() => core.charges.some((c) => c.item.id === '54112'), 30_000, 'the charge');
-    expect(core.chargedPeriods('54112')).toBe(1);
+    await runForASecond(r.ns, 'j-54112');
+    await exitPod(r.ns.kc, r.ns.name, pod, { code: 0 });
+    await r.core.waitFor(() => r.core.jobStates('54112').includes('SUCCESS'), 30_000, 'SUCCESS at UCloud/Core');
+    expect(r.core.jobStates('54112')).toEqual(['RUNNING', 'SUCCESS']);
+    await r.core.waitFor(() => r.core.charges.some((c) => c.item.id === '54112'), 30_000, 'the charge');
+    expect(r.core.chargedPeriods('54112')).toBe(1);
 
     // Teardown of the children, and the status writes, also went through with these permissions.
-    await eventually(async () => (await ns.kube.pods.get(ns.name, pod)) === undefined, 'the pod to be removed');
+    await eventually(async () => (await r.ns.kube.pods.get(r.ns.name, pod)) === undefined, 'the pod to be removed');
     const job = await eventually(async () => {
-      const j = await ns.kube.ucloudJobs.get(ns.name, 'j-54112');
+      const j = await r.ns.kube.ucloudJobs.get(r.ns.name, 'j-54112');
       return j?.status?.accounting?.chargedPeriods === 1 ? j : undefined;
     }, 'the charge watermark in status');
     expect(job.status?.state).toBe('SUCCESS');
 
     // The cluster-wide read (Nodes) works too: utilization answers.
-    const util = await core.callProvider(operator.adapterUrl, 'GET', `/ucloud/${core.providerId}/jobs/retrieveUtilization?categoryId=example-compute`);
+    const util = await r.core.callProvider(r.operator.adapterUrl, 'GET', `/ucloud/${r.core.providerId}/jobs/retrieveUtilization?categoryId=example-compute`);
     expect(util.status).toBe(200);
 
     // Nothing was refused along the way (a missing verb would show up as a 403 somewhere).
-    expect(logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
+    expect(r.logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
     // And the token never reached a log line.
-    expect(logs.some((l) => l.includes(kc.getCurrentUser()!.token!))).toBe(false);
+    expect(r.logs.some((l) => l.includes(kc.getCurrentUser()!.token!))).toBe(false);
   });
 
   it('peers (alias Service and EndpointSlices) and termination work with the same token', async () => {
-    expect(operator).toBeDefined();
-    const call = (path: string, body: unknown) => core.callProvider(operator!.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs${path}`, body);
+    expect(r.operator).toBeDefined();
+    const call = (path: string, body: unknown) => r.core.callProvider(r.operator!.adapterUrl, 'POST', `/ucloud/${r.core.providerId}/jobs${path}`, body);
     expect((await call('', { items: [batchJob('5101', { replicas: 2 })] })).status).toBe(200);
-    await core.waitFor(() => core.jobStates('5101').includes('RUNNING'), 30_000, 'A RUNNING');
+    await r.core.waitFor(() => r.core.jobStates('5101').includes('RUNNING'), 30_000, 'A RUNNING');
     const withPeer = batchJob('5102', { resources: [{ type: 'peer', hostname: 'db', jobId: '5101' }] });
     expect(await call('', { items: [withPeer] })).toEqual({ status: 200, body: { responses: [null] } });
-    await core.waitFor(() => core.jobStates('5102').includes('RUNNING'), 30_000, 'B RUNNING');
-    await eventually(() => ns.kube.services.get(ns.name, 'j-5102-peers'), "B's peer Service");
-    await eventually(async () => ((await ns.kube.endpointSlices.get(ns.name, 'j-5102-peers-ipv4-0'))?.endpoints ?? []).length === 3, "B's slice lists A's ranks");
+    await r.core.waitFor(() => r.core.jobStates('5102').includes('RUNNING'), 30_000, 'B RUNNING');
+    await eventually(() => r.ns.kube.services.get(r.ns.name, 'j-5102-peers'), "B's peer Service");
+    await eventually(async () => ((await r.ns.kube.endpointSlices.get(r.ns.name, 'j-5102-peers-ipv4-0'))?.endpoints ?? []).length === 3, "B's slice lists A's ranks");
 
     // Terminating A (a spec write) empties B's aliases; terminating B removes everything of it.
     expect((await call('/terminate', { items: [{ id: '5101' }] })).status).toBe(200);
-    await core.waitFor(() => core.jobStates('5101').includes('SUCCESS'), 30_000, 'A ended');
-    await eventually(async () => ((await ns.kube.endpointSlices.get(ns.name, 'j-5102-peers-ipv4-0'))?.endpoints ?? []).length === 0, "B's slice emptied");
+    await r.core.waitFor(() => r.core.jobStates('5101').includes('SUCCESS'), 30_000, 'A ended');
+    await eventually(async () => ((await r.ns.kube.endpointSlices.get(r.ns.name, 'j-5102-peers-ipv4-0'))?.endpoints ?? []).length === 0, "B's slice emptied");
     expect((await call('/terminate', { items: [{ id: '5102' }] })).status).toBe(200);
-    await core.waitFor(() => core.jobStates('5102').includes('SUCCESS'), 30_000, 'B ended');
-    await eventually(async () => (await ns.kube.pods.list(ns.name)).items.length === 0, 'every job pod removed');
-    expect(logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
+    await r.core.waitFor(() => r.core.jobStates('5102').includes('SUCCESS'), 30_000, 'B ended');
+    await eventually(async () => (await r.ns.kube.pods.list(r.ns.name)).items.length === 0, 'every job pod removed');
+    expect(r.logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
 });
 
 describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
-  /** The release's namespace (the credentials live here) and the jobs' own. */
-  let ns: TestNamespace;
-  let jobs: TestNamespace;
-  let core: UCloudCoreEmulator;
-  let operator: RunningOperator | undefined;
   const release = `rbac-ssh-${process.pid}`;
-  const logs: string[] = [];
-  let previousSink: ((line: string) => void) | undefined;
-
-  beforeAll(async () => {
-    ns = await createTestNamespace('rbac-ssh');
-    jobs = await createTestNamespace('rbac-ssh-jobs');
-    await ns.core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'ucloud-credentials' }, stringData: { refreshToken: 'r', publicKey: 'k' } } });
-    core = await UCloudCoreEmulator.start({ providerId: 'example' });
-    const values = {
+  /** ops: the release's namespace (the credentials live here); ns: the jobs' own. */
+  const r = chartRelease({
+    release,
+    prefix: 'rbac-ssh',
+    separateJobsNamespace: true,
+    values: (core, jobsNamespace) => ({
       providerId: core.providerId,
       ucloud: { coreUrl: core.url, existingSecret: 'ucloud-credentials' },
       products: TEST_PRODUCTS,
       replicaCount: 1,
       crds: { install: false },
-      jobsNamespace: jobs.name,
+      jobsNamespace,
       jobsNamespaceCreate: false,
       rbac: { interactiveSessions: true },
       extraConfig: { interactive: { ssh: { enabled: true } } },
-    };
-    await installChart(release, ns.name, values);
-    previousSink = setLogSink((line) => {
-      logs.push(line);
-      if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
-    });
-  });
-  afterAll(async () => {
-    await operator?.stop();
-    if (previousSink) setLogSink(previousSink);
-    await core?.close();
-    if (ns) await helm(['uninstall', release, '--namespace', ns.name, '--wait=false']);
-    await jobs?.delete();
-    await ns?.delete();
+    }),
   });
 
   it("installs a job's SSH keys Secret, Service and NetworkPolicy with the service-account token", async () => {
-    const kc = await serviceAccountKubeConfig(ns.name, `${release}-ucloud-operator`);
-    const cm = await ns.kube.configMaps.get(ns.name, `${release}-ucloud-operator`);
+    const kc = await serviceAccountKubeConfig(r.ops.name, `${release}-ucloud-operator`);
+    const cm = await r.ops.kube.configMaps.get(r.ops.name, `${release}-ucloud-operator`);
     expect(JSON.parse(cm!.data!['config.json']!).interactive).toEqual({ ssh: { enabled: true } });
-    const credentials = { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() };
-    const config = await chartOperatorConfig(ns.kube, ns.name, release, credentials, 'rbac-ssh-pod');
-    operator = await startOperator({ config, kc });
-    await eventually(async () => (await fetch(`${operator!.probeUrl}/readyz`)).status === 200, 'readiness as leader');
+    const credentials = { refreshToken: r.core.refreshToken, publicKey: r.core.publicKeyBase64Der() };
+    const config = await chartOperatorConfig(r.ops.kube, r.ops.name, release, credentials, 'rbac-ssh-pod');
+    r.operator = await startOperator({ config, kc });
+    await eventually(async () => (await fetch(`${r.operator!.probeUrl}/readyz`)).status === 200, 'readiness as leader');
 
     const id = '8401';
-    core.setSshKeys(id, [{ id: 'k1', owner: 'user', createdAt: 1, fingerprint: 'fp1', specification: { title: 'key', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 key-1' } }]);
+    r.core.setSshKeys(id, [{ id: 'k1', owner: 'user', createdAt: 1, fingerprint: 'fp1', specification: { title: 'key', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 key-1' } }]);
     const job = batchJob(id) as { specification: Record<string, unknown>; status: { resolvedApplication: { invocation: Record<string, unknown> } } };
     job.specification.sshEnabled = true;
     job.status.resolvedApplication.invocation.ssh = { mode: 'OPTIONAL' };
-    const call = (path: string, body: unknown) => core.callProvider(operator!.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs${path}`, body);
+    const call = (path: string, body: unknown) => r.core.callProvider(r.operator!.adapterUrl, 'POST', `/ucloud/${r.core.providerId}/jobs${path}`, body);
     expect(await call('', { items: [job] })).toEqual({ status: 200, body: { responses: [null] } });
-    await core.waitFor(() => core.jobStates(id).includes('RUNNING'), 30_000, 'RUNNING');
-    const secret = await jobs.core.readNamespacedSecret({ name: `j-${id}-ssh`, namespace: jobs.name });
+    await r.core.waitFor(() => r.core.jobStates(id).includes('RUNNING'), 30_000, 'RUNNING');
+    const secret = await r.ns.core.readNamespacedSecret({ name: `j-${id}-ssh`, namespace: r.ns.name });
     expect(Buffer.from(secret.data!.authorized_keys!, 'base64').toString('utf8')).toContain('key-1');
-    expect(await jobs.kube.services.get(jobs.name, `j-${id}-ssh`)).toBeDefined();
-    expect(await jobs.kube.networkPolicies.get(jobs.name, `j-${id}-ssh`)).toBeDefined();
+    expect(await r.ns.kube.services.get(r.ns.name, `j-${id}-ssh`)).toBeDefined();
+    expect(await r.ns.kube.networkPolicies.get(r.ns.name, `j-${id}-ssh`)).toBeDefined();
     // The Secrets permission is the jobs namespace's only: the credentials stay out of reach.
     const read = (namespace: string, name: string) =>
       kc
@@ -258,12 +248,12 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
           () => 200,
           (e: { code?: number }) => e.code,
         );
-    expect(await read(ns.name, 'ucloud-credentials')).toBe(403);
-    expect(await read(jobs.name, `j-${id}-ssh`)).toBe(200);
+    expect(await read(r.ops.name, 'ucloud-credentials')).toBe(403);
+    expect(await read(r.ns.name, `j-${id}-ssh`)).toBe(200);
 
     expect((await call('/terminate', { items: [{ id }] })).status).toBe(200);
-    await core.waitFor(() => core.jobStates(id).includes('SUCCESS'), 30_000, 'ended');
-    await eventually(async () => (await jobs.kube.pods.list(jobs.name)).items.filter((p) => p.metadata?.labels?.['ucloud.dk/job']).length === 0, 'job pods removed');
-    expect(logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
+    await r.core.waitFor(() => r.core.jobStates(id).includes('SUCCESS'), 30_000, 'ended');
+    await eventually(async () => (await r.ns.kube.pods.list(r.ns.name)).items.filter((p) => p.metadata?.labels?.['ucloud.dk/job']).length === 0, 'job pods removed');
+    expect(r.logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@
 // the good items of the same bulk call (all-or-nothing): a file path that escapes the storage
 // root, a peer job this provider does not run.
 import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, multiRankJob } from '../support/jobs.js';
+import { batchJob, multiRankJob } from '../support/job-factory.js';
+import { createJobs } from '../support/jobs.js';
 
 const T = 120_000;
 

@@ -5,7 +5,8 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { LABEL_SESSION } from '../../src/adapter/sessions/store.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, cr, crWhen, providerCall, runningPods } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, cr, crWhen, providerCall, runningPods } from '../support/jobs.js';
 
 const JOB_ID = '8301';
 const TTL_SECONDS = 10;

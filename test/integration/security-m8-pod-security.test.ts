@@ -12,7 +12,7 @@ import { rootProfile } from '../../src/config.js';
 import { createTestNamespace, type TestNamespace } from '../support/harness.js';
 import { kubectl } from '../support/ops.js';
 import { unitConfig } from '../support/config.js';
-import { job } from '../unit/desired/support.js';
+import { job } from '../support/job-factory.js';
 
 jest.setTimeout(60_000);
 

@@ -6,21 +6,19 @@
 // policy during the grace period) are for the real-node tests.
 import { NetworkingV1Api } from '@kubernetes/client-node';
 import { configMapName, jobResourceName, networkPolicyName } from '../../src/api/v1alpha1/names.js';
-import { eventually, startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { eventually } from '../support/harness.js';
+import { stackStoppedAfterEach } from '../support/stack-hooks.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 
 const T = 120_000;
 const HOLD = 'test.ucloud.dk/hold-in-deletion';
 
 describe('security: H1 teardown keeps the NetworkPolicy while a pod terminates', () => {
-  let stack: TestStack | undefined;
-  afterEach(async () => {
-    await stack?.stop();
-    stack = undefined;
-  }, T);
+  const startStack = stackStoppedAfterEach(T);
 
   it('the policy exists for as long as any pod of the job does', async () => {
-    stack = await startStack();
+    const stack = await startStack();
     const { ns } = stack;
     const id = '13001';
     const name = jobResourceName(id);

@@ -1,25 +1,21 @@
 // Level-triggered repair on the real control plane: a running job whose NetworkPolicy, rank-files
 // ConfigMap or headless Service is deleted by someone else gets them back, with nothing reported
 // to UCloud/Core (the job never stopped).
-import { readFileSync } from 'node:fs';
 import { configMapName, networkPolicyName, podName, serviceName } from '../../src/api/v1alpha1/names.js';
 import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { startOperator } from '../../src/operator.js';
-import { eventually, startStack, type TestStack } from '../support/harness.js';
+import { eventually } from '../support/harness.js';
+import { useStack } from '../support/stack-hooks.js';
+import { specJob } from '../support/job-factory.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 
 describe('children deleted under a running job', () => {
-  let stack: TestStack;
-  beforeEach(async () => {
-    stack = await startStack();
-  });
-  afterEach(async () => {
-    await stack?.stop();
-  });
+  const stack = useStack('each');
 
   it('are recreated by the reconciler', async () => {
-    const { core, operator, ns } = stack;
+    const { core, operator, ns } = stack();
     const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
     expect(res.status).toBe(200);
     const name = 'j-54112';
@@ -56,7 +52,7 @@ describe('children deleted under a running job', () => {
   });
 
   it('a restarted operator finds them in place in its caches and writes none of them', async () => {
-    const { core, operator, ns, config } = stack;
+    const { core, operator, ns, config } = stack();
     const res = await core.callProvider(operator.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture);
     expect(res.status).toBe(200);
     const name = 'j-54112';

@@ -10,7 +10,8 @@ import { createKubeExecPort } from '../../src/adapter/sessions/exec.js';
 import { LABEL_SESSION } from '../../src/adapter/sessions/store.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
 import { ExecStandIn } from '../support/exec-stand-in.js';
-import { batchJob, createJobs, crWhen, providerCall, runningPods } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, providerCall, runningPods } from '../support/jobs.js';
 import { FrameClient } from '../support/ws-frames.js';
 
 const JOB_ID = '8201';

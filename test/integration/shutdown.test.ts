@@ -7,16 +7,17 @@ import { jest } from '@jest/globals';
 import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { KUBECONFIG_PATH } from '../support/cluster-env.js';
-import { TEST_PRODUCTS, createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
-import { builtEntrypoint, canRunAsPid1, spawnOperator, type OperatorProcess } from '../support/ops.js';
+import { createTestNamespace, eventually, type TestNamespace } from '../support/harness.js';
+import { builtEntrypoint, canRunAsPid1, spawnReplica, type OperatorProcess } from '../support/ops.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { specJob } from '../support/job-factory.js';
 
 jest.setTimeout(120_000);
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/create-simple-batch.json', import.meta.url), 'utf8'));
+/** The spec's example create body. */
+const fixture = { items: [specJob()] };
 const LEASE = 'ucloud-operator-leader';
 
 /** A loopback proxy to the emulator that can hold JobsControl.update calls until released. */
@@ -139,21 +140,14 @@ describe('SIGTERM to node dist/src/main.js', () => {
     // As in the image, node is PID 1 (of a PID namespace) when this machine allows it: PID 1 gets
     // SIGTERM only because main.ts handles it.
     const pid1 = await canRunAsPid1();
-    op = await spawnOperator({
+    op = await spawnReplica({
       pid1,
       name: 'op-term',
-      kubeconfig: KUBECONFIG_PATH,
-      secrets: { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() },
-      config: {
-        providerId: core.providerId,
-        namespace: ns.name,
-        ucloud: { coreUrl: gate.url },
-        http: { host: '127.0.0.1', port: 0, probePort: 0 },
-        products: TEST_PRODUCTS,
-        reporting: { batchWindowMs: 20 },
-        leaderElection: { enabled: true, leaseName: LEASE, leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 1 },
-      },
-      env: { POD_NAME: 'op-term', SHUTDOWN_DEADLINE_MS: '30000' },
+      namespace: ns.name,
+      core,
+      coreUrl: gate.url,
+      leaderElection: { leaseName: LEASE, leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 1 },
+      shutdownDeadlineMs: 30_000,
     });
     await eventually(async () => (await (await fetch(`${op!.probeUrl}/readyz`)).text()) === 'ok: leader', 'ready as leader');
     if (pid1) expect(op.logged('Starting')[0]).toMatchObject({ pid: 1 });
@@ -165,7 +159,7 @@ describe('SIGTERM to node dist/src/main.js', () => {
     expect((await core.callProvider(op.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, fixture)).status).toBe(200);
     await eventually(() => gate.held.length > 0, 'the RUNNING update held at the gate');
     // A provider call in flight: half its body is there.
-    const second = { items: [{ ...fixture.items[0], id: '54113' }] };
+    const second = { items: [specJob('54113')] };
     const call = halfSentPost(jobsUrl, await core.signCoreToken(), JSON.stringify(second));
     await call.started;
 

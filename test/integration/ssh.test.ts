@@ -4,7 +4,8 @@
 // port gets a NodePort Service and a NetworkPolicy admitting it. All are removed with the job.
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 import { eventually } from '../support/harness.js';
 
 const JOB_ID = '8301';

@@ -8,8 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { EventsV1Api } from '@kubernetes/client-node';
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';
 import type { UCloudJob } from '../../src/api/v1alpha1/ucloudjob.js';
-import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, cr, crWhen, noPodsLeft, terminate } from '../support/jobs.js';
+import type { TestStack } from '../support/harness.js';
+import { stackStoppedAfterEach } from '../support/stack-hooks.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, cr, crWhen, noPodsLeft, terminate } from '../support/jobs.js';
 
 const T = 240_000;
 const INTERVAL_MS = 2000;
@@ -23,15 +25,11 @@ async function warnings(stack: TestStack, name: string, reason: string) {
 const condition = (j: UCloudJob | undefined, type: string) => j?.status?.conditions?.find((c) => c.type === type);
 
 describe('a job UCloud/Core does not know', () => {
-  let stack: TestStack | undefined;
-  afterEach(async () => {
-    await stack?.stop();
-    stack = undefined;
-  }, T);
+  const startStack = stackStoppedAfterEach(T);
 
   it('Core forgets one of 50 running jobs: the other 49 are charged in that same pass and reported; the one is stopped, nothing charged twice', async () => {
     // One-second price minutes, one accounting pass every 2 s (2-period windows).
-    stack = await startStack({ accounting: { intervalSeconds: INTERVAL_MS / 1000, minuteMillis: 1000, settleSeconds: 1 } });
+    const stack = await startStack({ accounting: { intervalSeconds: INTERVAL_MS / 1000, minuteMillis: 1000, settleSeconds: 1 } });
     const { core } = stack;
     const ids = Array.from({ length: 50 }, (_, i) => String(70_000 + i));
     const victim = ids[17]!;
@@ -91,7 +89,7 @@ describe('a job UCloud/Core does not know', () => {
   }, T);
 
   it('a create Core gave up on after its 5 s timeout: the job is stopped once Core refuses its RUNNING; the job beside it is reported', async () => {
-    stack = await startStack();
+    const stack = await startStack();
     const { core } = stack;
     // One create reaches the adapter only after Core's 5 s client timeout (a loaded provider):
     // Core has deleted the job by then (jobCreateThroughProvider), and the operator creates it.

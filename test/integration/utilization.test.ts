@@ -7,7 +7,8 @@
 // and are not counted; the namespace of this test is fresh.
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { startStack, TEST_PRODUCTS, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, runningPods } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, runningPods } from '../support/jobs.js';
 
 const GiB = 2 ** 30;
 

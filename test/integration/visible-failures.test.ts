@@ -5,28 +5,24 @@
 // the EXPIRES column reads as a time for a running job and is empty once it has ended.
 import { CoreV1Api } from '@kubernetes/client-node';
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';
-import { eventually, startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, runningPods, terminate } from '../support/jobs.js';
+import { eventually } from '../support/harness.js';
+import { useStack } from '../support/stack-hooks.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, runningPods, terminate } from '../support/jobs.js';
 import { kubectl } from '../support/ops.js';
 
 describe('visible failures and protected fields', () => {
-  let stack: TestStack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  }, 120_000);
+  const stack = useStack('all');
 
   it('a pod refused by a ResourceQuota shows as a Warning Event and a condition, and clears once admitted', async () => {
-    const core = stack.ns.kc.makeApiClient(CoreV1Api);
-    const ns = stack.ns.name;
+    const core = stack().ns.kc.makeApiClient(CoreV1Api);
+    const ns = stack().ns.name;
     await core.createNamespacedResourceQuota({ namespace: ns, body: { metadata: { name: 'no-pods' }, spec: { hard: { pods: '0' } } } });
     const id = '9101';
-    expect((await createJobs(stack, batchJob(id))).status).toBe(200);
+    expect((await createJobs(stack(), batchJob(id))).status).toBe(200);
     const name = jobResourceName(id);
 
-    const stuck = await crWhen(stack, id, (j) => j.status?.conditions?.some((c) => c.type === 'ChildrenCreated' && c.status === 'False') ?? false, 'ChildrenCreated=False');
+    const stuck = await crWhen(stack(), id, (j) => j.status?.conditions?.some((c) => c.type === 'ChildrenCreated' && c.status === 'False') ?? false, 'ChildrenCreated=False');
     const cond = stuck.status!.conditions!.find((c) => c.type === 'ChildrenCreated')!;
     expect(cond.reason).toBe('FailedCreatePod');
     expect(cond.message).toMatch(/^Creating pod j-9101-0 was refused \(403 Forbidden\): .*exceeded quota: no-pods/);
@@ -46,17 +42,17 @@ describe('visible failures and protected fields', () => {
     expect(events.stdout.trim().split('\n').filter(Boolean)).toHaveLength(1);
 
     await core.deleteNamespacedResourceQuota({ namespace: ns, name: 'no-pods' });
-    await runningPods(stack, id, 1, 120_000);
-    const admitted = await crWhen(stack, id, (j) => j.status?.conditions?.some((c) => c.type === 'ChildrenCreated' && c.status === 'True') ?? false, 'ChildrenCreated=True');
+    await runningPods(stack(), id, 1, 120_000);
+    const admitted = await crWhen(stack(), id, (j) => j.status?.conditions?.some((c) => c.type === 'ChildrenCreated' && c.status === 'True') ?? false, 'ChildrenCreated=True');
     expect(admitted.status?.conditions?.find((c) => c.type === 'ChildrenCreated')).toMatchObject({ reason: 'Created', message: '' });
   }, 180_000);
 
   it('kubectl edits of the identifying and billing fields are refused; extend-like edits are not', async () => {
-    const ns = stack.ns.name;
+    const ns = stack().ns.name;
     const id = '9102';
-    expect((await createJobs(stack, batchJob(id, { timeAllocationSeconds: 3600 }))).status).toBe(200);
+    expect((await createJobs(stack(), batchJob(id, { timeAllocationSeconds: 3600 }))).status).toBe(200);
     const name = jobResourceName(id);
-    await crWhen(stack, id, () => true, 'the CR');
+    await crWhen(stack(), id, () => true, 'the CR');
     for (const [patch, field] of [
       [{ spec: { product: { id: 'u1-gpu-1' } } }, 'product'],
       [{ spec: { replicas: 2 } }, 'replicas'],
@@ -73,12 +69,12 @@ describe('visible failures and protected fields', () => {
   });
 
   it('EXPIRES shows the deadline of a running job and nothing once it has ended', async () => {
-    const ns = stack.ns.name;
+    const ns = stack().ns.name;
     const id = '9103';
-    expect((await createJobs(stack, batchJob(id, { timeAllocationSeconds: 3600 }))).status).toBe(200);
+    expect((await createJobs(stack(), batchJob(id, { timeAllocationSeconds: 3600 }))).status).toBe(200);
     const name = jobResourceName(id);
-    await runningPods(stack, id, 1);
-    const running = await crWhen(stack, id, (j) => j.status?.state === 'RUNNING' && !!j.status.runsUntil, 'RUNNING with runsUntil');
+    await runningPods(stack(), id, 1);
+    const running = await crWhen(stack(), id, (j) => j.status?.state === 'RUNNING' && !!j.status.runsUntil, 'RUNNING with runsUntil');
     const column = async () => {
       const out = await kubectl(['-n', ns, 'get', 'uj', name, '-o', 'wide']);
       const [header, row] = out.stdout.split('\n');
@@ -89,8 +85,8 @@ describe('visible failures and protected fields', () => {
     expect(await column()).toBe(running.status!.expiresAt);
     expect(await column()).not.toContain('<invalid>');
 
-    expect((await terminate(stack, id)).status).toBe(200);
-    const done = await crWhen(stack, id, (j) => j.status?.state === 'SUCCESS', 'SUCCESS in the CR');
+    expect((await terminate(stack(), id)).status).toBe(200);
+    const done = await crWhen(stack(), id, (j) => j.status?.state === 'SUCCESS', 'SUCCESS in the CR');
     expect(done.status?.runsUntil).toBeUndefined();
     expect(done.status?.expiresAt).toBe(running.status!.expiresAt);
     expect(await column()).toBe('');

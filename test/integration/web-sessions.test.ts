@@ -4,7 +4,8 @@
 // so the test checks what the operator asked of the cluster, not traffic through it.
 import { NetworkingV1Api } from '@kubernetes/client-node';
 import { startStack, type TestStack } from '../support/harness.js';
-import { batchJob, createJobs, crWhen, providerCall, runningPods } from '../support/jobs.js';
+import { batchJob } from '../support/job-factory.js';
+import { createJobs, crWhen, providerCall, runningPods } from '../support/jobs.js';
 
 const JOB_ID = '8401';
 

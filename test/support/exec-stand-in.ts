@@ -3,9 +3,9 @@
 // containers, so nothing can be exec'ed into; the operator's real ExecPort is pointed here. It
 // behaves like a TTY running a shell: stdin (channel 0) is echoed on stdout (channel 1), resizes
 // (channel 4) are recorded, and a line "exit" ends the session with a Success status (channel 3).
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
+import { LoopbackServer } from './loopback-server.js';
 
 export interface ExecCall {
   namespace: string;
@@ -18,18 +18,13 @@ export interface ExecCall {
 
 export class ExecStandIn {
   readonly calls: ExecCall[] = [];
-  private readonly sockets = new Set<Socket>();
   private readonly wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (protocols) => (protocols.has('v5.channel.k8s.io') ? 'v5.channel.k8s.io' : protocols.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false),
   });
 
-  private constructor(private readonly server: Server) {
-    server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    server.on('upgrade', (req, socket, head) => {
+  private constructor(private readonly http: LoopbackServer) {
+    http.server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname);
       if (!m) return socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
@@ -55,22 +50,18 @@ export class ExecStandIn {
   }
 
   static async start(): Promise<ExecStandIn> {
-    const server = createServer((_req, res) => res.writeHead(400).end());
-    const standIn = new ExecStandIn(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return standIn;
+    return new ExecStandIn(await new LoopbackServer(createServer((_req, res) => res.writeHead(400).end())).listen());
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.http.port}`;
   }
 
   get openConnections(): number {
-    return this.sockets.size;
+    return this.http.openConnections;
   }
 
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return this.http.close();
   }
 }

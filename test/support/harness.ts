@@ -5,9 +5,9 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseConfig, type OperatorConfig } from '../../src/config.js';
 import { createClientNodePort } from '../../src/k8s/client-node-port.js';
 import type { KubePort } from '../../src/k8s/kube-port.js';
-import { setLogSink } from '../../src/observability/log.js';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../src/operator.js';
 import { KUBECONFIG_PATH, createReadyNamespace } from './cluster-env.js';
+import { collectLogs } from './logs.js';
 import { UCloudCoreEmulator } from './ucloud-core-emulator.js';
 
 export function testKubeConfig(): KubeConfig {
@@ -51,12 +51,23 @@ export const TEST_PRODUCTS = [
 
 export const TEST_RENDERER_IMAGE = 'registry.example/ucloud-operator:test';
 
+/**
+ * The raw configuration of an operator serving `core` (the emulator) for jobs in `namespace`,
+ * listening on loopback ports the kernel picks. `credentials: false` leaves the refresh token and
+ * Core's key out (a child process gets them as files, as from the chart's Secret).
+ */
+export function emulatorConfig(namespace: string, core: UCloudCoreEmulator, credentials = true): Record<string, unknown> {
+  return {
+    providerId: core.providerId,
+    namespace,
+    ucloud: { coreUrl: core.url, ...(credentials ? { publicKey: core.publicKeyBase64Der(), refreshToken: core.refreshToken } : {}) },
+    http: { host: '127.0.0.1', port: 0, probePort: 0 },
+  };
+}
+
 export function testConfig(ns: string, core: UCloudCoreEmulator, overrides: Record<string, unknown> = {}): OperatorConfig {
   const base: Record<string, unknown> = {
-    providerId: core.providerId,
-    namespace: ns,
-    ucloud: { coreUrl: core.url, publicKey: core.publicKeyBase64Der(), refreshToken: core.refreshToken },
-    http: { host: '127.0.0.1', port: 0, probePort: 0 },
+    ...emulatorConfig(ns, core),
     products: TEST_PRODUCTS,
     reconciler: { workers: 4, resyncSeconds: 30 },
     reporting: { batchWindowMs: 20 },
@@ -97,22 +108,18 @@ export async function startStack(
   const ns = await createTestNamespace();
   const core = await UCloudCoreEmulator.start({ providerId: 'example' });
   const config = testConfig(ns.name, core, overrides);
-  const logs: string[] = [];
-  const previousSink = setLogSink((line) => {
-    logs.push(line);
-    if (process.env.TEST_LOGS === '1') process.stdout.write(line + '\n');
-  });
+  const logs = collectLogs();
   const running = await startOperator({ ...operator(ns), config, kc: ns.kc });
   return {
     ns,
     core,
     operator: running,
     config,
-    logs,
+    logs: logs.lines,
     stop: async () => {
       await running.stop();
       await core.close();
-      setLogSink(previousSink);
+      logs.stop();
       await ns.delete();
     },
   };

@@ -1,38 +1,10 @@
-// UCloud Job requests for integration tests, built from the spec fixtures, and small helpers to
-// drive them through the provider API and read back what the operator did.
-import { readFileSync } from 'node:fs';
+// Small helpers for integration tests to drive jobs (built by test/support/job-factory.ts) through
+// the provider API and read back what the operator did.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { jobResourceName } from '../../src/api/v1alpha1/names.js';
 import type { UCloudJob } from '../../src/api/v1alpha1/ucloudjob.js';
 import type { TestStack } from './harness.js';
 import { eventually } from './harness.js';
-
-const load = (file: string) => JSON.parse(readFileSync(new URL(`../fixtures/${file}`, import.meta.url), 'utf8'));
-
-export interface JobOptions {
-  replicas?: number;
-  /** Seconds; undefined: none. */
-  timeAllocationSeconds?: number;
-  /** Extra specification.resources (peers, files). */
-  resources?: unknown[];
-}
-
-/** The spec's "Simple batch Job" under another id, optionally multi-rank (the app then allows it). */
-export function batchJob(id: string, opts: JobOptions = {}): Record<string, unknown> {
-  const job = load('create-simple-batch.json').items[0];
-  job.id = id;
-  job.specification.replicas = opts.replicas ?? 1;
-  job.status.resolvedApplication.invocation.allowMultiNode = (opts.replicas ?? 1) > 1;
-  const t = opts.timeAllocationSeconds;
-  job.specification.timeAllocation = t === undefined ? null : { hours: Math.floor(t / 3600), minutes: Math.floor((t % 3600) / 60), seconds: t % 60 };
-  if (opts.resources) job.specification.resources = opts.resources;
-  return job;
-}
-
-/** The 3-rank fixture (test/fixtures/multi-rank-job.json), file parameters included. */
-export function multiRankJob(): Record<string, unknown> {
-  return load('multi-rank-job.json').items[0];
-}
 
 type Call = { status: number; body: unknown };
 

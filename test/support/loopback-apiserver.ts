@@ -3,12 +3,12 @@
 // KubeConfig that trusts it, and a count of the TLS connections clients opened.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
+import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { LoopbackServer } from './loopback-server.js';
 
 export interface LoopbackApiserver {
   kc: KubeConfig;
@@ -22,32 +22,21 @@ export async function startLoopbackApiserver(handler: (req: IncomingMessage, res
   const dir = mkdtempSync(join(tmpdir(), 'loopback-apiserver-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
   const cert = readFileSync(join(dir, 'cert.pem'));
-  const server: Server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, handler);
+  const server = await new LoopbackServer(createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, handler), 'secureConnection').listen();
   rmSync(dir, { recursive: true, force: true });
-  let count = 0;
-  const open = new Set<Socket>();
-  server.on('secureConnection', (s: Socket) => {
-    count++;
-    open.add(s);
-    s.on('close', () => open.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: cert.toString('base64') }],
+    clusters: [{ name: 'c', server: `https://127.0.0.1:${server.port}`, caData: cert.toString('base64') }],
     users: [{ name: 'u', token: 'not-a-secret' }],
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
   });
   return {
     kc,
-    connections: () => count,
+    connections: () => server.accepted,
     resetConnections: () => {
-      count = 0;
+      server.accepted = 0;
     },
-    close: async () => {
-      for (const s of open) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
+    close: () => server.close(),
   };
 }

@@ -1,7 +1,7 @@
 // Helpers for the operations tests: helm and kubectl against the test control plane,
 // the built entrypoint (dist/src/main.js) run as a child process, service-account kubeconfigs
 // minted with the TokenRequest API, and a Prometheus text-format parser.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,9 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseConfig, type OperatorConfig } from '../../src/config.js';
 import type { KubePort } from '../../src/k8s/kube-port.js';
 import { CLUSTER_DIR, KUBECONFIG_PATH, REPO, clusterEnv } from './cluster-env.js';
+import { TEST_PRODUCTS, emulatorConfig } from './harness.js';
+import { launchOperator, type OperatorProcess } from './operator-process.js';
+import type { UCloudCoreEmulator } from './ucloud-core-emulator.js';
 
 const run = promisify(execFile);
 
@@ -156,18 +159,7 @@ export function writeKubeConfig(kc: KubeConfig, file: string): string {
 
 // --- the operator as a child process -----------------------------------------------------------
 
-export interface OperatorProcess {
-  child: ChildProcess;
-  name: string;
-  /** Every stdout/stderr line so far. */
-  lines: string[];
-  adapterUrl: string;
-  probeUrl: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Parsed JSON log lines with this msg. */
-  logged(msg: string): Array<Record<string, unknown>>;
-  kill(signal?: NodeJS.Signals): void;
-}
+export type { OperatorProcess } from './operator-process.js';
 
 export interface SpawnOptions {
   name: string;
@@ -178,10 +170,7 @@ export interface SpawnOptions {
   secrets: { refreshToken: string; publicKey: string };
   env?: Record<string, string>;
   args?: string[];
-  /**
-   * Run node as PID 1 of a new PID namespace (`unshare --pid --fork`), as in a container: PID 1
-   * gets only the signals it has handlers for. Needs unshare and the privilege to use it.
-   */
+  /** As node's PID 1 in a PID namespace (operator-process.ts). */
   pid1?: boolean;
 }
 
@@ -233,94 +222,43 @@ export async function chartOperatorConfig(
   });
 }
 
-/** Starts `node main.js` and resolves once it logs its ports (rejects if it exits first). */
+/** Starts this checkout's `node main.js` and resolves once it logs its ports (rejects if it exits first). */
 export async function spawnOperator(opts: SpawnOptions, timeoutMs = 60_000): Promise<OperatorProcess> {
-  const main = await builtEntrypoint();
-  const dir = workDir(opts.name);
-  const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify(opts.config));
-  writeFileSync(join(dir, 'refresh-token'), opts.secrets.refreshToken, { mode: 0o600 });
-  writeFileSync(join(dir, 'public-key'), opts.secrets.publicKey, { mode: 0o600 });
-  const [command, argv] = opts.pid1
-    ? ['unshare', ['--pid', '--fork', '--kill-child', process.execPath, main, ...(opts.args ?? [])]]
-    : [process.execPath, [main, ...(opts.args ?? [])]];
-  const child = spawn(command, argv, {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-      KUBECONFIG: opts.kubeconfig,
-      UCLOUD_OPERATOR_CONFIG: configFile,
-      UCLOUD_REFRESH_TOKEN_FILE: join(dir, 'refresh-token'),
-      UCLOUD_PUBLIC_KEY_FILE: join(dir, 'public-key'),
-      ...opts.env,
-    },
-  });
-  const lines: string[] = [];
-  const onData = (buf: Buffer) => {
-    for (const line of buf.toString('utf8').split('\n')) {
-      if (!line) continue;
-      lines.push(line);
-      if (process.env.TEST_LOGS === '1') process.stdout.write(`[${opts.name}] ${line}\n`);
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.once('exit', (code, signal) => {
-      rmSync(dir, { recursive: true, force: true }); // the credential files go with the process
-      r({ code, signal });
-    }),
-  );
-  const logged = (msg: string) =>
-    lines.flatMap((l) => {
-      try {
-        const o = JSON.parse(l) as Record<string, unknown>;
-        return o.msg === msg ? [o] : [];
-      } catch {
-        return [];
-      }
-    });
-  const deadline = Date.now() + timeoutMs;
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  void exited.then((e) => (exit = e));
-  for (;;) {
-    const ready = logged('ucloud-operator ready')[0];
-    if (ready) {
-      return {
-        child,
-        name: opts.name,
-        lines,
-        adapterUrl: `http://127.0.0.1:${ready.adapterPort as number}`,
-        probeUrl: `http://127.0.0.1:${ready.probePort as number}`,
-        exited,
-        logged,
-        kill: (signal = 'SIGTERM') => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          // Under unshare the signal goes to node itself (PID 1 inside, a plain PID out here).
-          const target = opts.pid1 ? nodePidUnder(child.pid!) : child.pid;
-          if (target) process.kill(target, signal);
-        },
-      };
-    }
-    if (exit) throw new Error(`${opts.name} exited (${JSON.stringify(exit)}) before it was ready:\n${lines.join('\n')}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${opts.name} not ready after ${timeoutMs}ms:\n${lines.join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return launchOperator({ ...opts, main: await builtEntrypoint(), dir: workDir(opts.name), removeDirOnExit: true, until: 'listening', timeoutMs });
 }
 
-/** The PID (in our namespace) of the process unshare forked. */
-function nodePidUnder(unsharePid: number): number | undefined {
-  try {
-    const children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/);
-    return children[0] ? Number(children[0]) : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * A replica as the chart runs it, for the tests of replicas and signals: pod `name` (POD_NAME, the
+ * Lease identity) campaigning for the Lease, serving `core` (through `coreUrl` when a proxy sits
+ * in between) for jobs in `namespace`, credentials as files, exiting 1 after `shutdownDeadlineMs`.
+ */
+export function spawnReplica(opts: {
+  name: string;
+  namespace: string;
+  core: UCloudCoreEmulator;
+  coreUrl?: string;
+  leaderElection: Record<string, unknown>;
+  shutdownDeadlineMs: number;
+  config?: Record<string, unknown>;
+  pid1?: boolean;
+}): Promise<OperatorProcess> {
+  const { core } = opts;
+  const base = emulatorConfig(opts.namespace, core, false);
+  return spawnOperator({
+    name: opts.name,
+    pid1: opts.pid1,
+    kubeconfig: KUBECONFIG_PATH,
+    secrets: { refreshToken: core.refreshToken, publicKey: core.publicKeyBase64Der() },
+    config: {
+      ...base,
+      ucloud: { coreUrl: opts.coreUrl ?? core.url },
+      products: TEST_PRODUCTS,
+      reporting: { batchWindowMs: 20 },
+      leaderElection: { enabled: true, ...opts.leaderElection },
+      ...opts.config,
+    },
+    env: { POD_NAME: opts.name, SHUTDOWN_DEADLINE_MS: String(opts.shutdownDeadlineMs) },
+  });
 }
 
 // --- Prometheus text format ------------------------------------------------------------------

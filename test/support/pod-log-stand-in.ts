@@ -3,8 +3,8 @@
 // pods have no logs; the real LogSource is pointed here instead. It serves each pod the bytes a
 // test gives it and keeps the response open (follow mode) until the client goes away, counting the
 // TCP connections that are open so a test can prove none is left behind.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopback-server.js';
 
 export interface LogRequest {
   namespace: string;
@@ -14,33 +14,25 @@ export interface LogRequest {
 
 export class PodLogStandIn {
   readonly requests: LogRequest[] = [];
-  private readonly sockets = new Set<Socket>();
   private readonly streams = new Map<string, Set<ServerResponse>>();
   /** Chunks served to every (new) request for a pod, in order. */
   private readonly content = new Map<string, Buffer[]>();
 
-  private constructor(private readonly server: Server) {
-    server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    server.on('request', (req, res) => this.handle(req, res));
+  private constructor(private readonly http: LoopbackServer) {
+    http.server.on('request', (req, res) => this.handle(req, res));
   }
 
   static async start(): Promise<PodLogStandIn> {
-    const server = createServer();
-    const standIn = new PodLogStandIn(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return standIn;
+    return new PodLogStandIn(await new LoopbackServer(createServer()).listen());
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.http.port}`;
   }
 
   /** TCP connections from clients that are still open. */
   get openConnections(): number {
-    return this.sockets.size;
+    return this.http.openConnections;
   }
 
   /** Follow responses still being served. */
@@ -82,8 +74,7 @@ export class PodLogStandIn {
     res.on('close', () => set.delete(res));
   }
 
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return this.http.close();
   }
 }

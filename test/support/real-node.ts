@@ -11,7 +11,8 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { jobResourceName, podName } from '../../src/api/v1alpha1/names.js';
 import { clusterEnv } from './cluster-env.js';
 import { eventually, startStack, type TestStack } from './harness.js';
-import { batchJob, createJobs, crWhen, noPodsLeft, providerCall, runningPods, terminate } from './jobs.js';
+import { batchJob } from './job-factory.js';
+import { createJobs, crWhen, noPodsLeft, providerCall, runningPods, terminate } from './jobs.js';
 import { FrameClient } from './ws-frames.js';
 
 const env = clusterEnv();

@@ -3,5 +3,7 @@
 // alone can take several; Jest's 5 s default made them flaky. They assert on behaviour, never
 // on time, so a generous bound costs nothing when they pass.
 import { jest } from '@jest/globals';
+import { quietLogs } from './logs.js';
 
 jest.setTimeout(30_000);
+quietLogs();

@@ -1,9 +1,10 @@
 import nock from 'nock';
 import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
-import { rootLogger, setLogLevel, setLogSink, type LogSink } from '../../src/observability/log.js';
+import { rootLogger, setLogLevel } from '../../src/observability/log.js';
 import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { ControlApiError, JobsControlClient, isRetryable, type JobsControlClientOptions } from '../../src/ucloud/control-client.js';
 import type { ChargeItem, JobUpdateItem, SSHKey } from '../../src/ucloud/control-api.js';
+import { captureLogs } from '../support/logs.js';
 
 // Port 1 on loopback: nock answers everything, and nothing could connect there anyway.
 const CORE = 'http://127.0.0.1:1';
@@ -11,20 +12,20 @@ const REFRESH_TOKEN = 'rt-0123456789abcdef-SECRET';
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 
 let privateKey: CryptoKey;
-let originalSink: LogSink;
 
 beforeAll(async () => {
   nock.disableNetConnect();
-  originalSink = setLogSink(() => undefined); // keep test output readable
   ({ privateKey } = await generateKeyPair('RS256'));
 });
 afterEach(() => {
+  // A reply held with .delay() that the client gave up on still has nock's timer pending (10 s in
+  // the timeout tests): cleared here, or it keeps the Jest worker alive after its last file.
+  nock.abortPendingRequests();
   nock.cleanAll();
 });
 afterAll(() => {
   nock.enableNetConnect();
   nock.restore(); // unpatch http/fetch for whatever runs next in this worker
-  setLogSink(originalSink);
 });
 
 /** A provider access token as Core issues it, expiring `ttlSec` after `issuedAtMs`. */
@@ -441,37 +442,39 @@ describe('JobsControlClient: browseSshKeys', () => {
 
 describe('JobsControlClient: logging', () => {
   it('never writes the refresh token or an access token to the log', async () => {
-    const lines: string[] = [];
-    const previous = setLogSink((l) => void lines.push(l));
+    let t1 = '';
+    let t2 = '';
+    let lines: string[];
     setLogLevel('debug');
     try {
-      const t1 = await accessToken(T0, 600, 'one');
-      const t2 = await accessToken(T0, 600, 'two');
-      // Core echoing a token back in an error must not leak it either.
-      nock(CORE).post('/auth/providers/refresh').reply(503, { why: 'down', errorCode: 'X' });
-      refreshOnce(t1);
-      nock(CORE).post('/api/jobs/control/update').reply(401, { why: 'bad token' });
-      refreshOnce(t2);
-      nock(CORE).post('/api/jobs/control/update').reply(500, { why: 'oops' });
-      nock(CORE).post('/api/jobs/control/update').replyWithError('connection reset');
-      nock(CORE).post('/api/jobs/control/update').reply(200, {});
-      nock(CORE)
-        .post('/api/jobs/control/chargeCredits')
-        .reply(400, { why: `rejected token ${t2} for ${REFRESH_TOKEN}`, errorCode: 'BAD' });
-      const { client } = makeClient({ retry: { attempts: 6, baseDelayMs: 1, maxDelayMs: 1 } });
-      await client.update([running('1')]);
-      const err = await client.chargeCredits([charge('1')]).catch((e: unknown) => e);
-      expect((err as ControlApiError).why).toBe('rejected token [redacted] for [redacted]');
-      rootLogger.error('caller logs the error', { err, why: (err as ControlApiError).why });
-      expect(nock.isDone()).toBe(true);
-      expect(lines.length).toBeGreaterThan(5);
-      const all = lines.join('\n');
-      expect(all).toContain('retrying');
-      for (const secret of [REFRESH_TOKEN, t1, t2, t1.split('.')[2]!, t2.split('.')[2]!]) expect(all).not.toContain(secret);
+      lines = await captureLogs(async () => {
+        t1 = await accessToken(T0, 600, 'one');
+        t2 = await accessToken(T0, 600, 'two');
+        // Core echoing a token back in an error must not leak it either.
+        nock(CORE).post('/auth/providers/refresh').reply(503, { why: 'down', errorCode: 'X' });
+        refreshOnce(t1);
+        nock(CORE).post('/api/jobs/control/update').reply(401, { why: 'bad token' });
+        refreshOnce(t2);
+        nock(CORE).post('/api/jobs/control/update').reply(500, { why: 'oops' });
+        nock(CORE).post('/api/jobs/control/update').replyWithError('connection reset');
+        nock(CORE).post('/api/jobs/control/update').reply(200, {});
+        nock(CORE)
+          .post('/api/jobs/control/chargeCredits')
+          .reply(400, { why: `rejected token ${t2} for ${REFRESH_TOKEN}`, errorCode: 'BAD' });
+        const { client } = makeClient({ retry: { attempts: 6, baseDelayMs: 1, maxDelayMs: 1 } });
+        await client.update([running('1')]);
+        const err = await client.chargeCredits([charge('1')]).catch((e: unknown) => e);
+        expect((err as ControlApiError).why).toBe('rejected token [redacted] for [redacted]');
+        rootLogger.error('caller logs the error', { err, why: (err as ControlApiError).why });
+        expect(nock.isDone()).toBe(true);
+      });
     } finally {
-      setLogSink(previous);
       setLogLevel('info');
     }
+    expect(lines.length).toBeGreaterThan(5);
+    const all = lines.join('\n');
+    expect(all).toContain('retrying');
+    for (const secret of [REFRESH_TOKEN, t1, t2, t1.split('.')[2]!, t2.split('.')[2]!]) expect(all).not.toContain(secret);
   });
 });
 

@@ -2,31 +2,12 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type UCloudJob } from '../../src/api/v1alpha1/ucloudjob.js';
 import { KubeError, isConflict } from '../../src/k8s/errors.js';
 import { FakeKube, mergePatch } from '../support/fake-kube.js';
+import { NS, job as ucloudJob } from '../support/job-factory.js';
 
-const NS = 'ucloud-jobs';
-
-function job(name = 'j-1'): UCloudJob {
-  return {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    metadata: { name, namespace: NS, labels: { app: 'x' } },
-    spec: {
-      jobId: name.slice(2),
-      owner: { createdBy: 'user' },
-      application: { name: 'a', version: '1' },
-      product: { id: 'p', category: 'c', provider: 'example', cpu: 1, memoryInGigs: 1, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
-      replicas: 1,
-      image: 'busybox',
-      command: ['true'],
-      env: [],
-      runAsRoot: false,
-      mounts: [],
-      peers: [],
-      sshEnabled: false,
-      restartOnExit: false,
-    },
-    status: { state: 'RUNNING' },
-  };
+/** Job j-1 as a client sends it: no server metadata (uid), a label, a status to be ignored. */
+function job(): UCloudJob {
+  const j = ucloudJob({ jobId: '1' });
+  return { ...j, metadata: { name: j.metadata.name, namespace: NS, labels: { app: 'x' } }, status: { state: 'RUNNING' } };
 }
 
 function pod(name: string, labels: Record<string, string>): V1Pod {

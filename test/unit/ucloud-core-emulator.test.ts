@@ -2,21 +2,18 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPublicKey } from 'node:crypto';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
-import { rootLogger, setLogSink, type LogSink } from '../../src/observability/log.js';
+import { rootLogger } from '../../src/observability/log.js';
 import { JobsControlClient } from '../../src/ucloud/control-client.js';
 import type { ChargeItem, JobUpdateItem, SSHKey } from '../../src/ucloud/control-api.js';
 import { CORE2_POLLED_PATHS, UCloudCoreEmulator, core2JobShape } from '../support/ucloud-core-emulator.js';
 
 let core: UCloudCoreEmulator;
-let originalSink: LogSink;
 
 beforeAll(async () => {
-  originalSink = setLogSink(() => undefined);
   core = await UCloudCoreEmulator.start({ providerId: 'example' });
 });
 afterAll(async () => {
   await core.close();
-  setLogSink(originalSink);
 });
 beforeEach(() => core.reset());
 

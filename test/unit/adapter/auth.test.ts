@@ -1,6 +1,6 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { AuthError, bearerToken, importCoreKey, toSpkiPem, verifyCoreToken } from '../../../src/adapter/auth.js';
-import { setLogSink } from '../../../src/observability/log.js';
+import { captureLogs } from '../../support/logs.js';
 import { adapterConfig, coreToken, counter, jobsPath, makeKeys, simpleJob, startAdapter, type Harness, type Keys } from './support.js';
 
 let keys: Keys;
@@ -141,33 +141,28 @@ describe('authentication over HTTP', () => {
   });
 
   it('says at start-up when the configured key is unusable', async () => {
-    const lines: string[] = [];
-    const previous = setLogSink((l) => lines.push(l));
-    const broken = await startAdapter(keys, { config: adapterConfig('AAAA') });
-    try {
-      expect((await broken.call('GET', jobsPath('retrieveProducts'))).status).toBe(401);
-    } finally {
-      await broken.close();
-      setLogSink(previous);
-    }
+    const lines = await captureLogs(async () => {
+      const broken = await startAdapter(keys, { config: adapterConfig('AAAA') });
+      try {
+        expect((await broken.call('GET', jobsPath('retrieveProducts'))).status).toBe(401);
+      } finally {
+        await broken.close();
+      }
+    });
     expect(lines.some((l) => JSON.parse(l).msg.startsWith('The configured UCloud public key is unusable'))).toBe(true);
   });
 
   it('never writes a token to the log, accepted or rejected', async () => {
-    const lines: string[] = [];
-    const previous = setLogSink((l) => lines.push(l));
     const bad = await coreToken(other.privateKey);
     const expired = await coreToken(keys.privateKey, { exp: now() - 120, iat: now() - 720 });
-    try {
+    const lines = await captureLogs(async () => {
       await h.call('POST', jobsPath(), { items: [simpleJob('log-1')] });
       await h.call('POST', jobsPath('terminate'), { items: [{ id: 'log-1' }] });
       await h.call('GET', jobsPath('nope'));
       await h.call('GET', jobsPath('retrieveProducts'), undefined, { token: bad });
       await h.call('GET', jobsPath('retrieveProducts'), undefined, { token: expired });
       await h.call('GET', jobsPath('retrieveProducts'), undefined, { token: 'garbage-token-value' });
-    } finally {
-      setLogSink(previous);
-    }
+    });
     const all = lines.join('\n');
     expect(lines.length).toBeGreaterThanOrEqual(6);
     expect(all).toContain('Rejected unauthenticated call');

@@ -3,8 +3,8 @@
 // (core2/pkg/orchestrator/orchestrator.go, InvokeProvider).
 import { callUser } from '../../../src/adapter/access-log.js';
 import { POLLED_CALLS } from '../../../src/adapter/app.js';
-import { setLogSink } from '../../../src/observability/log.js';
 import { CORE2_LEGACY, CORE2_V2, fixtureJson } from '../../support/fixtures.js';
+import { captureLogs } from '../../support/logs.js';
 import { jobResourceName } from '../../../src/api/v1alpha1/names.js';
 import { makeKeys, NS, PROVIDER, startAdapter, type Harness } from './support.js';
 
@@ -67,15 +67,11 @@ describe('provider integration (core2)', () => {
     expect([...POLLED_CALLS].sort()).toEqual(
       ['branding', 'driveProducts', 'ingressProducts', 'licenseProducts', 'privateNetworkProducts', 'publicIpProducts', 'retrieveManifest', 'retrieveProducts'].sort(),
     );
-    const lines: string[] = [];
-    const previous = setLogSink((l) => lines.push(l));
-    try {
+    const lines = await captureLogs(async () => {
       await core2Call('GET', '/integration/retrieveManifest');
       await core2Call('GET', '/licenses/retrieveProducts');
       await core2Call('POST', '/integration/unlinked', { username: 'u' });
-    } finally {
-      setLogSink(previous);
-    }
+    });
     const calls = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'Provider call');
     expect(calls.map((l) => l.call)).toEqual(['integrationUnlinked']);
     expect(calls[0].user).toBeUndefined();
@@ -110,13 +106,7 @@ describe('ucloud-username', () => {
     expect(callUser(b64('a\nforged line'))).toBeUndefined();
     expect(callUser(undefined)).toBeUndefined();
     expect(callUser(['x'])).toBeUndefined();
-    const lines: string[] = [];
-    const previous = setLogSink((l) => lines.push(l));
-    try {
-      await core2Call('POST', '/integration/unlinked', { username: 'user#1234' }, 'user#1234');
-    } finally {
-      setLogSink(previous);
-    }
+    const lines = await captureLogs(() => core2Call('POST', '/integration/unlinked', { username: 'user#1234' }, 'user#1234'));
     expect(lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'Provider call')).toMatchObject({ call: 'integrationUnlinked', user: 'user#1234' });
   });
 });

@@ -4,8 +4,8 @@ import { KubeError } from '../../../src/k8s/errors.js';
 import { jobToResource } from '../../../src/translate/job-to-spec.js';
 import type { Job } from '../../../src/ucloud/job.js';
 import { FakeKube } from '../../support/fake-kube.js';
-import { fixtureJson } from '../../support/fixtures.js';
-import { jobsPath, makeKeys, NS, SIMPLE, simpleJob, startAdapter, storedJob, type Harness, type Keys } from './support.js';
+import { fixtureJson, SIMPLE_BATCH as SIMPLE } from '../../support/fixtures.js';
+import { jobsPath, makeKeys, NS, simpleJob, startAdapter, storedJob, type Harness, type Keys } from './support.js';
 
 let keys: Keys;
 let h: Harness;

@@ -1,7 +1,7 @@
 import { jobResourceName } from '../../../src/api/v1alpha1/names.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { KubeError } from '../../../src/k8s/errors.js';
-import { setLogSink } from '../../../src/observability/log.js';
+import { captureLogs } from '../../support/logs.js';
 import { jobsPath, makeKeys, NS, simpleJob, startAdapter, storedJob, type Harness, type Keys } from './support.js';
 
 let keys: Keys;
@@ -154,22 +154,21 @@ describe('verify', () => {
   });
 
   it('answers a generic 500 when reporting fails, logging the detail', async () => {
-    const lines: string[] = [];
-    const previous = setLogSink((l) => lines.push(l));
-    const failing = await startAdapter(keys, {
-      deps: {
-        onUnknownJobs: () => {
-          throw new TypeError('reporter exploded at 0xdeadbeef');
+    const lines = await captureLogs(async () => {
+      const failing = await startAdapter(keys, {
+        deps: {
+          onUnknownJobs: () => {
+            throw new TypeError('reporter exploded at 0xdeadbeef');
+          },
         },
-      },
+      });
+      try {
+        const res = await failing.call('POST', jobsPath('verify'), { items: [{ id: 'lost' }] });
+        expect(res).toMatchObject({ status: 500, body: { why: 'internal error', errorCode: 'INTERNAL_ERROR' } });
+      } finally {
+        await failing.close();
+      }
     });
-    try {
-      const res = await failing.call('POST', jobsPath('verify'), { items: [{ id: 'lost' }] });
-      expect(res).toMatchObject({ status: 500, body: { why: 'internal error', errorCode: 'INTERNAL_ERROR' } });
-    } finally {
-      await failing.close();
-      setLogSink(previous);
-    }
     const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'Provider call failed');
     expect(logged).toMatchObject({ status: 500, err: { name: 'TypeError', message: 'reporter exploded at 0xdeadbeef' } });
     expect(logged.stack).toContain('TypeError');

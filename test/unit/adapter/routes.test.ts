@@ -2,7 +2,7 @@ import { SUPPORTED_FEATURES } from '../../../src/adapter/features.js';
 import { ROUTES } from '../../../src/adapter/app.js';
 import { SessionStore } from '../../../src/adapter/sessions/store.js';
 import { WebPublisher } from '../../../src/adapter/sessions/web.js';
-import { setLogSink } from '../../../src/observability/log.js';
+import { captureLogs } from '../../support/logs.js';
 import { counter, jobsPath, makeKeys, PROVIDER, simpleJob, startAdapter, type Harness, type Keys } from './support.js';
 import { MemorySecrets } from './memory-secrets.js';
 
@@ -143,13 +143,9 @@ describe('observability', () => {
   });
 
   it('logs one line per call with call, status, duration, request id and the first job ids', async () => {
-    const lines: string[] = [];
-    const previous = setLogSink((l) => lines.push(l));
-    try {
-      await h.call('POST', jobsPath('verify'), { items: Array.from({ length: 8 }, (_, i) => ({ id: `log-${i}` })) }, { headers: { 'x-request-id': 'req-42' } });
-    } finally {
-      setLogSink(previous);
-    }
+    const lines = await captureLogs(() =>
+      h.call('POST', jobsPath('verify'), { items: Array.from({ length: 8 }, (_, i) => ({ id: `log-${i}` })) }, { headers: { 'x-request-id': 'req-42' } }),
+    );
     const access = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'Provider call');
     expect(access).toMatchObject({
       call: 'verify',

@@ -7,19 +7,15 @@ import { createAdapterApp, type AdapterDeps } from '../../../src/adapter/app.js'
 import { jobResourceName } from '../../../src/api/v1alpha1/names.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../../src/config.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import { rootLogger } from '../../../src/observability/log.js';
 import { OperatorMetrics } from '../../../src/observability/metrics.js';
 import type { Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
 import { FakeKube } from '../../support/fake-kube.js';
-import { fixtureJob } from '../../support/fixtures.js';
-
-// Quiet by default (each test file has its own module registry); log tests install their own sink.
-setLogSink(() => undefined);
+import { parsedSpecJob } from '../../support/job-factory.js';
 
 export const NS = 'ucloud-jobs';
 export const PROVIDER = 'example';
-export const SIMPLE = 'create-simple-batch.json';
 
 export interface Keys {
   privateKey: CryptoKey;
@@ -138,8 +134,7 @@ export const jobsPath = (op = '') => `/ucloud/${PROVIDER}/jobs${op ? `/${op}` : 
 
 /** The spec fixture's Job with another id (and any change). */
 export function simpleJob(id = '54112', change?: (j: Job) => void): Job {
-  const j = structuredClone(fixtureJob(SIMPLE));
-  j.id = id;
+  const j = parsedSpecJob(id);
   change?.(j);
   return j;
 }

@@ -8,16 +8,11 @@ import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { createWebSocketGateway, type WebSocketGateway, type WebSocketGatewayDeps } from '../../../src/adapter/websocket.js';
 import { rootLogger } from '../../../src/observability/log.js';
 import type { FakeKube } from '../../support/fake-kube.js';
+import { job } from '../../support/job-factory.js';
 import { adapterConfig, NS, PROVIDER } from './support.js';
 
 /** The running one-rank job j-1 (id 1, owner user) that the terminal tests open sessions on. */
-export const RUNNING_JOB = {
-  apiVersion: 'ucloud.dk/v1alpha1',
-  kind: 'UCloudJob',
-  metadata: { name: 'j-1', namespace: NS, uid: 'uid-1' },
-  spec: { jobId: '1', replicas: 1, owner: { createdBy: 'user' } },
-  status: { state: 'RUNNING' },
-} as unknown as UCloudJob;
+export const RUNNING_JOB: UCloudJob = { ...job({ jobId: '1', replicas: 1, owner: { createdBy: 'user' } }, 'uid-1', NS), status: { state: 'RUNNING' } };
 
 export interface TerminalGateway {
   url: string;

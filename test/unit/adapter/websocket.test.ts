@@ -9,11 +9,12 @@ import type { LogSource, LogStreamRequest } from '../../../src/adapter/follow/lo
 import type { ExecPort, ExecRequest, ExecStream } from '../../../src/adapter/sessions/exec.js';
 import { SessionStore } from '../../../src/adapter/sessions/store.js';
 import { createWebSocketGateway, type WebSocketGateway } from '../../../src/adapter/websocket.js';
-import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
+import type { UCloudJob, UCloudJobState } from '../../../src/api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../../src/config.js';
 import { rootLogger } from '../../../src/observability/log.js';
 import { eventually } from '../../support/harness.js';
 import { FakeKube } from '../../support/fake-kube.js';
+import { job as ucloudJob } from '../../support/job-factory.js';
 import { FrameClient } from '../../support/ws-frames.js';
 import { MemorySecrets } from './memory-secrets.js';
 import { adapterConfig, coreToken, makeKeys, NS, PROVIDER, type Keys } from './support.js';
@@ -55,14 +56,10 @@ class FakeExec implements ExecPort {
   }
 }
 
-const job = (id: string, state?: string) =>
-  ({
-    apiVersion: 'ucloud.dk/v1alpha1',
-    kind: 'UCloudJob',
-    metadata: { name: `j-${id}`, namespace: NS, uid: `uid-${id}` },
-    spec: { jobId: id, replicas: 1, owner: { createdBy: 'user' } },
-    ...(state ? { status: { state } } : {}),
-  }) as unknown as UCloudJob;
+const job = (id: string, state?: UCloudJobState): UCloudJob => ({
+  ...ucloudJob({ jobId: id, replicas: 1, owner: { createdBy: 'user' } }, `uid-${id}`, NS),
+  ...(state ? { status: { state } } : {}),
+});
 
 describe('WebSocket gateway', () => {
   let keys: Keys;

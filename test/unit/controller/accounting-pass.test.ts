@@ -5,11 +5,11 @@
 import { jest } from '@jest/globals';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { Accounting } from '../../../src/controller/accounting.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import { rootLogger } from '../../../src/observability/log.js';
 import type { ChargeItem, ChargeResult } from '../../../src/ucloud/control-api.js';
 import { ControlApiError, type ChargeOutcome, type DeliveryOutcome, type JobsControlPort } from '../../../src/ucloud/control-client.js';
 import { FakeKube } from '../../support/fake-kube.js';
-import { job, NS } from '../desired/support.js';
+import { job, NS } from '../../support/job-factory.js';
 
 const START = Date.parse('2026-11-22T10:00:00.000Z');
 const MIN = 60_000;
@@ -52,14 +52,11 @@ class ForgetfulControl extends RecordingControl {
 }
 
 describe('Accounting passes', () => {
-  let restore: ReturnType<typeof setLogSink>;
   beforeEach(() => {
-    restore = setLogSink(() => undefined);
     jest.useFakeTimers({ now: START + 2 * MIN + 30_000 });
   });
   afterEach(() => {
     jest.useRealTimers();
-    setLogSink(restore);
   });
 
   it('a job whose final status reaches the cache after the triggered pass is charged by a follow-up pass', async () => {

@@ -1,31 +1,13 @@
 import { chargePeriodMillis, dueWindows, periodMillis, windowPeriods } from '../../../src/controller/accounting.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
+import { job as ucloudJob } from '../../support/job-factory.js';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
 
 function job(status: UCloudJob['status'], unitOfPrice = 'CREDITS_PER_MINUTE', replicas = 2): UCloudJob {
-  return {
-    apiVersion: 'ucloud.dk/v1alpha1',
-    kind: 'UCloudJob',
-    metadata: { name: 'j-1', namespace: 'ns' },
-    spec: {
-      jobId: '1',
-      owner: { createdBy: 'user' },
-      application: { name: 'a', version: '1' },
-      product: { id: 'p', category: 'c', provider: 'x', cpu: 1, memoryInGigs: 1, gpu: 0, unitOfPrice },
-      replicas,
-      image: 'i',
-      command: ['c'],
-      env: [],
-      runAsRoot: false,
-      mounts: [],
-      peers: [],
-      sshEnabled: false,
-      restartOnExit: false,
-    },
-    status,
-  };
+  const j = ucloudJob({ jobId: '1', replicas });
+  return { ...j, spec: { ...j.spec, product: { ...j.spec.product, unitOfPrice } }, status };
 }
 const at = (ms: number) => new Date(T0 + ms);
 const iso = (ms: number) => new Date(T0 + ms).toISOString();

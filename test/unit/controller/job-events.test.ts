@@ -4,18 +4,11 @@
 import { API_VERSION, KIND } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { JobEventRecorder, jobRef } from '../../../src/controller/job-events.js';
 import { KubeError } from '../../../src/k8s/errors.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import { rootLogger } from '../../../src/observability/log.js';
 import { FakeKube } from '../../support/fake-kube.js';
+import { captureLogs } from '../../support/logs.js';
 
 describe('JobEventRecorder', () => {
-  const lines: Array<Record<string, unknown>> = [];
-  let restore: ReturnType<typeof setLogSink>;
-  beforeEach(() => {
-    lines.length = 0;
-    restore = setLogSink((line) => lines.push(JSON.parse(line) as Record<string, unknown>));
-  });
-  afterEach(() => setLogSink(restore));
-
   it('records an Event regarding the UCloudJob by its API version, kind, name and uid', async () => {
     const kube = new FakeKube();
     const ref = jobRef({ metadata: { namespace: 'jobs', name: 'j-7', uid: 'u-7' } });
@@ -35,8 +28,10 @@ describe('JobEventRecorder', () => {
   it('a refused Event write is logged with the job and reason, and does not throw', async () => {
     const kube = new FakeKube();
     kube.failNext('Event.recordEvent', new KubeError(403, 'Forbidden', 'events is forbidden'));
-    await expect(new JobEventRecorder(kube, rootLogger).record({ namespace: 'jobs', name: 'j-8' }, 'Normal', 'Running', 'Reconcile', 'started')).resolves.toBeUndefined();
+    const lines = await captureLogs(() =>
+      expect(new JobEventRecorder(kube, rootLogger).record({ namespace: 'jobs', name: 'j-8' }, 'Normal', 'Running', 'Reconcile', 'started')).resolves.toBeUndefined(),
+    );
     expect(kube.events).toEqual([]);
-    expect(lines).toEqual([expect.objectContaining({ msg: 'Could not record an Event', job: 'jobs/j-8', reason: 'Running' })]);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([expect.objectContaining({ msg: 'Could not record an Event', job: 'jobs/j-8', reason: 'Running' })]);
   });
 });

@@ -4,7 +4,7 @@ import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { UCloudJobSchema, type UCloudJob, type UCloudJobSpec, type UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { UNKNOWN_TO_CORE_MESSAGE, planJob, ranksEndedAt, type Plan } from '../../../src/controller/job-planner.js';
 import { unitConfig } from '../../support/config.js';
-import { job as baseJob } from '../desired/support.js';
+import { job as baseJob } from '../../support/job-factory.js';
 
 const CREATED = Date.parse('2026-03-01T12:00:00Z');
 const at = (seconds: number) => new Date(CREATED + seconds * 1000);

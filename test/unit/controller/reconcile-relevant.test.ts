@@ -3,7 +3,7 @@
 // running charge (those were most of the queue's work at scale: docs/performance.md).
 import type { UCloudJob, UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { reconcileRelevant } from '../../../src/controller/controller.js';
-import { job } from '../desired/support.js';
+import { job } from '../../support/job-factory.js';
 
 const at = '2026-11-22T10:00:00.000Z';
 const running: UCloudJobStatus = {

@@ -7,11 +7,10 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { configMapName, networkPolicyName, serviceName } from '../../../src/api/v1alpha1/names.js';
 import { trimToIdentity } from '../../../src/controller/child-trim.js';
-import { Reconciler } from '../../../src/controller/reconciler.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
-import { unitConfig } from '../../support/config.js';
+import type { Reconciler } from '../../../src/controller/reconciler.js';
 import { FakeKube } from '../../support/fake-kube.js';
-import { NS, job } from '../desired/support.js';
+import { reconcilerOver as fakeReconciler } from '../../support/reconciler.js';
+import { NS, job } from '../../support/job-factory.js';
 
 const NOW = Date.parse('2026-11-22T10:00:00.000Z');
 
@@ -20,12 +19,7 @@ function reconcilerOver(kube: FakeKube, withCaches: boolean): Reconciler {
     const o = kube.peek(kind, NS, name);
     return o ? trimToIdentity(o, hash) : undefined;
   };
-  return new Reconciler({
-    kube,
-    config: unitConfig({ namespace: NS }),
-    logger: rootLogger,
-    getJob: (ns, name) => kube.peek<UCloudJob>('UCloudJob', ns, name),
-    listJobs: () => kube.all<UCloudJob>('UCloudJob', NS),
+  return fakeReconciler(kube, {
     podsOf: (ns) => kube.all<V1Pod>('Pod', ns),
     ...(withCaches
       ? {
@@ -36,7 +30,6 @@ function reconcilerOver(kube: FakeKube, withCaches: boolean): Reconciler {
           }),
         }
       : {}),
-    onOutboxPending: () => undefined,
     now: () => new Date(NOW),
   });
 }
@@ -44,9 +37,6 @@ function reconcilerOver(kube: FakeKube, withCaches: boolean): Reconciler {
 const childCalls = (kube: FakeKube) => kube.calls.filter((c) => ['ConfigMap', 'Service', 'NetworkPolicy'].includes(c.kind));
 
 describe('reconciler: children already in place', () => {
-  let restore: ReturnType<typeof setLogSink>;
-  beforeEach(() => (restore = setLogSink(() => undefined)));
-  afterEach(() => setLogSink(restore));
 
   async function firstRun(): Promise<FakeKube> {
     const kube = new FakeKube(() => new Date(NOW));

@@ -3,11 +3,11 @@
 // rewritten when nothing changed, and both go with B (docs/adr/0006-peers.md).
 import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import { LABEL_JOB, LABEL_MANAGED_BY, LABEL_RANK, MANAGED_BY, type UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
-import { Reconciler } from '../../../src/controller/reconciler.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import type { Reconciler } from '../../../src/controller/reconciler.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { unitConfig } from '../../support/config.js';
-import { job, NS } from '../desired/support.js';
+import { reconcilerOver } from '../../support/reconciler.js';
+import { job, NS } from '../../support/job-factory.js';
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
 const config = unitConfig({ namespace: NS });
@@ -34,30 +34,18 @@ const running = (j: UCloudJob): UCloudJob => ({
 describe('reconciler: peer aliases', () => {
   let kube: FakeKube;
   let reconciler: Reconciler;
-  let restore: ReturnType<typeof setLogSink>;
   const A = 'j-900';
   const B = 'j-901';
 
   beforeEach(() => {
-    restore = setLogSink(() => undefined);
     kube = new FakeKube(() => NOW);
     kube.seed('UCloudJob', running(job({ jobId: '900', replicas: 2 }, 'uid-a')));
     kube.seed('UCloudJob', running(job({ jobId: '901', peers: [{ hostname: 'db', jobId: '900' }] }, 'uid-b')));
     kube.seed('Pod', pod(A, 0, '10.244.0.10'));
     kube.seed('Pod', pod(A, 1, '10.244.0.11'));
     kube.seed('Pod', pod(B, 0, '10.244.0.20'));
-    reconciler = new Reconciler({
-      kube,
-      config,
-      logger: rootLogger,
-      getJob: (ns, name) => kube.peek<UCloudJob>('UCloudJob', ns, name),
-      listJobs: () => kube.all<UCloudJob>('UCloudJob', NS),
-      podsOf: (_ns, name) => kube.all<V1Pod>('Pod', NS).filter((p) => p.metadata?.labels?.[LABEL_JOB] === name),
-      onOutboxPending: () => undefined,
-      now: () => NOW,
-    });
+    reconciler = reconcilerOver(kube, { config, now: () => NOW });
   });
-  afterEach(() => setLogSink(restore));
 
   const slice = () => kube.peek<V1EndpointSlice>('EndpointSlice', NS, `${B}-peers-ipv4-0`);
   const aliases = () => (slice()?.endpoints ?? []).map((e) => `${e.hostname}=${e.addresses[0]}`);

@@ -2,11 +2,10 @@
 // and every charge, and only after the retention period (in-memory apiserver, fixed clock).
 import type { V1Pod } from '@kubernetes/client-node';
 import type { UCloudJob, UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
-import { Reconciler } from '../../../src/controller/reconciler.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
 import { unitConfig } from '../../support/config.js';
 import { FakeKube } from '../../support/fake-kube.js';
-import { NS, job } from '../desired/support.js';
+import { reconcilerOver } from '../../support/reconciler.js';
+import { NS, job } from '../../support/job-factory.js';
 
 const FINISHED = Date.parse('2026-11-22T10:00:00.000Z');
 const STARTED = FINISHED - 5 * 60_000;
@@ -24,22 +23,14 @@ function finalStatus(over: Partial<UCloudJobStatus> = {}): UCloudJobStatus {
 }
 
 describe('reconciler: retiring settled jobs', () => {
-  let restore: ReturnType<typeof setLogSink>;
-  beforeEach(() => (restore = setLogSink(() => undefined)));
-  afterEach(() => setLogSink(restore));
 
   function setup(status: UCloudJobStatus, retainFinishedSeconds: number) {
     let now = new Date(FINISHED + 1000);
     const kube = new FakeKube(() => now);
     kube.seed('UCloudJob', { ...job({ jobId: '77' }, 'uid-77'), status } as UCloudJob);
-    const reconciler = new Reconciler({
-      kube,
+    const reconciler = reconcilerOver(kube, {
       config: unitConfig({ namespace: NS, jobs: { retainFinishedSeconds } }),
-      logger: rootLogger,
-      getJob: (ns, name) => kube.peek<UCloudJob>('UCloudJob', ns, name),
-      listJobs: () => kube.all<UCloudJob>('UCloudJob', NS),
       podsOf: () => [] as V1Pod[],
-      onOutboxPending: () => undefined,
       now: () => now,
     });
     return { kube, reconciler, setNow: (t: number) => (now = new Date(t)) };

@@ -3,11 +3,11 @@
 // loopback, so batching, retries and acknowledgements are observed on the wire.
 import type { OutboxEntry, UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { Reporter } from '../../../src/controller/reporter.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
+import { rootLogger } from '../../../src/observability/log.js';
 import { JobsControlClient } from '../../../src/ucloud/control-client.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { UCloudCoreEmulator } from '../../support/ucloud-core-emulator.js';
-import { NS, job } from '../desired/support.js';
+import { NS, job } from '../../support/job-factory.js';
 
 async function until(pred: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -28,10 +28,8 @@ describe('Reporter', () => {
   let core: UCloudCoreEmulator;
   let kube: FakeKube;
   let reporters: Reporter[];
-  let previousSink: ReturnType<typeof setLogSink>;
 
   beforeEach(async () => {
-    previousSink = setLogSink(() => undefined);
     core = await UCloudCoreEmulator.start({ providerId: 'example' });
     kube = new FakeKube();
     reporters = [];
@@ -39,7 +37,6 @@ describe('Reporter', () => {
   afterEach(async () => {
     for (const r of reporters) await r.stop();
     await core.close();
-    setLogSink(previousSink);
   });
 
   /** A job Core created (so it knows the id) with its outbox stored in the CR. */

@@ -7,7 +7,7 @@ import { buildPod } from '../../../src/controller/desired/pod-builder.js';
 import { configMap, rankFiles } from '../../../src/controller/desired/rank-files.js';
 import { SCRIPT_DIR, SCRIPT_PATH, TEMPLATE_FILE, TEMPLATE_KEY, VALUES_FILE, VALUES_KEY } from '../../../src/render-invocation/layout.js';
 import { jinjaConfig } from '../../support/jinja-fixtures.js';
-import { job } from './support.js';
+import { job } from '../../support/job-factory.js';
 
 const config = jinjaConfig({ jobs: { invocationRenderer: { image: 'registry.example/ucloud-operator:1.2.3' } } });
 const jinja = job({ replicas: 2, command: [SCRIPT_PATH], invocationTemplate: { template: 'echo {{ ucloud.rank }}', values: '{"ucloud":{"rank":0}}' } });

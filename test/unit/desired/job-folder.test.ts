@@ -13,7 +13,7 @@ import { USER_CONTAINER } from '../../../src/api/v1alpha1/names.js';
 import { buildPod } from '../../../src/controller/desired/pod-builder.js';
 import { configMap } from '../../../src/controller/desired/rank-files.js';
 import { unitConfig } from '../../support/config.js';
-import { job } from './support.js';
+import { job } from '../../support/job-factory.js';
 
 const config = unitConfig({ jobs: { jobFolder: { claimName: 'ucloud-home' } } });
 const FOLDER = { claimName: 'ucloud-home', subPath: 'home/user/Jobs/Acme batch/54112', ucloudPath: '/home-user/Jobs/Acme batch/54112' };

@@ -1,7 +1,7 @@
 import { networkPolicyFor, peerJobNames } from '../../../src/controller/desired/network-policy-builder.js';
 import { childMetadata } from '../../../src/controller/desired/owner.js';
 import { unitConfig } from '../../support/config.js';
-import { job } from './support.js';
+import { job } from '../../support/job-factory.js';
 
 const pods = (name: string) => ({ podSelector: { matchLabels: { 'ucloud.dk/job': name } } });
 const dns = {

@@ -1,5 +1,5 @@
 import { childLabels, childMetadata, jobIdentity, ownerReference } from '../../../src/controller/desired/owner.js';
-import { job, NS } from './support.js';
+import { job, NS } from '../../support/job-factory.js';
 
 describe('children of a UCloudJob', () => {
   it('carry the job labels', () => {

@@ -9,7 +9,7 @@ import {
 } from '../../../src/controller/desired/peer-aliases.js';
 import { childMetadata } from '../../../src/controller/desired/owner.js';
 import { unitConfig } from '../../support/config.js';
-import { job, NS } from './support.js';
+import { job, NS } from '../../support/job-factory.js';
 
 const config = unitConfig();
 const withPeers = job({

@@ -1,7 +1,7 @@
 import { buildPod, buildPods } from '../../../src/controller/desired/pod-builder.js';
 import { ownerReference } from '../../../src/controller/desired/owner.js';
 import { unitConfig } from '../../support/config.js';
-import { gpuJob, job, NS } from './support.js';
+import { gpuJob, job, NS } from '../../support/job-factory.js';
 
 const labels = (name: string, id: string, rank: number) => ({
   'ucloud.dk/job': name,

@@ -1,6 +1,6 @@
 import { configMap, rankFiles, rankViewOf } from '../../../src/controller/desired/rank-files.js';
 import { unitConfig } from '../../support/config.js';
-import { gpuJob, job, NS } from './support.js';
+import { gpuJob, job, NS } from '../../support/job-factory.js';
 
 const config = unitConfig();
 const host = (r: number) => `j-777-${r}.j-777.${NS}.svc.cluster.local`;

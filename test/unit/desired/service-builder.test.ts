@@ -1,7 +1,7 @@
 import { headlessService } from '../../../src/controller/desired/service-builder.js';
 import { childMetadata } from '../../../src/controller/desired/owner.js';
 import { unitConfig } from '../../support/config.js';
-import { job, NS } from './support.js';
+import { job, NS } from '../../support/job-factory.js';
 
 describe('the headless Service', () => {
   it('names every rank, ready or not, and needs no ports', () => {

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { ROUTES } from '../../../src/adapter/app.js';
-import { fixtureJson } from '../../support/fixtures.js';
+import { specJob } from '../../support/job-factory.js';
 import { coreToken, type Keys } from '../adapter/support.js';
 
 /** Runs per property; `FUZZ_RUNS` overrides (the README's full run uses >= 10,000 in total). */
@@ -19,9 +19,7 @@ export const tally = { inputs: 0, rejected4xx: 0, acceptedValid: 0, forgedTokens
 
 /** A valid create body item (the spec's example). */
 export function validJob(id = '54112'): Record<string, unknown> {
-  const j = structuredClone(fixtureJson('create-simple-batch.json').items[0]!);
-  j.id = id;
-  return j;
+  return specJob(id);
 }
 
 /** Every path to a value in a JSON tree (objects and arrays included, root excluded). */

@@ -10,7 +10,6 @@ import { SessionStore } from '../../../src/adapter/sessions/store.js';
 import { WebAuth } from '../../../src/adapter/sessions/web-auth.js';
 import { JobStore } from '../../../src/adapter/job-store.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
-import { setLogSink } from '../../../src/observability/log.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { FrameClient } from '../../support/ws-frames.js';
 import { MemorySecrets } from '../adapter/memory-secrets.js';
@@ -24,13 +23,10 @@ const params = (runs = RUNS) => ({ numRuns: runs, seed: SEED, endOnFailure: true
 const HOST = 'app-1-0.apps.test';
 
 let keys: Keys;
-let restore: ReturnType<typeof setLogSink>;
 beforeAll(async () => {
   keys = await makeKeys();
-  restore = setLogSink(() => undefined);
 });
 afterAll(() => {
-  setLogSink(restore);
   process.stdout.write(
     `session fuzz (seed ${SEED}, ${RUNS} runs/property): ${count.inputs} inputs: ${count.webAuthRefused} web-auth refusals (${count.webAuthAdmitted} admitted with the secret), ` +
       `${count.frames} terminal frames, ${count.paths} per-drive paths (${count.pathsRefused} refused)\n`,

@@ -36,6 +36,17 @@ function elector(kube: FakeKube, identity: string, hooks: { started?: () => Prom
 
 const holder = async (kube: FakeKube) => (await kube.leases.get(NS, LEASE))?.spec?.holderIdentity;
 
+/** Candidates a and b over one apiserver; a campaigns first (and so takes the Lease), then b. */
+async function twoCandidates() {
+  const kube = new FakeKube();
+  const a = elector(kube, 'a');
+  const b = elector(kube, 'b');
+  a.e.start();
+  await jest.advanceTimersByTimeAsync(0);
+  b.e.start();
+  return { kube, a, b };
+}
+
 describe('LeaderElector', () => {
   beforeEach(() => {
     jest.useFakeTimers({ now: 1_000_000 });
@@ -45,12 +56,7 @@ describe('LeaderElector', () => {
   });
 
   it('one of two candidates leads; the other takes over only after the lease expired by its own clock', async () => {
-    const kube = new FakeKube();
-    const a = elector(kube, 'a');
-    const b = elector(kube, 'b');
-    a.e.start();
-    await jest.advanceTimersByTimeAsync(0);
-    b.e.start();
+    const { kube, a, b } = await twoCandidates();
     await jest.advanceTimersByTimeAsync(5_000);
     expect([a.e.isLeader, b.e.isLeader, await holder(kube)]).toEqual([true, false, 'a']);
     expect(a.log).toEqual(['started']);
@@ -67,12 +73,7 @@ describe('LeaderElector', () => {
   });
 
   it('release clears the holder so a standby takes over at its next retry', async () => {
-    const kube = new FakeKube();
-    const a = elector(kube, 'a');
-    const b = elector(kube, 'b');
-    a.e.start();
-    await jest.advanceTimersByTimeAsync(0);
-    b.e.start();
+    const { kube, a, b } = await twoCandidates();
     await jest.advanceTimersByTimeAsync(2_000);
     await a.e.stop();
     expect(await holder(kube)).toBeUndefined();

@@ -6,11 +6,10 @@ import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { networkPolicyName, podName } from '../../../src/api/v1alpha1/names.js';
 import { LABEL_JOB, type UCloudJob, type UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { networkPolicyFor } from '../../../src/controller/desired/network-policy-builder.js';
-import { Reconciler } from '../../../src/controller/reconciler.js';
-import { rootLogger, setLogSink } from '../../../src/observability/log.js';
 import { unitConfig } from '../../support/config.js';
 import { FakeKube } from '../../support/fake-kube.js';
-import { NS, job } from '../desired/support.js';
+import { reconcilerOver } from '../../support/reconciler.js';
+import { NS, job } from '../../support/job-factory.js';
 
 const HOLD = 'test.ucloud.dk/hold';
 const FINISHED = Date.parse('2026-11-22T10:00:00.000Z');
@@ -25,9 +24,6 @@ const finalStatus: UCloudJobStatus = {
 };
 
 describe('security: H1 the job NetworkPolicy outlives its last pod', () => {
-  let restore: ReturnType<typeof setLogSink>;
-  beforeEach(() => (restore = setLogSink(() => undefined)));
-  afterEach(() => setLogSink(restore));
 
   function setup(retainFinishedSeconds = 0) {
     const kube = new FakeKube(() => new Date(FINISHED + 1000));
@@ -42,16 +38,7 @@ describe('security: H1 the job NetworkPolicy outlives its last pod', () => {
         spec: { containers: [{ name: 'job', image: 'x' }] },
       } as V1Pod);
     }
-    const reconciler = new Reconciler({
-      kube,
-      config,
-      logger: rootLogger,
-      getJob: (ns, name) => kube.peek<UCloudJob>('UCloudJob', ns, name),
-      listJobs: () => kube.all<UCloudJob>('UCloudJob', NS),
-      podsOf: () => kube.all<V1Pod>('Pod', NS),
-      onOutboxPending: () => undefined,
-      now: () => new Date(FINISHED + 1000),
-    });
+    const reconciler = reconcilerOver(kube, { config, podsOf: () => kube.all<V1Pod>('Pod', NS), now: () => new Date(FINISHED + 1000) });
     const policy = () => kube.peek<V1NetworkPolicy>('NetworkPolicy', NS, networkPolicyName(j.metadata.name));
     const release = async () => {
       for (const p of kube.all<V1Pod>('Pod', NS)) {
@@ -82,16 +69,7 @@ describe('security: H1 the job NetworkPolicy outlives its last pod', () => {
 
   it('asks the apiserver, not the cache: a pod the cache does not show still keeps the policy', async () => {
     const { kube, policy, name } = setup();
-    const blind = new Reconciler({
-      kube,
-      config: unitConfig({ namespace: NS }),
-      logger: rootLogger,
-      getJob: (ns, n) => kube.peek<UCloudJob>('UCloudJob', ns, n),
-      listJobs: () => kube.all<UCloudJob>('UCloudJob', NS),
-      podsOf: () => [],
-      onOutboxPending: () => undefined,
-      now: () => new Date(FINISHED + 1000),
-    });
+    const blind = reconcilerOver(kube, { podsOf: () => [], now: () => new Date(FINISHED + 1000) });
     await blind.reconcile(NS, name);
     expect(kube.all<V1Pod>('Pod', NS)).toHaveLength(2);
     expect(policy()).toBeDefined();

@@ -6,7 +6,7 @@
 import { buildPod } from '../../../src/controller/desired/pod-builder.js';
 import { specProblems } from '../../../src/controller/spec-check.js';
 import { unitConfig } from '../../support/config.js';
-import { job } from '../desired/support.js';
+import { job } from '../../support/job-factory.js';
 
 const mounts = [
   { name: 'file-0', ucloudPath: '/4711/project/data', subPath: '4711/project/data', readOnly: false, mountPath: '/work/data' },

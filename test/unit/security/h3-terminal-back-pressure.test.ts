@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import type { ExecPort, ExecStream } from '../../../src/adapter/sessions/exec.js';
 import { SessionStore } from '../../../src/adapter/sessions/store.js';
-import { setLogSink } from '../../../src/observability/log.js';
 import { eventually } from '../../support/harness.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { FrameClient } from '../../support/ws-frames.js';
@@ -93,11 +92,9 @@ describe('security: H3 terminal output and input back-pressure', () => {
   let gw: TerminalGateway;
   let exec: FloodExec;
   let store: SessionStore;
-  let restore: ReturnType<typeof setLogSink>;
   const call = `jobs.compute.${PROVIDER}.shell.open`;
 
   beforeEach(async () => {
-    restore = setLogSink(() => undefined);
     const kube = new FakeKube();
     kube.seed('UCloudJob', job);
     exec = new FloodExec();
@@ -106,7 +103,6 @@ describe('security: H3 terminal output and input back-pressure', () => {
   });
   afterEach(async () => {
     await gw.close();
-    setLogSink(restore);
   });
 
   async function openTerminal(): Promise<FrameClient> {
@@ -147,6 +143,9 @@ describe('security: H3 terminal output and input back-pressure', () => {
     expect(exec.closed).toBe(true);
     // It produced the cap plus what the kernel held, not the runaway amount.
     expect(exec.produced).toBeLessThan(CAP + 4 * CHUNK + kernelBufferBytes());
+    // The paused client never reads the server's close, so its socket would stay open in the Jest
+    // worker for the rest of the run: end it from this side.
+    t.ws.terminate();
   });
 
   it('stops reading the browser while the process does not read its stdin', async () => {

@@ -12,7 +12,7 @@ import { ConfigError } from '../../../src/config.js';
 import { unitConfig } from '../../support/config.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { MemorySecrets } from '../adapter/memory-secrets.js';
-import { NS, job } from '../desired/support.js';
+import { NS, job } from '../../support/job-factory.js';
 
 const HOST = 'app-5-0.apps.test';
 const VERIFY = 'http://op.ucloud-system.svc:8080/ucloud/example/web-auth';

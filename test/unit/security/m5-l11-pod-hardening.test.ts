@@ -3,7 +3,7 @@
 // pod without GPUs sees none. security: L11 — `$(VAR)` in user text is not expanded by the kubelet.
 import { buildPod } from '../../../src/controller/desired/pod-builder.js';
 import { unitConfig } from '../../support/config.js';
-import { gpuJob, job } from '../desired/support.js';
+import { gpuJob, job } from '../../support/job-factory.js';
 
 /** The kubelet's expansion (k8s.io/kubernetes third_party/forked/golang/expansion): `$$` is `$`,
  *  `$(NAME)` is the variable's value when it is defined. */

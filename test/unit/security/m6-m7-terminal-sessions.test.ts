@@ -5,7 +5,6 @@
 import type { ExecPort, ExecStream } from '../../../src/adapter/sessions/exec.js';
 import { SessionStore } from '../../../src/adapter/sessions/store.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
-import { setLogSink } from '../../../src/observability/log.js';
 import { eventually } from '../../support/harness.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { FrameClient } from '../../support/ws-frames.js';
@@ -39,11 +38,9 @@ describe('security: M6/M7 terminal sessions', () => {
   let secrets: MemorySecrets;
   let kube: FakeKube;
   let url: string;
-  let restore: ReturnType<typeof setLogSink>;
   const call = `jobs.compute.${PROVIDER}.shell.open`;
 
   beforeEach(async () => {
-    restore = setLogSink(() => undefined);
     kube = new FakeKube();
     kube.seed('UCloudJob', job);
     exec = new QuietExec();
@@ -55,7 +52,6 @@ describe('security: M6/M7 terminal sessions', () => {
   });
   afterEach(async () => {
     await gw.close();
-    setLogSink(restore);
   });
 
   const init = (t: FrameClient, identifier: string, streamId = 's') => t.send({ call, streamId, payload: { type: 'initialize', sessionIdentifier: identifier } });

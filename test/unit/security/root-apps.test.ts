@@ -12,7 +12,7 @@ import { jobToSpec } from '../../../src/translate/job-to-spec.js';
 import type { Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
 import { fixtureJob } from '../../support/fixtures.js';
-import { job } from '../desired/support.js';
+import { job } from '../../support/job-factory.js';
 
 const HARDENED = { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } };
 

@@ -4,15 +4,12 @@ import type { OperatorConfig } from '../../../src/config.js';
 import { jobToResource, jobToSpec } from '../../../src/translate/job-to-spec.js';
 import { JobSchema, type AppParameterValue, type Job } from '../../../src/ucloud/job.js';
 import { unitConfig } from '../../support/config.js';
-import { fixtureJob, fixtureJson } from '../../support/fixtures.js';
+import { fixtureJob, fixtureJson, MULTI_RANK as MULTI, SIMPLE_BATCH as SIMPLE } from '../../support/fixtures.js';
 import { translationError } from './support.js';
 
 const config = unitConfig();
 const withStorage = unitConfig({ jobs: { sharedStorage: { claimName: 'ucloud-storage' } } });
 const rootAllowed = unitConfig({ jobs: { allowRunAsRoot: true } });
-
-const SIMPLE = 'create-simple-batch.json';
-const MULTI = 'multi-rank-job.json';
 
 function mutate(name: string, f: (j: Job) => void): Job {
   const j = structuredClone(fixtureJob(name));

@@ -10,13 +10,12 @@ import type { FollowResponse } from '../../../../src/adapter/follow/protocol.js'
 import { SendGate, type GateSocket } from '../../../../src/adapter/follow/send-gate.js';
 import { FollowSession, type EndReason } from '../../../../src/adapter/follow/session.js';
 import { JobStore } from '../../../../src/adapter/job-store.js';
-import { rootLogger, setLogSink } from '../../../../src/observability/log.js';
+import { rootLogger } from '../../../../src/observability/log.js';
 import { eventually } from '../../../support/harness.js';
 import { unitConfig } from '../../../support/config.js';
 import { FakeKube } from '../../../support/fake-kube.js';
-import { job as baseJob } from '../../desired/support.js';
+import { job as ucloudJob } from '../../../support/job-factory.js';
 
-setLogSink(() => undefined);
 const NS = 'ucloud-jobs';
 
 class FakeLogs implements LogSource {
@@ -60,7 +59,7 @@ class SlowSocket implements GateSocket {
 
 function setup(replicas = 2) {
   const kube = new FakeKube();
-  const job = { apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', metadata: { name: 'j-9', namespace: NS }, spec: { jobId: '9', replicas } } as unknown as UCloudJob;
+  const job = ucloudJob({ jobId: '9', replicas }, 'uid-9', NS);
   kube.seed('UCloudJob', job);
   for (let r = 0; r < replicas; r++) kube.seed('Pod', { metadata: { name: `j-9-${r}`, namespace: NS }, status: { phase: 'Running' } });
   const logs = new FakeLogs();
@@ -192,7 +191,7 @@ describe('FollowSession of a job that ended, with a job folder', () => {
       apiVersion: 'ucloud.dk/v1alpha1',
       kind: 'UCloudJob',
       metadata: { name: 'j-9', namespace: NS, uid: 'uid-9' },
-      spec: { ...baseJob().spec, jobId: '9', replicas, jobFolder: { claimName: 'home', subPath: 'home/u/Jobs/App/9' } },
+      spec: { ...ucloudJob().spec, jobId: '9', replicas, jobFolder: { claimName: 'home', subPath: 'home/u/Jobs/App/9' } },
       status: { state: 'SUCCESS' },
     });
     kube.seed('UCloudJob', job);
@@ -238,7 +237,7 @@ describe('FollowSession of a job that ended, with a job folder', () => {
 
   it('is not a replay without a job folder: an ended job ends the session as before', async () => {
     const { kube, logs } = ended(1);
-    const plain = UCloudJobSchema.parse({ ...kube.peek<UCloudJob>('UCloudJob', NS, 'j-9')!, spec: { ...baseJob().spec, jobId: '9' } });
+    const plain = UCloudJobSchema.parse({ ...kube.peek<UCloudJob>('UCloudJob', NS, 'j-9')!, spec: { ...ucloudJob().spec, jobId: '9' } });
     const reasons: EndReason[] = [];
     const s = new FollowSession(plain, new SendGate(new SlowSocket(), 1000, 100), { kube, jobs: new JobStore(kube, NS), namespace: NS, logs, logger: rootLogger, pollMs: 10, ensureLogReader: async () => undefined }, (r) => reasons.push(r));
     s.start();

@@ -1,17 +1,14 @@
 import { SessionStore } from '../../../../src/adapter/sessions/store.js';
 import type { UCloudJob } from '../../../../src/api/v1alpha1/ucloudjob.js';
 import { FakeKube } from '../../../support/fake-kube.js';
+import { job as ucloudJob } from '../../../support/job-factory.js';
 import { MemorySecrets } from '../memory-secrets.js';
 import { jobsPath, makeKeys, NS, startAdapter, type Harness, type Keys } from '../support.js';
 
-const job = (id: string, replicas: number, extra: Record<string, unknown> = {}) =>
-  ({
-    apiVersion: 'ucloud.dk/v1alpha1',
-    kind: 'UCloudJob',
-    metadata: { name: `j-${id}`, namespace: NS, uid: `uid-${id}` },
-    spec: { jobId: id, replicas, owner: { createdBy: 'alice', project: 'p1' } },
-    ...extra,
-  }) as unknown as UCloudJob;
+const job = (id: string, replicas: number, extra: Partial<UCloudJob> = {}): UCloudJob => ({
+  ...ucloudJob({ jobId: id, replicas, owner: { createdBy: 'alice', project: 'p1' } }, `uid-${id}`, NS),
+  ...extra,
+});
 
 describe('interactiveSession with a session store', () => {
   let keys: Keys;

@@ -1,13 +1,8 @@
-import type { UCloudJob } from '../../../../src/api/v1alpha1/ucloudjob.js';
 import { sessionSecretName, SessionStore } from '../../../../src/adapter/sessions/store.js';
+import { job as ucloudJob } from '../../../support/job-factory.js';
 import { MemorySecrets } from '../memory-secrets.js';
 
-const job = {
-  apiVersion: 'ucloud.dk/v1alpha1',
-  kind: 'UCloudJob',
-  metadata: { name: 'j-5', namespace: 'ns', uid: 'uid-5' },
-  spec: { jobId: '5', replicas: 2, owner: { createdBy: 'alice', project: 'p1' } },
-} as unknown as UCloudJob;
+const job = ucloudJob({ jobId: '5', replicas: 2, owner: { createdBy: 'alice', project: 'p1' } }, 'uid-5', 'ns');
 
 describe('SessionStore', () => {
   let now = new Date('2030-01-01T00:00:00Z');

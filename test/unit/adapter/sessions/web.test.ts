@@ -2,15 +2,15 @@ import { interactiveHost, WebPublisher } from '../../../../src/adapter/sessions/
 import type { UCloudJob } from '../../../../src/api/v1alpha1/ucloudjob.js';
 import { unitConfig } from '../../../support/config.js';
 import { FakeKube } from '../../../support/fake-kube.js';
+import { job as ucloudJob } from '../../../support/job-factory.js';
 
-const job = (jobId: string, name: string) =>
-  ({ metadata: { name, namespace: 'ucloud-jobs', uid: 'u' }, spec: { jobId, replicas: 2, webPort: 8888 } }) as unknown as UCloudJob;
+const job = (jobId: string): UCloudJob => ucloudJob({ jobId, replicas: 2, webPort: 8888 }, 'u');
 
 describe('interactiveHost', () => {
   it('fills {jobId}, {job} and {rank}; an id that is not DNS-safe becomes its hash', () => {
-    expect(interactiveHost('app-{jobId}-{rank}.apps.example.org', job('54112', 'j-54112'), 1)).toBe('app-54112-1.apps.example.org');
-    expect(interactiveHost('{job}.r{rank}.Apps.Example.org', job('54112', 'j-54112'), 0)).toBe('j-54112.r0.apps.example.org');
-    expect(interactiveHost('app-{jobId}-{rank}.x', job('Weird_ID/1', 'j-0123456789abcdef'), 0)).toMatch(/^app-[0-9a-f]{16}-0\.x$/);
+    expect(interactiveHost('app-{jobId}-{rank}.apps.example.org', job('54112'), 1)).toBe('app-54112-1.apps.example.org');
+    expect(interactiveHost('{job}.r{rank}.Apps.Example.org', job('54112'), 0)).toBe('j-54112.r0.apps.example.org');
+    expect(interactiveHost('app-{jobId}-{rank}.x', job('Weird_ID/1'), 0)).toMatch(/^app-[0-9a-f]{16}-0\.x$/);
   });
 });
 
@@ -28,10 +28,10 @@ describe('WebPublisher', () => {
         return true;
       },
     });
-    expect(await publisher.publish(job('7', 'j-7'), 'web', 1, 8888)).toBe('http://j-7-1.apps.test/');
-    expect(await publisher.publish(job('7', 'j-7'), 'web', 1, 8888)).toBe('http://j-7-1.apps.test/');
-    expect(await publisher.publish(job('7', 'j-7'), 'vnc', 0, 5900)).toBe('ws://vnc-7-0.apps.example.org/websockify');
-    expect(kube.all('Service').map((s: any) => s.metadata.name).sort()).toEqual(['j-7-vnc-0', 'j-7-web-1']);  
+    expect(await publisher.publish(job('7'), 'web', 1, 8888)).toBe('http://j-7-1.apps.test/');
+    expect(await publisher.publish(job('7'), 'web', 1, 8888)).toBe('http://j-7-1.apps.test/');
+    expect(await publisher.publish(job('7'), 'vnc', 0, 5900)).toBe('ws://vnc-7-0.apps.example.org/websockify');
+    expect(kube.all('Service').map((s: any) => s.metadata.name).sort()).toEqual(['j-7-vnc-0', 'j-7-web-1']);
     expect(kube.all('NetworkPolicy')).toHaveLength(1);
     expect(ingresses).toEqual(['j-7-web-1', 'j-7-web-1', 'j-7-vnc-0']);
   });
