@@ -3,6 +3,7 @@
 // read from files (mounted Secrets) or env and never logged: `describeConfig` masks them.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { templateProblem } from './translate/job-folder.js';
 import { ProductPriceUnitSchema } from './ucloud/job.js';
 
 const Toleration = z.object({
@@ -36,6 +37,44 @@ export const IM2_PRIVATE_RANGES = [
 ] as const;
 
 const QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
+/** A PVC name with {drive} in it: one claim per UCloud drive (docs/security.md, H2). */
+const PerDriveClaim = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]*\{drive\}[-a-z0-9.]*|[-a-z0-9.]*\{drive\})$/, 'a PVC name with {drive} in it, e.g. "ucloud-drive-{drive}"');
+
+/** A path template of the job folder (home or project), checked with sample values. */
+const folderTemplate = (kind: 'home' | 'project', absolute: boolean) =>
+  z
+    .string()
+    .min(1)
+    .max(1024)
+    .superRefine((t, ctx) => {
+      const problem = templateProblem(t, kind, absolute);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+/**
+ * jobs.jobFolder (docs/adr/0018): each job's /work is its folder in the user's own files, as IM2's
+ * FindJobFolderEx puts it (provider-integration/im2/pkg/integrations/k8s/containers/00_module.go),
+ * on the site's claim (`claimName`), a claim per drive (`perDriveClaim`: the first segment of the
+ * volume path is the drive), or, with neither, jobs.sharedStorage's.
+ */
+const JobFolderSchema = z
+  .object({
+    claimName: z.string().min(1).optional(),
+    perDriveClaim: PerDriveClaim.optional(),
+    /** The folder inside the volume; defaults are IM2's layout (DriveToLocalPath, .../k8s/filesystem/drive_locator.go). */
+    volumePath: z
+      .object({
+        home: folderTemplate('home', false).default('home/{user}/Jobs/{appTitle}/{jobId}'),
+        project: folderTemplate('project', false).default("projects/{project}/Members' Files/{user}/Jobs/{appTitle}/{jobId}"),
+      })
+      .prefault({}),
+    /** The same folder as a UCloud path, reported as the job's outputFolder; unset: not reported. */
+    ucloudPath: z.object({ home: folderTemplate('home', true), project: folderTemplate('project', true) }).optional(),
+  })
+  .refine((f) => !(f.claimName && f.perDriveClaim), { message: 'set at most one of claimName and perDriveClaim' });
 
 export const ProductConfigSchema = z.object({
   id: z.string().min(1),
@@ -209,13 +248,12 @@ export const ConfigSchema = z.object({
       sharedStorage: z
         .object({
           claimName: z.string().min(1).optional(),
-          perDriveClaim: z
-            .string()
-            .regex(/^[a-z0-9]([-a-z0-9.]*\{drive\}[-a-z0-9.]*|[-a-z0-9.]*\{drive\})$/, 'a PVC name with {drive} in it, e.g. "ucloud-drive-{drive}"')
-            .optional(),
+          perDriveClaim: PerDriveClaim.optional(),
         })
         .refine((s) => !!s.claimName !== !!s.perDriveClaim, { message: 'set exactly one of claimName and perDriveClaim' })
         .optional(),
+      /** Unset: /work is jobs.workVolume, as before. */
+      jobFolder: JobFolderSchema.optional(),
       networkPolicy: z
         .object({
           allowDns: z.boolean().default(true),
@@ -252,6 +290,15 @@ export const ConfigSchema = z.object({
           imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
         })
         .prefault({}),
+    })
+    .superRefine((jobs, ctx) => {
+      if (!jobs.jobFolder) return;
+      if (jobs.workVolume.type !== 'emptyDir') {
+        ctx.addIssue({ code: 'custom', path: ['jobFolder'], message: 'jobs.jobFolder and a pvc jobs.workVolume both define /work: set one' });
+      }
+      if (!jobs.jobFolder.claimName && !jobs.jobFolder.perDriveClaim && !jobs.sharedStorage) {
+        ctx.addIssue({ code: 'custom', path: ['jobFolder'], message: 'jobs.jobFolder needs claimName, perDriveClaim or jobs.sharedStorage' });
+      }
     })
     .prefault({})
     .refine((j) => !(j.allowRunAsRoot && j.rootApps === 'non-root'), {

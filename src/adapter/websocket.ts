@@ -15,6 +15,7 @@ import type { OperatorMetrics } from '../observability/metrics.js';
 import { AuthError, bearerToken, createCoreTokenVerifier, type CoreTokenVerifier } from './auth.js';
 import { FollowRegistry, serveFollowSocket } from './follow/connection.js';
 import type { LogSource } from './follow/log-source.js';
+import { ensureLogReader } from './follow/log-reader.js';
 import { JobStore } from './job-store.js';
 import type { ExecPort } from './sessions/exec.js';
 import { NegativeCache, serveShellSocket, type ShellRegistry, type TerminalFlow } from './sessions/shell.js';
@@ -93,6 +94,7 @@ export function createWebSocketGateway(deps: WebSocketGatewayDeps): WebSocketGat
       highWaterBytes: deps.follow?.highWaterBytes,
       lowWaterBytes: deps.follow?.lowWaterBytes,
       keepAliveMs: deps.follow?.keepAliveMs ?? 30_000,
+      ensureLogReader: (job, rank) => ensureLogReader(deps.kube, job, rank, config),
     });
 
   /** The client of a terminal socket: the address the nearest proxy saw, else the peer's. */

@@ -133,8 +133,9 @@ function containerFinishedAt(pod: V1Pod): number | undefined {
   return toTime(userContainerState(pod)?.terminated?.finishedAt);
 }
 
-/** The UCloud path of the job's /work folder, when the site's work volume is visible in UCloud. */
+/** The UCloud path of the job's /work folder: its job folder's, or the site work volume's when visible in UCloud. */
 export function outputFolderOf(job: UCloudJob, config: OperatorConfig): string | undefined {
+  if (job.spec.jobFolder) return job.spec.jobFolder.ucloudPath;
   const work = config.jobs.workVolume;
   if (work.type !== 'pvc' || !work.ucloudPath) return undefined;
   return `${work.ucloudPath.replace(/\/+$/, '')}/${jobIdLabelValue(job.spec.jobId)}`;

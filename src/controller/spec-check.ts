@@ -8,6 +8,7 @@ import type { UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../config.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 // Kubernetes >= 1.34 takes any printable ASCII but '=' in an env var name.
 const ENV_NAME = /^[\x21-\x3c\x3e-\x7e]+$/;
 // No whitespace or control characters anywhere: the apiserver refuses leading/trailing blanks,
@@ -61,6 +62,10 @@ export function specProblems(job: UCloudJob, config: OperatorConfig): string[] {
     if (escapes(m.subPath)) out.push(`spec.mounts[${i}].subPath: must be relative and must not contain ".."`);
     if (!m.mountPath.startsWith('/')) out.push(`spec.mounts[${i}].mountPath: must be absolute`);
   });
+  if (spec.jobFolder) {
+    if (escapes(spec.jobFolder.subPath)) out.push('spec.jobFolder.subPath: must be relative and must not contain ".."');
+    if (!DNS_SUBDOMAIN.test(spec.jobFolder.claimName)) out.push('spec.jobFolder.claimName: not a PersistentVolumeClaim name');
+  }
   spec.peers.forEach((p, i) => {
     if (!DNS_LABEL.test(p.hostname)) out.push(`spec.peers[${i}].hostname: not a DNS label`);
   });

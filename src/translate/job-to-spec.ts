@@ -6,6 +6,7 @@ import { jobIdLabelValue, jobResourceName } from '../api/v1alpha1/names.js';
 import {
   ANNOTATION_JOB_ID,
   API_VERSION,
+  JOB_PARAMETERS_MAX,
   KIND,
   LABEL_JOB_ID,
   LABEL_MANAGED_BY,
@@ -30,6 +31,7 @@ import { SCRIPT_PATH } from '../render-invocation/layout.js';
 import { InvocationError, renderEnvironment, renderInvocation, type FileMapper } from './invocation.js';
 import { jinjaInvocation } from './jinja-values.js';
 import { withLicenseServers } from './licenses.js';
+import { jobFolderPaths, titleSegment } from './job-folder.js';
 import { explicitMountPath, mountPaths, PathError, toSubPath, WORK_DIR } from './storage-paths.js';
 
 /** A drive that is part of a per-drive PVC name (jobs.sharedStorage.perDriveClaim): a DNS label. */
@@ -196,9 +198,7 @@ function buildMounts(files: Collected['files'], config: OperatorConfig, driveTit
   for (const { field, value } of files) {
     const subPath = pathOf(field, 'path', value.path, () => toSubPath(value.path));
     const explicit = pathOf(`${field}.mountPath`, 'mountPath', value.mountPath ?? '', () => explicitMountPath(value.mountPath));
-    if (config.jobs.sharedStorage?.perDriveClaim && !PER_DRIVE_NAME.test(subPath.split('/')[0]!)) {
-      throw new TranslationError(field, `invalid path ${JSON.stringify(value.path)}: its drive cannot name a per-drive volume`, 'INVALID_PATH');
-    }
+    if (config.jobs.sharedStorage?.perDriveClaim) perDriveClaimOf(config.jobs.sharedStorage.perDriveClaim, subPath.split('/')[0]!, field, value.path);
     const readOnly = value.readOnly === true;
     const earlier = bySubPath.get(subPath);
     if (earlier && explicit !== undefined && earlier.explicit !== undefined && earlier.explicit !== explicit) {
@@ -346,6 +346,58 @@ export function wholeDrives(job: Job): string[] {
   return [...new Set(ids)];
 }
 
+
+/** A drive that can name its per-drive claim, else a TranslationError for `field`. */
+function perDriveClaimOf(pattern: string, drive: string, field: string, path: string): string {
+  if (!PER_DRIVE_NAME.test(drive)) throw new TranslationError(field, `invalid path ${JSON.stringify(path)}: its drive cannot name a per-drive volume`, 'INVALID_PATH');
+  return pattern.replace('{drive}', drive);
+}
+
+const TITLE = `${APP}.metadata.title`;
+
+/**
+ * The job folder (docs/adr/0018) and the JobParameters.json written into it, when the site has
+ * jobs.jobFolder. The app title is IM2's: the application's title, or the job's name for the
+ * "unknown" application (FindJobFolderEx, im2/pkg/integrations/k8s/containers/00_module.go).
+ */
+function jobFolderOf(job: Job, config: OperatorConfig): Pick<UCloudJobSpec, 'jobFolder' | 'jobParameters'> {
+  const site = config.jobs.jobFolder;
+  if (!site) return {};
+  const meta = job.status!.resolvedApplication!.metadata;
+  const rawTitle = meta.name === 'unknown' && job.specification.name ? job.specification.name : meta.title || meta.name;
+  const named = <T>(field: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof PathError)) throw e;
+      throw new TranslationError(field, `the job folder cannot be named: ${e.message}`, 'INVALID_JOB_FOLDER');
+    }
+  };
+  const appTitle = named(TITLE, () => titleSegment(rawTitle));
+  const values = { user: job.owner.createdBy, appTitle, jobId: job.id, ...(job.owner.project ? { project: job.owner.project } : {}) };
+  const paths = named('owner', () => jobFolderPaths(site, values));
+  const perDrive = site.perDriveClaim ?? (site.claimName ? undefined : config.jobs.sharedStorage?.perDriveClaim);
+  let folder: NonNullable<UCloudJobSpec['jobFolder']>;
+  if (perDrive) {
+    // The drive is the boundary (security H2): the folder is mounted from the user's own claim.
+    const slash = paths.volumePath.indexOf('/');
+    if (slash < 0) throw new TranslationError('owner', 'the job folder cannot be the root of a drive', 'INVALID_JOB_FOLDER');
+    const drive = paths.volumePath.slice(0, slash);
+    folder = { claimName: perDriveClaimOf(perDrive, drive, 'owner', paths.volumePath), subPath: paths.volumePath.slice(slash + 1) };
+  } else {
+    folder = { claimName: site.claimName ?? config.jobs.sharedStorage!.claimName!, subPath: paths.volumePath };
+  }
+  if (paths.ucloudPath) folder.ucloudPath = paths.ucloudPath;
+  // IM2 writes the file only for a siteVersion other than 0 (job_builder.go).
+  const exported = job.status?.jobParametersJson;
+  if (!exported?.siteVersion) return { jobFolder: folder };
+  const jobParameters = JSON.stringify(exported);
+  if (jobParameters.length > JOB_PARAMETERS_MAX) {
+    throw new TranslationError('status.jobParametersJson', `is ${jobParameters.length} characters; this provider writes JobParameters.json of at most ${JOB_PARAMETERS_MAX}`, 'JOB_PARAMETERS_TOO_LARGE');
+  }
+  return { jobFolder: folder, jobParameters };
+}
+
 export function jobToSpec(job: Job, config: OperatorConfig, facts: CoreFacts = {}): UCloudJobSpec {
   const spec = job.specification;
   const { app, resolved } = resolvedParts(job);
@@ -392,6 +444,7 @@ export function jobToSpec(job: Job, config: OperatorConfig, facts: CoreFacts = {
     runAsRoot,
     ...(spec.timeAllocation ? { timeAllocationMillis: durationToMillis(spec.timeAllocation) } : {}),
     mounts,
+    ...jobFolderOf(job, config),
     peers,
     ...interfacePorts(app),
     sshEnabled: spec.sshEnabled === true,

@@ -254,8 +254,15 @@ export const JobSpecificationSchema = z.object({
 });
 export type JobSpecification = z.infer<typeof JobSpecificationSchema>;
 
+// What core2 puts in status.jobParametersJson (ExportedParameters, provider-integration/shared/pkg/
+// orchestrators/jobs.go; filled at submit in core2/pkg/orchestrator/job.go). IM2 writes it as is to
+// JobParameters.json when siteVersion is not 0 (.../k8s/containers/job_builder.go): kept whole
+// (loose), only siteVersion is read.
+export const ExportedParametersSchema = z.looseObject({ siteVersion: z.number().int().nullish() });
+
 export const JobStatusSchema = z.object({
   state: JobStateSchema.nullish(),
+  jobParametersJson: ExportedParametersSchema.nullish(),
   startedAt: z.number().nullish(),
   expiresAt: z.number().nullish(),
   resolvedApplication: ApplicationSchema.nullish(),

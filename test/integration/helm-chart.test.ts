@@ -217,6 +217,17 @@ describe('the Helm chart', () => {
     expect(() => parseConfig({ ...config, ucloud: { ...config.ucloud, refreshToken: 't', publicKey: 'k' } })).not.toThrow();
   });
 
+  it('passes jobs.jobFolder to the operator, which accepts it; leaves it out when unset', async () => {
+    const configOf = async (args: string[] = []) =>
+      JSON.parse((await render(args)).find((o) => o.kind === 'ConfigMap' && o.data?.['config.json']).data['config.json']);
+    const folder = { perDriveClaim: 'drive-{drive}', volumePath: { home: 'home-{user}/Jobs/{appTitle}/{jobId}' }, ucloudPath: { home: '/h/{user}/{jobId}', project: '/p/{project}/{jobId}' } };
+    const config = await configOf(['--set-json', `jobs.jobFolder=${JSON.stringify(folder)}`]);
+    expect(config.jobs.jobFolder).toEqual(folder);
+    const parsed = parseConfig({ ...config, ucloud: { ...config.ucloud, refreshToken: 't', publicKey: 'k' } });
+    expect(parsed.jobs.jobFolder?.volumePath.project).toBe("projects/{project}/Members' Files/{user}/Jobs/{appTitle}/{jobId}");
+    expect((await configOf()).jobs).not.toHaveProperty('jobFolder');
+  });
+
   it('renders least-privilege RBAC, namespaced when asked', async () => {
     const objs = await render();
     const roles = objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');

@@ -1,8 +1,10 @@
 // One follow session: every rank of one job, streamed from its pod's log until the session is
-// cancelled, its socket closes or the job ends. Each rank has a follower that waits for its pod to
-// start, reads the log in follow mode and, when the stream ends while the pod still runs (the
-// apiserver or kubelet dropped it), reconnects from the last timestamp it forwarded, skipping lines
-// it already sent. Every log request shares the session's AbortSignal, so stopping the session
+// cancelled, its socket closes or the job ends. A job that has ended and has a job folder is
+// replayed instead: each rank's saved /work/stdout-<rank>.log through a log-reader pod
+// (controller/desired/log-reader.ts, docs/adr/0018), until every reader has printed it.
+// Each rank has a follower that waits for its pod to start, reads the log in follow mode and,
+// when the stream ends while the pod still runs (the apiserver or kubelet dropped it), reconnects
+// from the last timestamp it forwarded, skipping lines it already sent. Every log request shares the session's AbortSignal, so stopping the session
 // destroys every underlying HTTP connection.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +13,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { podName } from '../../api/v1alpha1/names.js';
 import { isFinal, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import { USER_CONTAINER } from '../../api/v1alpha1/names.js';
+import { LOG_READER_CONTAINER, logReaderPodName } from '../../controller/desired/log-reader.js';
 import type { KubePort } from '../../k8s/kube-port.js';
 import type { Logger } from '../../observability/log.js';
 import type { JobStore } from '../job-store.js';
@@ -27,6 +30,8 @@ export interface FollowDeps {
   logger: Logger;
   /** How often a waiting rank looks for its pod and the session checks whether the job ended. */
   pollMs: number;
+  /** Creates rank r's log-reader pod (and its policy) if missing; without it ended jobs are not replayed. */
+  ensureLogReader?: (job: UCloudJob, rank: number) => Promise<void>;
 }
 
 /** Why a session ended: cancel and close are the client's doing, the others the job's. */
@@ -34,11 +39,11 @@ export type EndReason = 'cancelled' | 'closed' | 'job-ended' | 'logs-ended';
 
 const ENDED_PHASES = new Set(['Succeeded', 'Failed']);
 
-/** The user container has started (running or already ended), so the pod-log API can serve it. */
-export function containerStarted(pod: V1Pod | undefined): boolean {
+/** The container has started (running or already ended), so the pod-log API can serve it. */
+export function containerStarted(pod: V1Pod | undefined, container = USER_CONTAINER): boolean {
   if (!pod) return false;
   if (ENDED_PHASES.has(pod.status?.phase ?? '')) return true;
-  const st = pod.status?.containerStatuses?.find((c) => c.name === USER_CONTAINER);
+  const st = pod.status?.containerStatuses?.find((c) => c.name === container);
   return !!(st?.state?.running || st?.state?.terminated) || pod.status?.phase === 'Running';
 }
 
@@ -61,11 +66,17 @@ export class FollowSession {
     return this.endReason !== undefined;
   }
 
+  /** Whether this session replays a finished job's saved logs rather than following its pods. */
+  get replaying(): boolean {
+    return isFinal(this.job.status?.state) && !!this.job.spec.jobFolder && !!this.deps.ensureLogReader;
+  }
+
   /** Starts every rank's follower and the job watcher; returns at once. */
   start(): void {
     const ranks = Array.from({ length: this.job.spec.replicas }, (_, r) => this.followRank(r));
     void Promise.all(ranks).then(() => this.stop('logs-ended'));
-    void this.watchJob();
+    // A replay ends when its readers have printed everything; the job has ended already.
+    if (!this.replaying) void this.watchJob();
   }
 
   /** Ends the session: aborts every log stream. Idempotent; the first reason wins. */
@@ -105,11 +116,26 @@ export class FollowSession {
   /** Set by the connection: how a message reaches the socket (wrapped in its request's envelope). */
   onMessage: (payload: FollowResponse) => void = () => undefined;
 
+  /** Creates the rank's log reader; false (after a pause) while that fails. */
+  private async ensureReader(rank: number): Promise<boolean> {
+    try {
+      await this.deps.ensureLogReader!(this.job, rank);
+      return true;
+    } catch (e) {
+      this.deps.logger.warn('Follow: could not create a log reader', { jobId: this.job.spec.jobId, rank, err: e });
+      await this.pause();
+      return false;
+    }
+  }
+
   private async followRank(rank: number): Promise<void> {
-    const pod = podName(this.job.metadata.name, rank);
+    const replay = this.replaying;
+    const pod = replay ? logReaderPodName(this.job.metadata.name, rank) : podName(this.job.metadata.name, rank);
+    const container = replay ? LOG_READER_CONTAINER : USER_CONTAINER;
     const ns = this.deps.namespace;
     let lastAt: bigint | undefined;
     let lastStamp: string | undefined;
+    while (replay && !this.signal.aborted && !(await this.ensureReader(rank)));
     while (!this.signal.aborted) {
       let current: V1Pod | undefined;
       try {
@@ -118,15 +144,22 @@ export class FollowSession {
         this.deps.logger.debug('Follow: could not read a pod', { pod, err: e });
       }
       if (this.signal.aborted) return;
-      if (!containerStarted(current)) {
+      if (!containerStarted(current, container)) {
         await this.pause();
         continue;
       }
       let stream: Readable | undefined;
       try {
-        stream = await this.deps.logs.open({ namespace: ns, pod, container: USER_CONTAINER, sinceTime: lastStamp, signal: this.signal });
+        stream = await this.deps.logs.open({ namespace: ns, pod, container, sinceTime: lastStamp, signal: this.signal });
       } catch (e) {
         if (this.signal.aborted) return;
+        // A reader that ended without a log (it never started: its deadline passed) is removed,
+        // so the next follow makes a new one; this one has nothing to say.
+        if (replay && ENDED_PHASES.has(current?.status?.phase ?? '')) {
+          this.deps.logger.info('Follow: a log reader ended without a log; removed', { pod, err: e });
+          await this.deps.kube.pods.delete(ns, pod).catch(() => undefined);
+          return;
+        }
         this.deps.logger.debug('Follow: the pod log is not available yet', { pod, err: e });
         await this.pause();
         continue;

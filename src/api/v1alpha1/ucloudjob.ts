@@ -12,6 +12,9 @@ export const PLURAL = 'ucloudjobs';
 export const SINGULAR = 'ucloudjob';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
+/** JobParameters.json rides in the job's ConfigMap (1 MiB in all) next to a jinja template and values. */
+export const JOB_PARAMETERS_MAX = 192 * 1024;
+
 const d = <T extends z.ZodType>(s: T, description: string): T => s.describe(description) as T;
 
 export const UCloudJobStateSchema = z
@@ -126,6 +129,20 @@ export const UCloudJobSpecSchema = z.object({
     'Wall-time allocation in milliseconds, counted from when all ranks run. Absent: no limit. extend raises it.',
   ),
   mounts: d(z.array(MountSchema).max(1000), 'Folders and files from the shared storage mounted into every rank.'),
+  jobFolder: d(
+    z
+      .object({
+        claimName: d(z.string().min(1).max(253), 'The PVC holding the folder (the site claim, or the per-drive claim of the user drive).'),
+        subPath: d(z.string().min(1).max(4096), 'The folder relative to the claim root (never absolute, never contains "..").'),
+        ucloudPath: d(z.string().max(4096).optional(), 'The folder as a UCloud path: the outputFolder reported to UCloud/Core.'),
+      })
+      .optional(),
+    "Set when the site has jobs.jobFolder: every rank mounts this folder at /work and logs to /work/stdout-<rank>.log (docs/adr/0018). Absent: /work is jobs.workVolume.",
+  ),
+  jobParameters: d(
+    z.string().max(JOB_PARAMETERS_MAX).optional(),
+    "JSON: status.jobParametersJson as UCloud/Core sent it, written to the job folder as JobParameters.json (only with a job folder).",
+  ),
   peers: d(z.array(PeerSchema).max(1000), 'Other jobs this job may talk to, with the hostnames they get here.'),
   webPort: d(z.number().int().min(1).max(65535).optional(), 'Port of the application web interface, if any.'),
   vncPort: d(z.number().int().min(1).max(65535).optional(), 'Port of the application VNC server, if any.'),

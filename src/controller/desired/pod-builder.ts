@@ -21,6 +21,7 @@ import { ANNOTATION_JOB_ID, LABEL_RANK, type UCloudJob } from '../../api/v1alpha
 import { rootProfile, type OperatorConfig } from '../../config.js';
 import { WORK_DIR } from '../../translate/storage-paths.js';
 import { invocationInit } from './invocation-init.js';
+import { jobFolderVolume, jobParametersFiles, jobParametersVolume, loggedCommand } from './job-folder.js';
 import { childMetadata } from './owner.js';
 import { peerSearchDomain } from './peer-aliases.js';
 import { containerSecurityContext } from './root-profile.js';
@@ -48,12 +49,12 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
       name: 'ucloud-etc',
       projected: {
         sources: [
-          // A jinja job's ConfigMap also holds its template and values: those are the init
-          // container's, so /etc/ucloud lists the rank files only.
+          // A jinja job's ConfigMap also holds its template and values (the init container's), a
+          // job folder's its JobParameters.json: /etc/ucloud lists the rank files only.
           {
             configMap: {
               name: configMapName(job.metadata.name),
-              ...(spec.invocationTemplate ? { items: Object.keys(rankFiles(job, config)).map((key) => ({ key, path: key })) } : {}),
+              ...(spec.invocationTemplate || Object.keys(jobParametersFiles(job)).length ? { items: Object.keys(rankFiles(job, config)).map((key) => ({ key, path: key })) } : {}),
             },
           },
           { downwardAPI: { items: [{ path: RANK_FILE, fieldRef: { fieldPath: `metadata.labels['${LABEL_RANK}']` } }] } },
@@ -68,7 +69,13 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
   const mounts: V1VolumeMount[] = [{ name: 'ucloud-etc', mountPath: ETC_UCLOUD, readOnly: true }];
 
   const work = config.jobs.workVolume;
-  if (work.type === 'pvc') {
+  if (spec.jobFolder) {
+    // The user's own job folder (docs/adr/0018). The kubelet creates a missing subPath with the
+    // volume root's mode; fsGroup makes that group-writable by the job's user (ADR 0016).
+    const { volume, mount } = jobFolderVolume(spec.jobFolder);
+    vols.push(volume);
+    mounts.push(mount);
+  } else if (work.type === 'pvc') {
     vols.push({ name: 'work', persistentVolumeClaim: { claimName: work.claimName } });
     // The label value, not the raw id: it is path-safe (hashed when the id is not).
     mounts.push({ name: 'work', mountPath: WORK_DIR, subPath: `${work.subPathPrefix}/${jobIdLabelValue(spec.jobId)}` });
@@ -182,7 +189,7 @@ function env(job: UCloudJob, rank: number, config: OperatorConfig): V1EnvVar[] {
   ];
 }
 
-function placement(job: UCloudJob, config: OperatorConfig): { nodeSelector?: Record<string, string>; tolerations?: V1Toleration[] } {
+export function placement(job: UCloudJob, config: OperatorConfig): { nodeSelector?: Record<string, string>; tolerations?: V1Toleration[] } {
   const category = job.spec.product.category;
   const site = config.categories[category];
   const nodeSelector = {
@@ -221,6 +228,11 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig, o
     vols.push(...jinja.volumes);
     mounts.push(...jinja.userMounts);
   }
+  const parameters = jobParametersVolume(job, rank);
+  if (parameters) {
+    vols.push(parameters.volume);
+    mounts.push(parameters.mount);
+  }
   // IM2's sizing (sizing.ts); a zero in the product means "not part of this product".
   const { requests, limits } = productResources(spec.product, config);
   // Bounded scratch space: the container's writable layer, logs and emptyDirs count against it,
@@ -232,8 +244,10 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig, o
     name: USER_CONTAINER,
     image: spec.image,
     imagePullPolicy: config.jobs.imagePullPolicy,
-    // argv as rendered, no shell (unless an init script runs first): the invocation was escaped for exactly this.
-    command: withInitScript(spec.command, spec.initScript).map(escapeKubeletExpansion),
+    // argv as rendered, no shell (unless an init script runs first): the invocation was escaped
+    // for exactly this. With a job folder the argv follows a fixed wrapper script as its
+    // positional parameters, still unquoted; the init script runs inside it, so its output is logged too.
+    command: loggedCommand(job, withInitScript(spec.command, spec.initScript)).map(escapeKubeletExpansion),
     env: env(job, rank, config),
     ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
     resources: { requests, limits },

@@ -8,6 +8,7 @@ import { configMapName, rankHostname } from '../../api/v1alpha1/names.js';
 import type { UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../../config.js';
 import { invocationFiles } from './invocation-init.js';
+import { jobParametersFiles } from './job-folder.js';
 import { childMetadata, jobIdentity } from './owner.js';
 
 export const RANK_FILE = 'rank.txt';
@@ -37,8 +38,9 @@ export function configMap(job: UCloudJob, config: OperatorConfig): V1ConfigMap {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: childMetadata(job, configMapName(job.metadata.name)),
-    // A jinja job's template and values ride along for its init containers (invocation-init.ts).
-    data: { ...rankFiles(job, config), ...invocationFiles(job) },
+    // A jinja job's template and values ride along for its init containers (invocation-init.ts),
+    // a job folder's JobParameters.json for rank 0 to copy (job-folder.ts).
+    data: { ...rankFiles(job, config), ...invocationFiles(job), ...jobParametersFiles(job) },
   };
 }
 

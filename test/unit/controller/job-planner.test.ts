@@ -96,6 +96,15 @@ describe('planJob', () => {
     expect(step(job(), pods, 10).plan.status.outbox?.entries?.[0]?.outputFolder).toBeUndefined();
   });
 
+  it("reports a job folder's UCloud path as outputFolder with RUNNING, and nothing for a folder UCloud cannot name", () => {
+    const pods = [running(0, 5), running(1, 6), running(2, 9)];
+    const folder = { claimName: 'home', subPath: 'home/user/Jobs/App/54112', ucloudPath: '/home-user/Jobs/App/54112' };
+    const entries = planJob({ job: job({ jobFolder: folder }), pods, now: at(10), config: unitConfig() }).status.outbox?.entries;
+    expect(entries).toEqual([{ seq: 1, at: at(9).toISOString(), state: 'RUNNING', status: 'The job is running', outputFolder: '/home-user/Jobs/App/54112' }]);
+    const { ucloudPath: _, ...unnamed } = folder;
+    expect(planJob({ job: job({ jobFolder: unnamed }), pods, now: at(10), config: unitConfig() }).status.outbox?.entries?.[0]).not.toHaveProperty('outputFolder');
+  });
+
   it('worst rank wins: one failed rank fails the job and tears down the others', () => {
     const started = step(job(), [running(0, 5), running(1, 5), running(2, 5)], 6).job;
     const { plan } = step(started, [running(0, 5), exited(1, 3, 5, 20), running(2, 5)], 21);

@@ -22,3 +22,16 @@ describe('specProblems for core2 jobs', () => {
     expect(specProblems(job, config)).toEqual(['spec.command: empty']);
   });
 });
+
+describe('specProblems for a job folder', () => {
+  const site = unitConfig({ jobs: { jobFolder: { claimName: 'ucloud-home' } } });
+  it('a translated job folder can run; one edited to escape its claim, or to name no claim, cannot', () => {
+    const job = jobToResource(fixtureJob(CORE2_LEGACY), site);
+    expect(specProblems(job, site)).toEqual([]);
+    job.spec.jobFolder = { claimName: 'Not A Claim', subPath: 'home/../../etc' };
+    expect(specProblems(job, site)).toEqual([
+      'spec.jobFolder.subPath: must be relative and must not contain ".."',
+      'spec.jobFolder.claimName: not a PersistentVolumeClaim name',
+    ]);
+  });
+});

@@ -19,7 +19,6 @@ const invocationOf = (j: Job) => j.status!.resolvedApplication!.invocation;
 const withResources = (...resources: AppParameterValue[]) => (j: Job) => void (j.specification.resources = resources);
 const withParameter = (name: string, value: AppParameterValue) => (j: Job) => void (j.specification.parameters![name] = value);
 
-
 describe('fixtures', () => {
   it.each([SIMPLE, MULTI])('%s parses as a bulk request of Jobs', (name) => {
     const bulk = z.object({ items: z.array(JobSchema) }).safeParse(fixtureJson(name));

@@ -2,7 +2,9 @@
 // FakeKube: rank ordering, reconnect without duplicates, abort of every stream, and back-pressure
 // (a client that does not read pauses the log streams; memory stays bounded).
 import { PassThrough } from 'node:stream';
-import type { UCloudJob } from '../../../../src/api/v1alpha1/ucloudjob.js';
+import type { V1Pod } from '@kubernetes/client-node';
+import { UCloudJobSchema, type UCloudJob } from '../../../../src/api/v1alpha1/ucloudjob.js';
+import { ensureLogReader } from '../../../../src/adapter/follow/log-reader.js';
 import type { LogSource, LogStreamRequest } from '../../../../src/adapter/follow/log-source.js';
 import type { FollowResponse } from '../../../../src/adapter/follow/protocol.js';
 import { SendGate, type GateSocket } from '../../../../src/adapter/follow/send-gate.js';
@@ -10,6 +12,7 @@ import { FollowSession, type EndReason } from '../../../../src/adapter/follow/se
 import { JobStore } from '../../../../src/adapter/job-store.js';
 import { rootLogger } from '../../../../src/observability/log.js';
 import { eventually } from '../../../support/harness.js';
+import { unitConfig } from '../../../support/config.js';
 import { FakeKube } from '../../../support/fake-kube.js';
 import { job as ucloudJob } from '../../../support/job-factory.js';
 
@@ -179,5 +182,68 @@ describe('FollowSession', () => {
       return textOf(messages, 0).split('\n').length - 1 === 100;
     }, 'all 100 lines after draining');
     session.stop('cancelled');
+  });
+});
+
+describe('FollowSession of a job that ended, with a job folder', () => {
+  const config = unitConfig({ namespace: NS, jobs: { jobFolder: { claimName: 'home' } } });
+  function ended(replicas: number) {
+    const kube = new FakeKube();
+    const job = UCloudJobSchema.parse({
+      apiVersion: 'ucloud.dk/v1alpha1',
+      kind: 'UCloudJob',
+      metadata: { name: 'j-9', namespace: NS, uid: 'uid-9' },
+      spec: { ...ucloudJob().spec, jobId: '9', replicas, jobFolder: { claimName: 'home', subPath: 'home/u/Jobs/App/9' } },
+      status: { state: 'SUCCESS' },
+    });
+    kube.seed('UCloudJob', job);
+    const logs = new FakeLogs();
+    const gate = new SendGate(new SlowSocket(), 1_000_000, 100);
+    const messages: FollowResponse[] = [];
+    const reasons: EndReason[] = [];
+    const deps = { kube, jobs: new JobStore(kube, NS), namespace: NS, logs, logger: rootLogger, pollMs: 10, ensureLogReader: (j: UCloudJob, r: number) => ensureLogReader(kube, j, r, config) };
+    const session = new FollowSession(job, gate, deps, (r) => reasons.push(r));
+    session.onMessage = (p) => void messages.push(p);
+    return { kube, logs, session, messages, reasons };
+  }
+
+  it("replays each rank's saved log through a fenced reader pod, then ends", async () => {
+    const { kube, logs, session, messages, reasons } = ended(2);
+    session.start();
+    await eventually(() => kube.all('Pod', NS).length === 2, 'a reader per rank');
+    expect(kube.peek('NetworkPolicy', NS, 'j-9-log')).toBeDefined();
+    // The readers have run (the fake has no kubelet): their logs are the files.
+    for (const r of [0, 1]) kube.mutate<V1Pod>('Pod', NS, `j-9-${r}-log`, (p) => (p.status = { phase: 'Succeeded' }));
+    await eventually(() => logs.opened.length === 2, 'both readers opened');
+    expect(logs.opened.map((o) => [o.req.pod, o.req.container]).sort()).toEqual([
+      ['j-9-0-log', 'log'],
+      ['j-9-1-log', 'log'],
+    ]);
+    logs.of('j-9-0-log')[0]!.stream.end('2026-01-01T00:00:01Z saved 0\n');
+    logs.of('j-9-1-log')[0]!.stream.end('2026-01-01T00:00:01Z saved 1\n');
+    await eventually(() => reasons.length === 1, 'the session to end');
+    expect([textOf(messages, 0), textOf(messages, 1), reasons]).toEqual(['saved 0\n', 'saved 1\n', ['logs-ended']]);
+  });
+
+  it('a reader that ended without a log is removed, so a later follow makes a new one', async () => {
+    const { kube, logs, session, reasons } = ended(1);
+    logs.open = async () => {
+      throw new Error('container never started');
+    };
+    session.start();
+    await eventually(() => kube.peek('Pod', NS, 'j-9-0-log') !== undefined, 'the reader');
+    kube.mutate<V1Pod>('Pod', NS, 'j-9-0-log', (p) => (p.status = { phase: 'Failed', reason: 'DeadlineExceeded' }));
+    await eventually(() => reasons.length === 1, 'the session to end');
+    expect(kube.peek('Pod', NS, 'j-9-0-log')).toBeUndefined();
+  });
+
+  it('is not a replay without a job folder: an ended job ends the session as before', async () => {
+    const { kube, logs } = ended(1);
+    const plain = UCloudJobSchema.parse({ ...kube.peek<UCloudJob>('UCloudJob', NS, 'j-9')!, spec: { ...ucloudJob().spec, jobId: '9' } });
+    const reasons: EndReason[] = [];
+    const s = new FollowSession(plain, new SendGate(new SlowSocket(), 1000, 100), { kube, jobs: new JobStore(kube, NS), namespace: NS, logs, logger: rootLogger, pollMs: 10, ensureLogReader: async () => undefined }, (r) => reasons.push(r));
+    s.start();
+    await eventually(() => reasons.length === 1, 'the session to end');
+    expect([reasons, kube.all('Pod', NS)]).toEqual([['job-ended'], []]);
   });
 });
