@@ -54,7 +54,19 @@ interface Planned {
 const rnd = mulberry32(SEED);
 
 const replays: string[] = [];
-const counts = { abandoned: 0, abandonedWithCr: 0, replayedJobs: 0, kills: 0, apiserverRestarts: 0, adapterCalls: 0, adapterRetries: 0, podPatches: 0, terminates: 0, invariantChecks: 0, violations: 0 };
+const counts = {
+  abandoned: 0,
+  abandonedWithCr: 0,
+  replayedJobs: 0,
+  kills: 0,
+  apiserverRestarts: 0,
+  adapterCalls: 0,
+  adapterRetries: 0,
+  podPatches: 0,
+  terminates: 0,
+  invariantChecks: 0,
+  violations: 0,
+};
 const violations: string[] = [];
 function check(ok: boolean, what: string): void {
   counts.invariantChecks++;
@@ -184,7 +196,9 @@ async function main(): Promise<void> {
   const create = async (p: Planned): Promise<void> => {
     for (;;) {
       counts.adapterCalls++;
-      const res = await core.callProvider(op.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, { items: [ucloudJob(p)] }).catch(() => ({ status: 0, body: undefined }));
+      const res = await core
+        .callProvider(op.adapterUrl, 'POST', `/ucloud/${core.providerId}/jobs`, { items: [ucloudJob(p)] })
+        .catch(() => ({ status: 0, body: undefined }));
       if (res.status === 200) return;
       if (res.status >= 400 && res.status < 500) throw new Error(`adapter refused the create of ${p.id}: ${res.status} ${JSON.stringify(res.body)}`);
       counts.adapterRetries++;
@@ -215,14 +229,15 @@ async function main(): Promise<void> {
   const ucloudJob = (p: Planned): Job => {
     const job = simpleJob(p.id, p.ranks);
     // Expiring jobs get 3-8 s; the others an hour (they end by their pods or a terminate).
-    job.specification.timeAllocation = p.fate === 'expire' ? { hours: 0, minutes: 0, seconds: 3 + Math.floor(rnd() * 6) } : { hours: 1, minutes: 0, seconds: 0 };
+    job.specification.timeAllocation =
+      p.fate === 'expire' ? { hours: 0, minutes: 0, seconds: 3 + Math.floor(rnd() * 6) } : { hours: 1, minutes: 0, seconds: 0 };
     return job;
   };
 
   // The driver: creates jobs in batches, makes their pods exit (or terminates them) once they run.
   const gapMs = (KILLS * 4500) / Math.max(1, JOBS / 14.5);
   const createAll = (async () => {
-    for (let i = 0; i < plan.length; ) {
+    for (let i = 0; i < plan.length;) {
       const batch = plan.slice(i, i + 5 + Math.floor(rnd() * 20));
       i += batch.length;
       await Promise.all(batch.map((p) => create(p).then(() => (p.created = true))));
@@ -347,7 +362,12 @@ async function main(): Promise<void> {
     // That is a replay (counted), not a new state; what must hold is the order of first
     // occurrences (RUNNING at most before one final state) and that the last one is that final state.
     const firsts = states.filter((st, i) => states.indexOf(st) === i);
-    const legal = firsts.length >= 1 && firsts.length <= 2 && (firsts.length === 1 || firsts[0] === 'RUNNING') && firsts[firsts.length - 1] !== 'RUNNING' && final === firsts[firsts.length - 1];
+    const legal =
+      firsts.length >= 1 &&
+      firsts.length <= 2 &&
+      (firsts.length === 1 || firsts[0] === 'RUNNING') &&
+      firsts[firsts.length - 1] !== 'RUNNING' &&
+      final === firsts[firsts.length - 1];
     check(legal, `${p.id}: illegal sequence ${states.join(' > ')}`);
     if (states.length > firsts.length) {
       counts.replayedJobs++;
@@ -356,7 +376,8 @@ async function main(): Promise<void> {
     if (states.includes('RUNNING')) {
       // A pod that Succeeded, or Failed with an exit code, ran (the watch may have missed the
       // Running phase while the apiserver was down).
-      const ran = (h: (typeof pods)[number]) => h.phases.includes('Running') || h.phases.includes('Succeeded') || (h.phases.includes('Failed') && h.exitCode !== undefined);
+      const ran = (h: (typeof pods)[number]) =>
+        h.phases.includes('Running') || h.phases.includes('Succeeded') || (h.phases.includes('Failed') && h.exitCode !== undefined);
       const ranksRan = new Set(pods.filter(ran).map((h) => h.rank));
       check(ranksRan.size === p.ranks, `${p.id}: RUNNING reported but only ranks ${[...ranksRan].join(',')} of ${p.ranks} ever ran`);
     }
@@ -364,7 +385,10 @@ async function main(): Promise<void> {
     // 3. Charges.
     if (cr) {
       const want = expectedPeriods(cr);
-      check(core.chargedPeriods(p.id) === want, `${p.id}: charged ${core.chargedPeriods(p.id)} periods at Core, ran ${want} (startedAt ${cr.status?.startedAt}, finishedAt ${cr.status?.finishedAt})`);
+      check(
+        core.chargedPeriods(p.id) === want,
+        `${p.id}: charged ${core.chargedPeriods(p.id)} periods at Core, ran ${want} (startedAt ${cr.status?.startedAt}, finishedAt ${cr.status?.finishedAt})`,
+      );
       if (!cr.status?.startedAt) check(core.chargedPeriods(p.id) === 0, `${p.id}: charged without ever running`);
     }
   }
@@ -377,7 +401,10 @@ async function main(): Promise<void> {
       check(!core.knowsJob(id), `${id}: Core still knows an abandoned submission`);
       if (!cr) continue;
       counts.abandonedWithCr++;
-      check(isFinal(cr.status?.state) && cr.status?.unknownToCore !== undefined, `${id}: abandoned at Core but its UCloudJob is ${cr.status?.state} without unknownToCore`);
+      check(
+        isFinal(cr.status?.state) && cr.status?.unknownToCore !== undefined,
+        `${id}: abandoned at Core but its UCloudJob is ${cr.status?.state} without unknownToCore`,
+      );
     }
   }
   check(core.conflictingCharges().length === 0, `chargeIds sent with different periods: ${core.conflictingCharges().slice(0, 5).join(', ')}`);
@@ -409,7 +436,10 @@ async function main(): Promise<void> {
   );
   for (const v of violations.slice(0, 40)) process.stdout.write(`  VIOLATION ${v}\n`);
   for (const r of replays.slice(0, 10)) process.stdout.write(`  replayed ${r}\n`);
-  if (counts.violations) process.stdout.write(`  replay: CHAOS_SEED=${SEED} CHAOS_JOBS=${JOBS} CHAOS_KILLS=${KILLS} CHAOS_FAULT_RATE=${FAULT_RATE} CHAOS_SKIP_FUZZ=1 npm run chaos (operator log ${logFile})\n`);
+  if (counts.violations)
+    process.stdout.write(
+      `  replay: CHAOS_SEED=${SEED} CHAOS_JOBS=${JOBS} CHAOS_KILLS=${KILLS} CHAOS_FAULT_RATE=${FAULT_RATE} CHAOS_SKIP_FUZZ=1 npm run chaos (operator log ${logFile})\n`,
+    );
   process.exitCode = counts.violations ? 1 : 0;
 }
 

@@ -7,7 +7,20 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, isFinal, type UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
 import type { UCloudCoreEmulator } from '../test/support/ucloud-core-emulator.js';
-import { CLUSTER_DIR, createNamespace, deleteNamespace, log, mapLimited, operatorConfig, ports, rawConfig, simpleResource, sleep, startOperatorProcess, waitUntil } from './lib.js';
+import {
+  CLUSTER_DIR,
+  createNamespace,
+  deleteNamespace,
+  log,
+  mapLimited,
+  operatorConfig,
+  ports,
+  rawConfig,
+  simpleResource,
+  sleep,
+  startOperatorProcess,
+  waitUntil,
+} from './lib.js';
 import { resolve } from 'node:path';
 
 const RANKS = 4;
@@ -34,15 +47,25 @@ async function nodes(kc: KubeConfig, tag: string): Promise<() => Promise<void>> 
   for (const name of names) {
     await core.createNode({
       body: {
-        metadata: { name, annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' }, labels: { 'kubernetes.io/hostname': name, type: 'kwok', [TAINT]: tag } },
+        metadata: {
+          name,
+          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          labels: { 'kubernetes.io/hostname': name, type: 'kwok', [TAINT]: tag },
+        },
         spec: { providerID: `kwok://${name}`, taints: [{ key: TAINT, value: tag, effect: 'NoSchedule' }] },
         // example-compute-1 is 1 CPU, 2 GiB: two ranks per node.
-        status: { allocatable: { cpu: '2', memory: '4Gi', pods: '110', 'ephemeral-storage': '1Ti' }, capacity: { cpu: '2', memory: '4Gi', pods: '110', 'ephemeral-storage': '1Ti' } },
+        status: {
+          allocatable: { cpu: '2', memory: '4Gi', pods: '110', 'ephemeral-storage': '1Ti' },
+          capacity: { cpu: '2', memory: '4Gi', pods: '110', 'ephemeral-storage': '1Ti' },
+        },
       },
     });
   }
   await waitUntil(
-    async () => (await Promise.all(names.map((name) => core.readNode({ name })))).every((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
+    async () =>
+      (await Promise.all(names.map((name) => core.readNode({ name })))).every((n) =>
+        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ),
     'the drain nodes Ready',
     60_000,
   );
@@ -94,7 +117,10 @@ export async function drain(kc: KubeConfig, core: UCloudCoreEmulator, backend: '
         const holding = ps.filter((p) => p.spec?.nodeName && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
         const waiting = RANKS - ps.filter((p) => p.spec?.nodeName).length;
         if (!holding.length || waiting <= 0) continue;
-        const set = holding.map((p) => p.metadata?.name).sort().join(',');
+        const set = holding
+          .map((p) => p.metadata?.name)
+          .sort()
+          .join(',');
         partial.set(job, set);
         if (before.get(job) === set) partialRankMs += holding.length * (now - last);
       }
@@ -112,7 +138,8 @@ export async function drain(kc: KubeConfig, core: UCloudCoreEmulator, backend: '
   const timeout = Math.max(600_000, n * RUN_SECONDS * 1000 * 4);
   await waitUntil(
     async () => {
-      const items = ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns })) as { items: UCloudJob[] }).items;
+      const items = ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns })) as { items: UCloudJob[] })
+        .items;
       return items.length === n && items.every((j) => isFinal(j.status?.state));
     },
     `every ${backend} job final`,

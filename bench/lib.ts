@@ -102,7 +102,11 @@ export type { OperatorProcess } from '../test/support/operator-process.js';
  * Starts the compiled `main.js` (BUILD_DIR) as a child process with a config file next to
  * `logFile`, on fixed ports; resolves when /readyz answers 200. Logs go to `logFile`.
  */
-export async function startOperatorProcess(raw: Record<string, unknown>, logFile: string, opts: { adapterPort: number; probePort: number }): Promise<OperatorProcess> {
+export async function startOperatorProcess(
+  raw: Record<string, unknown>,
+  logFile: string,
+  opts: { adapterPort: number; probePort: number },
+): Promise<OperatorProcess> {
   const dir = `${logFile}.d`;
   mkdirSync(dir, { recursive: true });
   return launchOperator({
@@ -208,7 +212,8 @@ export function writesDelta(before: Map<string, number>, after: Map<string, numb
 export async function operatorMetrics(probeUrl: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${probeUrl}/metrics`)).text();
   const out: Record<string, number> = {};
-  const wanted = /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes)\b/;
+  const wanted =
+    /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes)\b/;
   for (const line of text.split('\n')) {
     if (!wanted.test(line)) continue;
     const sp = line.lastIndexOf(' ');

@@ -31,7 +31,11 @@ const IDLE = Number(process.argv[3] ?? 20);
 /** The V8 heap figures of operatorMetrics (lib.ts), in MiB. */
 async function heapFigures(probeUrl: string): Promise<Record<string, number>> {
   const metrics = await operatorMetrics(probeUrl);
-  return Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('nodejs_')).map(([k, v]) => [k, Math.round(v / 2 ** 20)]));
+  return Object.fromEntries(
+    Object.entries(metrics)
+      .filter(([k]) => k.startsWith('nodejs_'))
+      .map(([k, v]) => [k, Math.round(v / 2 ** 20)]),
+  );
 }
 
 async function main(): Promise<void> {
@@ -52,7 +56,9 @@ async function main(): Promise<void> {
   const op = await startOperatorProcess(raw, resolve(CLUSTER_DIR, `probe-${ns}.log`), ports());
   const t1 = performance.now();
   await waitUntil(() => ids.every((id) => core.jobStates(id).includes('RUNNING')), 'every job RUNNING', Math.max(300_000, N * 600), 500);
-  log(`all RUNNING ${((performance.now() - t1) / 1000).toFixed(1)} s after start; rss ${(procSample(op.pid).rssBytes / 2 ** 20).toFixed(0)} MiB ${JSON.stringify(await heapFigures(op.probeUrl))}`);
+  log(
+    `all RUNNING ${((performance.now() - t1) / 1000).toFixed(1)} s after start; rss ${(procSample(op.pid).rssBytes / 2 ** 20).toFixed(0)} MiB ${JSON.stringify(await heapFigures(op.probeUrl))}`,
+  );
   for (let s = 0; s < IDLE; s += 5) {
     await sleep(5000);
     log(`idle +${s + 5}s rss ${(procSample(op.pid).rssBytes / 2 ** 20).toFixed(0)} MiB ${JSON.stringify(await heapFigures(op.probeUrl))}`);

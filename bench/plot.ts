@@ -71,7 +71,9 @@ export function svg(ps: readonly Point[]): string {
     parts.push(`<line x1="${m.l}" y1="${y}" x2="${W - m.r}" y2="${y}" stroke="#ddd"/>`);
     parts.push(`<text x="${m.l - 6}" y="${(Number(y) + 4).toFixed(1)}" text-anchor="end">${Math.round(v)}</text>`);
   }
-  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">jobs (log scale); 4 objects per job; runs without baselines show the operator only</text>`);
+  parts.push(
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">jobs (log scale); 4 objects per job; runs without baselines show the operator only</text>`,
+  );
   parts.push(`<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">objects / s</text>`);
   series.forEach(([key, colour, label], i) => {
     const have = ps.filter((p) => Number.isFinite(p[key] as number));
@@ -94,5 +96,6 @@ if (process.argv[1]?.endsWith('plot.js')) {
   }
   const ps = points(files);
   writeFileSync(out, svg(ps));
-  for (const p of ps) process.stdout.write(`${p.jobs}\toperator ${p.operator.toFixed(0)}/s\tloop ${p.loop.toFixed(0)}/s\tkeep-alive ${p.keepAlive.toFixed(0)}/s\t${p.file}\n`);
+  for (const p of ps)
+    process.stdout.write(`${p.jobs}\toperator ${p.operator.toFixed(0)}/s\tloop ${p.loop.toFixed(0)}/s\tkeep-alive ${p.keepAlive.toFixed(0)}/s\t${p.file}\n`);
 }

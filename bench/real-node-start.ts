@@ -48,10 +48,15 @@ export async function benchRealNodeStart(kc: KubeConfig, core: UCloudCoreEmulato
     for (let i = 0; i < samples; i++) {
       // Operator path: the job as UCloud/Core sends it.
       const id = String(700000 + i);
-      const job = simpleJob(id) as any;  
+      const job = simpleJob(id) as any;
       job.specification.product = { id: 'real-compute-1', category: 'real-compute', provider: core.providerId };
       job.specification.parameters = {};
-      Object.assign(job.status.resolvedProduct, { name: 'real-compute-1', category: { name: 'real-compute', provider: core.providerId }, cpu: 1, memoryInGigs: 1 });
+      Object.assign(job.status.resolvedProduct, {
+        name: 'real-compute-1',
+        category: { name: 'real-compute', provider: core.providerId },
+        cpu: 1,
+        memoryInGigs: 1,
+      });
       const app = job.status.resolvedApplication.invocation;
       app.tool.tool.description.image = IMAGE;
       app.parameters = [];
@@ -75,13 +80,24 @@ export async function benchRealNodeStart(kc: KubeConfig, core: UCloudCoreEmulato
             tolerations: [TOLERATION],
             nodeSelector: { 'ucloud.dk/machine': 'real-compute' },
             securityContext: { runAsNonRoot: true, runAsUser: 11042, runAsGroup: 11042, fsGroup: 11042, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [{
-              name: 'c', image: IMAGE, imagePullPolicy: 'Never', command: ['sleep', '3600'],
-              resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } },
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-              volumeMounts: [{ name: 'work', mountPath: '/work' }, { name: 'dshm', mountPath: '/dev/shm' }],
-            }],
-            volumes: [{ name: 'work', emptyDir: {} }, { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }],
+            containers: [
+              {
+                name: 'c',
+                image: IMAGE,
+                imagePullPolicy: 'Never',
+                command: ['sleep', '3600'],
+                resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } },
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+                volumeMounts: [
+                  { name: 'work', mountPath: '/work' },
+                  { name: 'dshm', mountPath: '/dev/shm' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'work', emptyDir: {} },
+              { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } },
+            ],
           },
         },
       });

@@ -130,7 +130,7 @@ async function benchAdapter(kc: KubeConfig, core: UCloudCoreEmulator): Promise<v
     value: ms,
     unit: 'ms',
     baseline: c32,
-    baselineName: 'client-node loop, 32 in flight (the adapter\'s concurrency)',
+    baselineName: "client-node loop, 32 in flight (the adapter's concurrency)",
     target: '<= 1.2x',
     detail: { sequentialLoopMs: seq, ratioVsSequential: ms / seq, concurrentLoopMs: c32, keepAliveLoopMs: c32ka, ratioVsKeepAliveLoop: ms / c32ka },
   });
@@ -138,7 +138,7 @@ async function benchAdapter(kc: KubeConfig, core: UCloudCoreEmulator): Promise<v
   record({
     id: 'a2',
     name: 'adapter CPU per job (validate + translate + write, in-process)',
-    value: ((cpu.user + cpu.system) / 1000 / N),
+    value: (cpu.user + cpu.system) / 1000 / N,
     unit: 'ms CPU/job',
     detail: { totalCpuMs: (cpu.user + cpu.system) / 1000, wallMs: ms },
   });
@@ -187,7 +187,16 @@ async function benchCreateLatency(kc: KubeConfig, core: UCloudCoreEmulator): Pro
       baselineName: 'create latency p99 into the same idle operator, one at a time (50 creates)',
       target: '<= 1000 ms (Core gives up after 5000 ms)',
       met: p(loaded, 99) <= 1000 && gaveUp === 0,
-      detail: { p50: p(loaded, 50), p90: p(loaded, 90), max: Math.max(...loaded), idleP50: p(idle, 50), idleMax: Math.max(...idle), p50Ratio: p(loaded, 50) / p(idle, 50), createsPerSecond: (N / wallMs) * 1000, coreGaveUp: gaveUp },
+      detail: {
+        p50: p(loaded, 50),
+        p90: p(loaded, 90),
+        max: Math.max(...loaded),
+        idleP50: p(idle, 50),
+        idleMax: Math.max(...idle),
+        p50Ratio: p(loaded, 50) / p(idle, 50),
+        createsPerSecond: (N / wallMs) * 1000,
+        coreGaveUp: gaveUp,
+      },
     });
   } finally {
     op.child.kill('SIGTERM');
@@ -238,7 +247,14 @@ interface RunningSet {
   logFile: string;
 }
 
-async function benchReconcile(kc: KubeConfig, core: UCloudCoreEmulator, replicas: number, count: number, idBase: number, keep: boolean): Promise<RunningSet | undefined> {
+async function benchReconcile(
+  kc: KubeConfig,
+  core: UCloudCoreEmulator,
+  replicas: number,
+  count: number,
+  idBase: number,
+  keep: boolean,
+): Promise<RunningSet | undefined> {
   const custom = customApi(kc);
   const jobIds = ids(idBase, count);
   const pods = count * replicas;
@@ -307,14 +323,26 @@ async function benchReconcile(kc: KubeConfig, core: UCloudCoreEmulator, replicas
     unit: 'ms',
     ...(withBaselines ? { baseline: baseMs, baselineName: `client-node loop creating the same ${count * 3 + pods} objects, ${workers} jobs at a time` } : {}),
     target: withBaselines ? '<= 1.3x' : 'no baseline (BENCH_ONLY without b)',
-    detail: { keepAliveLoopMs: kaMs, ratioVsKeepAliveLoop: opMs / kaMs, operatorStartToReadyMs: readyMs, fromReadyMs: opMs - readyMs, ratioFromReady: (opMs - readyMs) / baseMs, operatorCpuSeconds: cpu, objects: count * 3 + pods, apiserverWrites: { baseline: baseWrites, operator: opWrites }, operatorMetrics: opMetrics },
+    detail: {
+      keepAliveLoopMs: kaMs,
+      ratioVsKeepAliveLoop: opMs / kaMs,
+      operatorStartToReadyMs: readyMs,
+      fromReadyMs: opMs - readyMs,
+      ratioFromReady: (opMs - readyMs) / baseMs,
+      operatorCpuSeconds: cpu,
+      objects: count * 3 + pods,
+      apiserverWrites: { baseline: baseWrites, operator: opWrites },
+      operatorMetrics: opMetrics,
+    },
   });
   if (withBaselines) figures[figures.length - 1]!.met = (figures[figures.length - 1]!.ratio ?? 99) <= 1.3;
 
   // Every job RUNNING at the emulator (the reporter's end of the same work).
   const t2 = performance.now();
   await waitUntil(() => jobIds.every((id) => core.jobStates(id).includes('RUNNING')), 'every job RUNNING at UCloud/Core', TIMEOUT, 250);
-  log(`all ${count} jobs RUNNING at the emulator ${(performance.now() - t1).toFixed(0)} ms after start (${(performance.now() - t2).toFixed(0)} ms after the last child)`);
+  log(
+    `all ${count} jobs RUNNING at the emulator ${(performance.now() - t1).toFixed(0)} ms after start (${(performance.now() - t2).toFixed(0)} ms after the last child)`,
+  );
   if (keep) return { ns, raw, jobIds, op, logFile };
   op.child.kill('SIGTERM');
   await op.exited;
@@ -326,7 +354,12 @@ async function benchReconcile(kc: KubeConfig, core: UCloudCoreEmulator, replicas
 /** Until the operator's work queue is empty (the start-up burst of a phase is over). */
 async function queueDrained(probeUrl: string): Promise<number> {
   const t0 = performance.now();
-  await waitUntil(async () => (await operatorMetrics(probeUrl).catch(() => ({}) as Record<string, number>))['workqueue_depth{name="ucloudjob"}'] === 0, 'the work queue to drain', TIMEOUT, 250);
+  await waitUntil(
+    async () => (await operatorMetrics(probeUrl).catch(() => ({}) as Record<string, number>))['workqueue_depth{name="ucloudjob"}'] === 0,
+    'the work queue to drain',
+    TIMEOUT,
+    250,
+  );
   return performance.now() - t0;
 }
 
@@ -452,7 +485,9 @@ function benchControlCalls(core: UCloudCoreEmulator, jobIds: string[]): void {
 // --- (e) RSS and idle CPU, (f) recovery -------------------------------------------------------
 async function startBaselineInformer(ns: string): Promise<{ pid: number; syncedMs: number; kill(): Promise<void> }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [resolve(BUILD_DIR, 'bench/baseline-informer.js'), resolve(CLUSTER_DIR, 'kubeconfig'), ns], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [resolve(BUILD_DIR, 'bench/baseline-informer.js'), resolve(CLUSTER_DIR, 'kubeconfig'), ns], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const syncedMs = await new Promise<number>((res, rej) => {
     let buf = '';
@@ -500,11 +535,16 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
     ),
   );
   // Wait until kwok has ended those pods, so the clock measures the operator, not kwok.
-  await waitUntil(async () => {
-    const pods = await api.listNamespacedPod({ namespace: set.ns, resourceVersion: '0' });
-    const done = new Set(pods.items.filter((p) => p.status?.phase === 'Succeeded').map((p) => p.metadata!.name!));
-    return ending.every((id) => done.has(`j-${id}-0`));
-  }, 'the pods to end', TIMEOUT, 500);
+  await waitUntil(
+    async () => {
+      const pods = await api.listNamespacedPod({ namespace: set.ns, resourceVersion: '0' });
+      const done = new Set(pods.items.filter((p) => p.status?.phase === 'Succeeded').map((p) => p.metadata!.name!));
+      return ending.every((id) => done.has(`j-${id}-0`));
+    },
+    'the pods to end',
+    TIMEOUT,
+    500,
+  );
   const raw = { ...set.raw, accounting: { intervalSeconds: 60 } };
   const callsBefore = core.calls.length;
   const t0 = performance.now();
@@ -606,8 +646,25 @@ async function benchRealNode(kc: KubeConfig, core: UCloudCoreEmulator): Promise<
     return;
   }
   const detail = { samples: r.samples, operatorMs: r.operatorMs, bareMs: r.bareMs };
-  record({ id: 'g1', name: 'real-node pod start p50 (create call -> container running), operator path', value: r.p50.operator, unit: 'ms', baseline: r.p50.bare, baselineName: 'bare pod, plain client', target: 'report', detail });
-  record({ id: 'g2', name: 'real-node pod start p99, operator path', value: r.p99.operator, unit: 'ms', baseline: r.p99.bare, baselineName: 'bare pod, plain client', target: 'report' });
+  record({
+    id: 'g1',
+    name: 'real-node pod start p50 (create call -> container running), operator path',
+    value: r.p50.operator,
+    unit: 'ms',
+    baseline: r.p50.bare,
+    baselineName: 'bare pod, plain client',
+    target: 'report',
+    detail,
+  });
+  record({
+    id: 'g2',
+    name: 'real-node pod start p99, operator path',
+    value: r.p99.operator,
+    unit: 'ms',
+    baseline: r.p99.bare,
+    baselineName: 'bare pod, plain client',
+    target: 'report',
+  });
 }
 
 // --- (i) gang admission: drain four-rank jobs through room for four (docs/adr/0025) -----------
@@ -617,7 +674,15 @@ async function benchGangDrain(kc: KubeConfig, core: UCloudCoreEmulator): Promise
   const native = await drain(kc, core, 'native', n, 400000);
   core.reset();
   const none = await drain(kc, core, 'none', n, 500000);
-  const detail = (r: typeof native) => ({ jobs: r.jobs, drainMs: r.drainMs, idealMs: r.idealMs, succeeded: r.succeeded, failed: r.failed, partialGangNodeSeconds: r.partialNodeSeconds, samples: r.samples });
+  const detail = (r: typeof native) => ({
+    jobs: r.jobs,
+    drainMs: r.drainMs,
+    idealMs: r.idealMs,
+    succeeded: r.succeeded,
+    failed: r.failed,
+    partialGangNodeSeconds: r.partialNodeSeconds,
+    samples: r.samples,
+  });
   record({
     id: 'i1',
     name: `drain ${n} four-rank jobs through room for 4, native gang backend: time / ideal (sum of runtimes / 4)`,
@@ -645,7 +710,11 @@ async function main(): Promise<void> {
   const started = new Date();
   const kc = kubeConfig();
   const core = await UCloudCoreEmulator.start({ providerId: 'bench' });
-  log(`BENCH_SCALE=${SCALE}: ${N} single-rank jobs, ${N8} eight-rank jobs; cluster ${CLUSTER_DIR}; ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  log(
+    `BENCH_SCALE=${SCALE}: ${N} single-rank jobs, ${N8} eight-rank jobs; cluster ${CLUSTER_DIR}; ${cpus().length} cpus, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   try {
     if (ONLY.has('a')) await benchAdapter(kc, core);
     if (ONLY.has('h')) await benchCreateLatency(kc, core);
@@ -664,7 +733,10 @@ async function main(): Promise<void> {
         const running = set.jobIds.length - (ONLY.has('c') ? sample.length : 0);
         await waitUntil(() => accountingPasses(core).some((p) => p.items >= running * 0.9), 'a full accounting pass', 240_000, 500);
         await sleep(3000);
-        benchControlCalls(core, set.jobIds.filter((id) => !sample.includes(id) || !ONLY.has('c')));
+        benchControlCalls(
+          core,
+          set.jobIds.filter((id) => !sample.includes(id) || !ONLY.has('c')),
+        );
       }
       if (ONLY.has('e') || ONLY.has('f')) await benchRecoveryAndScale(kc, core, set, new Set(ONLY.has('c') ? sample : []));
       else {

@@ -28,7 +28,8 @@ sleep ${RUN_SECONDS}
 echo "rank $UCLOUD_RANK done"`;
 
 /** The spec's job, as it would run on the real-node product with the local busybox image. */
-function onRealNode(request: { items: Array<Record<string, any>> }): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the spec's job as parsed JSON
+function onRealNode(request: { items: Array<Record<string, any>> }): void {
   const job = request.items[0]!;
   job.specification.product = { id: 'real-compute-1', category: 'real-compute', provider: 'example' };
   Object.assign(job.status.resolvedProduct, { name: 'real-compute-1', category: { name: 'real-compute', provider: 'example' }, cpu: 1, memoryInGigs: 1 });
@@ -108,7 +109,11 @@ async function main(): Promise<void> {
   // The "user programs": once a rank runs, it exits after RUN_SECONDS (kwok plays the kubelet).
   // On real nodes the programs are real and end by themselves.
   const simulated = new Set<string>();
-  say(REAL ? `real nodes: ${process.env.REAL_NODE_NAMES} (containers run for real)` : `kwok nodes only${process.env.REAL_NODES_SKIPPED ? ` (no real nodes: ${process.env.REAL_NODES_SKIPPED})` : ''}: kwok plays the kubelet`);
+  say(
+    REAL
+      ? `real nodes: ${process.env.REAL_NODE_NAMES} (containers run for real)`
+      : `kwok nodes only${process.env.REAL_NODES_SKIPPED ? ` (no real nodes: ${process.env.REAL_NODES_SKIPPED})` : ''}: kwok plays the kubelet`,
+  );
   const simulate = setInterval(() => {
     if (REAL) return;
     void kube.pods.list(namespace).then(async ({ items }) => {
@@ -154,12 +159,23 @@ async function main(): Promise<void> {
   await waitFor('rank pods', async () => ((await kube.pods.list(namespace, `${LABEL_JOB}=${name}`)).items.length === 3 ? true : undefined));
   if (REAL) {
     // Read from inside the running container: its log, up to the end of its listing.
-    const log = await waitFor('rank 1 to list /etc/ucloud', async () => {
-      const text = await coreApi.readNamespacedPodLog({ name: podName(name, 1), namespace, container: 'user-job' }).catch(() => '');
-      return text.includes(END_OF_LISTING) ? text : undefined;
-    }, 120_000);
+    const log = await waitFor(
+      'rank 1 to list /etc/ucloud',
+      async () => {
+        const text = await coreApi.readNamespacedPodLog({ name: podName(name, 1), namespace, container: 'user-job' }).catch(() => '');
+        return text.includes(END_OF_LISTING) ? text : undefined;
+      },
+      120_000,
+    );
     process.stdout.write(`\nrank 1 of job ${multi.id} (pod ${podName(name, 1)}), its container's own output:\n`);
-    process.stdout.write(log.replace(`${END_OF_LISTING}\n`, '').trimEnd().split('\n').map((l) => `  ${l}`).join('\n') + '\n\n');
+    process.stdout.write(
+      log
+        .replace(`${END_OF_LISTING}\n`, '')
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n') + '\n\n',
+    );
   } else {
     process.stdout.write(`\n/etc/ucloud as rank 1 of job ${multi.id} sees it (pod ${podName(name, 1)}):\n`);
     for (const [file, content] of Object.entries(rankViewOf(cm.data ?? {}, 1)).sort()) {
@@ -172,7 +188,9 @@ async function main(): Promise<void> {
     const id = request.items[0]!.id;
     await waitFor(`job ${id} to finish`, () => (core.jobStates(id).some((s) => ['SUCCESS', 'FAILURE', 'EXPIRED'].includes(s)) ? true : undefined), 120_000);
   }
-  await waitFor('final charges', () => (jobs.every(({ request }) => core.chargedPeriods(request.items[0]!.id) > 0) ? true : undefined), 30_000).catch(() => undefined);
+  await waitFor('final charges', () => (jobs.every(({ request }) => core.chargedPeriods(request.items[0]!.id) > 0) ? true : undefined), 30_000).catch(
+    () => undefined,
+  );
   clearInterval(simulate);
   await new Promise((r) => setTimeout(r, 300));
   clearInterval(watchUpdates);

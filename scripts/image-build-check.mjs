@@ -62,7 +62,15 @@ function dockerignore() {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
-    .map((p) => new RegExp(`^${p.replace(/\/$/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/|$)`));
+    .map(
+      (p) =>
+        new RegExp(
+          `^${p
+            .replace(/\/$/, '')
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '[^/]*')}(/|$)`,
+        ),
+    );
 }
 
 function copyContext(dest) {
@@ -101,8 +109,16 @@ const inStage = (s, p) => join(s.root, posix.isAbsolute(p) ? p : posix.join(s.wo
 function expand(pattern, base) {
   if (!pattern.includes('*')) return [join(base, pattern)];
   const dir = join(base, dirname(pattern));
-  const re = new RegExp(`^${basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-  return existsSync(dir) ? readdirSync(dir).filter((n) => re.test(n)).map((n) => join(dir, n)) : [];
+  const re = new RegExp(
+    `^${basename(pattern)
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')}$`,
+  );
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => re.test(n))
+        .map((n) => join(dir, n))
+    : [];
 }
 
 function copy(args) {
@@ -216,7 +232,9 @@ try {
   const shipped = execFileSync('find', ['dist', '-type', 'f'], { cwd: app, encoding: 'utf8' }).split('\n').filter(Boolean);
   const testCode = shipped.filter((f) => /\.test\.js$|^dist\/(test|bench|dev|scripts)\//.test(f));
   if (testCode.length) fail(`runtime dist carries test/demo code: ${testCode.slice(0, 5).join(', ')}`);
-  say(`runtime stage: ${modules.length} node_modules entries (${devOnly.length} dev-only packages left out), ${shipped.length} files in dist, user ${runtime.user}`);
+  say(
+    `runtime stage: ${modules.length} node_modules entries (${devOnly.length} dev-only packages left out), ${shipped.length} files in dist, user ${runtime.user}`,
+  );
 
   // The entrypoint, as the image runs it. Its node binary is this machine's node here, so that node
   // must be the major version every stage of the image runs (scripts/node24 provisions it).
@@ -227,8 +245,7 @@ try {
   const [binary, ...entryArgs] = runtime.entrypoint;
   const node = /(^|\/)node$/.test(binary) ? process.execPath : binary;
   const env = { PATH: process.env.PATH, HOME: work, ...runtime.env };
-  const boot = (args, extraEnv = {}) =>
-    spawnSync(node, [...entryArgs, ...args], { cwd: app, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
+  const boot = (args, extraEnv = {}) => spawnSync(node, [...entryArgs, ...args], { cwd: app, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
 
   const version = boot(['--version']);
   if (version.status !== 0 || version.stdout.trim() !== `ucloud-operator ${pkg.version}`) {
@@ -256,7 +273,12 @@ try {
     config = m[1];
   } else {
     say('helm not built: checking a minimal configuration instead of the chart-rendered one');
-    config = JSON.stringify({ providerId: 'example', namespace: 'ucloud', ucloud: { coreUrl: 'https://cloud.sdu.dk' }, products: [{ id: 'p', category: 'c', cpu: 1, memoryInGigs: 1 }] });
+    config = JSON.stringify({
+      providerId: 'example',
+      namespace: 'ucloud',
+      ucloud: { coreUrl: 'https://cloud.sdu.dk' },
+      products: [{ id: 'p', category: 'c', cpu: 1, memoryInGigs: 1 }],
+    });
   }
   const etc = join(work, 'etc');
   mkdirSync(etc, { recursive: true });

@@ -38,9 +38,19 @@ try {
 
   // --- the layer: WORKDIR as root (Docker creates it so), its contents as the COPY --chown user
   const tarFile = join(runtime.work, 'layer.tar');
-  const common = ['--sort=name', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', `--mtime=@${epoch}`, '--numeric-owner', '-C', runtime.root];
+  const common = [
+    '--sort=name',
+    '--format=posix',
+    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+    `--mtime=@${epoch}`,
+    '--numeric-owner',
+    '-C',
+    runtime.root,
+  ];
   execFileSync('tar', ['-cf', tarFile, ...common, '--owner=0', '--group=0', '--no-recursion', app]);
-  const contents = readdirSync(join(runtime.root, app)).sort().map((f) => `${app}/${f}`);
+  const contents = readdirSync(join(runtime.root, app))
+    .sort()
+    .map((f) => `${app}/${f}`);
   execFileSync('tar', ['-rf', tarFile, ...common, `--owner=${uid}`, `--group=${gid ?? uid}`, ...contents]);
   const tar = readFileSync(tarFile);
   const layer = gzipSync(tar, { level: 9 }); // gzip header without name or time: reproducible
@@ -107,7 +117,9 @@ try {
       ],
     }),
   );
-  say(`OCI layout ${relative(process.cwd(), oci)}: manifest ${manifestBlob.digest}, app layer ${layerBlob.digest} (${(layer.length / 1e6).toFixed(1)} MB, ${(tar.length / 1e6).toFixed(1)} MB unpacked), base ${runtime.image} named, not included`);
+  say(
+    `OCI layout ${relative(process.cwd(), oci)}: manifest ${manifestBlob.digest}, app layer ${layerBlob.digest} (${(layer.length / 1e6).toFixed(1)} MB, ${(tar.length / 1e6).toFixed(1)} MB unpacked), base ${runtime.image} named, not included`,
+  );
 
   // --- the SBOM: what ships, read from the runtime node_modules
   const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')).packages ?? {};
@@ -118,7 +130,11 @@ try {
     if (!existsSync(nm)) return;
     for (const entry of readdirSync(nm).sort()) {
       if (entry.startsWith('.')) continue;
-      const names = entry.startsWith('@') ? readdirSync(join(nm, entry)).sort().map((n) => `${entry}/${n}`) : [entry];
+      const names = entry.startsWith('@')
+        ? readdirSync(join(nm, entry))
+            .sort()
+            .map((n) => `${entry}/${n}`)
+        : [entry];
       for (const name of names) {
         const at = join(nm, name);
         const manifestFile = join(at, 'package.json');
@@ -150,15 +166,32 @@ try {
   const sbom = {
     bomFormat: 'CycloneDX',
     specVersion: '1.5',
-    serialNumber: `urn:uuid:${[8, 4, 4, 4, 12].reduce((acc, n, i, all) => { const h = sha256(`${revision}:${manifestBlob.digest}`); const start = all.slice(0, i).reduce((a, b) => a + b, 0); return [...acc, h.slice(start, start + n)]; }, []).join('-')}`,
+    serialNumber: `urn:uuid:${[8, 4, 4, 4, 12]
+      .reduce((acc, n, i, all) => {
+        const h = sha256(`${revision}:${manifestBlob.digest}`);
+        const start = all.slice(0, i).reduce((a, b) => a + b, 0);
+        return [...acc, h.slice(start, start + n)];
+      }, [])
+      .join('-')}`,
     version: 1,
     metadata: {
       timestamp: created,
       tools: { components: [{ type: 'application', name: 'scripts/package.mjs', version: pkg.version }] },
-      component: { type: 'container', name: 'ucloud-operator', version: pkg.version, 'bom-ref': `ucloud-operator@${manifestBlob.digest}`, properties: [{ name: 'oci:manifest', value: manifestBlob.digest }] },
+      component: {
+        type: 'container',
+        name: 'ucloud-operator',
+        version: pkg.version,
+        'bom-ref': `ucloud-operator@${manifestBlob.digest}`,
+        properties: [{ name: 'oci:manifest', value: manifestBlob.digest }],
+      },
     },
     components: [
-      { type: 'container', 'bom-ref': runtime.image, name: runtime.image, description: 'base image: its layers and packages are not part of this layout or this list' },
+      {
+        type: 'container',
+        'bom-ref': runtime.image,
+        name: runtime.image,
+        description: 'base image: its layers and packages are not part of this layout or this list',
+      },
       ...components,
     ],
   };

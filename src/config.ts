@@ -102,7 +102,10 @@ export const CategoryConfigSchema = z.object({
 });
 
 export const ConfigSchema = z.object({
-  providerId: z.string().min(1).regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+  providerId: z
+    .string()
+    .min(1)
+    .regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
   namespace: z.string().min(1).max(63),
   ucloud: z.object({
     coreUrl: z.url(),
@@ -121,7 +124,11 @@ export const ConfigSchema = z.object({
       host: z.string().default('0.0.0.0'),
       port: z.number().int().min(0).max(65535).default(8080),
       probePort: z.number().int().min(0).max(65535).default(8081),
-      bodyLimitBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
+      bodyLimitBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(32 * 1024 * 1024),
     })
     .prefault({}),
   products: z.array(ProductConfigSchema).min(1),
@@ -198,7 +205,11 @@ export const ConfigSchema = z.object({
       imagePullGraceSeconds: z.number().int().min(1).default(120),
       vanishedPodGraceSeconds: z.number().int().min(0).default(30),
       /** Final jobs' pods are deleted; the UCloudJob itself (which holds command and env) is kept this long, then deleted, with the session Secrets it owns (0 = keep). */
-      retainFinishedSeconds: z.number().int().min(0).default(7 * 86_400),
+      retainFinishedSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .default(7 * 86_400),
       workVolume: z
         .discriminatedUnion('type', [
           z.object({ type: z.literal('emptyDir'), sizeLimit: z.string().optional() }),
@@ -334,9 +345,19 @@ export const ConfigSchema = z.object({
       terminal: z
         .object({
           /** The exec (or the browser) is paused while more than this waits to be sent to the other side. */
-          highWaterBytes: z.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(256 * 1024),
+          highWaterBytes: z
+            .number()
+            .int()
+            .min(16 * 1024)
+            .max(16 * 1024 * 1024)
+            .default(256 * 1024),
           /** A terminal with more than this queued for a peer that does not read is closed. */
-          maxBufferedBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+          maxBufferedBytes: z
+            .number()
+            .int()
+            .min(64 * 1024)
+            .max(64 * 1024 * 1024)
+            .default(4 * 1024 * 1024),
           /** A socket must send a valid initialize within this. */
           initTimeoutSeconds: z.number().min(0.1).max(60).default(5),
           /** Sockets not yet initialised, in total and from one client address. */
@@ -347,7 +368,12 @@ export const ConfigSchema = z.object({
       /** How often follow looks for a rank's pod that has not started and checks whether the job ended. */
       followPollSeconds: z.number().min(0.05).max(60).default(2),
       /** Back-pressure: log reading pauses while more than this waits to be sent on a follow socket. */
-      followBufferBytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      followBufferBytes: z
+        .number()
+        .int()
+        .min(16 * 1024)
+        .max(64 * 1024 * 1024)
+        .default(1024 * 1024),
       /**
        * WEB and VNC sessions through an Ingress per job rank. The Ingress does no authentication
        * itself: `annotations` must put the site's auth in front of it (docs/adr/0007).
@@ -376,13 +402,19 @@ export const ConfigSchema = z.object({
               /** Which controller's annotations to write: ingress-nginx's auth-url, or none (the site's `annotations` call verifyUrl). */
               controller: z.enum(['ingress-nginx', 'custom']).default('ingress-nginx'),
               /** A web or VNC session (and its cookie) is valid this long, and only while its job runs. */
-              sessionTtlSeconds: z.number().int().min(60).max(7 * 86_400).default(12 * 3600),
+              sessionTtlSeconds: z
+                .number()
+                .int()
+                .min(60)
+                .max(7 * 86_400)
+                .default(12 * 3600),
             })
             .prefault({}),
         })
         .prefault({})
         .refine((w) => !w.enabled || !!w.auth.verifyUrl, {
-          message: 'interactive.web.enabled needs interactive.web.auth.verifyUrl: without per-session authentication anyone who knows a job id reaches its web interface',
+          message:
+            'interactive.web.enabled needs interactive.web.auth.verifyUrl: without per-session authentication anyone who knows a job id reaches its web interface',
           path: ['auth', 'verifyUrl'],
         }),
       /** SSH access for applications that allow it (needs Secrets RBAC): keys from browseSshKeys. */
@@ -400,7 +432,12 @@ export const ConfigSchema = z.object({
            * status text "SSH: Connected! Available at: ssh ucloud@<host> -p <port>" and
            * UCLOUD_PUBLIC_SSH. Required when enabled.
            */
-          host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/, 'a hostname or IP address').optional(),
+          host: z
+            .string()
+            .min(1)
+            .max(253)
+            .regex(/^[A-Za-z0-9.:-]+$/, 'a hostname or IP address')
+            .optional(),
           /** Each SSH job gets its own port from portMin..portMax (inclusive), chosen at create and kept in the job's spec. */
           portMin: z.number().int().min(1).max(65535).default(30000),
           portMax: z.number().int().min(1).max(65535).default(32767),
@@ -413,7 +450,10 @@ export const ConfigSchema = z.object({
           expose: z.enum(['service', 'hostPort']).default('service'),
         })
         .prefault({})
-        .refine((s) => !s.enabled || !!s.host, { message: 'interactive.ssh.enabled needs interactive.ssh.host: the address users are told to connect to', path: ['host'] })
+        .refine((s) => !s.enabled || !!s.host, {
+          message: 'interactive.ssh.enabled needs interactive.ssh.host: the address users are told to connect to',
+          path: ['host'],
+        })
         .refine((s) => s.portMin <= s.portMax, { message: 'interactive.ssh.portMin must not be above portMax', path: ['portMax'] }),
     })
     .prefault({}),

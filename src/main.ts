@@ -57,7 +57,8 @@ async function main(): Promise<void> {
   if (args.includes('--self-test')) {
     const readyzUrl = process.env.SELF_TEST_READYZ_URL ?? `http://127.0.0.1:${config.http.probePort}/readyz`;
     const result = await selfTest({ config, readyzUrl, logger: log });
-    for (const c of result.checks) (c.ok ? log.info : log.error).call(log, `Self-test ${c.check} ${c.ok ? 'passed' : 'failed'}`, { check: c.check, detail: c.detail });
+    for (const c of result.checks)
+      (c.ok ? log.info : log.error).call(log, `Self-test ${c.check} ${c.ok ? 'passed' : 'failed'}`, { check: c.check, detail: c.detail });
     log.info(result.ok ? 'Self-test passed' : 'Self-test failed', { readyzUrl, coreUrl: config.ucloud.coreUrl });
     process.exitCode = result.ok ? 0 : 1;
     return;

@@ -199,7 +199,16 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     return { ready: synced, role: synced ? 'leader' : 'leader, caches not synced' };
   };
 
-  const interactive = createInteractive({ config, kc, kube, control, logger: logger.child({ component: 'adapter' }), metrics, now: opts.now, ...opts.interactive });
+  const interactive = createInteractive({
+    config,
+    kc,
+    kube,
+    control,
+    logger: logger.child({ component: 'adapter' }),
+    metrics,
+    now: opts.now,
+    ...opts.interactive,
+  });
   // Every replica answers retrieveProducts, so each keeps its own view of the capacity.
   const capacity = new CapacityCache({ kc: countedKc, kube, config, logger: logger.child({ component: 'capacity' }), metrics });
   capacity.start();

@@ -40,12 +40,7 @@ export function callUser(header: string | string[] | undefined): string | undefi
   return SANE_USERNAME.test(name) ? name : undefined;
 }
 
-export function accessLog(
-  callOf: (req: Request) => string,
-  logger: Logger,
-  metrics: OperatorMetrics,
-  quiet: ReadonlySet<string> = new Set(),
-): RequestHandler {
+export function accessLog(callOf: (req: Request) => string, logger: Logger, metrics: OperatorMetrics, quiet: ReadonlySet<string> = new Set()): RequestHandler {
   return (req, res, next) => {
     const header = req.headers['x-request-id'];
     const info = requestInfo(res);

@@ -74,7 +74,13 @@ export const ROUTES: readonly Route[] = [
   // UCloud/Core calls /interactiveSession; the generated spec names it openInteractiveSession.
   { method: 'POST', path: '/jobs/interactiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
   { method: 'POST', path: '/jobs/openInteractiveSession', call: 'interactiveSession', handle: (body, ctx) => openInteractiveSessions(body, ctx, ctx.sessions) },
-  { method: 'GET', path: '/jobs/retrieveProducts', call: 'retrieveProducts', handle: async (_body, ctx) => computeSupport(ctx.config, ctx.features, await ctx.capacity?.queueStatuses()), poll: true },
+  {
+    method: 'GET',
+    path: '/jobs/retrieveProducts',
+    call: 'retrieveProducts',
+    handle: async (_body, ctx) => computeSupport(ctx.config, ctx.features, await ctx.capacity?.queueStatuses()),
+    poll: true,
+  },
   // GET calls read their parameters from the query string (docs/ucloud-wire.md, query).
   { method: 'GET', path: '/jobs/retrieveUtilization', call: 'retrieveUtilization', handle: retrieveUtilization },
   { method: 'POST', path: '/jobs/requestDynamicParameters', call: 'requestDynamicParameters', handle: requestDynamicParameters },

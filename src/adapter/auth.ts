@@ -101,7 +101,7 @@ export async function verifyCoreToken(token: string, config: OperatorConfig, now
   // core2 always sets aud; a token without one (older Cores) is accepted, one for another audience is not.
   if (payload.aud !== undefined) {
     const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (!aud.includes(config.ucloud.jwtAudience)) throw new AuthError('aud is not UCloud/Core\'s');
+    if (!aud.includes(config.ucloud.jwtAudience)) throw new AuthError("aud is not UCloud/Core's");
   }
   return payload as CoreClaims;
 }

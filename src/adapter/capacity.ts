@@ -139,7 +139,11 @@ export class CapacityCache {
     if (!this.nodes || !this.pods.hasSynced) return undefined;
     const memo = this.memo;
     if (memo && memo.podsVersion === this.podsVersion && memo.nodesAt === this.nodesAt) return memo.statuses;
-    const statuses = queueStatuses(this.deps.config, this.nodes, this.pods.list().filter((p) => p.nodeName !== ''));
+    const statuses = queueStatuses(
+      this.deps.config,
+      this.nodes,
+      this.pods.list().filter((p) => p.nodeName !== ''),
+    );
     this.memo = { podsVersion: this.podsVersion, nodesAt: this.nodesAt, statuses };
     return statuses;
   }

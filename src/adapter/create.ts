@@ -36,7 +36,12 @@ const LOOKUP_BUDGET_MS = 2000;
  * past the budget is left out: what these name is cosmetic or falls back as IM2's does, and a
  * create that fails is not.
  */
-async function lookUpAll(ids: readonly string[], lookup: ((id: string) => Promise<string | undefined>) | undefined, what: string, ctx: CallContext): Promise<Map<string, string>> {
+async function lookUpAll(
+  ids: readonly string[],
+  lookup: ((id: string) => Promise<string | undefined>) | undefined,
+  what: string,
+  ctx: CallContext,
+): Promise<Map<string, string>> {
   if (!lookup || ids.length === 0) return new Map();
   let timer: NodeJS.Timeout | undefined;
   const budget = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, LOOKUP_BUDGET_MS, undefined)));
@@ -110,11 +115,7 @@ async function checkPeers(items: readonly Job[], ctx: CallContext): Promise<void
   ]);
   const foreign = refs.find((r) => !sameOwner(items[r.item]!.owner, ownerOf.get(r.jobId)));
   if (foreign) {
-    throw new ProviderError(
-      403,
-      `items[${foreign.item}].${foreign.field}: peer job ${foreign.jobId} belongs to another owner`,
-      'FOREIGN_PEER',
-    );
+    throw new ProviderError(403, `items[${foreign.item}].${foreign.field}: peer job ${foreign.jobId} belongs to another owner`, 'FOREIGN_PEER');
   }
 }
 
@@ -171,7 +172,12 @@ export async function createJobs(body: unknown, ctx: CallContext): Promise<{ res
 
   // Each SSH job's own port, in its spec before it is stored (ADR 0020); a repeated create keeps
   // the port the stored job already has.
-  const needPort = ctx.sshPorts ? await portless(resources.filter((_, i) => ssh[i]), ctx) : [];
+  const needPort = ctx.sshPorts
+    ? await portless(
+        resources.filter((_, i) => ssh[i]),
+        ctx,
+      )
+    : [];
   const ports = needPort.length ? await ctx.sshPorts!.allocate(needPort.length) : [];
   needPort.forEach((r, i) => {
     r.spec.sshPort = ports[i];

@@ -71,8 +71,7 @@ export function errorHandler(logger: Logger, metrics: OperatorMetrics): ErrorReq
       // The stack only for our own bugs; an apiserver error is explained by its message.
       const stack = err instanceof Error && !(err instanceof KubeError) ? err.stack : undefined;
       logger.error('Provider call failed', { ...fields, err, ...(stack ? { stack } : {}) });
-    }
-    else if (error.status !== 401) {
+    } else if (error.status !== 401) {
       // 401s are counted and logged by the auth middleware, with the detailed reason.
       metrics.adapterRejected.inc({ reason: error.errorCode.toLowerCase() });
       logger.info('Rejected provider call', { ...fields, why: error.why });

@@ -43,15 +43,15 @@ export function createInteractive(opts: InteractiveOptions): {
   const { config } = opts;
   // Terminals need RBAC the default installation does not grant (Secrets, pods/exec): opt-in.
   const secrets = opts.secrets ?? createSecretApi(opts.kc);
-  const sessions = config.interactive.terminals
-    ? new SessionStore(secrets, config.namespace, config.interactive.sessionTtlSeconds, opts.now)
-    : undefined;
+  const sessions = config.interactive.terminals ? new SessionStore(secrets, config.namespace, config.interactive.sessionTtlSeconds, opts.now) : undefined;
   const ssh = config.interactive.ssh.enabled && opts.control ? new SshInstaller(config, opts.kube, secrets, opts.control) : undefined;
   const webConfig = config.interactive.web;
   const web = webConfig.enabled ? new WebPublisher(config, opts.kube, opts.ingresses ?? createIngressApi(opts.kc)) : undefined;
   // The config refuses web without auth.verifyUrl; every web and VNC session is a stored session.
   const webSessions = web ? new SessionStore(secrets, config.namespace, webConfig.auth.sessionTtlSeconds, opts.now) : undefined;
-  const webAuth = webSessions ? new WebAuth(webSessions, new JobStore(opts.kube, config.namespace), { secure: webConfig.scheme === 'https', now: opts.now }) : undefined;
+  const webAuth = webSessions
+    ? new WebAuth(webSessions, new JobStore(opts.kube, config.namespace), { secure: webConfig.scheme === 'https', now: opts.now })
+    : undefined;
   const gateway = createWebSocketGateway({
     config,
     kube: opts.kube,
@@ -75,7 +75,13 @@ export function createInteractive(opts: InteractiveOptions): {
   });
   const sweeper =
     sessions || webSessions
-      ? new SessionSweeper({ secrets, namespace: config.namespace, logger: opts.logger, intervalMs: config.interactive.sessionSweepSeconds * 1000, now: opts.now })
+      ? new SessionSweeper({
+          secrets,
+          namespace: config.namespace,
+          logger: opts.logger,
+          intervalMs: config.interactive.sessionSweepSeconds * 1000,
+          now: opts.now,
+        })
       : undefined;
   return { adapter: { follow: true, sessions, ssh, web, webSessions, webAuth }, gateway, sweeper };
 }

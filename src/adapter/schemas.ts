@@ -32,7 +32,10 @@ const AclEntitySchema = z.object({ type: z.string().max(64).optional() }).loose(
 export const UpdateAclBulkSchema = bulkOf(
   z.object({
     resource: JobRefSchema,
-    added: z.array(z.object({ entity: AclEntitySchema, permissions: z.array(z.string().max(64)).max(16).nullish() }).loose()).max(MAX_BULK).nullish(),
+    added: z
+      .array(z.object({ entity: AclEntitySchema, permissions: z.array(z.string().max(64)).max(16).nullish() }).loose())
+      .max(MAX_BULK)
+      .nullish(),
     deleted: z.array(AclEntitySchema).max(MAX_BULK).nullish(),
   }),
 );
@@ -49,7 +52,10 @@ export const InteractiveSessionBulkSchema = bulkOf(
 /** Kotlin's `{principal: {createdBy, project}}` or core2's `{username}`; either is acknowledged. */
 export const InitSchema = z
   .object({
-    principal: z.object({ createdBy: z.string().max(256), project: z.string().max(256).nullish() }).loose().optional(),
+    principal: z
+      .object({ createdBy: z.string().max(256), project: z.string().max(256).nullish() })
+      .loose()
+      .optional(),
     username: z.string().max(256).optional(),
   })
   .loose();
@@ -58,9 +64,7 @@ export const InitSchema = z
 export const FindByUserSchema = z.object({ username: z.string().max(256) }).loose();
 
 /** core2's JobsProviderRequestDynamicParametersRequest; the application is not read. */
-export const DynamicParametersSchema = z
-  .object({ owner: z.object({ createdBy: z.string().max(256) }).loose(), application: z.object({}).loose() })
-  .loose();
+export const DynamicParametersSchema = z.object({ owner: z.object({ createdBy: z.string().max(256) }).loose(), application: z.object({}).loose() }).loose();
 
 /** `items[3].specification.replicas` from zod's path. */
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {

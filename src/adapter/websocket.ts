@@ -55,7 +55,9 @@ function refuse(socket: Duplex, status: number, reason: string, why: string, err
     connection: 'close',
     ...extra,
   };
-  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n');
   socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n\r\n${body}`);
 }
 
@@ -100,7 +102,10 @@ export function createWebSocketGateway(deps: WebSocketGatewayDeps): WebSocketGat
   /** The client of a terminal socket: the address the nearest proxy saw, else the peer's. */
   function clientOf(req: IncomingMessage): string {
     const xff = req.headers['x-forwarded-for'];
-    const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',').map((h) => h.trim()).filter(Boolean);
+    const hops = (Array.isArray(xff) ? xff.join(',') : (xff ?? ''))
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
     return (hops[hops.length - 1] ?? req.socket.remoteAddress ?? 'unknown').slice(0, 64);
   }
 

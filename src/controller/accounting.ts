@@ -343,9 +343,7 @@ export class Accounting {
     await this.writeAcked(settled, now);
     const items = due.flatMap((d) => d.windows);
     if (!items.length) return { items: 0, jobs: 0 };
-    const result = await this.deps.control.deliverCharges(
-      items.map(({ id, chargeId, units, periods }) => ({ id, chargeId, units, periods })),
-    );
+    const result = await this.deps.control.deliverCharges(items.map(({ id, chargeId, units, periods }) => ({ id, chargeId, units, periods })));
     const rejected = new Map(result.rejected.map((r) => [r.id, r]));
     const taken = due.filter((d) => !rejected.has(d.job.spec.jobId));
     const takenItems = taken.flatMap((d) => d.windows);
@@ -364,8 +362,7 @@ export class Accounting {
       };
       if (broke.has(job.spec.jobId) && !isFinal(job.status?.state)) patch.insufficientFunds = true;
       const writtenAt = job.status?.accounting?.chargedAt ? Date.parse(job.status.accounting.chargedAt) : NaN;
-      const persist =
-        isFinal(job.status?.state) || patch.insufficientFunds || !(now.getTime() - writtenAt < persistEvery);
+      const persist = isFinal(job.status?.state) || patch.insufficientFunds || !(now.getTime() - writtenAt < persistEvery);
       if (persist) {
         try {
           await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, patch);

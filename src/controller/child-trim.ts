@@ -32,7 +32,14 @@ export function trimToIdentity(raw: unknown, withSpecHash = false): ChildIdentit
   return {
     apiVersion: (raw as KubernetesObject).apiVersion,
     kind: (raw as KubernetesObject).kind,
-    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, labels: m.labels, deletionTimestamp: m.deletionTimestamp },
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      labels: m.labels,
+      deletionTimestamp: m.deletionTimestamp,
+    },
     ...(withSpecHash && spec !== undefined ? { specHash: policySpecHash(spec) } : {}),
   };
 }

@@ -3,14 +3,7 @@
 // must be torn down, and when to look again. No I/O here, so every rule is table-testable and the
 // reconciler stays a thin loop of "plan, persist status, act".
 import type { V1Pod } from '@kubernetes/client-node';
-import {
-  isFinal,
-  unacknowledged,
-  type OutboxEntry,
-  type UCloudJob,
-  type UCloudJobState,
-  type UCloudJobStatus,
-} from '../api/v1alpha1/ucloudjob.js';
+import { isFinal, unacknowledged, type OutboxEntry, type UCloudJob, type UCloudJobState, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import { jobIdLabelValue } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { ConditionType, Reason, setCondition } from './conditions.js';
@@ -95,7 +88,6 @@ export const UNKNOWN_TO_CORE_MESSAGE = 'UCloud/Core does not know this job (it m
 /** Outbox entries beyond this many acknowledged ones are dropped when status is rewritten. */
 const KEEP_ACKNOWLEDGED = 3;
 
-
 const ms = (iso: string | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 const iso = (t: number): string => new Date(t).toISOString();
 
@@ -166,7 +158,13 @@ function gangFacts(input: GangInput | undefined, livePods: readonly V1Pod[], rep
 }
 
 /** Waiting for room: the queue's text, to UCloud/Core too, but only when it changes. Returns whether the job waits. */
-function showWaiting(status: UCloudJobStatus, gang: GangInput | undefined, where: { placed: boolean; blocked: boolean }, spec: UCloudJob['spec'], at: string): boolean {
+function showWaiting(
+  status: UCloudJobStatus,
+  gang: GangInput | undefined,
+  where: { placed: boolean; blocked: boolean },
+  spec: UCloudJob['spec'],
+  at: string,
+): boolean {
   if (!gang || isFinal(status.state) || where.placed || !(gang.held || gang.queued || where.blocked)) return false;
   const text = waitingText(spec.replicas, spec.product.id, gang.ahead);
   status.message = text;
@@ -192,7 +190,12 @@ function notStartedFailure(
 /** Held behind earlier waiting jobs (wait-queue.ts): create nothing yet. A job with pods is past that. */
 const isHeld = (gang: GangInput | undefined, livePods: readonly V1Pod[]): boolean => gang?.held === true && !livePods.length;
 
-function placementOfPlan(gang: GangInput | undefined, done: boolean, where: { placed: boolean; blocked: boolean }, waiting: boolean): { placement?: Placement } {
+function placementOfPlan(
+  gang: GangInput | undefined,
+  done: boolean,
+  where: { placed: boolean; blocked: boolean },
+  waiting: boolean,
+): { placement?: Placement } {
   return gang && !done ? { placement: { placed: where.placed, blocked: where.blocked, waiting } } : {};
 }
 
@@ -437,7 +440,8 @@ function decideEnding(
     // A failed rank ends the whole job at once; the other ranks are stopped (now).
     endings.push({ state: 'FAILURE', reason: Reason.Failed, message: mapped.message, at: t });
   }
-  if (expiresAt !== undefined && t >= expiresAt) endings.push({ state: 'EXPIRED', reason: Reason.Expired, message: 'Job exceeded its time allocation', at: expiresAt });
+  if (expiresAt !== undefined && t >= expiresAt)
+    endings.push({ state: 'EXPIRED', reason: Reason.Expired, message: 'Job exceeded its time allocation', at: expiresAt });
   if (spec.terminationRequestedAt) {
     const at = Math.min(ms(spec.terminationRequestedAt) ?? t, t);
     endings.push({ state: 'SUCCESS', reason: Reason.Terminated, message: 'Job was terminated by the user', at });

@@ -115,9 +115,7 @@ export class Reconciler {
     this.updateWaitQueue(job, key, plan, backend);
 
     if (plan.checkCreditsFirst && this.deps.control) {
-      const res = await this.deps.control.checkCredits([
-        { id: job.spec.jobId, chargeId: `${job.spec.jobId}_check`, units: job.spec.replicas, periods: 1 },
-      ]);
+      const res = await this.deps.control.checkCredits([{ id: job.spec.jobId, chargeId: `${job.spec.jobId}_check`, units: job.spec.replicas, periods: 1 }]);
       if (res.insufficientFunds.some((f) => f.id === job.spec.jobId)) {
         plan = planJob({ job: { ...job, status: { ...job.status, insufficientFunds: true } }, pods, now, config: this.deps.config, gang });
         this.updateWaitQueue(job, key, plan, backend);
@@ -163,7 +161,7 @@ export class Reconciler {
     try {
       if (plan.ensureSupporting) await this.ensureSupporting(job);
     } catch (e) {
-      throw await this.createRefused(current, Reason.FailedCreateChild, 'the job\'s ConfigMap, Service or NetworkPolicy', e);
+      throw await this.createRefused(current, Reason.FailedCreateChild, "the job's ConfigMap, Service or NetworkPolicy", e);
     }
     // A waiting gang's PodGroup is checked again once per resync: deleted by someone, its pods
     // would wait for it forever (the gang plugin keeps them out of the scheduling queue).
@@ -215,7 +213,11 @@ export class Reconciler {
   }
 
   private async writeChildrenCreated(job: UCloudJob, c: { status: 'True' | 'False'; reason: string; message: string }): Promise<void> {
-    const conditions = setCondition(job.status?.conditions, { type: ConditionType.ChildrenCreated, ...c, observedGeneration: job.metadata.generation }, new Date());
+    const conditions = setCondition(
+      job.status?.conditions,
+      { type: ConditionType.ChildrenCreated, ...c, observedGeneration: job.metadata.generation },
+      new Date(),
+    );
     try {
       // With the resourceVersion read: a concurrent status write wins, and the next pass says it again.
       await this.deps.kube.ucloudJobs.replaceStatus({ ...job, status: { ...job.status, conditions } });

@@ -222,9 +222,7 @@ export class Reporter {
     if (unknown.length) {
       // A job Core cannot find for this either is dropped from the verify list with the rest:
       // it is not ours to report on then.
-      await this.deps.control.deliverUpdates(
-        unknown.map((id) => ({ id, update: { state: 'FAILURE', status: 'UCloud/Compute lost track of this job' } })),
-      );
+      await this.deps.control.deliverUpdates(unknown.map((id) => ({ id, update: { state: 'FAILURE', status: 'UCloud/Compute lost track of this job' } })));
       for (const id of unknown) this.unknownJobs.delete(id);
     }
     const items = this.collect();
@@ -256,9 +254,7 @@ export class Reporter {
    * dropped with an UpdateRejected Event (resending cannot help); Core could not be asked → kept.
    */
   private async send(chunk: Item[]): Promise<void> {
-    const outcome = await this.deps.control.deliverUpdates(
-      chunk.map((it) => ({ id: it.jobId, update: toJobUpdate(it.entry, it.leaving) })),
-    );
+    const outcome = await this.deps.control.deliverUpdates(chunk.map((it) => ({ id: it.jobId, update: toJobUpdate(it.entry, it.leaving) })));
     const refused = new Map<string, RejectedJob>(outcome.rejected.map((r) => [r.id, r]));
     const done = chunk.filter((it) => refused.get(it.jobId)?.verdict !== 'unknown_job' && refused.get(it.jobId)?.verdict !== 'undetermined');
     for (const r of refused.values()) {

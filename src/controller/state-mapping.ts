@@ -110,9 +110,7 @@ function disruption(pod: V1Pod): string | undefined {
 function waitingReason(pod: V1Pod): string {
   const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (sched?.status === 'False') return `${sched.reason ?? 'Unschedulable'}${detail(sched.message)}`;
-  const waiting =
-    userContainerState(pod)?.waiting ??
-    pod.status?.initContainerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
+  const waiting = userContainerState(pod)?.waiting ?? pod.status?.initContainerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
   if (waiting?.reason) return `${waiting.reason}${detail(waiting.message)}`;
   return pod.spec?.nodeName ? 'starting' : 'waiting to be scheduled';
 }
@@ -125,7 +123,8 @@ function failedRank(rank: number, pod: V1Pod): RankStatus {
   if (init) return fault(rank, `failed to initialise (${init.name} exited with code ${init.state!.terminated!.exitCode})`);
   const term = userTerminated(pod);
   // No container ever ran: the node refused the pod at admission (OutOfcpu, NodeAffinity, …).
-  if (!term) return fault(rank, st.reason ? `was rejected by its node (${st.reason})${detail(st.message)}` : `failed before its program ran${detail(st.message)}`);
+  if (!term)
+    return fault(rank, st.reason ? `was rejected by its node (${st.reason})${detail(st.message)}` : `failed before its program ran${detail(st.message)}`);
   if (term.reason === 'OOMKilled') return { rank, phase: 'Failed', reason: 'was OOM killed', exitCode: term.exitCode ?? 137 };
   if (term.reason === 'ContainerStatusUnknown') return fault(rank, `was lost: its container could not be found${detail(term.message)}`, term.exitCode);
   // restartPolicy Never makes an exit 0 Succeeded; Failed with 0 means something else stopped it.
@@ -160,7 +159,7 @@ function rankStatus(rank: number, pod: V1Pod | undefined, input: MapPodsInput): 
 /** "rank 3" / "ranks 1-3, 7". */
 function rankSet(ranks: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < ranks.length; ) {
+  for (let i = 0; i < ranks.length;) {
     let j = i;
     while (j + 1 < ranks.length && ranks[j + 1] === ranks[j]! + 1) j++;
     parts.push(i === j ? `${ranks[i]}` : `${ranks[i]}-${ranks[j]}`);

@@ -15,8 +15,7 @@ export interface WaitEntry {
   createdAt: number;
 }
 
-const before = (a: WaitEntry, b: Pick<WaitEntry, 'key' | 'createdAt'>): boolean =>
-  a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.key < b.key);
+const before = (a: WaitEntry, b: Pick<WaitEntry, 'key' | 'createdAt'>): boolean => a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.key < b.key);
 
 export class WaitQueue {
   private readonly byCategory = new Map<string, Map<string, WaitEntry>>();

@@ -68,7 +68,11 @@ async function deleteIgnoringMissing(p: () => Promise<unknown>): Promise<void> {
 
 interface TypedCalls<T> {
   read(name: string, namespace: string): Promise<T>;
-  list(namespace: string, labelSelector: string | undefined, page: ListPage): Promise<{ items: T[]; metadata?: { resourceVersion?: string; _continue?: string } }>;
+  list(
+    namespace: string,
+    labelSelector: string | undefined,
+    page: ListPage,
+  ): Promise<{ items: T[]; metadata?: { resourceVersion?: string; _continue?: string } }>;
   create(namespace: string, body: T): Promise<T>;
   replace(name: string, namespace: string, body: T): Promise<T>;
   del(name: string, namespace: string, body: object, gracePeriodSeconds?: number): Promise<unknown>;
@@ -141,9 +145,7 @@ export function withKeepAlive(kc: KubeConfig, maxConnections = 32): KubeConfig {
 export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucloud-operator', opts: { metrics?: OperatorMetrics } = {}): KubePort {
   // Counting wraps the pooled dispatcher (outside withKeepAlive), so counted calls still share connections.
   const metrics = opts.metrics;
-  const kc = metrics
-    ? withRequestCounting(withKeepAlive(kubeConfig), (labels) => metrics.restClientRequests.inc(labels))
-    : withKeepAlive(kubeConfig);
+  const kc = metrics ? withRequestCounting(withKeepAlive(kubeConfig), (labels) => metrics.restClientRequests.inc(labels)) : withKeepAlive(kubeConfig);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const net = kc.makeApiClient(NetworkingV1Api);
@@ -153,11 +155,12 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
   const crd = { group: GROUP, version: VERSION, plural: PLURAL };
 
   const ucloudJobs: UCloudJobApi = {
-    get: (namespace, name) =>
-      getOrUndefined(custom.getNamespacedCustomObject({ ...crd, namespace, name }) as Promise<UCloudJob>),
+    get: (namespace, name) => getOrUndefined(custom.getNamespacedCustomObject({ ...crd, namespace, name }) as Promise<UCloudJob>),
     list: async (namespace, page = {}) => {
       // A custom object list is plain JSON (no model class), so `continue` keeps its wire name.
-      const res = (await wrap(custom.listNamespacedCustomObject({ ...crd, namespace, limit: page.limit, _continue: page.continue, labelSelector: page.labelSelector }))) as {
+      const res = (await wrap(
+        custom.listNamespacedCustomObject({ ...crd, namespace, limit: page.limit, _continue: page.continue, labelSelector: page.labelSelector }),
+      )) as {
         items: unknown[];
         metadata?: { resourceVersion?: string; continue?: string };
       };
@@ -195,21 +198,10 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
         }) as Promise<UCloudJob>,
       ),
     mergePatchStatus: (namespace, name, status: Partial<UCloudJobStatus>) =>
-      wrap(
-        custom.patchNamespacedCustomObjectStatus(
-          { ...crd, namespace, name, body: { status }, fieldManager },
-          mergePatch,
-        ) as Promise<UCloudJob>,
-      ),
+      wrap(custom.patchNamespacedCustomObjectStatus({ ...crd, namespace, name, body: { status }, fieldManager }, mergePatch) as Promise<UCloudJob>),
     mergePatchMetadata: (namespace, name, metadata) =>
-      wrap(
-        custom.patchNamespacedCustomObject(
-          { ...crd, namespace, name, body: { metadata }, fieldManager },
-          mergePatch,
-        ) as Promise<UCloudJob>,
-      ),
-    delete: (namespace, name) =>
-      deleteIgnoringMissing(() => custom.deleteNamespacedCustomObject({ ...crd, namespace, name })),
+      wrap(custom.patchNamespacedCustomObject({ ...crd, namespace, name, body: { metadata }, fieldManager }, mergePatch) as Promise<UCloudJob>),
+    delete: (namespace, name) => deleteIgnoringMissing(() => custom.deleteNamespacedCustomObject({ ...crd, namespace, name })),
   };
 
   const pods = namespaced<V1Pod>({
@@ -217,8 +209,7 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
     list: (namespace, labelSelector, page) => core.listNamespacedPod({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
     create: (namespace, body) => core.createNamespacedPod({ namespace, body, fieldManager }),
     replace: (name, namespace, body) => core.replaceNamespacedPod({ name, namespace, body, fieldManager }),
-    del: (name, namespace, body, gracePeriodSeconds) =>
-      core.deleteNamespacedPod({ name, namespace, body, gracePeriodSeconds }),
+    del: (name, namespace, body, gracePeriodSeconds) => core.deleteNamespacedPod({ name, namespace, body, gracePeriodSeconds }),
   });
   const configMaps = namespaced<V1ConfigMap>({
     read: (name, namespace) => core.readNamespacedConfigMap({ name, namespace }),

@@ -43,7 +43,6 @@ export interface InformerOptions<T extends CachedObject> {
 export type ChangeKind = 'add' | 'update' | 'delete';
 export type ChangeHandler<T> = (obj: T, kind: ChangeKind) => void;
 
-
 export class Informer<T extends CachedObject> {
   private readonly objects = new Map<string, T>();
   private readonly index = new Map<string, Map<string, T>>();

@@ -61,8 +61,7 @@ const FROM_PRIMITIVE: Partial<Record<ApplicationParameter['type'], (v: unknown) 
   floating_point: (v) => (typeof v === 'number' && Number.isFinite(v) ? { type: 'floating_point', value: v } : undefined),
   boolean: (v) => (typeof v === 'boolean' ? { type: 'boolean', value: v } : undefined),
   // ApplicationParameterModuleList's default is the empty list "[]" (applications.go).
-  modules: (v) =>
-    Array.isArray(v) && v.every((m) => typeof m === 'string') ? { type: 'modules', modules: v as string[] } : undefined,
+  modules: (v) => (Array.isArray(v) && v.every((m) => typeof m === 'string') ? { type: 'modules', modules: v as string[] } : undefined),
 };
 
 function defaultOf(param: ApplicationParameter): AppParameterValue | undefined {

@@ -145,7 +145,11 @@ function collect(job: Job, hasModules: boolean): Collected {
   const peerFields = new Map<string, Peer>();
   const addPeer = (field: string, value: PeerValue) => {
     if (!DNS_LABEL.test(value.hostname)) {
-      throw new TranslationError(field, `peer hostname ${JSON.stringify(value.hostname)} must be a DNS label (a-z, 0-9 and "-", at most 63)`, 'INVALID_PEER_HOSTNAME');
+      throw new TranslationError(
+        field,
+        `peer hostname ${JSON.stringify(value.hostname)} must be a DNS label (a-z, 0-9 and "-", at most 63)`,
+        'INVALID_PEER_HOSTNAME',
+      );
     }
     if (value.jobId === job.id) throw new TranslationError(field, 'a job cannot be its own peer', 'INVALID_PEER');
     const earlier = peerFields.get(value.hostname);
@@ -193,7 +197,11 @@ function pathOf<T>(field: string, what: string, value: string, f: () => T): T {
  * /work; as in IM2's ResolveJobMounts (im2/pkg/integrations/k8s/shared/mount_paths.go), an explicit
  * path that another mount also gets is refused rather than renamed.
  */
-function buildMounts(files: Collected['files'], config: OperatorConfig, driveTitles?: ReadonlyMap<string, string>): { mounts: Mount[]; fileMapper: FileMapper } {
+function buildMounts(
+  files: Collected['files'],
+  config: OperatorConfig,
+  driveTitles?: ReadonlyMap<string, string>,
+): { mounts: Mount[]; fileMapper: FileMapper } {
   const bySubPath = new Map<string, MountEntry>();
   for (const { field, value } of files) {
     const subPath = pathOf(field, 'path', value.path, () => toSubPath(value.path));
@@ -215,7 +223,10 @@ function buildMounts(files: Collected['files'], config: OperatorConfig, driveTit
   }
   const entries = [...bySubPath.values()];
   const implicit = entries.filter((e) => e.explicit === undefined);
-  const defaults = mountPaths(implicit.map((e) => e.subPath), driveTitles);
+  const defaults = mountPaths(
+    implicit.map((e) => e.subPath),
+    driveTitles,
+  );
   const defaultOf = new Map(implicit.map((e, i) => [e.subPath, defaults[i]!]));
   const taken = new Map<string, string>();
   for (const e of entries) {
@@ -328,8 +339,7 @@ function checkedEnv(env: UCloudJobSpec['env']): UCloudJobSpec['env'] {
   return env;
 }
 
-const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
-  value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
 
 /** What UCloud/Core knows and the Job does not carry, looked up by the adapter before translating. */
 export interface CoreFacts {
@@ -346,10 +356,10 @@ export function wholeDrives(job: Job): string[] {
   return [...new Set(ids)];
 }
 
-
 /** A drive that can name its per-drive claim, else a TranslationError for `field`. */
 function perDriveClaimOf(pattern: string, drive: string, field: string, path: string): string {
-  if (!PER_DRIVE_NAME.test(drive)) throw new TranslationError(field, `invalid path ${JSON.stringify(path)}: its drive cannot name a per-drive volume`, 'INVALID_PATH');
+  if (!PER_DRIVE_NAME.test(drive))
+    throw new TranslationError(field, `invalid path ${JSON.stringify(path)}: its drive cannot name a per-drive volume`, 'INVALID_PATH');
   return pattern.replace('{drive}', drive);
 }
 
@@ -393,7 +403,11 @@ function jobFolderOf(job: Job, config: OperatorConfig): Pick<UCloudJobSpec, 'job
   if (!exported?.siteVersion) return { jobFolder: folder };
   const jobParameters = JSON.stringify(exported);
   if (jobParameters.length > JOB_PARAMETERS_MAX) {
-    throw new TranslationError('status.jobParametersJson', `is ${jobParameters.length} characters; this provider writes JobParameters.json of at most ${JOB_PARAMETERS_MAX}`, 'JOB_PARAMETERS_TOO_LARGE');
+    throw new TranslationError(
+      'status.jobParametersJson',
+      `is ${jobParameters.length} characters; this provider writes JobParameters.json of at most ${JOB_PARAMETERS_MAX}`,
+      'JOB_PARAMETERS_TOO_LARGE',
+    );
   }
   return { jobFolder: folder, jobParameters };
 }

@@ -123,10 +123,7 @@ export type RefreshRequest = z.infer<typeof RefreshRequestSchema>;
 
 const AccessTokenSchema = z.object({ accessToken: z.string().min(1), csrfToken: z.string().nullish() });
 /** Go core2 answers `{responses:[{accessToken, csrfToken}]}`, Kotlin Core `{accessToken}`. */
-export const RefreshResponseSchema = z.union([
-  z.object({ responses: z.array(AccessTokenSchema).min(1) }),
-  AccessTokenSchema,
-]);
+export const RefreshResponseSchema = z.union([z.object({ responses: z.array(AccessTokenSchema).min(1) }), AccessTokenSchema]);
 export type RefreshResponse = z.infer<typeof RefreshResponseSchema>;
 
 export function accessTokenOf(res: RefreshResponse): string {

@@ -99,15 +99,7 @@ export class ControlApiError extends Error {
   /** Core's Retry-After on a 429/503, honoured (up to maxDelayMs) by the backoff. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(f: {
-    status: number;
-    why: string;
-    errorCode?: string | null;
-    kind: ControlErrorKind;
-    call: string;
-    timedOut?: boolean;
-    retryAfterMs?: number;
-  }) {
+  constructor(f: { status: number; why: string; errorCode?: string | null; kind: ControlErrorKind; call: string; timedOut?: boolean; retryAfterMs?: number }) {
     super(`UCloud/Core ${f.call} failed (${f.status || 'no response'}): ${f.why}`);
     this.status = f.status;
     this.why = f.why;
@@ -221,9 +213,7 @@ export class JobsControlClient implements JobsControlPort {
   }
 
   async deliverCharges(items: ChargeItem[]): Promise<ChargeOutcome> {
-    const { results, rejected } = await this.isolate('chargeCredits', items, (chunk) =>
-      this.call('chargeCredits', bulk(chunk), ChargeResultSchema),
-    );
+    const { results, rejected } = await this.isolate('chargeCredits', items, (chunk) => this.call('chargeCredits', bulk(chunk), ChargeResultSchema));
     return { ...mergeChargeResults(results), rejected };
   }
 
@@ -341,7 +331,7 @@ export class JobsControlClient implements JobsControlPort {
   ): Promise<S extends z.ZodType ? z.infer<S> : undefined> {
     const items = countItems(body);
     let renewedOn401 = false;
-    for (let attempt = 1; ; ) {
+    for (let attempt = 1; ;) {
       let started = performance.now();
       let err: ControlApiError;
       try {

@@ -67,7 +67,10 @@ export const AppParameterValueSchema = z.discriminatedUnion('type', [
     specification: z
       .object({
         job: z.string().max(LIMITS.template).nullish(),
-        inputs: z.array(z.lazy(() => ApplicationParameterSchema)).max(LIMITS.list).nullish(),
+        inputs: z
+          .array(z.lazy(() => ApplicationParameterSchema))
+          .max(LIMITS.list)
+          .nullish(),
       })
       .nullish(),
   }),

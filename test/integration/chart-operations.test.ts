@@ -108,7 +108,11 @@ describe('the chart for people and SREs', () => {
     expect((await as('alice', ['get', 'ucloudjobs'])).code).not.toBe(0);
     await bind('alice', 'view');
     await bind('bob', 'edit');
-    await eventually(async () => (await as('alice', ['auth', 'can-i', 'list', 'ucloudjobs.ucloud.dk'])).stdout.trim() === 'yes', 'view to aggregate the viewer role', 60_000);
+    await eventually(
+      async () => (await as('alice', ['auth', 'can-i', 'list', 'ucloudjobs.ucloud.dk'])).stdout.trim() === 'yes',
+      'view to aggregate the viewer role',
+      60_000,
+    );
 
     const list = await as('alice', ['get', 'ucloudjobs', '-o', 'name']);
     expect(list.code).toBe(0);
@@ -123,7 +127,11 @@ describe('the chart for people and SREs', () => {
     expect((await as('alice', ['auth', 'can-i', 'patch', 'ucloudjobs.ucloud.dk', '--subresource=status'])).stdout.trim()).toBe('no');
 
     // edit (and so admin) gets the editor role: bob may change a job's metadata, not its status.
-    await eventually(async () => (await as('bob', ['auth', 'can-i', 'patch', 'ucloudjobs.ucloud.dk'])).stdout.trim() === 'yes', 'edit to aggregate the editor role', 60_000);
+    await eventually(
+      async () => (await as('bob', ['auth', 'can-i', 'patch', 'ucloudjobs.ucloud.dk'])).stdout.trim() === 'yes',
+      'edit to aggregate the editor role',
+      60_000,
+    );
     const annotated = await as('bob', ['annotate', 'uj', name, 'note=repair']);
     expect([annotated.code, annotated.stderr]).toEqual([0, '']);
     expect((await as('bob', ['auth', 'can-i', 'patch', 'ucloudjobs.ucloud.dk', '--subresource=status'])).stdout.trim()).toBe('no');

@@ -13,7 +13,7 @@ import { kubectl } from '../support/ops.js';
 import type { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 
 const CRD_FILE = resolve(REPO, 'crds/ucloudjobs.ucloud.dk.yaml');
- 
+
 const parse = (text: string): any => loadYaml(text);
 
 describe('the UCloudJob CRD on the apiserver', () => {

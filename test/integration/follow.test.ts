@@ -96,11 +96,7 @@ describe('follow over the WebSocket endpoint', () => {
     for (const f of client.on('0')) expect(f.payload.streamId).toBe(sessionId);
     expect(logs.openStreams).toBe(2);
     const asked = logs.requests.filter((q) => q.namespace === stack.ns.name).map((q) => [q.pod, Object.fromEntries(q.query)]);
-    expect(asked).toEqual(
-      expect.arrayContaining(
-        [0, 1].map((r) => [podName(JOB_NAME, r), { container: 'user-job', follow: 'true', timestamps: 'true' }]),
-      ),
-    );
+    expect(asked).toEqual(expect.arrayContaining([0, 1].map((r) => [podName(JOB_NAME, r), { container: 'user-job', follow: 'true', timestamps: 'true' }])));
 
     // New output reaches the client while following.
     logs.append(podName(JOB_NAME, 1), Buffer.from(`${stamp(9)} rank 1 late line\n`));
@@ -134,7 +130,9 @@ describe('follow over the WebSocket endpoint', () => {
     b.send({ call: call(), streamId: 'ignored', payload: { type: 'init', job } });
     await eventually(() => stdoutOf(b.frames, 'ignored', 1).startsWith(rankLog(1).expected), 'rank 1 on socket b');
     await eventually(() => logs.openStreams === 2, 'two log streams for socket b');
-    const term = await stack.core.callProvider(stack.operator.adapterUrl, 'POST', `/ucloud/${stack.core.providerId}/jobs/terminate`, { items: [{ id: JOB_ID }] });
+    const term = await stack.core.callProvider(stack.operator.adapterUrl, 'POST', `/ucloud/${stack.core.providerId}/jobs/terminate`, {
+      items: [{ id: JOB_ID }],
+    });
     expect(term.status).toBe(200);
     const end = await b.waitFor((f) => f.streamId === 'ignored' && f.type === 'response', 'the session to end with the job', 60_000);
     expect(end).toMatchObject({ status: 200 });

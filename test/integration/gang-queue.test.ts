@@ -80,7 +80,12 @@ describe('ten 4-rank jobs on a cluster that holds two', () => {
           const bound = ps.filter((p) => p.spec?.nodeName).length;
           return bound > 0 && bound < RANKS && ps.some((p) => p.status?.phase === 'Pending' || !p.spec?.nodeName);
         });
-        const boundSet = (ps: V1Pod[]) => ps.filter((p) => p.spec?.nodeName).map((p) => `${p.metadata?.name}@${p.spec?.nodeName}`).sort().join(',');
+        const boundSet = (ps: V1Pod[]) =>
+          ps
+            .filter((p) => p.spec?.nodeName)
+            .map((p) => `${p.metadata?.name}@${p.spec?.nodeName}`)
+            .sort()
+            .join(',');
         samples.push({ at: Date.now(), partial: new Map(partial.map(([j, ps]) => [j, boundSet(ps)])) });
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -91,7 +96,7 @@ describe('ten 4-rank jobs on a cluster that holds two', () => {
     expect(res.status).toBe(200);
 
     // The PodGroup is a gang of all four ranks, owned by the job.
-    const pg = await eventually(() => ns.kube.podGroups.get(ns.name, jobResourceName(ids[0]!)), 'the first job\'s PodGroup');
+    const pg = await eventually(() => ns.kube.podGroups.get(ns.name, jobResourceName(ids[0]!)), "the first job's PodGroup");
     expect(pg.spec.schedulingPolicy).toEqual({ gang: { minCount: RANKS } });
     expect(pg.metadata.ownerReferences?.[0]?.kind).toBe('UCloudJob');
 
@@ -141,12 +146,15 @@ describe('ten 4-rank jobs on a cluster that holds two', () => {
     // adapter writes a batch's jobs concurrently; equal seconds are ordered by name).
     const jobs = await Promise.all(ids.map(async (id) => (await cr(stack, id))!));
     const arrival = [...jobs].sort(
-      (a, b) => Date.parse(String(a.metadata.creationTimestamp)) - Date.parse(String(b.metadata.creationTimestamp)) || (a.metadata.name < b.metadata.name ? -1 : 1),
+      (a, b) =>
+        Date.parse(String(a.metadata.creationTimestamp)) - Date.parse(String(b.metadata.creationTimestamp)) || (a.metadata.name < b.metadata.name ? -1 : 1),
     );
     const starts = arrival.map((j) => Date.parse(j.status!.startedAt!));
     expect([...starts].sort((a, b) => a - b)).toEqual(starts);
     // The figures, for the record.
-    process.stdout.write(`gang-queue: ${samples.length} samples (${inFlight} between a gang's bind calls), queued ${queued.map((q) => `${q.id} ${(q.waitedMs / 1000).toFixed(1)}s ("${q.first}")`).join('; ')}\n`);
+    process.stdout.write(
+      `gang-queue: ${samples.length} samples (${inFlight} between a gang's bind calls), queued ${queued.map((q) => `${q.id} ${(q.waitedMs / 1000).toFixed(1)}s ("${q.first}")`).join('; ')}\n`,
+    );
     // Teardown removes the PodGroups with the pods.
     await eventually(async () => (await ns.kube.podGroups.list(ns.name)).items.length === 0, 'every PodGroup deleted', 60_000);
   }, 300_000);

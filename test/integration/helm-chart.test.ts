@@ -16,7 +16,7 @@ import { CHART_DIR, helm, kubectl, workDir } from '../support/ops.js';
 jest.setTimeout(150_000);
 
 const CRD_FILE = resolve(REPO, 'crds/ucloudjobs.ucloud.dk.yaml');
- 
+
 type Obj = any;
 
 const SECRET_TOKEN = 'refresh-token-that-must-never-show-up-anywhere';
@@ -38,7 +38,11 @@ describe('the Helm chart', () => {
   it.each([
     ['replicas below 1', ['--set', 'replicaCount=0'], /replicaCount/],
     ['a misspelt key', ['--set', 'replicas=2'], /additional properties 'replicas' not allowed|replicas/],
-    ['an unknown price unit', ['--set', 'products[0].id=p,products[0].category=c,products[0].cpu=1,products[0].memoryInGigs=1,products[0].unitOfPrice=EUROS'], /unitOfPrice/],
+    [
+      'an unknown price unit',
+      ['--set', 'products[0].id=p,products[0].category=c,products[0].cpu=1,products[0].memoryInGigs=1,products[0].unitOfPrice=EUROS'],
+      /unitOfPrice/,
+    ],
     ['a Core URL that is not a URL', ['--set', 'ucloud.coreUrl=cloud.sdu.dk'], /coreUrl/],
     ['no products at all', ['--set-json', 'products=[]'], /products/],
     ['a PVC work volume without a claim', ['--set-json', 'jobs.workVolume={"type":"pvc"}'], /workVolume/],
@@ -94,13 +98,34 @@ describe('the Helm chart', () => {
     const exprs = [...dashboard.matchAll(/"expr":\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]!}"`) as string);
     expect(exprs.length).toBeGreaterThan(5);
     const exported = new Set((await new OperatorMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
-    const PROMQL = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'max', 'time', 'le', 'state', 'call', 'code', 'result', 'outcome', 'pod', 'resource', 'namespace', 'method', 'reason']);
+    const PROMQL = new Set([
+      'sum',
+      'by',
+      'rate',
+      'histogram_quantile',
+      'max',
+      'time',
+      'le',
+      'state',
+      'call',
+      'code',
+      'result',
+      'outcome',
+      'pod',
+      'resource',
+      'namespace',
+      'method',
+      'reason',
+    ]);
     for (const expr of exprs) {
       // Every query follows the dashboard's namespace variable.
       for (const [sel] of expr.matchAll(/\b(ucloud_operator|controller_runtime|workqueue|rest_client|leader_election)_[a-z0-9_]+(\{[^}]*\})?/g)) {
         expect([expr, sel.includes('namespace=~"$namespace"')]).toEqual([expr, true]);
       }
-      for (const [name] of expr.replace(/\[[^\]]*\]/g, '').replace(/"[^"]*"/g, '""').matchAll(/[a-z_][a-z0-9_]*/g)) {
+      for (const [name] of expr
+        .replace(/\[[^\]]*\]/g, '')
+        .replace(/"[^"]*"/g, '""')
+        .matchAll(/[a-z_][a-z0-9_]*/g)) {
         if (PROMQL.has(name) || /^\d/.test(name)) continue;
         const base = name.replace(/_(bucket|sum|count)$/, '');
         expect([expr, name, exported.has(name) || exported.has(base)]).toEqual([expr, name, true]);
@@ -109,7 +134,16 @@ describe('the Helm chart', () => {
     const vars = JSON.parse(dashboard).templating.list.map((v: Obj) => v.name);
     expect(vars).toEqual(['datasource', 'namespace']);
     const titles = JSON.parse(dashboard).panels.map((p: Obj) => p.title);
-    expect(titles).toEqual(expect.arrayContaining(['Errors', 'Reconcile errors / s', 'Backlog', 'Unacknowledged job updates', 'Oldest unacknowledged update', 'Uncharged windows, oldest age']));
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        'Errors',
+        'Reconcile errors / s',
+        'Backlog',
+        'Unacknowledged job updates',
+        'Oldest unacknowledged update',
+        'Uncharged windows, oldest age',
+      ]),
+    );
     const cm = (await render(['--set', 'grafanaDashboard.enabled=true'])).find((o) => o.kind === 'ConfigMap' && o.metadata.labels.grafana_dashboard === '1');
     expect(JSON.parse(cm.data['ucloud-operator.json'])).toEqual(JSON.parse(dashboard));
   });
@@ -118,7 +152,26 @@ describe('the Helm chart', () => {
     const kinds = (objs: Obj[]) => objs.map((o) => o.kind).sort();
     const base = await render();
     expect(kinds(base)).toEqual(
-      ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'NetworkPolicy', 'NetworkPolicy', 'Pod', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      [
+        'ClusterRole',
+        'ClusterRole',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ConfigMap',
+        'CustomResourceDefinition',
+        'Deployment',
+        'Namespace',
+        'NetworkPolicy',
+        'NetworkPolicy',
+        'Pod',
+        'PodDisruptionBudget',
+        'Role',
+        'Role',
+        'RoleBinding',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
     );
     expect(kinds(await render(['--set', 'tests.enabled=false,rbac.userRoles=false']))).toEqual(
       kinds(base).filter((k, i, all) => k !== 'Pod' && !(k === 'ClusterRole' && all.indexOf('ClusterRole') !== i)),
@@ -159,12 +212,17 @@ describe('the Helm chart', () => {
       },
     ]);
     // Sharing the release namespace (allowed explicitly), the default-deny leaves the operator's own pods to its policy.
-    const shared = (await render(['--set', 'jobsNamespace=ops,jobs.allowReleaseNamespace=true'])).find((o) => o.kind === 'NetworkPolicy' && o.metadata.name.endsWith('default-deny'))!;
+    const shared = (await render(['--set', 'jobsNamespace=ops,jobs.allowReleaseNamespace=true'])).find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name.endsWith('default-deny'),
+    )!;
     expect(plain(shared.spec.podSelector)).toEqual({ matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'NotIn', values: ['rel'] }] });
   });
 
   it('security: M8 refuses the release namespace for the jobs unless allowed, and never with Secrets permissions there', async () => {
-    for (const args of [['--set', 'jobsNamespace='], ['--set', 'jobsNamespace=ops']]) {
+    for (const args of [
+      ['--set', 'jobsNamespace='],
+      ['--set', 'jobsNamespace=ops'],
+    ]) {
       const res = await helm(['template', 'rel', CHART_DIR, '--namespace', 'ops', ...args]);
       expect(res.code).not.toBe(0);
       expect(res.stderr).toMatch(/jobsNamespace "ops" is the release namespace: give the jobs a namespace of their own/);
@@ -200,7 +258,9 @@ describe('the Helm chart', () => {
     const cm = objs.find((o) => o.kind === 'ConfigMap' && o.data?.['config.json']);
     expect(JSON.parse(cm.data['config.json']).jobs.rootApps).toBe(profile);
     // A site label cannot weaken the level.
-    const forced = (await render(['--set', 'jobsNamespaceLabels.pod-security\\.kubernetes\\.io/enforce=privileged', ...args])).find((o) => o.kind === 'Namespace');
+    const forced = (await render(['--set', 'jobsNamespaceLabels.pod-security\\.kubernetes\\.io/enforce=privileged', ...args])).find(
+      (o) => o.kind === 'Namespace',
+    );
     expect(forced.metadata.labels['pod-security.kubernetes.io/enforce']).toBe(level);
     // Not created when the site brings its own namespace.
     expect((await render(['--set', 'jobsNamespaceCreate=false', ...args])).filter((o) => o.kind === 'Namespace')).toEqual([]);
@@ -220,7 +280,11 @@ describe('the Helm chart', () => {
   it('passes jobs.jobFolder to the operator, which accepts it; leaves it out when unset', async () => {
     const configOf = async (args: string[] = []) =>
       JSON.parse((await render(args)).find((o) => o.kind === 'ConfigMap' && o.data?.['config.json']).data['config.json']);
-    const folder = { perDriveClaim: 'drive-{drive}', volumePath: { home: 'home-{user}/Jobs/{appTitle}/{jobId}' }, ucloudPath: { home: '/h/{user}/{jobId}', project: '/p/{project}/{jobId}' } };
+    const folder = {
+      perDriveClaim: 'drive-{drive}',
+      volumePath: { home: 'home-{user}/Jobs/{appTitle}/{jobId}' },
+      ucloudPath: { home: '/h/{user}/{jobId}', project: '/p/{project}/{jobId}' },
+    };
     const config = await configOf(['--set-json', `jobs.jobFolder=${JSON.stringify(folder)}`]);
     expect(config.jobs.jobFolder).toEqual(folder);
     const parsed = parseConfig({ ...config, ucloud: { ...config.ucloud, refreshToken: 't', publicKey: 'k' } });
@@ -268,12 +332,24 @@ describe('the Helm chart', () => {
     const README = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
     /** Series names an expression reads (functions, keywords, labels and string values left out). */
     const seriesOf = (expr: string) =>
-      [...expr.replace(/\[[^\]]*\]/g, '').replace(/"[^"]*"/g, '""').replace(/\{[^}]*\}/g, '').replace(/\bby \([^)]*\)/g, '').matchAll(/[a-z_][a-z0-9_]*/g)]
+      [
+        ...expr
+          .replace(/\[[^\]]*\]/g, '')
+          .replace(/"[^"]*"/g, '""')
+          .replace(/\{[^}]*\}/g, '')
+          .replace(/\bby \([^)]*\)/g, '')
+          .matchAll(/[a-z_][a-z0-9_]*/g),
+      ]
         .map((m) => m[0])
         .filter((n) => !['sum', 'max', 'by', 'rate', 'increase', 'or', 'and', 'unless', 'vector'].includes(n));
 
     it('renders a PrometheusRule the Prometheus Operator schema accepts, every alert on exported series with a runbook', async () => {
-      const objs = await render(['--set', 'prometheusRule.enabled=true,prometheusRule.labels.release=prom', '--set-json', 'prometheusRule.alertLabels={"team":"hpc"}']);
+      const objs = await render([
+        '--set',
+        'prometheusRule.enabled=true,prometheusRule.labels.release=prom',
+        '--set-json',
+        'prometheusRule.alertLabels={"team":"hpc"}',
+      ]);
       const rule = objs.find((o) => o.kind === 'PrometheusRule');
       // Schema-checked with the validators @kubernetes-models generates from prometheus-operator's CRDs.
       expect(() => new PrometheusRule(rule).validate()).not.toThrow();
@@ -364,7 +440,13 @@ describe('the Helm chart', () => {
       expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
       // The defaults stay restricted.
       const plain = (await render()).find((o) => o.kind === 'Deployment').spec.template.spec;
-      expect(plain.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(plain.securityContext).toEqual({
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        runAsGroup: 65532,
+        fsGroup: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
     });
 
     it('renders the helm test hook: the operator image running --self-test, no API token', async () => {
@@ -433,15 +515,23 @@ describe('the Helm chart', () => {
       const name = `${release}-ucloud-operator`;
       const dep: V1Deployment = await apps.readNamespacedDeployment({ name, namespace: ns.name });
       expect(dep.spec?.replicas).toBe(2);
-      const pods = await eventually(async () => {
-        const list = await ns.kube.pods.list(ns.name, `app.kubernetes.io/instance=${release}`);
-        const running = list.items.filter((p) => p.status?.phase === 'Running' && p.spec?.nodeName);
-        return running.length === 2 ? running : undefined;
-      }, 'two operator pods Running on kwok nodes', 60_000);
-      await eventually(async () => {
-        const d = await apps.readNamespacedDeployment({ name, namespace: ns.name });
-        return d.status?.availableReplicas === 2;
-      }, 'the Deployment to be available', 60_000);
+      const pods = await eventually(
+        async () => {
+          const list = await ns.kube.pods.list(ns.name, `app.kubernetes.io/instance=${release}`);
+          const running = list.items.filter((p) => p.status?.phase === 'Running' && p.spec?.nodeName);
+          return running.length === 2 ? running : undefined;
+        },
+        'two operator pods Running on kwok nodes',
+        60_000,
+      );
+      await eventually(
+        async () => {
+          const d = await apps.readNamespacedDeployment({ name, namespace: ns.name });
+          return d.status?.availableReplicas === 2;
+        },
+        'the Deployment to be available',
+        60_000,
+      );
       const rollout = await kubectl(['-n', ns.name, 'rollout', 'status', `deploy/${name}`, '--timeout=30s']);
       expect(rollout.stdout).toMatch(/successfully rolled out/);
 
@@ -479,7 +569,15 @@ describe('the Helm chart', () => {
 
     it('refuses an install with a bad value before creating anything', async () => {
       const bad = `${release}-bad`;
-      const res = await helm(['install', bad, CHART_DIR, '--namespace', ns.name, '--set', `ucloud.existingSecret=ucloud-credentials,replicaCount=0,jobsNamespace=${jobsNs}`]);
+      const res = await helm([
+        'install',
+        bad,
+        CHART_DIR,
+        '--namespace',
+        ns.name,
+        '--set',
+        `ucloud.existingSecret=ucloud-credentials,replicaCount=0,jobsNamespace=${jobsNs}`,
+      ]);
       expect(res.code).not.toBe(0);
       expect(res.stderr).toMatch(/values don't meet the specifications of the schema[\s\S]*replicaCount/);
       expect((await helm(['list', '--namespace', ns.name, '--all', '-q'])).stdout.split('\n')).not.toContain(bad);
@@ -490,7 +588,15 @@ describe('the Helm chart', () => {
 
     it('fails an install that asks for a ServiceMonitor on a cluster without its CRD, saying so', async () => {
       const bad = `${release}-sm`;
-      const res = await helm(['install', bad, CHART_DIR, '--namespace', ns.name, '--set', `ucloud.existingSecret=ucloud-credentials,serviceMonitor.enabled=true,crds.install=false,jobsNamespace=${jobsNs},jobsNamespaceCreate=false`]);
+      const res = await helm([
+        'install',
+        bad,
+        CHART_DIR,
+        '--namespace',
+        ns.name,
+        '--set',
+        `ucloud.existingSecret=ucloud-credentials,serviceMonitor.enabled=true,crds.install=false,jobsNamespace=${jobsNs},jobsNamespaceCreate=false`,
+      ]);
       expect(res.code).not.toBe(0);
       expect(res.stderr).toMatch(/no matches for kind "ServiceMonitor" in version "monitoring\.coreos\.com\/v1"/);
       expect((await helm(['list', '--namespace', ns.name, '--all', '-q'])).stdout.split('\n')).not.toContain(bad);

@@ -12,7 +12,6 @@ import { jobToResource } from '../../src/translate/job-to-spec.js';
 import { UCloudCoreEmulator } from '../support/ucloud-core-emulator.js';
 import { parsedSpecJob } from '../support/job-factory.js';
 
-
 describe('informer list paging', () => {
   let ns: TestNamespace;
   let core: UCloudCoreEmulator;
@@ -55,7 +54,12 @@ describe('informer list paging', () => {
       [4, 'string'],
       [4, 'string'],
     ]);
-    expect(informer.list().map((c) => c.data?.i).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 11 }, (_, i) => String(i)));
+    expect(
+      informer
+        .list()
+        .map((c) => c.data?.i)
+        .sort((a, b) => Number(a) - Number(b)),
+    ).toEqual(Array.from({ length: 11 }, (_, i) => String(i)));
 
     // Gone while the informer watches, and caught by the watch or, at the latest, the next paged relist.
     for (const i of [0, 5, 10]) await ns.kube.configMaps.delete(ns.name, `cm-${i}`);
@@ -86,7 +90,9 @@ describe('informer list paging', () => {
     expect('managedFields' in cached.metadata).toBe(false);
 
     await ns.kube.ucloudJobs.replaceStatus({ ...cached, status: { ...cached.status, message: 'written from the trimmed copy' } } as UCloudJob);
-    const stored = (await ns.kube.ucloudJobs.get(ns.name, created.metadata.name)) as unknown as UCloudJob & { metadata: { managedFields?: Array<{ manager?: string; subresource?: string }> } };
+    const stored = (await ns.kube.ucloudJobs.get(ns.name, created.metadata.name)) as unknown as UCloudJob & {
+      metadata: { managedFields?: Array<{ manager?: string; subresource?: string }> };
+    };
     expect(stored.status?.message).toBe('written from the trimmed copy');
     // The creator's entry survives and the status writer's was added: the server kept what it had.
     const managers = (stored.metadata.managedFields ?? []).map((f) => `${f.manager}${f.subresource ? `/${f.subresource}` : ''}`);

@@ -76,5 +76,4 @@ describe('a v2 (jinja) application', () => {
 
     await core.waitFor(() => core.jobStates(id).includes('RUNNING'), 60_000, 'RUNNING at UCloud/Core');
   });
-
 });

@@ -38,7 +38,8 @@ describe('metrics after a job', () => {
       const s = await scrape(operator.probeUrl);
       // Nothing queued and no worker busy: a reconcile in flight has been taken from the queue
       // (queue_duration counted) but not yet counted as a reconcile.
-      const idle = metric(s, 'workqueue_depth', { name: 'ucloudjob' }) === 0 && metric(s, 'controller_runtime_active_workers', { controller: 'ucloudjob' }) === 0;
+      const idle =
+        metric(s, 'workqueue_depth', { name: 'ucloudjob' }) === 0 && metric(s, 'controller_runtime_active_workers', { controller: 'ucloudjob' }) === 0;
       return idle ? s : undefined;
     }, 'an idle work queue');
     const text = await (await fetch(`${operator.probeUrl}/metrics`)).text();
@@ -73,7 +74,9 @@ describe('metrics after a job', () => {
     const updates = atCore('/api/jobs/control/update');
     expect(updates).toBeGreaterThanOrEqual(1);
     expect(metric(m, 'ucloud_operator_jobs_control_requests_total', { call: 'update', outcome: 'success' })).toBe(updates);
-    expect(metric(m, 'ucloud_operator_jobs_control_requests_total', { call: 'chargeCredits', outcome: 'success' })).toBe(atCore('/api/jobs/control/chargeCredits'));
+    expect(metric(m, 'ucloud_operator_jobs_control_requests_total', { call: 'chargeCredits', outcome: 'success' })).toBe(
+      atCore('/api/jobs/control/chargeCredits'),
+    );
     expect(metric(m, 'ucloud_operator_jobs_control_requests_total', { call: 'refresh', outcome: 'success' })).toBe(atCore('/auth/providers/refresh'));
     expect(metric(m, 'ucloud_operator_jobs_control_request_duration_seconds_count', { call: 'update' })).toBe(updates);
     expect(metric(m, 'ucloud_operator_state_reports_total', { state: 'RUNNING' })).toBe(1);
@@ -106,7 +109,10 @@ describe('metrics after a job', () => {
     expect(hasSeries(m, 'ucloud_operator_uncharged_window_oldest_age_seconds')).toBe(true);
     expect(metric(m, 'ucloud_operator_uncharged_window_oldest_age_seconds')).toBe(0);
     for (const resource of ['ucloudjobs', 'pods', 'configmaps', 'services', 'networkpolicies']) {
-      expect([resource, hasSeries(m, 'ucloud_operator_watch_staleness_seconds', { resource }) && metric(m, 'ucloud_operator_watch_staleness_seconds', { resource }) < 60]).toEqual([resource, true]);
+      expect([
+        resource,
+        hasSeries(m, 'ucloud_operator_watch_staleness_seconds', { resource }) && metric(m, 'ucloud_operator_watch_staleness_seconds', { resource }) < 60,
+      ]).toEqual([resource, true]);
     }
 
     // Watches are alive, and the process metrics are there.

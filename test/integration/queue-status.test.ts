@@ -54,8 +54,7 @@ describe('queueStatus of retrieveProducts', () => {
     expect(status).toBe(200);
     return body.responses.find((r) => r.product.id === WHOLE.id)?.queueStatus;
   };
-  const statusBecomes = (expected: string) =>
-    eventually(async () => (await queueStatus()) === expected || undefined, `queueStatus ${expected}`, 30_000);
+  const statusBecomes = (expected: string) => eventually(async () => (await queueStatus()) === expected || undefined, `queueStatus ${expected}`, 30_000);
 
   beforeAll(async () => {
     for (const name of nodeNames) await core.createNode({ body: kwokNode(name) });

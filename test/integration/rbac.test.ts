@@ -142,7 +142,10 @@ describe('the operator with only the chart RBAC', () => {
     r.operator = await startOperator({ config, kc });
 
     // It takes the chart's Lease and gets ready (caches synced) as leader.
-    await eventually(async () => (await r.ns.kube.leases.get(r.ns.name, config.leaderElection.leaseName))?.spec?.holderIdentity === 'rbac-test-pod', 'the Lease');
+    await eventually(
+      async () => (await r.ns.kube.leases.get(r.ns.name, config.leaderElection.leaseName))?.spec?.holderIdentity === 'rbac-test-pod',
+      'the Lease',
+    );
     await eventually(async () => (await fetch(`${r.operator!.probeUrl}/readyz`)).status === 200, 'readiness as leader');
 
     const res = await r.core.callProvider(r.operator.adapterUrl, 'POST', `/ucloud/${r.core.providerId}/jobs`, fixture);
@@ -185,7 +188,10 @@ describe('the operator with only the chart RBAC', () => {
     expect(await call('', { items: [withPeer] })).toEqual({ status: 200, body: { responses: [null] } });
     await r.core.waitFor(() => r.core.jobStates('5102').includes('RUNNING'), 30_000, 'B RUNNING');
     await eventually(() => r.ns.kube.services.get(r.ns.name, 'j-5102-peers'), "B's peer Service");
-    await eventually(async () => ((await r.ns.kube.endpointSlices.get(r.ns.name, 'j-5102-peers-ipv4-0'))?.endpoints ?? []).length === 3, "B's slice lists A's ranks");
+    await eventually(
+      async () => ((await r.ns.kube.endpointSlices.get(r.ns.name, 'j-5102-peers-ipv4-0'))?.endpoints ?? []).length === 3,
+      "B's slice lists A's ranks",
+    );
 
     // Terminating A (a spec write) empties B's aliases; terminating B removes everything of it.
     expect((await call('/terminate', { items: [{ id: '5101' }] })).status).toBe(200);
@@ -228,7 +234,9 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
     await eventually(async () => (await fetch(`${r.operator!.probeUrl}/readyz`)).status === 200, 'readiness as leader');
 
     const id = '8401';
-    r.core.setSshKeys(id, [{ id: 'k1', owner: 'user', createdAt: 1, fingerprint: 'fp1', specification: { title: 'key', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 key-1' } }]);
+    r.core.setSshKeys(id, [
+      { id: 'k1', owner: 'user', createdAt: 1, fingerprint: 'fp1', specification: { title: 'key', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 key-1' } },
+    ]);
     const job = batchJob(id) as { specification: Record<string, unknown>; status: { resolvedApplication: { invocation: Record<string, unknown> } } };
     job.specification.sshEnabled = true;
     job.status.resolvedApplication.invocation.ssh = { mode: 'OPTIONAL' };
@@ -253,7 +261,10 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
 
     expect((await call('/terminate', { items: [{ id }] })).status).toBe(200);
     await r.core.waitFor(() => r.core.jobStates(id).includes('SUCCESS'), 30_000, 'ended');
-    await eventually(async () => (await r.ns.kube.pods.list(r.ns.name)).items.filter((p) => p.metadata?.labels?.['ucloud.dk/job']).length === 0, 'job pods removed');
+    await eventually(
+      async () => (await r.ns.kube.pods.list(r.ns.name)).items.filter((p) => p.metadata?.labels?.['ucloud.dk/job']).length === 0,
+      'job pods removed',
+    );
     expect(r.logs.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
 });

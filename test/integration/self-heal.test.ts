@@ -75,7 +75,10 @@ describe('children deleted under a running job', () => {
     const metrics = new OperatorMetrics({ defaultMetrics: false });
     const again = await startOperator({ config, kc: ns.kc, metrics });
     try {
-      await eventually(async () => (await metrics.childrenFromCache.get()).values[0]?.value === 1, 'the restarted reconciler to verify the children from its caches');
+      await eventually(
+        async () => (await metrics.childrenFromCache.get()).values[0]?.value === 1,
+        'the restarted reconciler to verify the children from its caches',
+      );
       expect(await children()).toEqual(before);
       // Nor the job's status: nothing changed while it was down.
       expect(await jobVersion()).toBe(versionBefore);

@@ -21,8 +21,13 @@ describe('terminal sessions', () => {
   let exec: ExecStandIn;
   const call = 'jobs.compute.example.shell.open';
   const shellUrl = () => `${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/example/websocket`;
-  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>;  
-  const item = (rank: number, sessionType = 'SHELL', owner?: unknown) => ({ job: { id: JOB_ID, ...(owner ? { owner } : {}) }, rank, sessionType, target: null });
+  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>;
+  const item = (rank: number, sessionType = 'SHELL', owner?: unknown) => ({
+    job: { id: JOB_ID, ...(owner ? { owner } : {}) },
+    rank,
+    sessionType,
+    target: null,
+  });
 
   beforeAll(async () => {
     exec = await ExecStandIn.start();
@@ -37,7 +42,7 @@ describe('terminal sessions', () => {
   }, 60_000);
 
   it('advertises terminal (it is enabled here); web and vnc stay off', async () => {
-    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts');  
+    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts');
     expect(products.body.responses[0].docker).toMatchObject({ terminal: true, logs: true, web: false, vnc: false });
   });
 
@@ -69,7 +74,11 @@ describe('terminal sessions', () => {
     // A wrong identifier gets nothing.
     const intruder = await FrameClient.connect(shellUrl());
     intruder.send({ call, streamId: 'x', payload: { type: 'initialize', sessionIdentifier: 'A'.repeat(43), cols: 80, rows: 24 } });
-    expect(await intruder.waitFor((f) => f.streamId === 'x', 'the refusal')).toMatchObject({ type: 'response', status: 401, payload: { errorCode: 'INVALID_SESSION' } });
+    expect(await intruder.waitFor((f) => f.streamId === 'x', 'the refusal')).toMatchObject({
+      type: 'response',
+      status: 401,
+      payload: { errorCode: 'INVALID_SESSION' },
+    });
     await eventually(() => intruder.closed, 'the intruder socket closed');
     expect(exec.calls).toHaveLength(0);
 
@@ -79,14 +88,24 @@ describe('terminal sessions', () => {
     expect(exec.calls).toHaveLength(1);
     const ex = exec.calls[0]!;
     expect([ex.namespace, ex.pod, ex.protocol]).toEqual([stack.ns.name, `j-${JOB_ID}-1`, 'v5.channel.k8s.io']);
-    expect(Object.fromEntries(['container', 'stdin', 'stdout', 'tty'].map((k) => [k, ex.query.get(k)]))).toEqual({ container: 'user-job', stdin: 'true', stdout: 'true', tty: 'true' });
+    expect(Object.fromEntries(['container', 'stdin', 'stdout', 'tty'].map((k) => [k, ex.query.get(k)]))).toEqual({
+      container: 'user-job',
+      stdin: 'true',
+      stdout: 'true',
+      tty: 'true',
+    });
     expect(ex.query.getAll('command')[0]).toBe('sh');
     await eventually(() => ex.resizes.length === 1, 'the initial size');
     expect(ex.resizes).toEqual([{ Width: 100, Height: 30 }]);
 
     term.send({ call, streamId: 'i1', payload: { type: 'input', data: 'echo hi\n' } });
     expect(await term.waitFor((f) => f.streamId === 'i1', 'the ack')).toEqual({ type: 'response', status: 200, streamId: 'i1', payload: { type: 'ack' } });
-    const output = () => term.on('s').filter((f) => f.payload?.type === 'data').map((f) => f.payload.data).join('');
+    const output = () =>
+      term
+        .on('s')
+        .filter((f) => f.payload?.type === 'data')
+        .map((f) => f.payload.data)
+        .join('');
     await eventually(() => output() === 'echo hi\n', 'the echoed input');
 
     term.send({ call, streamId: 'r1', payload: { type: 'resize', cols: 120, rows: 40 } });

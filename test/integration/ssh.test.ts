@@ -20,7 +20,7 @@ describe('SSH keys', () => {
     await stack?.stop();
   }, 60_000);
 
-  it('installs every page of the owner\'s keys as authorized_keys, mounted by every rank; exposes rank 0', async () => {
+  it("installs every page of the owner's keys as authorized_keys, mounted by every rank; exposes rank 0", async () => {
     const keys = Array.from({ length: 260 }, (_, i) => ({
       id: `k${i}`,
       owner: 'user',
@@ -29,7 +29,7 @@ describe('SSH keys', () => {
       specification: { title: `key ${i}`, key: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${i} key-${i}` },
     }));
     stack.core.setSshKeys(JOB_ID, keys);
-    const job = batchJob(JOB_ID, { replicas: 2 }) as any;  
+    const job = batchJob(JOB_ID, { replicas: 2 }) as any;
     job.specification.sshEnabled = true;
     job.status.resolvedApplication.invocation.ssh = { mode: 'OPTIONAL' };
     expect((await createJobs(stack, job)).status).toBe(200);
@@ -53,7 +53,9 @@ describe('SSH keys', () => {
     const pods = await runningPods(stack, JOB_ID, 2);
     for (const pod of pods) {
       const etc = pod.spec?.volumes?.find((v) => v.name === 'ucloud-etc');
-      expect(etc?.projected?.sources).toContainEqual({ secret: { name: `j-${JOB_ID}-ssh`, items: [{ key: 'authorized_keys', path: 'ssh/authorized_keys.ucloud', mode: 0o444 }] } });
+      expect(etc?.projected?.sources).toContainEqual({
+        secret: { name: `j-${JOB_ID}-ssh`, items: [{ key: 'authorized_keys', path: 'ssh/authorized_keys.ucloud', mode: 0o444 }] },
+      });
       expect(pod.spec?.containers[0]?.env).toContainEqual({ name: 'UCLOUD_PUBLIC_SSH', value: `ssh.example.org:${port}` });
     }
     const text = `SSH: Connected! Available at: ssh ucloud@ssh.example.org -p ${port}`;

@@ -13,7 +13,7 @@ import { createJobs, crWhen, runningPods } from '../support/jobs.js';
 const GiB = 2 ** 30;
 
 function jobOn(id: string, product: { id: string; category: string; cpu: number; memoryInGigs: number; gpu: number }, replicas = 1) {
-  const job = batchJob(id, { replicas }) as any;  
+  const job = batchJob(id, { replicas }) as any;
   job.specification.product = { id: product.id, category: product.category, provider: 'example' };
   Object.assign(job.status.resolvedProduct, {
     name: product.id,
@@ -27,7 +27,7 @@ function jobOn(id: string, product: { id: string; category: string; cpu: number;
 
 describe('utilization, products and manifest', () => {
   let stack: TestStack;
-  const get = (path: string) => stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', path);  
+  const get = (path: string) => stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', path);
   const utilization = (category: string) => get(`/ucloud/example/jobs/retrieveUtilization?categoryId=${encodeURIComponent(category)}`);
   // A product no u1-standard node can hold: its job stays IN_QUEUE (unschedulable).
   const HUGE = { id: 'u1-standard-100', category: 'u1-standard', cpu: 100, memoryInGigs: 4, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' };
@@ -82,7 +82,10 @@ describe('utilization, products and manifest', () => {
 
   it('refuses an unknown category (404) and a missing one (400), with the error envelope', async () => {
     expect(await utilization('no-such-category')).toMatchObject({ status: 404, body: { errorCode: 'UNKNOWN_CATEGORY', why: expect.any(String) } });
-    expect(await get('/ucloud/example/jobs/retrieveUtilization')).toMatchObject({ status: 400, body: { errorCode: 'INVALID_REQUEST', why: expect.stringMatching(/^categoryId: /) } });
+    expect(await get('/ucloud/example/jobs/retrieveUtilization')).toMatchObject({
+      status: 400,
+      body: { errorCode: 'INVALID_REQUEST', why: expect.stringMatching(/^categoryId: /) },
+    });
   });
 
   it('retrieveProducts claims exactly what is served (terminals are off by default); retrieveManifest answers core2', async () => {

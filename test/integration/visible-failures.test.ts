@@ -22,7 +22,12 @@ describe('visible failures and protected fields', () => {
     expect((await createJobs(stack(), batchJob(id))).status).toBe(200);
     const name = jobResourceName(id);
 
-    const stuck = await crWhen(stack(), id, (j) => j.status?.conditions?.some((c) => c.type === 'ChildrenCreated' && c.status === 'False') ?? false, 'ChildrenCreated=False');
+    const stuck = await crWhen(
+      stack(),
+      id,
+      (j) => j.status?.conditions?.some((c) => c.type === 'ChildrenCreated' && c.status === 'False') ?? false,
+      'ChildrenCreated=False',
+    );
     const cond = stuck.status!.conditions!.find((c) => c.type === 'ChildrenCreated')!;
     expect(cond.reason).toBe('FailedCreatePod');
     expect(cond.message).toMatch(/^Creating pod j-9101-0 was refused \(403 Forbidden\): .*exceeded quota: no-pods/);
@@ -43,7 +48,12 @@ describe('visible failures and protected fields', () => {
 
     await core.deleteNamespacedResourceQuota({ namespace: ns, name: 'no-pods' });
     await runningPods(stack(), id, 1, 120_000);
-    const admitted = await crWhen(stack(), id, (j) => j.status?.conditions?.some((c) => c.type === 'ChildrenCreated' && c.status === 'True') ?? false, 'ChildrenCreated=True');
+    const admitted = await crWhen(
+      stack(),
+      id,
+      (j) => j.status?.conditions?.some((c) => c.type === 'ChildrenCreated' && c.status === 'True') ?? false,
+      'ChildrenCreated=True',
+    );
     expect(admitted.status?.conditions?.find((c) => c.type === 'ChildrenCreated')).toMatchObject({ reason: 'Created', message: '' });
   }, 180_000);
 

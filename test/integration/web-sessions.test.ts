@@ -11,9 +11,9 @@ const JOB_ID = '8401';
 
 describe('web and VNC sessions', () => {
   let stack: TestStack;
-  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>;  
+  const open = (items: unknown[]) => providerCall(stack, '/interactiveSession', { items }) as Promise<{ status: number; body: any }>;
   const appJob = (id: string, web: boolean) => {
-    const job = batchJob(id, { replicas: 2 }) as any;  
+    const job = batchJob(id, { replicas: 2 }) as any;
     job.status.resolvedApplication.invocation.web = web ? { port: 8888 } : null;
     job.status.resolvedApplication.invocation.vnc = web ? { port: 5901, password: 'vnc-secret' } : null;
     return job;
@@ -41,10 +41,17 @@ describe('web and VNC sessions', () => {
     await stack?.stop();
   }, 60_000);
 
-  it('WEB: redirectClientTo the rank\'s host, served by an Ingress and a Service owned by the job', async () => {
+  it("WEB: redirectClientTo the rank's host, served by an Ingress and a Service owned by the job", async () => {
     const item = (rank: number, sessionType = 'WEB', id = JOB_ID) => ({ job: { id }, rank, sessionType, target: null });
     const res = await open([item(1)]);
-    expect(res).toEqual({ status: 200, body: { responses: [{ type: 'web', jobId: JOB_ID, rank: 1, redirectClientTo: expect.stringMatching(SESSION_URL('https://app-8401-1.apps.test')), domainOverride: null }] } });
+    expect(res).toEqual({
+      status: 200,
+      body: {
+        responses: [
+          { type: 'web', jobId: JOB_ID, rank: 1, redirectClientTo: expect.stringMatching(SESSION_URL('https://app-8401-1.apps.test')), domainOverride: null },
+        ],
+      },
+    });
     // Opening again reuses the objects (and is a new session).
     const again = (await open([item(1)])).body.responses[0].redirectClientTo;
     expect(again).toMatch(SESSION_URL('https://app-8401-1.apps.test'));
@@ -53,9 +60,15 @@ describe('web and VNC sessions', () => {
     const net = stack.ns.kc.makeApiClient(NetworkingV1Api);
     const ingress = await net.readNamespacedIngress({ name: `j-${JOB_ID}-web-1`, namespace: stack.ns.name });
     expect(ingress.spec?.ingressClassName).toBe('nginx');
-    expect(ingress.metadata?.annotations).toMatchObject({ 'nginx.ingress.kubernetes.io/auth-url': VERIFY_URL, 'nginx.ingress.kubernetes.io/auth-always-set-cookie': 'true' });
+    expect(ingress.metadata?.annotations).toMatchObject({
+      'nginx.ingress.kubernetes.io/auth-url': VERIFY_URL,
+      'nginx.ingress.kubernetes.io/auth-always-set-cookie': 'true',
+    });
     expect(ingress.spec?.rules).toEqual([
-      { host: 'app-8401-1.apps.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: `j-${JOB_ID}-web-1`, port: { number: 80 } } } }] } },
+      {
+        host: 'app-8401-1.apps.test',
+        http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: `j-${JOB_ID}-web-1`, port: { number: 80 } } } }] },
+      },
     ]);
     expect(ingress.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'UCloudJob', name: `j-${JOB_ID}` });
     const svc = await stack.ns.kube.services.get(stack.ns.name, `j-${JOB_ID}-web-1`);
@@ -66,8 +79,24 @@ describe('web and VNC sessions', () => {
 
     // VNC: url and the application's password.
     const vnc = await open([item(0, 'VNC')]);
-    expect(vnc).toEqual({ status: 200, body: { responses: [{ type: 'vnc', jobId: JOB_ID, rank: 0, url: expect.stringMatching(SESSION_URL('wss://vnc-8401-0.apps.test', '/websockify')), password: null, domainOverride: null }] } });
-    const vncWithPassword = await open([{ ...item(0, 'VNC'), job: { id: JOB_ID, status: { resolvedApplication: { invocation: { vnc: { port: 5901, password: 'vnc-secret' } } } } } }]);
+    expect(vnc).toEqual({
+      status: 200,
+      body: {
+        responses: [
+          {
+            type: 'vnc',
+            jobId: JOB_ID,
+            rank: 0,
+            url: expect.stringMatching(SESSION_URL('wss://vnc-8401-0.apps.test', '/websockify')),
+            password: null,
+            domainOverride: null,
+          },
+        ],
+      },
+    });
+    const vncWithPassword = await open([
+      { ...item(0, 'VNC'), job: { id: JOB_ID, status: { resolvedApplication: { invocation: { vnc: { port: 5901, password: 'vnc-secret' } } } } } },
+    ]);
     expect(vncWithPassword.body.responses[0].password).toBe('vnc-secret');
 
     // Refusals: a rank past the last, an application without a web interface.
@@ -75,7 +104,7 @@ describe('web and VNC sessions', () => {
     expect(await open([item(0, 'WEB', '8402')])).toMatchObject({ status: 400, body: { errorCode: 'NO_WEB_INTERFACE' } });
     expect(await open([item(0, 'VNC', '8402')])).toMatchObject({ status: 400, body: { errorCode: 'NO_VNC_INTERFACE' } });
 
-    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts');  
+    const products = await stack.core.callProvider<any>(stack.operator.adapterUrl, 'GET', '/ucloud/example/jobs/retrieveProducts');
     expect(products.body.responses[0].docker).toMatchObject({ web: true, vnc: true, terminal: false });
   }, 60_000);
 

@@ -35,12 +35,18 @@ exec sleep 3600`;
     const wsUrl = `${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/jobs.provider.${stack.core.providerId}/websocket`;
     const client = await FrameClient.connect(wsUrl, { authorization: `Bearer ${await stack.core.signCoreToken()}` });
     client.send({ call: `jobs.provider.${stack.core.providerId}.follow`, streamId: 'f', payload: { type: 'init', job: shellJob(id, script) } });
-    const text = await eventually(() => {
+    const text = await eventually(
+      () => {
+        const t = stdoutOf(client.frames, 'f', 0);
+        return t.includes('last line\n') ? t : undefined;
+      },
+      'the last line through follow',
+      90_000,
+    ).catch((e: Error) => {
       const t = stdoutOf(client.frames, 'f', 0);
-      return t.includes('last line\n') ? t : undefined;
-    }, 'the last line through follow', 90_000).catch((e: Error) => {
-      const t = stdoutOf(client.frames, 'f', 0);
-      throw new Error(`${e.message}; ${client.frames.length} frames, ${t.length} chars, first ${JSON.stringify(client.frames.slice(0, 3))}, tail ${JSON.stringify(t.slice(-200))}`);
+      throw new Error(
+        `${e.message}; ${client.frames.length} frames, ${t.length} chars, first ${JSON.stringify(client.frames.slice(0, 3))}, tail ${JSON.stringify(t.slice(-200))}`,
+      );
     });
     const lines = text.split('\n');
     // stdout and stderr are two pipes: each keeps its order, their interleaving is the runtime's.
@@ -56,7 +62,12 @@ exec sleep 3600`;
     const id = '90602';
     const { term } = await openRealTerminal(stack, id, { cols: 100, rows: 30 });
     const call = SHELL_CALL;
-    const output = () => term.on('s').filter((f) => f.payload?.type === 'data').map((f) => f.payload.data).join('');
+    const output = () =>
+      term
+        .on('s')
+        .filter((f) => f.payload?.type === 'data')
+        .map((f) => f.payload.data)
+        .join('');
     // Computed in the container: the shell's arithmetic, its user and its hostname (the pod's).
     term.send({ call, streamId: 'i1', payload: { type: 'input', data: 'echo "answer=$((6 * 7)) uid=$(id -u) host=$(hostname)"\n' } });
     await eventually(() => output().includes(`answer=42 uid=11042 host=${podName(`j-${id}`, 0)}`), 'the command output from the container', 30_000);

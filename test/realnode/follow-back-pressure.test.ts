@@ -63,7 +63,10 @@ exec sleep 3600`;
     // The container has written all of it while the follower is stalled.
     const core = stack.ns.kc.makeApiClient(CoreV1Api);
     await eventually(
-      async () => (await core.readNamespacedPodLog({ name: podName(`j-${id}`, 0), namespace: stack.ns.name, container: 'user-job', tailLines: 1 }).catch(() => '')).includes(DONE),
+      async () =>
+        (
+          await core.readNamespacedPodLog({ name: podName(`j-${id}`, 0), namespace: stack.ns.name, container: 'user-job', tailLines: 1 }).catch(() => '')
+        ).includes(DONE),
       'the container to finish its flood',
       90_000,
     );
@@ -74,16 +77,26 @@ exec sleep 3600`;
     // Reading again: every line arrives, in order, none lost or repeated, the last one included.
     client.ws.resume();
     // (Only the newest frames are searched while waiting: the whole text is 8 MB.)
-    await eventually(() => client.frames.slice(-3).some((f) => f.payload?.stdout?.includes(`${DONE}\n`)), 'the last line after the follower reads again', 120_000);
+    await eventually(
+      () => client.frames.slice(-3).some((f) => f.payload?.stdout?.includes(`${DONE}\n`)),
+      'the last line after the follower reads again',
+      120_000,
+    );
     const text = stdoutOf(client.frames);
     const lines = text.split('\n');
     const firstWrong = lines.slice(0, LINES).findIndex((l, i) => l !== floodLine(i + 1));
-    expect({ lines: lines.length, firstWrong, wrong: firstWrong < 0 ? null : lines[firstWrong]!.slice(0, 40) }).toEqual({ lines: LINES + 2, firstWrong: -1, wrong: null });
+    expect({ lines: lines.length, firstWrong, wrong: firstWrong < 0 ? null : lines[firstWrong]!.slice(0, 40) }).toEqual({
+      lines: LINES + 2,
+      firstWrong: -1,
+      wrong: null,
+    });
     expect(lines.slice(LINES)).toEqual([DONE, '']);
     // The bound held while the client caught up, too.
     const peak = registry.peakBufferedBytes;
     expect(peak).toBeLessThanOrEqual(HIGH_WATER + CHUNK_ALLOWANCE);
-    process.stdout.write(`follow back-pressure: ${(LINES * (WIDTH + 1)) / 1e6} MB followed; largest send buffer ${peak} bytes (bound ${HIGH_WATER} + ${CHUNK_ALLOWANCE})\n`);
+    process.stdout.write(
+      `follow back-pressure: ${(LINES * (WIDTH + 1)) / 1e6} MB followed; largest send buffer ${peak} bytes (bound ${HIGH_WATER} + ${CHUNK_ALLOWANCE})\n`,
+    );
 
     // Closing the socket ends the session and forgets its gate.
     await client.close();

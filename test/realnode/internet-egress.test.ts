@@ -43,7 +43,10 @@ while True:
 const PROBE = `probe() { { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null; if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
 
 /** `ip netns add` mounts /run/netns (once per host); the host must be left as the test found it. */
-const netnsMounted = () => sh('cat', '/proc/mounts').split('\n').some((l) => l.split(' ')[1] === '/run/netns');
+const netnsMounted = () =>
+  sh('cat', '/proc/mounts')
+    .split('\n')
+    .some((l) => l.split(' ')[1] === '/run/netns');
 let mountedByUs = false;
 
 function addStandIns(): void {

@@ -37,27 +37,31 @@ describeOnRealNodes('ranks on a real node', () => {
   it.each([
     ['1-rank', '90101', 1],
     ['4-rank', '90104', 4],
-  ])('%s job: each rank reads the spec table byte for byte, and its environment', async (_label, id, replicas) => {
-    const job = await runShellJob(stack, id, thenWait(DUMP), { replicas });
-    const out = await job.output();
-    const hosts = Array.from({ length: replicas }, (_, r) => host(job.name, r));
-    for (const [rank, text] of out.entries()) {
-      const { files, env, id: user } = parse(text);
-      // The spec's table ("Multi-replica Jobs"): one line per file, rank.txt without a newline
-      // (the downward API writes the label as it is).
-      expect(files).toEqual({
-        ...Object.fromEntries(hosts.map((h, r) => [`node-${r}.txt`, h])),
-        'nodes.txt': hosts.join(''),
-        'number_of_nodes.txt': `${replicas}\n`,
-        'cores.txt': '1\n',
-        'job_id.txt': `${id}\n`,
-        'rank.txt': String(rank),
-      });
-      expect(env).toEqual({ UCLOUD_RANK: String(rank), UCLOUD_TASK_COUNT: String(replicas), UCLOUD_JOB_ID: id, VC_TASK_INDEX: String(rank) });
-      expect(user).toBe('11042:11042');
-    }
-    await job.finish();
-  }, 180_000);
+  ])(
+    '%s job: each rank reads the spec table byte for byte, and its environment',
+    async (_label, id, replicas) => {
+      const job = await runShellJob(stack, id, thenWait(DUMP), { replicas });
+      const out = await job.output();
+      const hosts = Array.from({ length: replicas }, (_, r) => host(job.name, r));
+      for (const [rank, text] of out.entries()) {
+        const { files, env, id: user } = parse(text);
+        // The spec's table ("Multi-replica Jobs"): one line per file, rank.txt without a newline
+        // (the downward API writes the label as it is).
+        expect(files).toEqual({
+          ...Object.fromEntries(hosts.map((h, r) => [`node-${r}.txt`, h])),
+          'nodes.txt': hosts.join(''),
+          'number_of_nodes.txt': `${replicas}\n`,
+          'cores.txt': '1\n',
+          'job_id.txt': `${id}\n`,
+          'rank.txt': String(rank),
+        });
+        expect(env).toEqual({ UCLOUD_RANK: String(rank), UCLOUD_TASK_COUNT: String(replicas), UCLOUD_JOB_ID: id, VC_TASK_INDEX: String(rank) });
+        expect(user).toBe('11042:11042');
+      }
+      await job.finish();
+    },
+    180_000,
+  );
 
   it('4 ranks exchange messages all-to-all by their node-N.txt hostnames', async () => {
     // Every rank serves "rank R" on port 7000, then connects to every rank (itself included) by

@@ -68,20 +68,31 @@ while true; do sleep 0.2; done`;
     expect((await terminate(stack, job.id)).status).toBe(200);
     // Read while the pod still exists: its log goes with it. The grace period is 10 s; the probes
     // take about 4 s after SIGTERM.
-    const seen = await eventually(async () => {
-      const log = await job.log(0);
-      if (!log.includes(`${TERM_END}\n`)) return undefined;
-      const p = await core.readNamespacedPod({ name: pod, namespace: stack.ns.name });
-      const policy = await stack.ns.kube.networkPolicies.get(stack.ns.name, networkPolicyName(job.name)).catch(() => undefined);
-      return { log, terminating: Boolean(p.metadata?.deletionTimestamp), policy: Boolean(policy) };
-    }, 'the terminating container to finish its probes', 60_000);
+    const seen = await eventually(
+      async () => {
+        const log = await job.log(0);
+        if (!log.includes(`${TERM_END}\n`)) return undefined;
+        const p = await core.readNamespacedPod({ name: pod, namespace: stack.ns.name });
+        const policy = await stack.ns.kube.networkPolicies.get(stack.ns.name, networkPolicyName(job.name)).catch(() => undefined);
+        return { log, terminating: Boolean(p.metadata?.deletionTimestamp), policy: Boolean(policy) };
+      },
+      'the terminating container to finish its probes',
+      60_000,
+    );
     expect(seen.terminating).toBe(true);
     expect(seen.log).toContain('sigterm\n');
-    const during = seen.log.slice(seen.log.indexOf('sigterm\n') + 'sigterm\n'.length, seen.log.indexOf(TERM_END)).trim().split('\n');
+    const during = seen.log
+      .slice(seen.log.indexOf('sigterm\n') + 'sigterm\n'.length, seen.log.indexOf(TERM_END))
+      .trim()
+      .split('\n');
     expect(during).toEqual(Array.from({ length: 4 }, () => ['allowed reached', 'blocked blocked']).flat());
     expect(seen.policy).toBe(true);
 
     await noPodsLeft(stack, job.id, 90_000);
-    await eventually(async () => ((await stack.ns.kube.networkPolicies.get(stack.ns.name, networkPolicyName(job.name)).catch(() => undefined)) ? undefined : true), 'the policy to go once no pod is left', 60_000);
+    await eventually(
+      async () => ((await stack.ns.kube.networkPolicies.get(stack.ns.name, networkPolicyName(job.name)).catch(() => undefined)) ? undefined : true),
+      'the policy to go once no pod is left',
+      60_000,
+    );
   }, 300_000);
 });

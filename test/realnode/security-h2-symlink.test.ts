@@ -65,11 +65,15 @@ describeOnRealNodes('security: H2 a symlink to another drive (real node)', () =>
       await plant(stack, '91401');
       const job = await runShellJob(stack, '91402', thenWait(STEAL), { resources: [{ type: 'file', path: `/${OWN}/link`, readOnly: false }] });
       const core = stack.ns.kc.makeApiClient(CoreV1Api);
-      const waiting = await eventually(async () => {
-        const pod = await core.readNamespacedPod({ name: podName(job.name, 0), namespace: stack.ns.name });
-        const w: V1ContainerStateWaiting | undefined = pod.status?.containerStatuses?.find((c) => c.name === 'user-job')?.state?.waiting;
-        return w?.reason === 'CreateContainerConfigError' ? w : undefined;
-      }, 'the kubelet to refuse the mount', 90_000);
+      const waiting = await eventually(
+        async () => {
+          const pod = await core.readNamespacedPod({ name: podName(job.name, 0), namespace: stack.ns.name });
+          const w: V1ContainerStateWaiting | undefined = pod.status?.containerStatuses?.find((c) => c.name === 'user-job')?.state?.waiting;
+          return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+        },
+        'the kubelet to refuse the mount',
+        90_000,
+      );
       expect(waiting.message).toMatch(/failed to create subPath directory for volumeMount "drive-0"/);
       expect(await job.log(0)).toBe('');
       expect(readFileSync(resolve(root, VICTIM, 'private/secret.txt'), 'utf8')).toBe('victim secret\n');
@@ -87,7 +91,10 @@ describeOnRealNodes('security: H2 a symlink to another drive (real node)', () =>
     });
     afterAll(async () => {
       await stack?.stop();
-      await stack?.ns.kc.makeApiClient(CoreV1Api).deletePersistentVolume({ name: `${stack.ns.name}-shared` }).catch(() => undefined);
+      await stack?.ns.kc
+        .makeApiClient(CoreV1Api)
+        .deletePersistentVolume({ name: `${stack.ns.name}-shared` })
+        .catch(() => undefined);
       if (root) rmSync(root, { recursive: true, force: true });
     }, 120_000);
 

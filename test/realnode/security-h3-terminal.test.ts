@@ -67,13 +67,17 @@ async function execOnce(port: ExecPort, namespace: string, pod: string, command:
 /** Polls until two reads `gapMs` apart agree: the quantity stopped moving. */
 async function settled(read: () => Promise<number> | number, what: string, gapMs = 2000, timeoutMs = 90_000): Promise<number> {
   let last = await read();
-  return eventually(async () => {
-    await new Promise((r) => setTimeout(r, gapMs));
-    const now = await read();
-    const same = now === last;
-    last = now;
-    return same ? now : undefined;
-  }, what, timeoutMs);
+  return eventually(
+    async () => {
+      await new Promise((r) => setTimeout(r, gapMs));
+      const now = await read();
+      const same = now === last;
+      last = now;
+      return same ? now : undefined;
+    },
+    what,
+    timeoutMs,
+  );
 }
 
 describeOnRealNodes('security: H3 terminal back-pressure through a real exec', () => {

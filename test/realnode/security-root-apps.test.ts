@@ -29,7 +29,10 @@ function buildPackage(): string {
       join(root, 'DEBIAN/control'),
       'Package: ucloud-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: ucloud-operator tests <tests@invalid>\nDescription: a package a root application installs from the test mirror\n',
     );
-    writeFileSync(join(root, 'DEBIAN/postinst'), '#!/bin/sh\nset -e\nmkdir -p /var/lib/ucloud-hello\necho installed > /var/lib/ucloud-hello/state\nchown -R 11042:11042 /var/lib/ucloud-hello\n');
+    writeFileSync(
+      join(root, 'DEBIAN/postinst'),
+      '#!/bin/sh\nset -e\nmkdir -p /var/lib/ucloud-hello\necho installed > /var/lib/ucloud-hello/state\nchown -R 11042:11042 /var/lib/ucloud-hello\n',
+    );
     writeFileSync(join(root, 'usr/bin/ucloud-hello'), '#!/bin/sh\necho hello from a package\n');
     chmodSync(join(root, 'DEBIAN/postinst'), 0o755);
     chmodSync(join(root, 'usr/bin/ucloud-hello'), 0o755);
@@ -52,7 +55,13 @@ printf 'run %s\\n' "$(ucloud-hello 2>/dev/null || echo none)"
 printf 'owner %s\\n' "$(stat -c %u:%g /var/lib/ucloud-hello/state 2>/dev/null || echo none)"
 printf 'capeff %s\\n' "$(grep CapEff /proc/self/status | tr -d '\\t' | cut -d: -f2)"`;
 
-const lines = (text: string) => Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+const lines = (text: string) =>
+  Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+  );
 
 describeOnRealNodes('security: root applications on a real node', () => {
   let deb = '';
@@ -67,7 +76,11 @@ describeOnRealNodes('security: root applications on a real node', () => {
   }
 
   async function install(stack: TestStack, id: string, mirrorId: string, runAsRoot: boolean): Promise<Record<string, string>> {
-    const job = await runShellJob(stack, id, thenWait(INSTALL), { image: IMAGES.root, runAsRoot, resources: [{ type: 'peer', hostname: 'mirror', jobId: mirrorId }] });
+    const job = await runShellJob(stack, id, thenWait(INSTALL), {
+      image: IMAGES.root,
+      runAsRoot,
+      resources: [{ type: 'peer', hostname: 'mirror', jobId: mirrorId }],
+    });
     const [out] = await job.output(120_000);
     await job.finish();
     return lines(out!);

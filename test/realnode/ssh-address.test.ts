@@ -40,11 +40,13 @@ describeOnRealNodes('the SSH address on a real node', () => {
 
   it('the SSH status text carries a port that a client on the host reaches', async () => {
     const id = '92001';
-    stack.core.setSshKeys(id, [{ id: 'k', owner: 'user', createdAt: 0, fingerprint: 'fp', specification: { title: 'k', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA user@host' } }]);
+    stack.core.setSshKeys(id, [
+      { id: 'k', owner: 'user', createdAt: 0, fingerprint: 'fp', specification: { title: 'k', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA user@host' } },
+    ]);
     const script = thenWait(`nc -ll -p ${CONTAINER_PORT} -e echo ${BANNER} &
 echo "public ssh: $UCLOUD_PUBLIC_SSH"
 cat /etc/ucloud/ssh/authorized_keys.ucloud`);
-    const job = shellJob(id, script) as any;  
+    const job = shellJob(id, script) as any;
     job.specification.sshEnabled = true;
     job.status.resolvedApplication.invocation.ssh = { mode: 'OPTIONAL' };
     expect((await createJobs(stack, job)).status).toBe(200);

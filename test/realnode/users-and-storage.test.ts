@@ -13,7 +13,13 @@ import { describeOnRealNodes, IMAGES, runShellJob, startRealStack, thenWait } fr
 
 const WHO = `printf 'id %s:%s\\n' "$(id -u)" "$(id -g)"; echo hi > /work/hello && printf 'work %s\\n' "$(cat /work/hello)"`;
 
-const lines = (text: string) => Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+const lines = (text: string) =>
+  Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+  );
 
 describeOnRealNodes('users and storage on a real node', () => {
   describe('images and /work on an emptyDir', () => {
@@ -27,12 +33,16 @@ describeOnRealNodes('users and storage on a real node', () => {
       ['root', IMAGES.root, '90401'],
       ['numeric non-root (1000)', IMAGES.shell, '90402'],
       ["UCloud's 11042", IMAGES.ucloud, '90403'],
-    ])('an image whose user is %s starts and runs as 11042, with /work writable', async (_user, image, id) => {
-      const job = await runShellJob(stack, id, thenWait(WHO), { image });
-      const [out] = await job.output();
-      expect(lines(out!)).toEqual({ id: '11042:11042', work: 'hi' });
-      await job.finish();
-    }, 150_000);
+    ])(
+      'an image whose user is %s starts and runs as 11042, with /work writable',
+      async (_user, image, id) => {
+        const job = await runShellJob(stack, id, thenWait(WHO), { image });
+        const [out] = await job.output();
+        expect(lines(out!)).toEqual({ id: '11042:11042', work: 'hi' });
+        await job.finish();
+      },
+      150_000,
+    );
 
     it('an application that asks for root runs as root', async () => {
       const job = await runShellJob(stack, '90404', thenWait(WHO), { image: IMAGES.root, runAsRoot: true });

@@ -20,7 +20,8 @@ export class ExecStandIn {
   readonly calls: ExecCall[] = [];
   private readonly wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (protocols) => (protocols.has('v5.channel.k8s.io') ? 'v5.channel.k8s.io' : protocols.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false),
+    handleProtocols: (protocols) =>
+      protocols.has('v5.channel.k8s.io') ? 'v5.channel.k8s.io' : protocols.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false,
   });
 
   private constructor(private readonly http: LoopbackServer) {

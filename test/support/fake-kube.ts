@@ -298,7 +298,11 @@ export class FakeKube implements KubePort {
     if (!namespace) throw new KubeError(400, 'BadRequest', `${kind}: namespace is required`);
     if (!name) throw new KubeError(422, 'Invalid', `${kind}: metadata.name is required`);
     if (o.metadata?.namespace && o.metadata.namespace !== namespace) {
-      throw new KubeError(400, 'BadRequest', `the namespace of the object (${o.metadata.namespace}) does not match the namespace on the request (${namespace})`);
+      throw new KubeError(
+        400,
+        'BadRequest',
+        `the namespace of the object (${o.metadata.namespace}) does not match the namespace on the request (${namespace})`,
+      );
     }
     const key = this.key(kind, namespace, name);
     const existing = this.store.get(key);

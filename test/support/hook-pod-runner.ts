@@ -74,7 +74,11 @@ export async function runPodLocally(kc: KubeConfig, namespace: string, name: str
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: root };
     for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = local(e.value);
     const main = await builtEntrypoint();
-    const child = spawn(process.execPath, [main, ...(container.command ?? []), ...(container.args ?? [])], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, ...(container.command ?? []), ...(container.args ?? [])], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (b: Buffer) => (output += b.toString('utf8')));
     child.stderr.on('data', (b: Buffer) => (output += b.toString('utf8')));

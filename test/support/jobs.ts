@@ -26,20 +26,28 @@ export function cr(stack: TestStack, id: string): Promise<UCloudJob | undefined>
 
 /** Waits until the CR satisfies `pred` and returns it. */
 export function crWhen(stack: TestStack, id: string, pred: (j: UCloudJob) => boolean, what: string, timeoutMs = 60_000): Promise<UCloudJob> {
-  return eventually(async () => {
-    const j = await cr(stack, id);
-    return j && pred(j) ? j : undefined;
-  }, what, timeoutMs);
+  return eventually(
+    async () => {
+      const j = await cr(stack, id);
+      return j && pred(j) ? j : undefined;
+    },
+    what,
+    timeoutMs,
+  );
 }
 
 /** Pods of a job by rank, once all `replicas` are Running. */
 export async function runningPods(stack: TestStack, id: string, replicas: number, timeoutMs = 60_000) {
   const name = jobResourceName(id);
-  return eventually(async () => {
-    const pods = (await stack.ns.kube.pods.list(stack.ns.name, `ucloud.dk/job=${name}`)).items;
-    if (pods.length !== replicas || !pods.every((p) => p.status?.phase === 'Running')) return undefined;
-    return [...pods].sort((a, b) => Number(a.metadata?.labels?.['ucloud.dk/rank']) - Number(b.metadata?.labels?.['ucloud.dk/rank']));
-  }, `${replicas} running pod(s) of job ${id}`, timeoutMs);
+  return eventually(
+    async () => {
+      const pods = (await stack.ns.kube.pods.list(stack.ns.name, `ucloud.dk/job=${name}`)).items;
+      if (pods.length !== replicas || !pods.every((p) => p.status?.phase === 'Running')) return undefined;
+      return [...pods].sort((a, b) => Number(a.metadata?.labels?.['ucloud.dk/rank']) - Number(b.metadata?.labels?.['ucloud.dk/rank']));
+    },
+    `${replicas} running pod(s) of job ${id}`,
+    timeoutMs,
+  );
 }
 
 /** Waits until no object of the job's pods is left. */
@@ -79,5 +87,8 @@ export async function boundSharedClaim(kc: KubeConfig, namespace: string, claim:
 }
 
 export async function deletePersistentVolume(kc: KubeConfig, namespace: string, claim: string): Promise<void> {
-  await kc.makeApiClient(CoreV1Api).deletePersistentVolume({ name: `${namespace}-${claim}` }).catch(() => undefined);
+  await kc
+    .makeApiClient(CoreV1Api)
+    .deletePersistentVolume({ name: `${namespace}-${claim}` })
+    .catch(() => undefined);
 }

@@ -8,7 +8,12 @@ import { eventually } from './harness.js';
 
 /** Creates the PV (named `<namespace>-<claim>`, over `dir` or a fresh test directory) and the bound
  *  claim; returns the host directory. Delete the PV afterwards (it is cluster-scoped). */
-export async function localClaim(kc: KubeConfig, namespace: string, claim: string, dir = resolve(CLUSTER_DIR, 'test-volumes', `${namespace}-${claim}`)): Promise<string> {
+export async function localClaim(
+  kc: KubeConfig,
+  namespace: string,
+  claim: string,
+  dir = resolve(CLUSTER_DIR, 'test-volumes', `${namespace}-${claim}`),
+): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);
   mkdirSync(dir, { recursive: true });
   await core.createPersistentVolume({
@@ -27,7 +32,10 @@ export async function localClaim(kc: KubeConfig, namespace: string, claim: strin
   });
   await core.createNamespacedPersistentVolumeClaim({
     namespace,
-    body: { metadata: { name: claim }, spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: `${namespace}-${claim}`, resources: { requests: { storage: '1Gi' } } } },
+    body: {
+      metadata: { name: claim },
+      spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: `${namespace}-${claim}`, resources: { requests: { storage: '1Gi' } } },
+    },
   });
   await eventually(async () => (await core.readNamespacedPersistentVolumeClaim({ name: claim, namespace })).status?.phase === 'Bound', `claim ${claim} bound`);
   return dir;

@@ -20,7 +20,27 @@ export interface LoopbackApiserver {
 
 export async function startLoopbackApiserver(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LoopbackApiserver> {
   const dir = mkdtempSync(join(tmpdir(), 'loopback-apiserver-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const cert = readFileSync(join(dir, 'cert.pem'));
   const server = await new LoopbackServer(createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, handler), 'secureConnection').listen();
   rmSync(dir, { recursive: true, force: true });

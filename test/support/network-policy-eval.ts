@@ -53,7 +53,13 @@ export function podEndpoint(pod: V1Pod): PodEndpoint {
   const name = pod.metadata?.name;
   const namespace = pod.metadata?.namespace;
   if (!name || !namespace) throw new Error('a pod endpoint needs metadata.name and metadata.namespace');
-  return { kind: 'pod', name: `${namespace}/${name}`, namespace, labels: { ...(pod.metadata?.labels ?? {}) }, ...(pod.status?.podIP ? { ip: pod.status.podIP } : {}) };
+  return {
+    kind: 'pod',
+    name: `${namespace}/${name}`,
+    namespace,
+    labels: { ...(pod.metadata?.labels ?? {}) },
+    ...(pod.status?.podIP ? { ip: pod.status.podIP } : {}),
+  };
 }
 
 export function clusterView(policies: readonly V1NetworkPolicy[], namespaces: readonly V1Namespace[]): ClusterView {

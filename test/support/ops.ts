@@ -285,9 +285,7 @@ export function parsePrometheus(text: string): Sample[] {
 
 /** Sum of the samples of `name` whose labels include `labels` (0 when none match). */
 export function metric(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
+  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
 }
 
 /** Whether any sample of `name` (with these labels) exists at all. */

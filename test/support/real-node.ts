@@ -84,7 +84,7 @@ export interface ShellJobOptions {
 
 /** A UCloud job request running `sh -c script` on the real-node product. */
 export function shellJob(id: string, script: string, opts: ShellJobOptions = {}): Record<string, unknown> {
-  const job = batchJob(id, { replicas: opts.replicas, timeAllocationSeconds: opts.timeAllocationSeconds ?? 600, resources: opts.resources }) as any;  
+  const job = batchJob(id, { replicas: opts.replicas, timeAllocationSeconds: opts.timeAllocationSeconds ?? 600, resources: opts.resources }) as any;
   job.specification.product = { id: REAL_PRODUCT, category: REAL_CATEGORY, provider: 'example' };
   job.specification.parameters = {};
   Object.assign(job.status.resolvedProduct, { name: REAL_PRODUCT, category: { name: REAL_CATEGORY, provider: 'example' }, cpu: 1, memoryInGigs: 1 });
@@ -177,10 +177,14 @@ export async function controlPodOutput(stack: TestStack, script: string, name = 
       },
     },
   });
-  return eventually(async () => {
-    const text = await core.readNamespacedPodLog({ name, namespace: stack.ns.name }).catch(() => '');
-    return text.includes(`${END}\n`) ? text.slice(0, text.indexOf(END)) : undefined;
-  }, `the ${name} pod to finish`, 90_000);
+  return eventually(
+    async () => {
+      const text = await core.readNamespacedPodLog({ name, namespace: stack.ns.name }).catch(() => '');
+      return text.includes(`${END}\n`) ? text.slice(0, text.indexOf(END)) : undefined;
+    },
+    `the ${name} pod to finish`,
+    90_000,
+  );
 }
 
 /** What a failed wait should show: the job's state, each rank's pod status and log tail. */
@@ -191,8 +195,12 @@ export async function describeJob(stack: TestStack, id: string, replicas: number
   const out = [`job ${id}: ${JSON.stringify(job?.status ?? null).slice(0, 600)}`];
   for (let r = 0; r < replicas; r++) {
     const pod = await core.readNamespacedPod({ name: podName(name, r), namespace: stack.ns.name }).catch(() => undefined);
-    out.push(`rank ${r}: ${pod ? JSON.stringify({ phase: pod.status?.phase, node: pod.spec?.nodeName, conditions: pod.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason ?? ''} ${c.message ?? ''}`), containers: pod.status?.containerStatuses?.map((c) => c.state) }) : 'no pod'}`);
-    const log = await core.readNamespacedPodLog({ name: podName(name, r), namespace: stack.ns.name, container: 'user-job', tailLines: 10 }).catch((e: Error) => `(no log: ${e.message.slice(0, 200)})`);
+    out.push(
+      `rank ${r}: ${pod ? JSON.stringify({ phase: pod.status?.phase, node: pod.spec?.nodeName, conditions: pod.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason ?? ''} ${c.message ?? ''}`), containers: pod.status?.containerStatuses?.map((c) => c.state) }) : 'no pod'}`,
+    );
+    const log = await core
+      .readNamespacedPodLog({ name: podName(name, r), namespace: stack.ns.name, container: 'user-job', tailLines: 10 })
+      .catch((e: Error) => `(no log: ${e.message.slice(0, 200)})`);
     out.push(`rank ${r} log: ${log}`);
   }
   const events = await core.listNamespacedEvent({ namespace: stack.ns.name }).catch(() => undefined);
@@ -207,13 +215,17 @@ export const SHELL_CALL = 'jobs.compute.example.shell.open';
  * A running job that sleeps, a SHELL session on its rank 0 (UCloud/Core's interactiveSession) and
  * a browser's terminal socket, initialised with `cols` x `rows`: the terminal's output is stream `s`.
  */
-export async function openRealTerminal(stack: TestStack, id: string, size: { cols: number; rows: number }): Promise<{ job: RunningShellJob; term: FrameClient }> {
+export async function openRealTerminal(
+  stack: TestStack,
+  id: string,
+  size: { cols: number; rows: number },
+): Promise<{ job: RunningShellJob; term: FrameClient }> {
   const job = await runShellJob(stack, id, 'exec sleep 3600');
   await runningPods(stack, id, 1, 90_000);
   await crWhen(stack, id, (j) => j.status?.state === 'RUNNING', 'RUNNING');
   const opened = (await providerCall(stack, '/interactiveSession', {
     items: [{ job: { id, owner: { createdBy: 'user', project: null } }, rank: 0, sessionType: 'SHELL', target: null }],
-  })) as { status: number; body: any };  
+  })) as { status: number; body: any };
   if (opened.status !== 200) throw new Error(`interactiveSession: ${opened.status} ${JSON.stringify(opened.body)}`);
   const term = await FrameClient.connect(`${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/example/websocket`);
   term.send({ call: SHELL_CALL, streamId: 's', payload: { type: 'initialize', sessionIdentifier: opened.body.responses[0].sessionIdentifier, ...size } });

@@ -303,12 +303,7 @@ export class UCloudCoreEmulator {
     if (alg === 'none') {
       return new UnsecuredJWT(payload).setIssuer(iss).setSubject(sub).setIssuedAt(iat).setExpirationTime(exp).encode();
     }
-    const jwt = new SignJWT(payload)
-      .setProtectedHeader({ alg, typ: 'JWT' })
-      .setIssuer(iss)
-      .setSubject(sub)
-      .setIssuedAt(iat)
-      .setExpirationTime(exp);
+    const jwt = new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT' }).setIssuer(iss).setSubject(sub).setIssuedAt(iat).setExpirationTime(exp);
     if (alg.startsWith('HS')) return jwt.sign(new TextEncoder().encode(this.spkiPem));
     return jwt.sign(alg === 'RS256' ? this.keys.privateKey : await this.keyFor(alg));
   }
@@ -389,7 +384,8 @@ export class UCloudCoreEmulator {
       // Not JSON: hand back the text so the test can show what came back.
     }
     for (const id of creating) {
-      if (res.ok) this.jobs.get(id)!.confirmed = true; // ResourceConfirm
+      if (res.ok)
+        this.jobs.get(id)!.confirmed = true; // ResourceConfirm
       else this.forgetJob(id, `create answered ${res.status}`);
     }
     return { status: res.status, body: parsed as T };
@@ -448,11 +444,7 @@ export class UCloudCoreEmulator {
    * exactly one frame (`init`, streamId "ignored", the job), then only reading. core2 never sends
    * a cancel; it closes the socket when the user goes away. `close()` does that.
    */
-  async followAsCore(
-    providerBaseUrl: string,
-    job: unknown,
-    username = 'user',
-  ): Promise<{ frames: unknown[]; closed: Promise<void>; close(): void }> {
+  async followAsCore(providerBaseUrl: string, job: unknown, username = 'user'): Promise<{ frames: unknown[]; closed: Promise<void>; close(): void }> {
     const url = `${providerBaseUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}/ucloud/jobs.provider.${this.providerId}/websocket?usernameHint=${Buffer.from(username).toString('base64url')}`;
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${await this.signCoreToken()}` } });
     const frames: unknown[] = [];
@@ -469,7 +461,9 @@ export class UCloudCoreEmulator {
       ws.once('error', reject);
     });
     // rpc.WSRequestMessage as Go marshals it: bearer "" and project null are sent too.
-    ws.send(JSON.stringify({ call: `jobs.provider.${this.providerId}.follow`, streamId: 'ignored', payload: { type: 'init', job }, bearer: '', project: null }));
+    ws.send(
+      JSON.stringify({ call: `jobs.provider.${this.providerId}.follow`, streamId: 'ignored', payload: { type: 'init', job }, bearer: '', project: null }),
+    );
     return { frames, closed, close: () => ws.close() };
   }
 
@@ -652,7 +646,10 @@ export class UCloudCoreEmulator {
       case 'update': {
         const items = parseOr400(UpdateRequest, body).items ?? [];
         // Record what was sent, not the parsed copy, so tests compare exactly what went out.
-        const raw = ((body as { items?: Array<{ id: string; update: JobUpdate }> | null }).items ?? []).map((it) => ({ id: it.id ?? '', update: it.update ?? {} }));
+        const raw = ((body as { items?: Array<{ id: string; update: JobUpdate }> | null }).items ?? []).map((it) => ({
+          id: it.id ?? '',
+          update: it.update ?? {},
+        }));
         // JobsControlAddUpdate (core2/pkg/orchestrator/job.go): every id is validated first
         // (ResourceValidateProviderBatch, resources.go); one unknown id refuses the whole batch
         // with 404 and nothing of it is applied.

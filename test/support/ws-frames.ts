@@ -6,7 +6,7 @@ export interface Frame {
   type?: string;
   status?: number;
   streamId?: string;
-  payload?: any;  
+  payload?: any;
   [k: string]: unknown;
 }
 
@@ -15,7 +15,10 @@ export class FrameClient {
   readonly upgradeHeaders: Record<string, string | string[] | undefined>;
   closed = false;
 
-  private constructor(readonly ws: WebSocket, headers: Record<string, string | string[] | undefined>) {
+  private constructor(
+    readonly ws: WebSocket,
+    headers: Record<string, string | string[] | undefined>,
+  ) {
     this.upgradeHeaders = headers;
     ws.on('message', (data) => this.frames.push(JSON.parse(data.toString('utf8')) as Frame));
     ws.on('close', () => (this.closed = true));

@@ -82,16 +82,16 @@ const charge = (id: string, periods = 1): ChargeItem => ({ id, chargeId: `${id}-
 
 async function counter(metrics: OperatorMetrics, labels: Record<string, string>): Promise<number> {
   const { values } = await metrics.controlCalls.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val))
-    .reduce((s, v) => s + v.value, 0);
+  return values.filter((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val)).reduce((s, v) => s + v.value, 0);
 }
 
 describe('JobsControlClient: access token', () => {
   it('refreshes on the first call and sends the token as a bearer', async () => {
     const tok = await accessToken();
     const scope = refreshOnce(tok);
-    nock(CORE, bearer(tok)).post('/api/jobs/control/update', { items: [running('1')] }).reply(200, {});
+    nock(CORE, bearer(tok))
+      .post('/api/jobs/control/update', { items: [running('1')] })
+      .reply(200, {});
     const { client, metrics } = makeClient();
     await client.update([running('1')]);
     expect(scope.isDone()).toBe(true);
@@ -253,7 +253,9 @@ describe('JobsControlClient: batching', () => {
   it('checkCredits uses its own endpoint', async () => {
     const tok = await accessToken();
     refreshOnce(tok);
-    nock(CORE).post('/api/jobs/control/checkCredits').reply(200, { insufficientFunds: [{ id: 'x' }], duplicateCharges: [] });
+    nock(CORE)
+      .post('/api/jobs/control/checkCredits')
+      .reply(200, { insufficientFunds: [{ id: 'x' }], duplicateCharges: [] });
     await expect(makeClient().client.checkCredits([charge('x')])).resolves.toEqual({
       insufficientFunds: [{ id: 'x' }],
       duplicateCharges: [],
@@ -335,7 +337,9 @@ describe('JobsControlClient: retries', () => {
     const tok = await accessToken();
     refreshOnce(tok);
     nock(CORE).post('/api/jobs/control/update').reply(404, 'not here');
-    const err = (await makeClient().client.update([running('1')]).catch((e: unknown) => e)) as ControlApiError;
+    const err = (await makeClient()
+      .client.update([running('1')])
+      .catch((e: unknown) => e)) as ControlApiError;
     expect(err).toMatchObject({ status: 404, errorCode: undefined, retryable: false });
     expect(err.why.length).toBeGreaterThan(0);
   });
@@ -434,8 +438,13 @@ describe('JobsControlClient: browseSshKeys', () => {
   it('stops on a cursor that does not advance', async () => {
     const tok = await accessToken();
     refreshOnce(tok);
-    nock(CORE).post('/api/jobs/control/browseSshKeys').times(2).reply(200, { items: [key(1)], itemsPerPage: 250, next: 'same' });
-    const err = await makeClient().client.browseSshKeys('j').catch((e: unknown) => e);
+    nock(CORE)
+      .post('/api/jobs/control/browseSshKeys')
+      .times(2)
+      .reply(200, { items: [key(1)], itemsPerPage: 250, next: 'same' });
+    const err = await makeClient()
+      .client.browseSshKeys('j')
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'invalid_response' });
   });
 });
@@ -496,7 +505,11 @@ function core2(known: Set<string>, opts: { namesId?: boolean } = {}) {
       const items = (body as { items: JobUpdateItem[] }).items;
       const bad = items.find((it) => !known.has(it.id));
       calls.push({ call: 'update', ids: items.map((i) => i.id), status: bad ? 404 : 200 });
-      if (bad) return [404, { statusCode: 404, why: opts.namesId === false ? 'Not found' : `Not found or permission denied (${bad.id})`, errorCode: '', detailedCode: 0 }];
+      if (bad)
+        return [
+          404,
+          { statusCode: 404, why: opts.namesId === false ? 'Not found' : `Not found or permission denied (${bad.id})`, errorCode: '', detailedCode: 0 },
+        ];
       applied.push(...items);
       return [200, {}];
     })
@@ -598,7 +611,9 @@ describe('JobsControlClient: rejected batches', () => {
     refreshOnce(await accessToken());
     nock(CORE).post('/api/jobs/control/update').reply(404, { why: 'Not found' });
     nock(CORE).post('/api/jobs/control/update').times(4).reply(503, { why: 'down' });
-    const err = await makeClient().client.deliverUpdates([running('1'), running('2')]).catch((e: unknown) => e);
+    const err = await makeClient()
+      .client.deliverUpdates([running('1'), running('2')])
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'transient', retryable: true, status: 503 });
   });
 
@@ -619,12 +634,27 @@ describe('JobsControlClient: resources Core knows and the Job does not carry', (
   // as IM2 looks up a drive to name its mount (shared/mount_paths.go) and a license's product for
   // its server string (controller/license_database.go). A resource Core refuses (403/404) is none.
   it.each([
-    ['driveTitle', '/api/files/collections/control/retrieve', { specification: { title: 'Home', product: { id: 'p', category: 'c', provider: 'example' } } }, 'Home', 404],
-    ['licenseProduct', '/api/licenses/control/retrieve', { specification: { product: { id: 'matlab', category: 'm', provider: 'example' }, labels: {} } }, 'matlab', 403],
+    [
+      'driveTitle',
+      '/api/files/collections/control/retrieve',
+      { specification: { title: 'Home', product: { id: 'p', category: 'c', provider: 'example' } } },
+      'Home',
+      404,
+    ],
+    [
+      'licenseProduct',
+      '/api/licenses/control/retrieve',
+      { specification: { product: { id: 'matlab', category: 'm', provider: 'example' }, labels: {} } },
+      'matlab',
+      403,
+    ],
   ] as const)('%s reads the field from %s, and nothing for a refused id', async (method, path, found, expected, refusedWith) => {
     const tok = await accessToken();
     refreshOnce(tok);
-    nock(CORE, bearer(tok)).get(path).query({ id: '4711' }).reply(200, { id: '4711', ...found });
+    nock(CORE, bearer(tok))
+      .get(path)
+      .query({ id: '4711' })
+      .reply(200, { id: '4711', ...found });
     nock(CORE, bearer(tok)).get(path).query({ id: '99' }).reply(refusedWith, { why: 'Not found', errorCode: 'NOT_FOUND' });
     const { client } = makeClient();
     expect(await client[method]('4711')).toBe(expected);

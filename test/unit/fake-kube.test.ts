@@ -129,7 +129,14 @@ describe('FakeKube', () => {
     await expect(kube.ucloudJobs.get(NS, 'j-1')).rejects.toMatchObject({ code: 0 });
     await expect(kube.pods.get(NS, 'x')).rejects.toMatchObject({ code: 0 });
     expect(await kube.ucloudJobs.get(NS, 'j-1')).toBeDefined();
-    await kube.recordEvent({ namespace: NS, regarding: { apiVersion: API_VERSION, kind: KIND, name: 'j-1', namespace: NS }, type: 'Normal', reason: 'R', action: 'A', note: 'n' });
+    await kube.recordEvent({
+      namespace: NS,
+      regarding: { apiVersion: API_VERSION, kind: KIND, name: 'j-1', namespace: NS },
+      type: 'Normal',
+      reason: 'R',
+      action: 'A',
+      note: 'n',
+    });
     expect(kube.events).toHaveLength(1);
     expect(kube.calls.map((c) => `${c.kind}.${c.op}`)).toEqual([
       'UCloudJob.create',

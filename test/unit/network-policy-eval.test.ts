@@ -109,8 +109,15 @@ const cases: Case[] = [
   ['OR peers: a client pod of the policy namespace', view(orPeers), client, db, tcp(80), true],
   ['OR peers: a podSelector alone does not reach into other namespaces', view(orPeers), pod('kube-system', 'client', { role: 'client' }), db, tcp(80), false],
   ['OR peers: a frontend pod of the policy namespace', view(orPeers), frontend, db, tcp(80), false],
-  ['a connection needs the sender\'s egress too', view(orPeers, denyAllEgress), client, db, tcp(80), false],
-  ['policies add up: an allow-all ingress outweighs an empty ingress list', view(allowAllIngress, np('prod', 'db-in', { podSelector: { matchLabels: { role: 'db' } }, policyTypes: ['Ingress'], ingress: [] })), client, db, tcp(80), true],
+  ["a connection needs the sender's egress too", view(orPeers, denyAllEgress), client, db, tcp(80), false],
+  [
+    'policies add up: an allow-all ingress outweighs an empty ingress list',
+    view(allowAllIngress, np('prod', 'db-in', { podSelector: { matchLabels: { role: 'db' } }, policyTypes: ['Ingress'], ingress: [] })),
+    client,
+    db,
+    tcp(80),
+    true,
+  ],
 ];
 
 describe('the NetworkPolicy evaluator', () => {
@@ -118,11 +125,14 @@ describe('the NetworkPolicy evaluator', () => {
     expect(connectionAllowed(v, src, dst, traffic)).toBe(expected);
   });
 
-  it('an empty ingress list of the only policy selecting a pod denies; another policy\'s rule admits', () => {
+  it("an empty ingress list of the only policy selecting a pod denies; another policy's rule admits", () => {
     const deny = np('prod', 'db-in', { podSelector: { matchLabels: { role: 'db' } }, policyTypes: ['Ingress'], ingress: [] });
     expect(ingressAllows(view(deny), db, client, tcp(80))).toBe(false);
     expect(ingressAllows(view(deny), client, db, tcp(80))).toBe(true); // client is not selected
-    const admitClients = np('prod', 'clients', { podSelector: { matchLabels: { role: 'db' } }, ingress: [{ _from: [{ podSelector: { matchLabels: { role: 'client' } } }] }] });
+    const admitClients = np('prod', 'clients', {
+      podSelector: { matchLabels: { role: 'db' } },
+      ingress: [{ _from: [{ podSelector: { matchLabels: { role: 'client' } } }] }],
+    });
     expect(ingressAllows(view(deny, admitClients), db, client, tcp(80))).toBe(true);
     expect(ingressAllows(view(deny, admitClients), db, frontend, tcp(80))).toBe(false);
   });
@@ -161,7 +171,9 @@ describe('the NetworkPolicy evaluator', () => {
     expect(ingressAllows(view(ports), db, client, tcp(8011))).toBe(false);
     expect(ingressAllows(view(ports), db, client, udp(1))).toBe(true);
     expect(ingressAllows(view(ports), db, client, { protocol: 'SCTP', port: 8000 })).toBe(false);
-    expect(() => ingressAllows(view(np('prod', 'p', { podSelector: {}, ingress: [{ ports: [{ port: 'http' }] }] })), db, client, tcp(80))).toThrow(/named ports/);
+    expect(() => ingressAllows(view(np('prod', 'p', { podSelector: {}, ingress: [{ ports: [{ port: 'http' }] }] })), db, client, tcp(80))).toThrow(
+      /named ports/,
+    );
   });
 
   it('label selectors: matchLabels AND matchExpressions In / NotIn / Exists / DoesNotExist', () => {

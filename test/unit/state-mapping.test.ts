@@ -53,7 +53,14 @@ const evicted = (r: number) =>
 const disrupted = (r: number, reason: string, message: string, o: PodOpts = {}) =>
   pod(r, { phase: 'Failed', nodeName: 'n1', state: terminated(137), conditions: [{ type: 'DisruptionTarget', status: 'True', reason, message }], ...o });
 
-type Row = [name: string, rules: FailureRule[], replicas: number, pods: V1Pod[], expected: Omit<MappedPods, 'perRank'> & { perRank?: RankStatus[] }, missing?: Record<number, Date>];
+type Row = [
+  name: string,
+  rules: FailureRule[],
+  replicas: number,
+  pods: V1Pod[],
+  expected: Omit<MappedPods, 'perRank'> & { perRank?: RankStatus[] },
+  missing?: Record<number, Date>,
+];
 const BOTH: FailureRule[] = ['exit-code', 'scheduler-only'];
 const EXIT: FailureRule[] = ['exit-code'];
 const SCHED: FailureRule[] = ['scheduler-only'];
@@ -62,8 +69,26 @@ const fail = (message: string, runningRanks = 0, finished = false) => ({ state: 
 
 const rows: Row[] = [
   // --- waiting: IN_QUEUE until every rank runs -------------------------------------------------
-  ['no pods yet', BOTH, 2, [], { ...q('0/2 ranks running; ranks 0-1: no pod'), perRank: [{ rank: 0, phase: 'Missing', reason: 'no pod' }, { rank: 1, phase: 'Missing', reason: 'no pod' }] }],
-  ['a rank waiting for the scheduler', BOTH, 1, [waitingToSchedule(0)], { ...q('0/1 ranks running; rank 0: waiting to be scheduled'), perRank: [{ rank: 0, phase: 'Pending', reason: 'waiting to be scheduled' }] }],
+  [
+    'no pods yet',
+    BOTH,
+    2,
+    [],
+    {
+      ...q('0/2 ranks running; ranks 0-1: no pod'),
+      perRank: [
+        { rank: 0, phase: 'Missing', reason: 'no pod' },
+        { rank: 1, phase: 'Missing', reason: 'no pod' },
+      ],
+    },
+  ],
+  [
+    'a rank waiting for the scheduler',
+    BOTH,
+    1,
+    [waitingToSchedule(0)],
+    { ...q('0/1 ranks running; rank 0: waiting to be scheduled'), perRank: [{ rank: 0, phase: 'Pending', reason: 'waiting to be scheduled' }] },
+  ],
   [
     'unschedulable ranks, grouped',
     BOTH,
@@ -77,7 +102,10 @@ const rows: Row[] = [
     BOTH,
     1,
     [waiting(0, 'ImagePullBackOff', 'Back-off pulling image "acme/nope:1"')],
-    { ...q('0/1 ranks running; rank 0: ImagePullBackOff: Back-off pulling image "acme/nope:1"'), perRank: [{ rank: 0, phase: 'Pending', reason: 'ImagePullBackOff: Back-off pulling image "acme/nope:1"' }] },
+    {
+      ...q('0/1 ranks running; rank 0: ImagePullBackOff: Back-off pulling image "acme/nope:1"'),
+      perRank: [{ rank: 0, phase: 'Pending', reason: 'ImagePullBackOff: Back-off pulling image "acme/nope:1"' }],
+    },
   ],
   ['an image pull error', BOTH, 1, [waiting(0, 'ErrImagePull', 'not found')], q('0/1 ranks running; rank 0: ErrImagePull: not found')],
   ['a scheduled pod without container status', BOTH, 1, [starting(0)], q('0/1 ranks running; rank 0: starting')],
@@ -88,12 +116,30 @@ const rows: Row[] = [
     BOTH,
     2,
     [running(0), running(1, { deleting: true })],
-    { ...q('1/2 ranks running; rank 1: pod is being deleted', 1), perRank: [{ rank: 0, phase: 'Running' }, { rank: 1, phase: 'Missing', reason: 'pod is being deleted' }] },
+    {
+      ...q('1/2 ranks running; rank 1: pod is being deleted', 1),
+      perRank: [
+        { rank: 0, phase: 'Running' },
+        { rank: 1, phase: 'Missing', reason: 'pod is being deleted' },
+      ],
+    },
   ],
-  ['a rank done before another started', BOTH, 2, [succeeded(0), waiting(1, 'ContainerCreating')], q('0/2 ranks running; rank 0: exited with code 0; rank 1: ContainerCreating')],
+  [
+    'a rank done before another started',
+    BOTH,
+    2,
+    [succeeded(0), waiting(1, 'ContainerCreating')],
+    q('0/2 ranks running; rank 0: exited with code 0; rank 1: ContainerCreating'),
+  ],
 
   // --- running ---------------------------------------------------------------------------------
-  ['every rank running', BOTH, 3, [running(2), running(0), running(1)], { state: 'RUNNING', message: 'The job is running', runningRanks: 3, allRunning: true, finished: false }],
+  [
+    'every rank running',
+    BOTH,
+    3,
+    [running(2), running(0), running(1)],
+    { state: 'RUNNING', message: 'The job is running', runningRanks: 3, allRunning: true, finished: false },
+  ],
   [
     'a finished rank among running ones',
     BOTH,
@@ -105,7 +151,10 @@ const rows: Row[] = [
       runningRanks: 1,
       allRunning: false,
       finished: false,
-      perRank: [{ rank: 0, phase: 'Succeeded', reason: 'exited with code 0', exitCode: 0 }, { rank: 1, phase: 'Running' }],
+      perRank: [
+        { rank: 0, phase: 'Succeeded', reason: 'exited with code 0', exitCode: 0 },
+        { rank: 1, phase: 'Running' },
+      ],
     },
   ],
   [
@@ -123,11 +172,41 @@ const rows: Row[] = [
   ],
 
   // --- success ---------------------------------------------------------------------------------
-  ['every rank exited 0', BOTH, 2, [succeeded(0), succeeded(1)], { state: 'SUCCESS', message: 'The job finished: all 2 ranks exited with code 0', runningRanks: 0, allRunning: false, finished: true }],
-  ['the only rank exited 0', BOTH, 1, [succeeded(0)], { state: 'SUCCESS', message: 'The job finished: its rank exited with code 0', runningRanks: 0, allRunning: false, finished: true }],
-  ['a clean exit stands while the pod is deleted', BOTH, 1, [succeeded(0, { deleting: true })], { state: 'SUCCESS', message: 'The job finished: its rank exited with code 0', runningRanks: 0, allRunning: false, finished: true }],
-  ['a non-zero exit, legacy rule', SCHED, 2, [succeeded(0), exited(1, 3)], { state: 'SUCCESS', message: 'The job finished; rank 1 exited with code 3', runningRanks: 0, allRunning: false, finished: true }],
-  ['an OOM kill, legacy rule', SCHED, 1, [oom(0)], { state: 'SUCCESS', message: 'The job finished; rank 0 was OOM killed', runningRanks: 0, allRunning: false, finished: true }],
+  [
+    'every rank exited 0',
+    BOTH,
+    2,
+    [succeeded(0), succeeded(1)],
+    { state: 'SUCCESS', message: 'The job finished: all 2 ranks exited with code 0', runningRanks: 0, allRunning: false, finished: true },
+  ],
+  [
+    'the only rank exited 0',
+    BOTH,
+    1,
+    [succeeded(0)],
+    { state: 'SUCCESS', message: 'The job finished: its rank exited with code 0', runningRanks: 0, allRunning: false, finished: true },
+  ],
+  [
+    'a clean exit stands while the pod is deleted',
+    BOTH,
+    1,
+    [succeeded(0, { deleting: true })],
+    { state: 'SUCCESS', message: 'The job finished: its rank exited with code 0', runningRanks: 0, allRunning: false, finished: true },
+  ],
+  [
+    'a non-zero exit, legacy rule',
+    SCHED,
+    2,
+    [succeeded(0), exited(1, 3)],
+    { state: 'SUCCESS', message: 'The job finished; rank 1 exited with code 3', runningRanks: 0, allRunning: false, finished: true },
+  ],
+  [
+    'an OOM kill, legacy rule',
+    SCHED,
+    1,
+    [oom(0)],
+    { state: 'SUCCESS', message: 'The job finished; rank 0 was OOM killed', runningRanks: 0, allRunning: false, finished: true },
+  ],
 
   // --- failure: the user's program (exit-code rule only) ---------------------------------------
   [
@@ -135,7 +214,13 @@ const rows: Row[] = [
     EXIT,
     2,
     [running(0), exited(1, 3)],
-    { ...fail('The job failed: rank 1 exited with code 3', 1), perRank: [{ rank: 0, phase: 'Running' }, { rank: 1, phase: 'Failed', reason: 'exited with code 3', exitCode: 3 }] },
+    {
+      ...fail('The job failed: rank 1 exited with code 3', 1),
+      perRank: [
+        { rank: 0, phase: 'Running' },
+        { rank: 1, phase: 'Failed', reason: 'exited with code 3', exitCode: 3 },
+      ],
+    },
   ],
   [
     'an OOM kill',
@@ -151,7 +236,11 @@ const rows: Row[] = [
     EXIT,
     8,
     [0, 1, 2, 3, 4, 5, 6, 7].map((r) => exited(r, 2)),
-    fail('The job failed: rank 0 exited with code 2; rank 1 exited with code 2; rank 2 exited with code 2; rank 3 exited with code 2; rank 4 exited with code 2; and 3 more', 0, true),
+    fail(
+      'The job failed: rank 0 exited with code 2; rank 1 exited with code 2; rank 2 exited with code 2; rank 3 exited with code 2; rank 4 exited with code 2; and 3 more',
+      0,
+      true,
+    ),
   ],
 
   // --- failure: the provider (both rules) ------------------------------------------------------
@@ -184,21 +273,39 @@ const rows: Row[] = [
     [disrupted(0, 'PreemptionByScheduler', 'ucloud-jobs/big-1: preempting to accommodate a higher priority pod')],
     {
       ...fail('The job failed: rank 0 was preempted by a higher-priority pod: ucloud-jobs/big-1: preempting to accommodate a higher priority pod', 0, true),
-      perRank: [{ rank: 0, phase: 'Failed', reason: 'was preempted by a higher-priority pod: ucloud-jobs/big-1: preempting to accommodate a higher priority pod', exitCode: 137, providerFault: true }],
+      perRank: [
+        {
+          rank: 0,
+          phase: 'Failed',
+          reason: 'was preempted by a higher-priority pod: ucloud-jobs/big-1: preempting to accommodate a higher priority pod',
+          exitCode: 137,
+          providerFault: true,
+        },
+      ],
     },
   ],
   [
     'a drain through the eviction API, pod still terminating',
     BOTH,
     1,
-    [running(0, { deleting: true, conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting' }] })],
+    [
+      running(0, {
+        deleting: true,
+        conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting' }],
+      }),
+    ],
     fail('The job failed: rank 0 was evicted: Eviction API: evicting', 0, true),
   ],
   [
     'a node taint removing the pod',
     BOTH,
     1,
-    [running(0, { deleting: true, conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint' }] })],
+    [
+      running(0, {
+        deleting: true,
+        conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint' }],
+      }),
+    ],
     fail('The job failed: rank 0 was lost with its node: Taint manager: deleting due to NoExecute taint', 0, true),
   ],
   [
@@ -219,10 +326,21 @@ const rows: Row[] = [
     'a container the runtime lost',
     BOTH,
     1,
-    [pod(0, { phase: 'Failed', state: terminated(137, 'ContainerStatusUnknown', { message: 'The container could not be located when the pod was terminated' }) })],
+    [
+      pod(0, {
+        phase: 'Failed',
+        state: terminated(137, 'ContainerStatusUnknown', { message: 'The container could not be located when the pod was terminated' }),
+      }),
+    ],
     fail('The job failed: rank 0 was lost: its container could not be found: The container could not be located when the pod was terminated', 0, true),
   ],
-  ['only provider faults count under the legacy rule', SCHED, 2, [exited(0, 3), evicted(1)], fail('The job failed: rank 1 was evicted: The node was low on resource: memory.', 0, true)],
+  [
+    'only provider faults count under the legacy rule',
+    SCHED,
+    2,
+    [exited(0, 3), evicted(1)],
+    fail('The job failed: rank 1 was evicted: The node was low on resource: memory.', 0, true),
+  ],
 ];
 
 describe('mapPods', () => {
@@ -241,13 +359,21 @@ describe('mapPods', () => {
   it('has at least twenty rows', () => expect(cases.length).toBeGreaterThanOrEqual(20));
 
   it('ignores pods without a rank or beyond the replica count', () => {
-    const got = mapPods({ replicas: 1, pods: [running(0), pod(undefined, { phase: 'Failed' }), exited(1, 9), pod('x', { phase: 'Failed' })], failureRule: 'exit-code', now: NOW });
+    const got = mapPods({
+      replicas: 1,
+      pods: [running(0), pod(undefined, { phase: 'Failed' }), exited(1, 9), pod('x', { phase: 'Failed' })],
+      failureRule: 'exit-code',
+      now: NOW,
+    });
     expect(got.state).toBe('RUNNING');
   });
 
   it('prefers a live pod over a terminating one of the same rank', () => {
     const old = running(0, { deleting: true, name: 'old' });
-    for (const pods of [[old, running(0)], [running(0), old]]) {
+    for (const pods of [
+      [old, running(0)],
+      [running(0), old],
+    ]) {
       expect(mapPods({ replicas: 1, pods, failureRule: 'exit-code', now: NOW }).perRank).toEqual([{ rank: 0, phase: 'Running' }]);
     }
   });

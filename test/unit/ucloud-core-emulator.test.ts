@@ -81,9 +81,7 @@ describe('UCloudCoreEmulator: auth', () => {
     expect((await post('/api/jobs/control/update', items, 'not-a-jwt')).status).toBe(401);
     // A Core→provider token is signed with the same key but is not a provider identity.
     expect((await post('/api/jobs/control/update', items, await core.signCoreToken())).status).toBe(401);
-    expect((await post('/api/jobs/control/update', items, await core.signCoreToken({ sub: '#P_example', role: 'PROVIDER' }))).status).toBe(
-      200,
-    );
+    expect((await post('/api/jobs/control/update', items, await core.signCoreToken({ sub: '#P_example', role: 'PROVIDER' }))).status).toBe(200);
     const other = await UCloudCoreEmulator.start({ providerId: 'example' });
     try {
       const foreign = (await fetch(`${other.url}/auth/providers/refresh`, {
@@ -190,8 +188,15 @@ describe('UCloudCoreEmulator: control calls', () => {
   it('refuses a chargeCredits batch with 400 at the first unknown id, keeping the charges before it', async () => {
     const token = await providerToken();
     core.registerJobs(['a', 'b', 'c']);
-    const res = await post('/api/jobs/control/chargeCredits', { items: [charge('a', 'a-1', 2), charge('b', 'b-1', 3), charge('x', 'x-1', 1), charge('c', 'c-1', 4)] }, token);
-    expect(res).toEqual({ status: 400, body: { statusCode: 400, why: 'Could not fetch jobs: 403 Write permission is required', errorCode: '', detailedCode: 0 } });
+    const res = await post(
+      '/api/jobs/control/chargeCredits',
+      { items: [charge('a', 'a-1', 2), charge('b', 'b-1', 3), charge('x', 'x-1', 1), charge('c', 'c-1', 4)] },
+      token,
+    );
+    expect(res).toEqual({
+      status: 400,
+      body: { statusCode: 400, why: 'Could not fetch jobs: 403 Write permission is required', errorCode: '', detailedCode: 0 },
+    });
     expect(core.charges.map((c) => c.item.chargeId)).toEqual(['a-1', 'b-1']);
     expect((await post('/api/jobs/control/checkCredits', { items: [charge('x', 'p', 1)] }, token)).status).toBe(400);
   });
@@ -228,11 +233,7 @@ describe('UCloudCoreEmulator: control calls', () => {
     const items = [update('1', 'IN_QUEUE'), update('1', 'RUNNING', 'a'), update('2', 'RUNNING'), update('1', 'RUNNING', 'b')];
     expect(await post('/api/jobs/control/update', { items }, token)).toEqual({ status: 200, body: {} });
     await post('/api/jobs/control/update', { items: [{ id: '1', update: { status: 'no state' } }, update('1', 'SUCCESS')] }, token);
-    expect(core.updates.map((u) => ({ id: u.id, update: u.update }))).toEqual([
-      ...items,
-      { id: '1', update: { status: 'no state' } },
-      update('1', 'SUCCESS'),
-    ]);
+    expect(core.updates.map((u) => ({ id: u.id, update: u.update }))).toEqual([...items, { id: '1', update: { status: 'no state' } }, update('1', 'SUCCESS')]);
     expect(core.jobStates('1')).toEqual(['IN_QUEUE', 'RUNNING', 'SUCCESS']);
     expect(core.jobStates('2')).toEqual(['RUNNING']);
     expect(core.calls.filter((c) => c.path === '/api/jobs/control/update').map((c) => c.items)).toEqual([4, 2]);
@@ -435,7 +436,16 @@ describe('UCloudCoreEmulator: Core driving the provider as core2 does', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return { base, seen, server, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+    return {
+      base,
+      seen,
+      server,
+      close: () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    };
   }
 
   it('a create registers the job; a failed or timed-out create deletes it again (jobCreateThroughProvider)', async () => {
@@ -501,7 +511,13 @@ describe('UCloudCoreEmulator: Core driving the provider as core2 does', () => {
       expect(got[0]!.url).toBe(`/ucloud/jobs.provider.example/websocket?usernameHint=${Buffer.from('alice').toString('base64url')}`);
       expect(got[0]!.auth).toMatch(/^Bearer /);
       expect(got[0]!.frames.map((x) => JSON.parse(x))).toEqual([
-        { call: 'jobs.provider.example.follow', streamId: 'ignored', payload: { type: 'init', job: { id: '42', status: { state: 'RUNNING' } } }, bearer: '', project: null },
+        {
+          call: 'jobs.provider.example.follow',
+          streamId: 'ignored',
+          payload: { type: 'init', job: { id: '42', status: { state: 'RUNNING' } } },
+          bearer: '',
+          project: null,
+        },
       ]);
       expect(f.frames).toEqual([{ type: 'message', streamId: 'ignored', payload: { rank: 0, stdout: 'hello\n' } }]);
     } finally {
@@ -515,13 +531,32 @@ describe('core2JobShape: a job as core2 JobCreate sends it', () => {
   const legacy = {
     id: '1',
     specification: { parameters: { value: { type: 'text', value: 'x' } }, resources: [{ type: 'file', path: '/home/a', readOnly: true }] },
-    status: { resolvedProduct: { unitOfPrice: 'CREDITS_PER_HOUR', category: { name: 'c', provider: 'p' } }, resolvedApplication: { invocation: { invocation: [] } } },
+    status: {
+      resolvedProduct: { unitOfPrice: 'CREDITS_PER_HOUR', category: { name: 'c', provider: 'p' } },
+      resolvedApplication: { invocation: { invocation: [] } },
+    },
   };
 
   it('fills every parameter value field, adds ucMetricSampleRate and the category’s accountingFrequency', () => {
     const j = core2JobShape(legacy) as any;
     expect(Object.keys(j.specification.parameters.value).sort()).toEqual(
-      ['type', 'path', 'mountPath', 'readOnly', 'value', 'hostname', 'jobId', 'id', 'specification', 'modules', 'port', 'tls', 'server', 'token', 'tokenType'].sort(),
+      [
+        'type',
+        'path',
+        'mountPath',
+        'readOnly',
+        'value',
+        'hostname',
+        'jobId',
+        'id',
+        'specification',
+        'modules',
+        'port',
+        'tls',
+        'server',
+        'token',
+        'tokenType',
+      ].sort(),
     );
     expect(j.specification.parameters.value).toMatchObject({ type: 'text', value: 'x', path: '', port: 0, modules: null });
     expect(j.specification.parameters.ucMetricSampleRate).toMatchObject({ type: 'text', value: '0ms', mountPath: '' });

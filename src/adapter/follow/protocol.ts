@@ -51,9 +51,7 @@ export interface FollowResponse {
 }
 
 export const messageFrame = (streamId: string, payload: unknown) => JSON.stringify({ type: 'message', streamId, payload });
-export const responseFrame = (streamId: string, status: number, payload: unknown) =>
-  JSON.stringify({ type: 'response', status, streamId, payload });
-export const errorFrame = (streamId: string, status: number, why: string, errorCode: string) =>
-  responseFrame(streamId, status, { why, errorCode });
+export const responseFrame = (streamId: string, status: number, payload: unknown) => JSON.stringify({ type: 'response', status, streamId, payload });
+export const errorFrame = (streamId: string, status: number, why: string, errorCode: string) => responseFrame(streamId, status, { why, errorCode });
 /** The keep-alive UCloud's own servers send (no streamId; clients ignore it). */
 export const PING_FRAME = JSON.stringify({ ping: 'pong' });

@@ -20,11 +20,29 @@ const ItemSchema = z.object({
       // Core sends the whole Job; only its owner (and the app's VNC password) is read here, and a
       // malformed one is ignored.
       status: z
-        .object({ resolvedApplication: z.object({ invocation: z.object({ vnc: z.object({ password: z.string().max(1024).nullish() }).loose().nullish() }).loose() }).loose().nullish() })
+        .object({
+          resolvedApplication: z
+            .object({
+              invocation: z
+                .object({
+                  vnc: z
+                    .object({ password: z.string().max(1024).nullish() })
+                    .loose()
+                    .nullish(),
+                })
+                .loose(),
+            })
+            .loose()
+            .nullish(),
+        })
         .loose()
         .nullish()
         .catch(undefined),
-      owner: z.object({ createdBy: z.string().max(256), project: z.string().max(256).nullish() }).loose().optional().catch(undefined),
+      owner: z
+        .object({ createdBy: z.string().max(256), project: z.string().max(256).nullish() })
+        .loose()
+        .optional()
+        .catch(undefined),
     })
     .loose(),
   rank: z.number().int().min(0).max(999),

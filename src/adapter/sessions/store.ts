@@ -51,7 +51,12 @@ export class SessionStore {
   ) {}
 
   /** Opens a session of `type` on `rank` of `job`; returns its identifier and record. */
-  async open(job: UCloudJob, type: SessionType, rank: number, opts: { host?: string; ttlSeconds?: number } = {}): Promise<{ identifier: string; record: SessionRecord }> {
+  async open(
+    job: UCloudJob,
+    type: SessionType,
+    rank: number,
+    opts: { host?: string; ttlSeconds?: number } = {},
+  ): Promise<{ identifier: string; record: SessionRecord }> {
     const now = this.now();
     const record: SessionRecord = {
       type,

@@ -83,7 +83,8 @@ export class WebAuth {
     let record = await this.store.lookup(identifier).catch(() => undefined);
     if (record) {
       const job = await this.jobs.get(record.jobId).catch(() => undefined);
-      const sameOwner = !!job && job.spec.owner.createdBy === record.owner.createdBy && (job.spec.owner.project ?? undefined) === (record.owner.project ?? undefined);
+      const sameOwner =
+        !!job && job.spec.owner.createdBy === record.owner.createdBy && (job.spec.owner.project ?? undefined) === (record.owner.project ?? undefined);
       if (!job || !sameOwner || isFinal(job.status?.state) || job.spec.terminationRequestedAt) record = undefined;
     }
     if (this.cache.size >= (this.opts.maxCached ?? 10_000)) this.cache.delete(this.cache.keys().next().value!);

@@ -91,7 +91,11 @@ export class WebPublisher {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name, namespace: ns, labels, ownerReferences: owner },
-      spec: { type: 'ClusterIP', selector: { [LABEL_JOB]: jobName, [LABEL_RANK]: String(rank) }, ports: [{ name: kind, protocol: 'TCP', port: 80, targetPort: port }] },
+      spec: {
+        type: 'ClusterIP',
+        selector: { [LABEL_JOB]: jobName, [LABEL_RANK]: String(rank) },
+        ports: [{ name: kind, protocol: 'TCP', port: 80, targetPort: port }],
+      },
     };
     await this.kube.services.create(ns, service);
     const annotations = { ...authAnnotations(this.config), ...web.annotations };

@@ -4,15 +4,7 @@
 // anyOf-of-null collapsed to nullable, integer formats kept, maps via additionalProperties only.
 import { dump } from 'js-yaml';
 import { z } from 'zod';
-import {
-  GROUP,
-  KIND,
-  PLURAL,
-  SINGULAR,
-  UCloudJobSpecSchema,
-  UCloudJobStatusSchema,
-  VERSION,
-} from './ucloudjob.js';
+import { GROUP, KIND, PLURAL, SINGULAR, UCloudJobSpecSchema, UCloudJobStatusSchema, VERSION } from './ucloudjob.js';
 
 type Json = Record<string, unknown>;
 
@@ -87,18 +79,29 @@ export function buildCrd(): Json {
             { name: 'Owner', type: 'string', jsonPath: '.spec.owner.createdBy', description: 'UCloud user who created the job' },
             { name: 'State', type: 'string', jsonPath: '.status.state', description: 'UCloud JobState' },
             { name: 'Ranks', type: 'string', jsonPath: '.status.ranks', description: 'Ranks running / desired' },
-            { name: 'Reported', type: 'string', jsonPath: '.status.conditions[?(@.type=="Reported")].status', description: 'True once UCloud/Core has every update' },
+            {
+              name: 'Reported',
+              type: 'string',
+              jsonPath: '.status.conditions[?(@.type=="Reported")].status',
+              description: 'True once UCloud/Core has every update',
+            },
             { name: 'Product', type: 'string', jsonPath: '.spec.product.id', priority: 1, description: 'Machine type' },
             // A string, not a date: kubectl renders a future date as <invalid>, and this is empty once
             // the job has ended (status.runsUntil; expiresAt keeps the record).
-            { name: 'Expires', type: 'string', jsonPath: '.status.runsUntil', priority: 1, description: 'When the running job\'s time allocation ends (RFC 3339)' },
+            {
+              name: 'Expires',
+              type: 'string',
+              jsonPath: '.status.runsUntil',
+              priority: 1,
+              description: "When the running job's time allocation ends (RFC 3339)",
+            },
             { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1, description: 'Why the job is in its state' },
             {
               name: 'Refused',
               type: 'string',
               jsonPath: '.status.conditions[?(@.type=="ChildrenCreated")].message',
               priority: 1,
-              description: 'Why the apiserver refuses one of the job\'s pods or objects, while it does',
+              description: "Why the apiserver refuses one of the job's pods or objects, while it does",
             },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
@@ -138,7 +141,10 @@ function immutable(spec: Json): void {
     prop['x-kubernetes-validations'] = [{ rule: 'self == oldSelf', message: `${field} is immutable: it identifies and bills the job at UCloud/Core` }];
   }
   spec['x-kubernetes-validations'] = [
-    { rule: '!has(oldSelf.ucloudCreatedAt) || (has(self.ucloudCreatedAt) && self.ucloudCreatedAt == oldSelf.ucloudCreatedAt)', message: 'ucloudCreatedAt is immutable' },
+    {
+      rule: '!has(oldSelf.ucloudCreatedAt) || (has(self.ucloudCreatedAt) && self.ucloudCreatedAt == oldSelf.ucloudCreatedAt)',
+      message: 'ucloudCreatedAt is immutable',
+    },
     { rule: '!has(oldSelf.terminationRequestedAt) || has(self.terminationRequestedAt)', message: 'terminationRequestedAt cannot be withdrawn once set' },
   ];
 }

@@ -97,7 +97,7 @@ export const UCloudJobSpecSchema = z.object({
     z.string().min(1).max(4096).optional(),
     'Where the file the job was opened with appears in every rank (UCLOUD_OPEN_WITH_FILE); /dev/null when neither it nor its folder is mounted (as IM2).',
   ),
-  metricsSampleInterval: d(z.string().max(64).optional(), 'UCLOUD_METRICS_SAMPLE_INTERVAL: the job\'s ucMetricSampleRate parameter (absent: 0ms).'),
+  metricsSampleInterval: d(z.string().max(64).optional(), "UCLOUD_METRICS_SAMPLE_INTERVAL: the job's ucMetricSampleRate parameter (absent: 0ms)."),
   initScript: d(
     z.string().min(1).max(4096).optional(),
     "The job's ucloud.dk/init-script label: a script in the container that bash runs before the program (user text: run only inside the job's pods).",
@@ -137,11 +137,11 @@ export const UCloudJobSpecSchema = z.object({
         ucloudPath: d(z.string().max(4096).optional(), 'The folder as a UCloud path: the outputFolder reported to UCloud/Core.'),
       })
       .optional(),
-    "Set when the site has jobs.jobFolder: every rank mounts this folder at /work and logs to /work/stdout-<rank>.log (docs/adr/0018). Absent: /work is jobs.workVolume.",
+    'Set when the site has jobs.jobFolder: every rank mounts this folder at /work and logs to /work/stdout-<rank>.log (docs/adr/0018). Absent: /work is jobs.workVolume.',
   ),
   jobParameters: d(
     z.string().max(JOB_PARAMETERS_MAX).optional(),
-    "JSON: status.jobParametersJson as UCloud/Core sent it, written to the job folder as JobParameters.json (only with a job folder).",
+    'JSON: status.jobParametersJson as UCloud/Core sent it, written to the job folder as JobParameters.json (only with a job folder).',
   ),
   peers: d(z.array(PeerSchema).max(1000), 'Other jobs this job may talk to, with the hostnames they get here.'),
   webPort: d(z.number().int().min(1).max(65535).optional(), 'Port of the application web interface, if any.'),
@@ -152,10 +152,7 @@ export const UCloudJobSpecSchema = z.object({
     'The SSH port users connect to (interactive.ssh.host), chosen at create from interactive.ssh.portMin..portMax; no two running jobs share one.',
   ),
   restartOnExit: d(z.boolean(), 'The user asked for a restart on exit (rejected by this provider; kept for the record).'),
-  terminationRequestedAt: d(
-    z.string().max(64).optional(),
-    'Set (RFC 3339) when UCloud/Core asked to terminate the job; the reconciler then stops every rank.',
-  ),
+  terminationRequestedAt: d(z.string().max(64).optional(), 'Set (RFC 3339) when UCloud/Core asked to terminate the job; the reconciler then stops every rank.'),
   ucloudCreatedAt: d(z.number().int().optional(), 'When UCloud created the job (epoch ms).'),
 });
 export type UCloudJobSpec = z.infer<typeof UCloudJobSpecSchema>;

@@ -3,15 +3,7 @@
 // the UCloudJob goes (operator-conventions §2.4).
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { jobIdLabelValue } from '../../api/v1alpha1/names.js';
-import {
-  API_VERSION,
-  KIND,
-  LABEL_JOB,
-  LABEL_JOB_ID,
-  LABEL_MANAGED_BY,
-  MANAGED_BY,
-  type UCloudJob,
-} from '../../api/v1alpha1/ucloudjob.js';
+import { API_VERSION, KIND, LABEL_JOB, LABEL_JOB_ID, LABEL_MANAGED_BY, MANAGED_BY, type UCloudJob } from '../../api/v1alpha1/ucloudjob.js';
 
 /** A UCloudJob that has been stored: the only kind that can own children. */
 export interface JobIdentity {
@@ -50,12 +42,7 @@ export function ownerReference(job: UCloudJob): V1OwnerReference {
  * Metadata of a child. `extraLabels` (site labels) go first so that the operator's own labels
  * always win: a site label must never be able to re-parent a child to another job.
  */
-export function childMetadata(
-  job: UCloudJob,
-  name: string,
-  extraLabels: Record<string, string> = {},
-  ownLabels: Record<string, string> = {},
-): V1ObjectMeta {
+export function childMetadata(job: UCloudJob, name: string, extraLabels: Record<string, string> = {}, ownLabels: Record<string, string> = {}): V1ObjectMeta {
   return {
     name,
     namespace: jobIdentity(job).namespace,

@@ -118,13 +118,18 @@ export function peerEndpointSlices(job: UCloudJob, config: OperatorConfig, peerA
       slices.push({
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
-        metadata: childMetadata(job, `${service}-${family.toLowerCase()}-${k}`, {}, {
-          'kubernetes.io/service-name': service,
-          // Not the EndpointSlice controller's value, so it leaves these slices alone.
-          'endpointslice.kubernetes.io/managed-by': MANAGED_BY,
-          // kube-proxy skips headless slices by this label; without it it would try to program them.
-          'service.kubernetes.io/headless': '',
-        }),
+        metadata: childMetadata(
+          job,
+          `${service}-${family.toLowerCase()}-${k}`,
+          {},
+          {
+            'kubernetes.io/service-name': service,
+            // Not the EndpointSlice controller's value, so it leaves these slices alone.
+            'endpointslice.kubernetes.io/managed-by': MANAGED_BY,
+            // kube-proxy skips headless slices by this label; without it it would try to program them.
+            'service.kubernetes.io/headless': '',
+          },
+        ),
         addressType: family,
         endpoints: endpoints.slice(k * MAX_ENDPOINTS_PER_SLICE, (k + 1) * MAX_ENDPOINTS_PER_SLICE),
       });

@@ -54,7 +54,9 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
           {
             configMap: {
               name: configMapName(job.metadata.name),
-              ...(spec.invocationTemplate || Object.keys(jobParametersFiles(job)).length ? { items: Object.keys(rankFiles(job, config)).map((key) => ({ key, path: key })) } : {}),
+              ...(spec.invocationTemplate || Object.keys(jobParametersFiles(job)).length
+                ? { items: Object.keys(rankFiles(job, config)).map((key) => ({ key, path: key })) }
+                : {}),
             },
           },
           { downwardAPI: { items: [{ path: RANK_FILE, fieldRef: { fieldPath: `metadata.labels['${LABEL_RANK}']` } }] } },
@@ -96,7 +98,12 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
   const moduleClaims = [...new Set(modules.map((m) => m.claimName))];
   moduleClaims.forEach((claimName, i) => vols.push({ name: `module-${i}`, persistentVolumeClaim: { claimName, readOnly: true } }));
   for (const m of modules) {
-    mounts.push({ name: `module-${moduleClaims.indexOf(m.claimName)}`, mountPath: `${spec.modules!.root}/${m.name}`, readOnly: true, ...(m.subPath ? { subPath: m.subPath } : {}) });
+    mounts.push({
+      name: `module-${moduleClaims.indexOf(m.claimName)}`,
+      mountPath: `${spec.modules!.root}/${m.name}`,
+      readOnly: true,
+      ...(m.subPath ? { subPath: m.subPath } : {}),
+    });
   }
 
   if (spec.mounts.length) {
@@ -165,7 +172,12 @@ export function ucloudEnv(job: UCloudJob, rank: number, config: OperatorConfig):
     { name: 'VK_TASK_INDEX', value: String(rank) },
     { name: 'VC_TASK_INDEX', value: String(rank) },
     { name: 'UCLOUD_RANK', value: String(rank) },
-    ...(baseUrl ? [{ name: 'BASE_URL', value: baseUrl }, { name: 'UCLOUD_BASE_URL', value: baseUrl }] : []),
+    ...(baseUrl
+      ? [
+          { name: 'BASE_URL', value: baseUrl },
+          { name: 'UCLOUD_BASE_URL', value: baseUrl },
+        ]
+      : []),
     { name: 'UCLOUD_URL_IS_PUBLIC', value: 'false' },
     ...(spec.modules ? [{ name: 'UCLOUD_MODULES_ROOT', value: spec.modules.root }] : []),
   ];

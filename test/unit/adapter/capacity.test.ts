@@ -35,7 +35,15 @@ function harness() {
   const kube = new FakeKube();
   const pods = new Pods();
   const clock = { now: 1_000_000 };
-  const cache = new CapacityCache({ kc: new KubeConfig(), kube, config, logger: rootLogger.child({ test: 'capacity' }), pods, nodeRefreshMs: 10_000, now: () => clock.now });
+  const cache = new CapacityCache({
+    kc: new KubeConfig(),
+    kube,
+    config,
+    logger: rootLogger.child({ test: 'capacity' }),
+    pods,
+    nodeRefreshMs: 10_000,
+    now: () => clock.now,
+  });
   const nodeLists = () => kube.calls.filter((c) => c.kind === 'Node' && c.op === 'list').length;
   const status = async () => (await cache.queueStatuses())?.get('c-8');
   return { kube, pods, clock, cache, nodeLists, status };

@@ -65,7 +65,16 @@ describe('provider integration (core2)', () => {
 
   it("logs the polls at debug, so core2's 10 s timers add no info lines; the manifest call is still counted", async () => {
     expect([...POLLED_CALLS].sort()).toEqual(
-      ['branding', 'driveProducts', 'ingressProducts', 'licenseProducts', 'privateNetworkProducts', 'publicIpProducts', 'retrieveManifest', 'retrieveProducts'].sort(),
+      [
+        'branding',
+        'driveProducts',
+        'ingressProducts',
+        'licenseProducts',
+        'privateNetworkProducts',
+        'publicIpProducts',
+        'retrieveManifest',
+        'retrieveProducts',
+      ].sort(),
     );
     const lines = await captureLogs(async () => {
       await core2Call('GET', '/integration/retrieveManifest');
@@ -85,10 +94,17 @@ describe('job calls with the whole Go Job, as core2 sends them', () => {
 
   it('terminate, extend, updateAcl (nil lists, omitempty permissions) and interactiveSession read the job from it', async () => {
     expect((await core2Call('POST', '/jobs', { items: [goJob('2001')] })).status).toBe(200);
-    expect(await core2Call('POST', '/jobs/extend', { items: [{ job: goJob('2001'), requestedTime: { hours: 1, minutes: 0, seconds: 0 } }] }, 'user#1234')).toMatchObject({ status: 200 });
-    expect(await core2Call('POST', '/jobs/updateAcl', { items: [{ resource: goJob('2001'), added: null, deleted: null }] })).toEqual({ status: 200, body: { responses: [{}] } });
     expect(
-      await core2Call('POST', '/jobs/updateAcl', { items: [{ resource: goJob('2001'), added: [{ entity: { type: 'user', username: 'bob' } }], deleted: [{ username: 'eve' }] }] }),
+      await core2Call('POST', '/jobs/extend', { items: [{ job: goJob('2001'), requestedTime: { hours: 1, minutes: 0, seconds: 0 } }] }, 'user#1234'),
+    ).toMatchObject({ status: 200 });
+    expect(await core2Call('POST', '/jobs/updateAcl', { items: [{ resource: goJob('2001'), added: null, deleted: null }] })).toEqual({
+      status: 200,
+      body: { responses: [{}] },
+    });
+    expect(
+      await core2Call('POST', '/jobs/updateAcl', {
+        items: [{ resource: goJob('2001'), added: [{ entity: { type: 'user', username: 'bob' } }], deleted: [{ username: 'eve' }] }],
+      }),
     ).toEqual({ status: 200, body: { responses: [{}] } });
     // No terminals are wired in this adapter: refused with a why, not a schema error.
     const session = await core2Call('POST', '/jobs/interactiveSession', { items: [{ job: goJob('2001'), rank: 0, sessionType: 'SHELL', target: null }] });

@@ -48,7 +48,12 @@ describe('create', () => {
   it('creates every item of a bulk', async () => {
     const res = await create(['b-1', 'b-2', 'b-3'].map((id) => simpleJob(id)));
     expect(res.body).toEqual({ responses: [null, null, null] });
-    expect(h.kube.all<UCloudJob>('UCloudJob').map((j) => j.spec.jobId).sort()).toEqual(['b-1', 'b-2', 'b-3']);
+    expect(
+      h.kube
+        .all<UCloudJob>('UCloudJob')
+        .map((j) => j.spec.jobId)
+        .sort(),
+    ).toEqual(['b-1', 'b-2', 'b-3']);
   });
 
   it('rejects the whole bulk when one item fails validation, naming it, and writes nothing', async () => {
@@ -134,7 +139,7 @@ describe('create', () => {
       expect(h.kube.writes()).toEqual([]);
     });
 
-    it('refuses a peer hostname the jobs\' own Services would shadow (j-...), writing nothing', async () => {
+    it("refuses a peer hostname the jobs' own Services would shadow (j-...), writing nothing", async () => {
       await create([simpleJob('server-3')]);
       h.kube.clearCalls();
       const job = simpleJob('client-3', (j) => {

@@ -10,7 +10,12 @@ const answer = (e: unknown) => {
 
 describe('toProviderError', () => {
   it('passes ProviderError and TranslationError through, naming the field', () => {
-    expect(answer(new ProviderError(404, 'unknown job 1', 'UNKNOWN_JOB'))).toEqual({ status: 404, why: 'unknown job 1', errorCode: 'UNKNOWN_JOB', unexpected: false });
+    expect(answer(new ProviderError(404, 'unknown job 1', 'UNKNOWN_JOB'))).toEqual({
+      status: 404,
+      why: 'unknown job 1',
+      errorCode: 'UNKNOWN_JOB',
+      unexpected: false,
+    });
     expect(answer(new TranslationError('items[0].specification.product', 'unknown product x', 'UNKNOWN_PRODUCT'))).toEqual({
       status: 400,
       why: 'items[0].specification.product: unknown product x',
@@ -34,8 +39,14 @@ describe('toProviderError', () => {
   });
 
   it('maps body-parser errors', () => {
-    expect(answer(Object.assign(new SyntaxError('Unexpected token'), { type: 'entity.parse.failed', status: 400 }))).toMatchObject({ status: 400, errorCode: 'INVALID_JSON' });
-    expect(answer(Object.assign(new Error('too large'), { type: 'entity.too.large', status: 413 }))).toMatchObject({ status: 413, errorCode: 'BODY_TOO_LARGE' });
+    expect(answer(Object.assign(new SyntaxError('Unexpected token'), { type: 'entity.parse.failed', status: 400 }))).toMatchObject({
+      status: 400,
+      errorCode: 'INVALID_JSON',
+    });
+    expect(answer(Object.assign(new Error('too large'), { type: 'entity.too.large', status: 413 }))).toMatchObject({
+      status: 413,
+      errorCode: 'BODY_TOO_LARGE',
+    });
     expect(answer(Object.assign(new Error('x'), { type: 'charset.unsupported', status: 415 }))).toMatchObject({ status: 415 });
   });
 

@@ -19,8 +19,7 @@ afterEach(() => h.close());
 
 const HOUR = 3_600_000;
 const extendItem = (id: string, hours: number, minutes = 0) => ({ job: simpleJob(id), requestedTime: { hours, minutes, seconds: 0 } });
-const setState = (id: string, state: 'SUCCESS' | 'FAILURE' | 'EXPIRED' | 'RUNNING') =>
-  h.kube.ucloudJobs.mergePatchStatus(NS, jobResourceName(id), { state });
+const setState = (id: string, state: 'SUCCESS' | 'FAILURE' | 'EXPIRED' | 'RUNNING') => h.kube.ucloudJobs.mergePatchStatus(NS, jobResourceName(id), { state });
 
 describe('terminate', () => {
   it('sets terminationRequestedAt once, and answers one {} per item', async () => {

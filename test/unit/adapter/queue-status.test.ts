@@ -6,7 +6,20 @@ import { computeSupport } from '../../../src/adapter/products.js';
 import { queueStatuses, type PodUsage } from '../../../src/adapter/queue-status.js';
 import { unitConfig } from '../../support/config.js';
 
-function node(name: string, opts: { category?: string; cpu?: string; memory?: string; allocatableCpu?: string; gpus?: Record<string, string>; ready?: boolean; pressure?: string; cordoned?: boolean; taint?: string } = {}): V1Node {
+function node(
+  name: string,
+  opts: {
+    category?: string;
+    cpu?: string;
+    memory?: string;
+    allocatableCpu?: string;
+    gpus?: Record<string, string>;
+    ready?: boolean;
+    pressure?: string;
+    cordoned?: boolean;
+    taint?: string;
+  } = {},
+): V1Node {
   const capacity = { cpu: opts.cpu ?? '64', memory: opts.memory ?? '256Gi', pods: '110', ...opts.gpus };
   return {
     metadata: { name, labels: { 'ucloud.dk/machine': opts.category ?? 'c' } },
@@ -14,10 +27,7 @@ function node(name: string, opts: { category?: string; cpu?: string; memory?: st
     status: {
       capacity,
       allocatable: { ...capacity, ...(opts.allocatableCpu ? { cpu: opts.allocatableCpu } : {}) },
-      conditions: [
-        { type: 'Ready', status: opts.ready === false ? 'False' : 'True' },
-        ...(opts.pressure ? [{ type: opts.pressure, status: 'True' }] : []),
-      ],
+      conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True' }, ...(opts.pressure ? [{ type: opts.pressure, status: 'True' }] : [])],
     },
   };
 }
@@ -56,7 +66,12 @@ describe('queue status per product', () => {
     // The node's reserve is counted on top of the pods: 64 cores minus 500 m leaves 63.5 cores.
     ['the reserve: 63488 m fits next to it, a second pod of 1 core does not', [node('a')], [using('a', 63000, 0)], { 'c-1': 'FULL' }],
     // What the pods use must stay within the allocatable (IM2's limits), not only the capacity.
-    ['allocatable well below capacity', [node('a', { allocatableCpu: '60' }), node('b', { allocatableCpu: '60' })], [], { 'c-64': 'FULL', 'c-32': 'AVAILABLE' }],
+    [
+      'allocatable well below capacity',
+      [node('a', { allocatableCpu: '60' }), node('b', { allocatableCpu: '60' })],
+      [],
+      { 'c-64': 'FULL', 'c-32': 'AVAILABLE' },
+    ],
     // The kubelet keeping back 500 m: the scheduler places 63488 m in 63500 m, and the reserve is
     // not counted against the allocatable a second time (IM2 would call this FULL).
     ['a kubelet reservation of 500 m', [node('a', { allocatableCpu: '63500m' })], [], { 'c-64': 'BUSY' }],
@@ -74,7 +89,10 @@ describe('queue status per product', () => {
   });
 
   it('tolerates the taints the category tolerates', () => {
-    const tolerant = unitConfig({ products: config.products, categories: { c: { tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }] } } });
+    const tolerant = unitConfig({
+      products: config.products,
+      categories: { c: { tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }] } },
+    });
     expect(statuses([node('a', { taint: 'dedicated' }), node('b', { taint: 'dedicated' })], [], tolerant)['c-64']).toBe('AVAILABLE');
   });
 

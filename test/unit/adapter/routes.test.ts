@@ -36,8 +36,12 @@ describe('routing', () => {
   });
 
   it('echoes a sane x-request-id and replaces anything else', async () => {
-    expect((await h.call('GET', jobsPath('retrieveProducts'), undefined, { headers: { 'x-request-id': 'abc-123' } })).headers.get('x-request-id')).toBe('abc-123');
-    const replaced = (await h.call('GET', jobsPath('retrieveProducts'), undefined, { headers: { 'x-request-id': 'a b {"injected": 1}' } })).headers.get('x-request-id');
+    expect((await h.call('GET', jobsPath('retrieveProducts'), undefined, { headers: { 'x-request-id': 'abc-123' } })).headers.get('x-request-id')).toBe(
+      'abc-123',
+    );
+    const replaced = (await h.call('GET', jobsPath('retrieveProducts'), undefined, { headers: { 'x-request-id': 'a b {"injected": 1}' } })).headers.get(
+      'x-request-id',
+    );
     expect(replaced).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -76,10 +76,7 @@ export interface Reply {
   headers: Headers;
 }
 
-export async function startAdapter(
-  keys: Keys,
-  opts: { config?: OperatorConfig; kube?: FakeKube; deps?: Partial<AdapterDeps> } = {},
-): Promise<Harness> {
+export async function startAdapter(keys: Keys, opts: { config?: OperatorConfig; kube?: FakeKube; deps?: Partial<AdapterDeps> } = {}): Promise<Harness> {
   const config = opts.config ?? adapterConfig(keys.der);
   const kube = opts.kube ?? new FakeKube();
   const metrics = new OperatorMetrics({ defaultMetrics: false });

@@ -37,9 +37,17 @@ describe('parseQuantity', () => {
 
 describe('computeUtilization', () => {
   it('sums usable nodes and the effective requests of running pods on them', () => {
-    const nodes = [node('a', '64', '256Gi'), node('b', '3500m', '1Gi'), node('sick', '64', '256Gi', { ready: false }), node('cordoned', '64', '256Gi', { unschedulable: true })];
+    const nodes = [
+      node('a', '64', '256Gi'),
+      node('b', '3500m', '1Gi'),
+      node('sick', '64', '256Gi', { ready: false }),
+      node('cordoned', '64', '256Gi', { unschedulable: true }),
+    ];
     const pods = [
-      pod('a', 'Running', [{ cpu: '1', memory: '4Gi' }, { cpu: '250m', memory: '512Mi' }]),
+      pod('a', 'Running', [
+        { cpu: '1', memory: '4Gi' },
+        { cpu: '250m', memory: '512Mi' },
+      ]),
       // An init container larger than the containers sets the pod's request.
       pod('b', 'Running', [{ cpu: '100m', memory: '1Gi' }], [{ cpu: '2', memory: '1Gi' }]),
       pod('a', 'Pending', [{ cpu: '8' }]),
@@ -63,7 +71,7 @@ describe('computeUtilization', () => {
     expect(podRequest(pods[1]!, 'cpu')).toBe(2);
   });
 
-  it('selects a category\'s nodes as the pods do: machine label plus the category\'s nodeSelector', () => {
+  it("selects a category's nodes as the pods do: machine label plus the category's nodeSelector", () => {
     const config = unitConfig({ categories: { gpu: { nodeSelector: { 'nvidia.com/gpu.product': 'A100' } } } });
     expect(categoryNodeSelector(config, 'gpu')).toEqual({ 'ucloud.dk/machine': 'gpu', 'nvidia.com/gpu.product': 'A100' });
     expect(categoryNodeSelector(unitConfig({ useMachineSelector: false }), 'cpu')).toEqual({});

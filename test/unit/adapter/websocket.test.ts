@@ -178,7 +178,9 @@ describe('WebSocket gateway', () => {
     s.on('upgrade', off.handleUpgrade);
     await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
     try {
-      await expect(FrameClient.connect(`ws://127.0.0.1:${(s.address() as AddressInfo).port}/ucloud/${PROVIDER}/websocket`)).rejects.toMatchObject({ status: 404 });
+      await expect(FrameClient.connect(`ws://127.0.0.1:${(s.address() as AddressInfo).port}/ucloud/${PROVIDER}/websocket`)).rejects.toMatchObject({
+        status: 404,
+      });
     } finally {
       await off.close();
       await new Promise<void>((resolve) => s.close(() => resolve()));

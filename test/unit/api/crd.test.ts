@@ -30,9 +30,7 @@ describe('UCloudJob CRD', () => {
     const v = crd.spec.versions[0];
     expect(v.name).toBe('v1alpha1');
     expect(v.subresources).toEqual({ status: {} });
-    expect(v.additionalPrinterColumns.map((c: Json) => c.name)).toEqual(
-      expect.arrayContaining(['UCloud ID', 'Owner', 'State', 'Ranks', 'Age']),
-    );
+    expect(v.additionalPrinterColumns.map((c: Json) => c.name)).toEqual(expect.arrayContaining(['UCloud ID', 'Owner', 'State', 'Ranks', 'Age']));
   });
 
   it('is a structural schema with a description on every spec field', () => {

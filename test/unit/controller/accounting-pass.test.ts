@@ -61,7 +61,10 @@ describe('Accounting passes', () => {
 
   it('a job whose final status reaches the cache after the triggered pass is charged by a follow-up pass', async () => {
     const kube = new FakeKube();
-    const running: UCloudJob = { ...job({ jobId: '77' }), status: { state: 'RUNNING', startedAt: new Date(START).toISOString(), accounting: { chargedPeriods: 2 } } };
+    const running: UCloudJob = {
+      ...job({ jobId: '77' }),
+      status: { state: 'RUNNING', startedAt: new Date(START).toISOString(), accounting: { chargedPeriods: 2 } },
+    };
     kube.seed('UCloudJob', running);
     const final: UCloudJob = { ...running, status: { ...running.status, state: 'SUCCESS', finishedAt: new Date(START + 2 * MIN + 20_000).toISOString() } };
     let cached: UCloudJob = running;
@@ -112,7 +115,14 @@ describe('Accounting passes', () => {
     kube.seed('UCloudJob', ended);
     const control = new RecordingControl();
     let cachesCurrent = false;
-    const accounting = new Accounting({ kube, control, listJobs: () => ['j-79', 'j-80'].map((n) => kube.peek<UCloudJob>('UCloudJob', NS, n)!), logger: rootLogger, intervalMs: MIN, cachesCurrent: () => cachesCurrent });
+    const accounting = new Accounting({
+      kube,
+      control,
+      listJobs: () => ['j-79', 'j-80'].map((n) => kube.peek<UCloudJob>('UCloudJob', NS, n)!),
+      logger: rootLogger,
+      intervalMs: MIN,
+      cachesCurrent: () => cachesCurrent,
+    });
     await accounting.pass();
     expect(control.charged).toEqual([[{ id: '80', chargeId: `80_${START}`, units: 1, periods: 1 }]]);
     cachesCurrent = true;
@@ -121,7 +131,7 @@ describe('Accounting passes', () => {
     expect(control.charged[1]?.map((c) => c.chargeId)).toEqual([`79_${START}`, `79_${START + MIN}`]);
   });
 
-  it('writes a running job\'s watermark at most every persistEveryMs, resends nothing meanwhile, and always writes a final one', async () => {
+  it("writes a running job's watermark at most every persistEveryMs, resends nothing meanwhile, and always writes a final one", async () => {
     const kube = new FakeKube();
     kube.seed('UCloudJob', { ...job({ jobId: '81' }), status: { state: 'RUNNING', startedAt: new Date(START).toISOString() } } as UCloudJob);
     const control = new RecordingControl();
@@ -215,7 +225,12 @@ describe('Accounting passes', () => {
     await accounting.pass();
     // The others' window 3 went through; 91's was refused and 91 is marked, with the watermark
     // (3 periods) Core had accepted before it forgot the job.
-    expect(control.charged.at(-1)!.map((c) => c.id).sort()).toEqual(['90', '92']);
+    expect(
+      control.charged
+        .at(-1)!
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(['90', '92']);
     expect(stored('91').status?.unknownToCore).toMatchObject({ call: 'chargeCredits', why: 'Could not fetch jobs: 403 Write permission is required' });
     expect(stored('91').status?.accounting?.chargedPeriods).toBe(3);
     expect(kube.events.filter((e) => e.reason === 'UnknownToCore')).toHaveLength(1);
@@ -223,6 +238,11 @@ describe('Accounting passes', () => {
     const sent = control.charged.flat().length;
     jest.setSystemTime(START + 6 * MIN + 10_000);
     await accounting.pass();
-    expect(control.charged.flat().slice(sent).map((c) => c.id)).not.toContain('91');
+    expect(
+      control.charged
+        .flat()
+        .slice(sent)
+        .map((c) => c.id),
+    ).not.toContain('91');
   });
 });

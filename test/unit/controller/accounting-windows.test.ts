@@ -62,7 +62,7 @@ describe('accounting windows', () => {
     ]);
   });
 
-  it('charges a running job\'s window only settleMs after it closes, so a job that ended just before the boundary is not billed for it', () => {
+  it("charges a running job's window only settleMs after it closes, so a job that ended just before the boundary is not billed for it", () => {
     // The chaos run's case: 20 one-second "minutes" per window; the job ended at 19.4 s, but the
     // caches still said RUNNING at 20.0 s. At the boundary (and until 5 s later) nothing is due.
     const SEC = 1000;
@@ -142,7 +142,14 @@ describe('a job that ran for less than a second', () => {
 
 describe('chargePeriodMillis', () => {
   const product = (unitOfPrice: string, accountingFrequency?: 'ONCE' | 'PERIODIC_MINUTE' | 'PERIODIC_HOUR' | 'PERIODIC_DAY') => ({
-    id: 'p', category: 'c', provider: 'x', cpu: 1, memoryInGigs: 1, gpu: 0, unitOfPrice, ...(accountingFrequency ? { accountingFrequency } : {}),
+    id: 'p',
+    category: 'c',
+    provider: 'x',
+    cpu: 1,
+    memoryInGigs: 1,
+    gpu: 0,
+    unitOfPrice,
+    ...(accountingFrequency ? { accountingFrequency } : {}),
   });
   it("follows the category's accountingFrequency over the configured unitOfPrice", () => {
     expect(chargePeriodMillis(product('CREDITS_PER_MINUTE', 'PERIODIC_HOUR'), 1000)).toBe(60_000);

@@ -112,7 +112,7 @@ describe('waiting for room with a gang backend', () => {
     expect(turn.plan.ensureSupporting).toBe(true);
   });
 
-  it('counts the gang timeout from the moment the whole gang had its nodes, not from the job\'s creation', () => {
+  it("counts the gang timeout from the moment the whole gang had its nodes, not from the job's creation", () => {
     // Waited an hour, then placed at 3600 s: not failed at 3600 + 299 s, failed at 3600 + 300 s.
     const pods = all((r) => bound(r, 3600));
     let s = step(job(), pods, 3600 + 299, gang({ queued: true }));
@@ -198,7 +198,7 @@ describe('the PodGroup of a multi-rank job', () => {
 });
 
 describe('a job that can never be placed', () => {
-  it('fails with the sizing hook\'s reason instead of waiting forever', () => {
+  it("fails with the sizing hook's reason instead of waiting forever", () => {
     const s = step(job(), all(unschedulable), 60, gang({ ahead: 0, neverFits: 'example-compute-1 × 4 needs more than any node of example-compute has' }));
     expect(s.plan.status.state).toBe('FAILURE');
     expect(s.plan.status.message).toBe('example-compute-1 × 4 needs more than any node of example-compute has');

@@ -29,9 +29,13 @@ describe('JobEventRecorder', () => {
     const kube = new FakeKube();
     kube.failNext('Event.recordEvent', new KubeError(403, 'Forbidden', 'events is forbidden'));
     const lines = await captureLogs(() =>
-      expect(new JobEventRecorder(kube, rootLogger).record({ namespace: 'jobs', name: 'j-8' }, 'Normal', 'Running', 'Reconcile', 'started')).resolves.toBeUndefined(),
+      expect(
+        new JobEventRecorder(kube, rootLogger).record({ namespace: 'jobs', name: 'j-8' }, 'Normal', 'Running', 'Reconcile', 'started'),
+      ).resolves.toBeUndefined(),
     );
     expect(kube.events).toEqual([]);
-    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([expect.objectContaining({ msg: 'Could not record an Event', job: 'jobs/j-8', reason: 'Running' })]);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ msg: 'Could not record an Event', job: 'jobs/j-8', reason: 'Running' }),
+    ]);
   });
 });

@@ -9,7 +9,9 @@ import { job as baseJob } from '../../support/job-factory.js';
 const CREATED = Date.parse('2026-03-01T12:00:00Z');
 const at = (seconds: number) => new Date(CREATED + seconds * 1000);
 // The rank-end rule `all` (a job runs until every rank ends); `first`, the default, has its own block below.
-const config = unitConfig({ jobs: { gangTimeoutSeconds: 300, imagePullGraceSeconds: 120, unschedulableGraceSeconds: 300, vanishedPodGraceSeconds: 30, rankEndRule: 'all' } });
+const config = unitConfig({
+  jobs: { gangTimeoutSeconds: 300, imagePullGraceSeconds: 120, unschedulableGraceSeconds: 300, vanishedPodGraceSeconds: 30, rankEndRule: 'all' },
+});
 const firstConfig = unitConfig({ jobs: { gangTimeoutSeconds: 300, vanishedPodGraceSeconds: 30 } });
 
 function job(spec: Partial<UCloudJobSpec> = {}, status?: UCloudJobStatus): UCloudJob {
@@ -24,7 +26,10 @@ function pod(rank: number, phase: string, state?: V1ContainerStatus['state'], cr
   return {
     metadata: { name: `j-54112-${rank}`, labels: { 'ucloud.dk/rank': String(rank) }, creationTimestamp: at(createdAt) },
     spec: { containers: [{ name: 'user-job' }], nodeName: 'kwok-node-0' },
-    status: { phase, ...(state ? { containerStatuses: [{ name: 'user-job', image: 'i', imageID: '', ready: phase === 'Running', restartCount: 0, state }] } : {}) },
+    status: {
+      phase,
+      ...(state ? { containerStatuses: [{ name: 'user-job', image: 'i', imageID: '', ready: phase === 'Running', restartCount: 0, state }] } : {}),
+    },
   };
 }
 const running = (rank: number, startedSec: number) => pod(rank, 'Running', { running: { startedAt: at(startedSec) } });
@@ -76,7 +81,7 @@ describe('planJob', () => {
     expect(again.plan.status.outbox).toEqual(first.plan.status.outbox);
   });
 
-  it('is idempotent on what the reconciler reads back: the status in the schema\'s key order', () => {
+  it("is idempotent on what the reconciler reads back: the status in the schema's key order", () => {
     const pods = [running(0, 5), running(1, 6), running(2, 9)];
     const first = step(job(), pods, 10);
     // The reconciler parses the cached object, which puts every key in schema order.
@@ -102,7 +107,9 @@ describe('planJob', () => {
     const entries = planJob({ job: job({ jobFolder: folder }), pods, now: at(10), config: unitConfig() }).status.outbox?.entries;
     expect(entries).toEqual([{ seq: 1, at: at(9).toISOString(), state: 'RUNNING', status: 'The job is running', outputFolder: '/home-user/Jobs/App/54112' }]);
     const { ucloudPath: _, ...unnamed } = folder;
-    expect(planJob({ job: job({ jobFolder: unnamed }), pods, now: at(10), config: unitConfig() }).status.outbox?.entries?.[0]).not.toHaveProperty('outputFolder');
+    expect(planJob({ job: job({ jobFolder: unnamed }), pods, now: at(10), config: unitConfig() }).status.outbox?.entries?.[0]).not.toHaveProperty(
+      'outputFolder',
+    );
   });
 
   it('worst rank wins: one failed rank fails the job and tears down the others', () => {
@@ -182,7 +189,7 @@ describe('planJob', () => {
       expect(plan.status).toMatchObject({ state: 'SUCCESS', message: 'The job finished: all 3 ranks exited with code 0', finishedAt: at(42).toISOString() });
     });
 
-    it('terminated while running, then a rank failed: the user\'s stop stands', () => {
+    it("terminated while running, then a rank failed: the user's stop stands", () => {
       const j = started();
       const later = { ...j, spec: { ...j.spec, terminationRequestedAt: at(20).toISOString() } };
       const { plan } = step(later, [running(0, 5), exited(1, 3, 5, 30), running(2, 5)], 40);
@@ -198,7 +205,7 @@ describe('planJob', () => {
     });
   });
 
-  it('ranksEndedAt: the last rank\'s finish once every rank has ended, else nothing (what accounting caps at)', () => {
+  it("ranksEndedAt: the last rank's finish once every rank has ended, else nothing (what accounting caps at)", () => {
     const j = job();
     expect(ranksEndedAt(j, [exited(0, 0, 5, 40), running(1, 5), exited(2, 0, 5, 42)], config, at(100))).toBeUndefined();
     expect(ranksEndedAt(j, [exited(0, 0, 5, 40), exited(2, 0, 5, 42)], config, at(100))).toBeUndefined();
@@ -208,7 +215,7 @@ describe('planJob', () => {
     expect(step(started, [exited(0, 0, 5, 40), exited(1, 0, 5, 41), exited(2, 0, 5, 42)], 100).plan.status.finishedAt).toBe(at(42).toISOString());
   });
 
-  it('an SSH job tells its address in IM2\'s words once it runs, as a status-only update after RUNNING', () => {
+  it("an SSH job tells its address in IM2's words once it runs, as a status-only update after RUNNING", () => {
     const sshConfig = unitConfig({ interactive: { ssh: { enabled: true, host: 'ssh.example.org' } } });
     const j = job({ replicas: 1, sshEnabled: true, sshPort: 30123 });
     const queued = step(j, [], 1, undefined, sshConfig);
@@ -227,7 +234,7 @@ describe('planJob', () => {
 
     it('is the default', () => expect(unitConfig().jobs.rankEndRule).toBe('first'));
 
-    it('rank 0 exiting 0 while rank 1 still runs ends the job: SUCCESS at rank 0\'s end, every pod torn down', () => {
+    it("rank 0 exiting 0 while rank 1 still runs ends the job: SUCCESS at rank 0's end, every pod torn down", () => {
       const { plan } = step(startedFirst(), [exited(0, 0, 5, 30), running(1, 5)], 33, undefined, firstConfig);
       expect(plan.status).toMatchObject({
         state: 'SUCCESS',
@@ -246,11 +253,17 @@ describe('planJob', () => {
     });
 
     it('the first rank to end decides, whichever rank it is; a failure among the ended ranks makes it FAILURE', () => {
-      expect(step(startedFirst(), [running(0, 5), exited(1, 0, 5, 20)], 25, undefined, firstConfig).plan.status).toMatchObject({ state: 'SUCCESS', finishedAt: at(20).toISOString() });
-      expect(step(startedFirst(), [exited(0, 0, 5, 20), exited(1, 3, 5, 22)], 25, undefined, firstConfig).plan.status).toMatchObject({ state: 'FAILURE', finishedAt: at(20).toISOString() });
+      expect(step(startedFirst(), [running(0, 5), exited(1, 0, 5, 20)], 25, undefined, firstConfig).plan.status).toMatchObject({
+        state: 'SUCCESS',
+        finishedAt: at(20).toISOString(),
+      });
+      expect(step(startedFirst(), [exited(0, 0, 5, 20), exited(1, 3, 5, 22)], 25, undefined, firstConfig).plan.status).toMatchObject({
+        state: 'FAILURE',
+        finishedAt: at(20).toISOString(),
+      });
     });
 
-    it('ranksEndedAt is the first rank\'s end, the finishedAt the planner records (what accounting caps at)', () => {
+    it("ranksEndedAt is the first rank's end, the finishedAt the planner records (what accounting caps at)", () => {
       const j = job({ replicas: 2 });
       expect(ranksEndedAt(j, [running(0, 5), running(1, 5)], firstConfig, at(100))).toBeUndefined();
       expect(ranksEndedAt(j, [exited(0, 0, 5, 40), running(1, 5)], firstConfig, at(100))).toBe(at(40).getTime());
@@ -278,7 +291,7 @@ describe('planJob', () => {
     expect(step({ ...broke, status: { ...broke.status, insufficientFunds: true } }, [], 1, undefined, checking).plan.checkCreditsFirst).toBe(false);
   });
 
-  it('the Finished reason is the ending\'s, kept on later looks whatever the message says', () => {
+  it("the Finished reason is the ending's, kept on later looks whatever the message says", () => {
     const pods = [running(0, 5), running(1, 5), running(2, 5)];
     const started = step(job(), pods, 6).job;
     const ended = step({ ...started, status: { ...started.status, insufficientFunds: true } }, pods, 70).job;
@@ -299,7 +312,11 @@ describe('planJob', () => {
     expect(plan.teardown).toBe(true);
     const cond = (t: string) => plan.status.conditions?.find((c) => c.type === t);
     expect(cond('Finished')?.reason).toBe('UnknownToCore');
-    expect(cond('KnownToCore')).toMatchObject({ status: 'False', reason: 'UnknownToCore', message: expect.stringContaining('Not found or permission denied (54112)') });
+    expect(cond('KnownToCore')).toMatchObject({
+      status: 'False',
+      reason: 'UnknownToCore',
+      message: expect.stringContaining('Not found or permission denied (54112)'),
+    });
     expect(cond('Reported')).toMatchObject({ status: 'False', reason: 'UnknownToCore' });
     // Idempotent: the next reconcile decides nothing new.
     expect(step(after, [], 80).plan.statusChanged).toBe(false);

@@ -36,10 +36,12 @@ describe('pod facts', () => {
     expect(userContainerState(pod)?.terminated?.exitCode).toBe(3);
   });
 
-  it('a pod whose only status names no container has that one; another named container is not the user\'s', () => {
+  it("a pod whose only status names no container has that one; another named container is not the user's", () => {
     const unnamed: V1Pod = { status: { containerStatuses: [{ ready: true, restartCount: 0, image: 'u', imageID: '', state: { running: {} } } as never] } };
     expect(userContainerState(unnamed)?.running).toEqual({});
-    const other: V1Pod = { status: { containerStatuses: [{ name: 'sidecar', ready: true, restartCount: 0, image: 's', imageID: '', state: { running: {} } }] } };
+    const other: V1Pod = {
+      status: { containerStatuses: [{ name: 'sidecar', ready: true, restartCount: 0, image: 's', imageID: '', state: { running: {} } }] },
+    };
     expect(userContainerStatus(other)).toBeUndefined();
   });
 });

@@ -37,7 +37,6 @@ function reconcilerOver(kube: FakeKube, withCaches: boolean): Reconciler {
 const childCalls = (kube: FakeKube) => kube.calls.filter((c) => ['ConfigMap', 'Service', 'NetworkPolicy'].includes(c.kind));
 
 describe('reconciler: children already in place', () => {
-
   async function firstRun(): Promise<FakeKube> {
     const kube = new FakeKube(() => new Date(NOW));
     kube.seed('UCloudJob', job({ jobId: '42' }, 'uid-42') as UCloudJob);

@@ -15,7 +15,6 @@ import { podsOfJob, reconcilerOver } from '../../support/reconciler.js';
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
 
 describe('reconciler: native gang backend and the wait queue', () => {
-
   function setup(backend: 'auto' | 'none' = 'auto') {
     let now = new Date(T0 + 60_000);
     const kube = new FakeKube(() => now);
@@ -90,7 +89,7 @@ describe('reconciler: native gang backend and the wait queue', () => {
     expect(pods('j-3')).toEqual([]);
   });
 
-  it('recreates a waiting gang\'s PodGroup that someone deleted, at the next resync at the latest', async () => {
+  it("recreates a waiting gang's PodGroup that someone deleted, at the next resync at the latest", async () => {
     const { kube, reconciler, schedule, advance } = setup();
     await reconciler.reconcile(NS, 'j-1');
     schedule('j-1', 'unschedulable');
@@ -117,7 +116,7 @@ describe('reconciler: native gang backend and the wait queue', () => {
     expect(pods('j-3')).toEqual([]);
   });
 
-  it('deletes the PodGroup with the job\'s other children when the job ends', async () => {
+  it("deletes the PodGroup with the job's other children when the job ends", async () => {
     const { kube, reconciler } = setup();
     await reconciler.reconcile(NS, 'j-1');
     const j = kube.peek<UCloudJob>('UCloudJob', NS, 'j-1')!;
@@ -130,7 +129,14 @@ describe('reconciler: native gang backend and the wait queue', () => {
   });
 
   it('with backend none (or an apiserver without the API under auto): no PodGroup, no schedulingGroup, no holding back', async () => {
-    for (const s of [setup('none'), (() => { const x = setup(); x.kube.served.clear(); return x; })()]) {
+    for (const s of [
+      setup('none'),
+      (() => {
+        const x = setup();
+        x.kube.served.clear();
+        return x;
+      })(),
+    ]) {
       await s.reconciler.reconcile(NS, 'j-1');
       await s.reconciler.reconcile(NS, 'j-2');
       expect(s.kube.all('PodGroup', NS)).toEqual([]);

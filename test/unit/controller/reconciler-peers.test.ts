@@ -21,7 +21,9 @@ function pod(jobName: string, rank: number, ip: string): V1Pod {
     status: {
       phase: 'Running',
       podIP: ip,
-      containerStatuses: [{ name: 'user-job', image: 'x', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date(NOW.getTime() - 60_000) } } }],
+      containerStatuses: [
+        { name: 'user-job', image: 'x', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date(NOW.getTime() - 60_000) } } },
+      ],
     },
   };
 }

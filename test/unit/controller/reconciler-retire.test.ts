@@ -23,7 +23,6 @@ function finalStatus(over: Partial<UCloudJobStatus> = {}): UCloudJobStatus {
 }
 
 describe('reconciler: retiring settled jobs', () => {
-
   function setup(status: UCloudJobStatus, retainFinishedSeconds: number) {
     let now = new Date(FINISHED + 1000);
     const kube = new FakeKube(() => now);

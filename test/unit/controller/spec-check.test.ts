@@ -13,7 +13,9 @@ describe('specProblems for core2 jobs', () => {
   it('a jinja invocation can run (its init container renders it), but not without a renderer image', () => {
     const job = jobToResource(fixtureJob(CORE2_V2), config);
     expect(specProblems(job, config)).toEqual([]);
-    expect(specProblems(job, unitConfig({ jobs: { invocationRenderer: {} } }))).toEqual(['spec.invocationTemplate: no jobs.invocationRenderer.image is configured to render it']);
+    expect(specProblems(job, unitConfig({ jobs: { invocationRenderer: {} } }))).toEqual([
+      'spec.invocationTemplate: no jobs.invocationRenderer.image is configured to render it',
+    ]);
   });
 
   it('an empty command without a template is refused', () => {

@@ -27,13 +27,23 @@ describe('jinja pods', () => {
     expect(init!.image).toBe('registry.example/ucloud-operator:1.2.3');
     expect(init!.command).toEqual(['/nodejs/bin/node', '/app/dist/src/render-invocation/main.js', TEMPLATE_FILE, VALUES_FILE, SCRIPT_PATH]);
     expect(init!.env).toEqual([{ name: 'UCLOUD_RANK', value: String(rank) }]);
-    expect(init!.securityContext).toMatchObject({ allowPrivilegeEscalation: false, runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(init!.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(init!.resources!.requests).toEqual(init!.resources!.limits);
 
     const vols = new Map(pod.spec!.volumes!.map((v) => [v.name, v]));
     const input = init!.volumeMounts!.find((m) => m.mountPath + '/' + TEMPLATE_KEY === TEMPLATE_FILE)!;
     expect(input.readOnly).toBe(true);
-    expect(vols.get(input.name)!.configMap!.items!.map((i) => i.key).sort()).toEqual([TEMPLATE_KEY, VALUES_KEY].sort());
+    expect(
+      vols
+        .get(input.name)!
+        .configMap!.items!.map((i) => i.key)
+        .sort(),
+    ).toEqual([TEMPLATE_KEY, VALUES_KEY].sort());
     const script = init!.volumeMounts!.find((m) => m.mountPath === SCRIPT_DIR)!;
     expect(vols.get(script.name)!.emptyDir).toBeDefined();
 

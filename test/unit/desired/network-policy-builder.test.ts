@@ -36,7 +36,7 @@ describe('the NetworkPolicy', () => {
     });
   });
 
-  it("opens the internet as IM2 does: every IPv4 address but private, link-local, loopback and reserved ones", () => {
+  it('opens the internet as IM2 does: every IPv4 address but private, link-local, loopback and reserved ones', () => {
     const except = networkPolicyFor(job(), unitConfig()).spec?.egress?.[2]?.to?.[0]?.ipBlock?.except;
     // The ranges behind the metadata service, cluster networks, nodes on RFC 1918 and the loopback.
     for (const cidr of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8']) expect(except).toContain(cidr);
@@ -69,12 +69,20 @@ describe('the NetworkPolicy', () => {
     const config = unitConfig({ jobs: { networkPolicy: { dnsIpBlocks: ['169.254.20.10/32', '192.0.2.2/32'] } } });
     const dns = networkPolicyFor(job(), config).spec?.egress?.[1];
     expect(dns?.to?.slice(1)).toEqual([{ ipBlock: { cidr: '169.254.20.10/32' } }, { ipBlock: { cidr: '192.0.2.2/32' } }]);
-    expect(dns?.ports).toEqual([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
+    expect(dns?.ports).toEqual([
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ]);
     expect(() => unitConfig({ jobs: { networkPolicy: { dnsIpBlocks: ['not-a-cidr'] } } })).toThrow();
   });
 
   it('admits the peers it named and the jobs that named it, both ways', () => {
-    const j = job({ peers: [{ hostname: 'web', jobId: '901' }, { hostname: 'db', jobId: '900' }] });
+    const j = job({
+      peers: [
+        { hostname: 'web', jobId: '901' },
+        { hostname: 'db', jobId: '900' },
+      ],
+    });
     const spec = networkPolicyFor(j, unitConfig(), ['j-905', 'j-900', 'j-54112']).spec;
     const allowed = [pods('j-54112'), pods('j-900'), pods('j-901'), pods('j-905')];
     expect(spec?.ingress).toEqual([{ _from: allowed }]);

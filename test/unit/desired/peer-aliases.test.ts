@@ -92,11 +92,16 @@ describe('the peer Service and its EndpointSlices', () => {
       {
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
-        metadata: childMetadata(withPeers, 'j-54112-peers-ipv4-0', {}, {
-          'kubernetes.io/service-name': 'j-54112-peers',
-          'endpointslice.kubernetes.io/managed-by': 'ucloud-operator',
-          'service.kubernetes.io/headless': '',
-        }),
+        metadata: childMetadata(
+          withPeers,
+          'j-54112-peers-ipv4-0',
+          {},
+          {
+            'kubernetes.io/service-name': 'j-54112-peers',
+            'endpointslice.kubernetes.io/managed-by': 'ucloud-operator',
+            'service.kubernetes.io/headless': '',
+          },
+        ),
         addressType: 'IPv4',
         endpoints: [
           { addresses: ['10.0.0.10'], hostname: 'db', conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: NS, name: 'j-900-0' } },
@@ -106,11 +111,16 @@ describe('the peer Service and its EndpointSlices', () => {
       {
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
-        metadata: childMetadata(withPeers, 'j-54112-peers-ipv6-0', {}, {
-          'kubernetes.io/service-name': 'j-54112-peers',
-          'endpointslice.kubernetes.io/managed-by': 'ucloud-operator',
-          'service.kubernetes.io/headless': '',
-        }),
+        metadata: childMetadata(
+          withPeers,
+          'j-54112-peers-ipv6-0',
+          {},
+          {
+            'kubernetes.io/service-name': 'j-54112-peers',
+            'endpointslice.kubernetes.io/managed-by': 'ucloud-operator',
+            'service.kubernetes.io/headless': '',
+          },
+        ),
         addressType: 'IPv6',
         endpoints: [
           { addresses: ['fd00::1'], hostname: 'web', conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: NS, name: 'j-901-0' } },

@@ -50,7 +50,14 @@ describe('the pod of a one-rank job', () => {
         restartPolicy: 'Never',
         automountServiceAccountToken: false,
         enableServiceLinks: false,
-        securityContext: { runAsNonRoot: true, runAsUser: 11042, runAsGroup: 11042, fsGroup: 11042, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 11042,
+          runAsGroup: 11042,
+          fsGroup: 11042,
+          fsGroupChangePolicy: 'OnRootMismatch',
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
         containers: [
           {
             name: 'user-job',
@@ -72,11 +79,7 @@ describe('the pod of a one-rank job', () => {
             ],
           },
         ],
-        volumes: [
-          etcVolume('j-54112'),
-          { name: 'work', emptyDir: { sizeLimit: '20Gi' } },
-          { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2G' } },
-        ],
+        volumes: [etcVolume('j-54112'), { name: 'work', emptyDir: { sizeLimit: '20Gi' } }, { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2G' } }],
         nodeSelector: { 'ucloud.dk/machine': 'example-compute' },
       },
     });
@@ -84,7 +87,12 @@ describe('the pod of a one-rank job', () => {
 
   it('drops runAsNonRoot and the 11042 user only when the application runs as root', () => {
     const pod = buildPod(job({ runAsRoot: true }), 0, unitConfig());
-    expect(pod.spec?.securityContext).toEqual({ runAsNonRoot: false, fsGroup: 11042, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.spec?.securityContext).toEqual({
+      runAsNonRoot: false,
+      fsGroup: 11042,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     // Root inside the container still gets no extra powers.
     expect(pod.spec?.containers[0]?.securityContext).toEqual({
       allowPrivilegeEscalation: false,
@@ -101,7 +109,12 @@ describe('the pod of a one-rank job', () => {
   });
 
   it('lets the operator variables win over application variables of the same name', () => {
-    const app = [{ name: 'UCLOUD_RANK', value: '9' }, { name: 'A', value: 'b' }, { name: 'VK_TASK_INDEX', value: '9' }, { name: 'UCLOUD_URL_IS_PUBLIC', value: 'true' }];
+    const app = [
+      { name: 'UCLOUD_RANK', value: '9' },
+      { name: 'A', value: 'b' },
+      { name: 'VK_TASK_INDEX', value: '9' },
+      { name: 'UCLOUD_URL_IS_PUBLIC', value: 'true' },
+    ];
     const pod = buildPod(job({ env: app }), 0, unitConfig());
     expect(pod.spec?.containers[0]?.env).toEqual([{ name: 'A', value: 'b' }, ...ucloudEnv('54112', 0, 1), { name: 'NVIDIA_VISIBLE_DEVICES', value: 'void' }]);
   });
@@ -201,7 +214,14 @@ describe('the pods of an eight-rank GPU job', () => {
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      securityContext: { runAsNonRoot: true, runAsUser: 11042, runAsGroup: 11042, fsGroup: 11042, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 11042,
+        runAsGroup: 11042,
+        fsGroup: 11042,
+        fsGroupChangePolicy: 'OnRootMismatch',
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
     });
   });
 

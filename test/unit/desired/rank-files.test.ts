@@ -51,9 +51,7 @@ describe('the /etc/ucloud files', () => {
         name: 'j-777-etc',
         namespace: NS,
         labels: { 'ucloud.dk/job': 'j-777', 'ucloud.dk/job-id': '777', 'app.kubernetes.io/managed-by': 'ucloud-operator' },
-        ownerReferences: [
-          { apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: 'j-777', uid: 'uid-1', controller: true, blockOwnerDeletion: true },
-        ],
+        ownerReferences: [{ apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: 'j-777', uid: 'uid-1', controller: true, blockOwnerDeletion: true }],
       },
       data: rankFiles(gpuJob(), config),
     });

@@ -19,7 +19,9 @@ beforeAll(async () => {
     // large objects, so a burst really overlaps.
     setTimeout(() => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.write(`{"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[{"metadata":{"name":"pad","annotations":{"p":"${'x'.repeat(3000)}"}}},`);
+      res.write(
+        `{"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[{"metadata":{"name":"pad","annotations":{"p":"${'x'.repeat(3000)}"}}},`,
+      );
       res.end(`{"metadata":{"name":${JSON.stringify(req.url)}}}]}`);
       inFlight--;
     }, 5);

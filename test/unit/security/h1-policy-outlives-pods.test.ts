@@ -24,7 +24,6 @@ const finalStatus: UCloudJobStatus = {
 };
 
 describe('security: H1 the job NetworkPolicy outlives its last pod', () => {
-
   function setup(retainFinishedSeconds = 0) {
     const kube = new FakeKube(() => new Date(FINISHED + 1000));
     const config = unitConfig({ namespace: NS, jobs: { retainFinishedSeconds } });
@@ -34,7 +33,12 @@ describe('security: H1 the job NetworkPolicy outlives its last pod', () => {
       kube.seed('Pod', {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: podName(j.metadata.name, r), namespace: NS, labels: { [LABEL_JOB]: j.metadata.name, 'ucloud.dk/rank': String(r) }, finalizers: [HOLD] },
+        metadata: {
+          name: podName(j.metadata.name, r),
+          namespace: NS,
+          labels: { [LABEL_JOB]: j.metadata.name, 'ucloud.dk/rank': String(r) },
+          finalizers: [HOLD],
+        },
         spec: { containers: [{ name: 'job', image: 'x' }] },
       } as V1Pod);
     }

@@ -99,7 +99,13 @@ describe('security: H3 terminal output and input back-pressure', () => {
     kube.seed('UCloudJob', job);
     exec = new FloodExec();
     store = new SessionStore(new MemorySecrets(), NS, 600);
-    gw = await startTerminalGateway({ publicKey: (await makeKeys()).der, kube, exec, sessions: store, terminal: { flow: { highWaterBytes: HIGH, maxBufferedBytes: CAP } } });
+    gw = await startTerminalGateway({
+      publicKey: (await makeKeys()).der,
+      kube,
+      exec,
+      sessions: store,
+      terminal: { flow: { highWaterBytes: HIGH, maxBufferedBytes: CAP } },
+    });
   });
   afterEach(async () => {
     await gw.close();

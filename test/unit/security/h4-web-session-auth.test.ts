@@ -28,10 +28,17 @@ describe('security: H4 web and VNC sessions are authenticated per session', () =
   function setup() {
     let now = Date.parse('2030-01-01T00:00:00Z');
     const kube = new FakeKube();
-    const j = kube.seed('UCloudJob', { ...job({ jobId: '5', owner: { createdBy: 'alice', project: 'p1' } }, 'uid-5'), status: { state: 'RUNNING' } } as UCloudJob);
+    const j = kube.seed('UCloudJob', {
+      ...job({ jobId: '5', owner: { createdBy: 'alice', project: 'p1' } }, 'uid-5'),
+      status: { state: 'RUNNING' },
+    } as UCloudJob);
     const store = new SessionStore(new MemorySecrets(), NS, 600, () => new Date(now));
     const auth = new WebAuth(store, new JobStore(kube, NS), { secure: true, now: () => new Date(now), cacheMs: 0 });
-    const req = (host: string, query = '', cookie?: string) => ({ 'x-original-url': `https://${host}/${query}`, 'x-forwarded-host': host, ...(cookie ? { cookie } : {}) });
+    const req = (host: string, query = '', cookie?: string) => ({
+      'x-original-url': `https://${host}/${query}`,
+      'x-forwarded-host': host,
+      ...(cookie ? { cookie } : {}),
+    });
     return { kube, j, store, auth, req, advance: (ms: number) => (now += ms) };
   }
 

@@ -68,7 +68,11 @@ describe('security: L12 child names never collide', () => {
       };
       return byKind;
     };
-    const ids = fc.oneof(fc.nat().map(String), fc.constantFrom('5', '5-ssh', '5-etc', '5-policy', '5-0', '5-peers', '5-web-0', '5-interactive', 'ssh'), fc.string({ maxLength: 20 }));
+    const ids = fc.oneof(
+      fc.nat().map(String),
+      fc.constantFrom('5', '5-ssh', '5-etc', '5-policy', '5-0', '5-peers', '5-web-0', '5-interactive', 'ssh'),
+      fc.string({ maxLength: 20 }),
+    );
     fc.assert(
       fc.property(ids, ids, (a, b) => {
         if (a === b) return;

@@ -54,7 +54,8 @@ describe('security: M6/M7 terminal sessions', () => {
     await gw.close();
   });
 
-  const init = (t: FrameClient, identifier: string, streamId = 's') => t.send({ call, streamId, payload: { type: 'initialize', sessionIdentifier: identifier } });
+  const init = (t: FrameClient, identifier: string, streamId = 's') =>
+    t.send({ call, streamId, payload: { type: 'initialize', sessionIdentifier: identifier } });
 
   it('M6: the first initialize consumes the id; a replay, also a simultaneous one, gets nothing', async () => {
     const { identifier } = await store.open(job, 'SHELL', 0);

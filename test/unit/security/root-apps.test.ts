@@ -46,7 +46,12 @@ describe('security: root applications follow jobs.rootApps', () => {
   it('gives a root job under im2 privilege escalation and the runtime default capabilities, as IM2 does', () => {
     const pod = buildPod(job({ runAsRoot: true }), 0, unitConfig({ jobs: { rootApps: 'im2' } }));
     // IM2: RunAsNonRoot=false, AllowPrivilegeEscalation=true, no capabilities field, no user.
-    expect(pod.spec?.securityContext).toEqual({ runAsNonRoot: false, fsGroup: 11042, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.spec?.securityContext).toEqual({
+      runAsNonRoot: false,
+      fsGroup: 11042,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(pod.spec?.containers[0]?.securityContext).toEqual({ allowPrivilegeEscalation: true, privileged: false });
     // Never privileged, never extra capabilities, never host namespaces: baseline holds.
     expect(pod.spec).not.toHaveProperty('hostNetwork');

@@ -10,7 +10,9 @@ import { fixtureJob, translationError } from '../../support/fixtures.js';
 
 const withStorage = unitConfig({ jobs: { sharedStorage: { claimName: 'ucloud-storage' } } });
 const webSite = unitConfig({
-  interactive: { web: { enabled: true, domainPattern: 'app-{jobId}-{rank}.apps.example.org', auth: { verifyUrl: 'http://op.svc:8080/ucloud/example/web-auth' } } },
+  interactive: {
+    web: { enabled: true, domainPattern: 'app-{jobId}-{rank}.apps.example.org', auth: { verifyUrl: 'http://op.svc:8080/ucloud/example/web-auth' } },
+  },
 });
 
 function job(change: (j: Job) => void, name = 'create-simple-batch.json'): Job {
@@ -89,7 +91,10 @@ describe('the ucloud.dk/init-script label', () => {
   const labelled = (script: string) => job((x) => void (x.specification.labels = { 'ucloud.dk/init-script': script, other: 'x' }));
 
   it('runs the script with bash before the program, which then replaces the shell', () => {
-    const cr = UCloudJobSchema.parse({ ...jobToResource(labelled('/work/.init-1.sh'), unitConfig()), metadata: { name: 'j-54112', namespace: 'ns', uid: 'u' } });
+    const cr = UCloudJobSchema.parse({
+      ...jobToResource(labelled('/work/.init-1.sh'), unitConfig()),
+      metadata: { name: 'j-54112', namespace: 'ns', uid: 'u' },
+    });
     expect(cr.spec.initScript).toBe('/work/.init-1.sh');
     // $0 and $@ reach the shell as written ($$ is the kubelet's escape for $).
     expect(buildPod(cr, 0, unitConfig()).spec!.containers[0]!.command).toEqual([
@@ -160,12 +165,15 @@ describe('software modules from the site (jobs.modules)', () => {
     expect(plain.spec!.containers[0]!.env!.some((e) => e.name === 'UCLOUD_MODULES_ROOT')).toBe(false);
   });
 
-  it.each([['/work/modules'], ['/etc/ucloud/m'], ['/opt/../etc'], ['relative'], ['']])('refuses the modules folder %j (the rules of an explicit mount path)', (mountPath) => {
-    expect(refusal(withModules(mountPath, ['matlab']), site)).toMatchObject({
-      field: 'status.resolvedApplication.invocation.modules.mountPath',
-      errorCode: 'INVALID_MOUNT_PATH',
-    });
-  });
+  it.each([['/work/modules'], ['/etc/ucloud/m'], ['/opt/../etc'], ['relative'], ['']])(
+    'refuses the modules folder %j (the rules of an explicit mount path)',
+    (mountPath) => {
+      expect(refusal(withModules(mountPath, ['matlab']), site)).toMatchObject({
+        field: 'status.resolvedApplication.invocation.modules.mountPath',
+        errorCode: 'INVALID_MOUNT_PATH',
+      });
+    },
+  );
 
   it('accepts a module list parameter only on a site with modules', () => {
     const listed = job((x) => void (x.specification.parameters!.mods = { type: 'modules', modules: ['matlab'] }));

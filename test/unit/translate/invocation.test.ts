@@ -6,7 +6,11 @@ type Values = Record<string, AppParameterValue>;
 type VarPart = Extract<InvocationParameter, { type: 'var' }>;
 
 const files = (p: string) => `/work/${p.split('/').pop()}`;
-const app = (invocation: InvocationParameter[], parameters: ApplicationParameter[], environment?: ApplicationInvocation['environment']): ApplicationInvocation => ({
+const app = (
+  invocation: InvocationParameter[],
+  parameters: ApplicationParameter[],
+  environment?: ApplicationInvocation['environment'],
+): ApplicationInvocation => ({
   tool: { name: 't', version: '1' },
   invocation,
   parameters,
@@ -24,7 +28,12 @@ const v = (variableNames: string[], o: Partial<VarPart> = {}): InvocationParamet
   isSuffixVariablePartOfArg: false,
   ...o,
 });
-const p = (type: ApplicationParameter['type'], name: string, o: Partial<ApplicationParameter> = {}): ApplicationParameter => ({ type, name, optional: false, ...o });
+const p = (type: ApplicationParameter['type'], name: string, o: Partial<ApplicationParameter> = {}): ApplicationParameter => ({
+  type,
+  name,
+  optional: false,
+  ...o,
+});
 const opt = (type: ApplicationParameter['type'], name: string, o: Partial<ApplicationParameter> = {}) => p(type, name, { optional: true, ...o });
 const bool = (name: string, trueValue: string | null = 'true', falseValue: string | null = 'false') => opt('boolean', name, { trueValue, falseValue });
 const int = (value: number): AppParameterValue => ({ type: 'integer', value });
@@ -50,7 +59,13 @@ describe('renderInvocation', () => {
   const flag = (o: Partial<VarPart>) => [v(['b'], o)];
   const cases: Array<[string, InvocationParameter[], ApplicationParameter[], Values, string[]]> = [
     // UCloud's VariableInvocationParameter documentation examples.
-    ['docs: one variable behind a global prefix', [v(['myVariable'], { prefixGlobal: '--count' })], [p('integer', 'myVariable')], { myVariable: int(42) }, ['--count', '42']],
+    [
+      'docs: one variable behind a global prefix',
+      [v(['myVariable'], { prefixGlobal: '--count' })],
+      [p('integer', 'myVariable')],
+      { myVariable: int(42) },
+      ['--count', '42'],
+    ],
     [
       'docs: several variables behind one prefix',
       [v(['myVariable', 'mySecondVariable'], { prefixGlobal: '--count' })],
@@ -94,12 +109,30 @@ describe('renderInvocation', () => {
       { x: text('out') },
       ['-o', 'out', '--'],
     ],
-    ['prefixes and suffixes are trimmed of spaces', [v(['x'], { prefixGlobal: '  --x ', suffixGlobal: ' ; ' })], [p('text', 'x')], { x: text('a') }, ['--x', 'a', ';']],
+    [
+      'prefixes and suffixes are trimmed of spaces',
+      [v(['x'], { prefixGlobal: '  --x ', suffixGlobal: ' ; ' })],
+      [p('text', 'x')],
+      { x: text('a') },
+      ['--x', 'a', ';'],
+    ],
     ['values are not trimmed', [v(['x'])], [p('text', 'x')], { x: text('  padded ') }, ['  padded ']],
-    ['variables render in the part\'s order, not the values\'', [v(['b', 'a'])], [p('integer', 'a'), p('integer', 'b')], { a: int(1), b: int(2) }, ['2', '1']],
-    ['a missing optional value renders nothing, not even the prefix', [word('run'), v(['x'], { prefixGlobal: '--x', suffixGlobal: '--end' })], [opt('integer', 'x')], {}, ['run']],
+    ["variables render in the part's order, not the values'", [v(['b', 'a'])], [p('integer', 'a'), p('integer', 'b')], { a: int(1), b: int(2) }, ['2', '1']],
+    [
+      'a missing optional value renders nothing, not even the prefix',
+      [word('run'), v(['x'], { prefixGlobal: '--x', suffixGlobal: '--end' })],
+      [opt('integer', 'x')],
+      {},
+      ['run'],
+    ],
     ['an undeclared variable name renders nothing', [word('run'), v(['ghost'], { prefixGlobal: '--ghost' })], [], {}, ['run']],
-    ['only present variables of a part render', [v(['a', 'b'], { prefixGlobal: '--n' })], [opt('integer', 'a'), opt('integer', 'b')], { b: int(7) }, ['--n', '7']],
+    [
+      'only present variables of a part render',
+      [v(['a', 'b'], { prefixGlobal: '--n' })],
+      [opt('integer', 'a'), opt('integer', 'b')],
+      { b: int(7) },
+      ['--n', '7'],
+    ],
     [
       'text with spaces and quotes stays one word',
       [word('echo'), v(['t'])],
@@ -116,11 +149,24 @@ describe('renderInvocation', () => {
     [
       'enumeration renders the option value for its name',
       [v(['e'], { prefixGlobal: '--solver' })],
-      [p('enumeration', 'e', { options: [{ name: 'Conjugate gradient', value: 'cg' }, { name: 'GMRES', value: 'gmres' }] })],
+      [
+        p('enumeration', 'e', {
+          options: [
+            { name: 'Conjugate gradient', value: 'cg' },
+            { name: 'GMRES', value: 'gmres' },
+          ],
+        }),
+      ],
       { e: { type: 'enumeration', value: 'GMRES' } },
       ['--solver', 'gmres'],
     ],
-    ['enumeration without a matching option renders the value', [v(['e'])], [p('enumeration', 'e', { options: [{ name: 'A', value: 'a' }] })], { e: { type: 'enumeration', value: 'b' } }, ['b']],
+    [
+      'enumeration without a matching option renders the value',
+      [v(['e'])],
+      [p('enumeration', 'e', { options: [{ name: 'A', value: 'a' }] })],
+      { e: { type: 'enumeration', value: 'b' } },
+      ['b'],
+    ],
     ['enumeration sent as text (IM2 form)', [v(['e'])], [p('enumeration', 'e', { options: [{ name: 'A', value: 'a' }] })], { e: text('A') }, ['a']],
     ['custom true value renders as IM2', flag({ prefixGlobal: '--flag' }), [bool('b', 'yes', 'no')], { b: yes }, ['--flag', 'yes']],
     ['custom false value renders as IM2', flag({ prefixGlobal: '--flag' }), [bool('b', 'yes', 'no')], { b: no }, ['--flag', 'no']],
@@ -130,12 +176,30 @@ describe('renderInvocation', () => {
     ['switch with null true value', flag({ prefixGlobal: '--debug' }), [bool('b', null, null)], { b: yes }, ['--debug']],
     ['switch with empty true value', flag({ prefixGlobal: '--debug' }), [bool('b', '', '')], { b: yes }, ['--debug']],
     ['switch through prefixVariable', flag({ prefixVariable: '--debug' }), [bool('b')], { b: yes }, ['--debug']],
-    ['false switch through prefixVariable renders nothing', [word('x'), ...flag({ prefixVariable: '--debug', suffixGlobal: '--end' })], [bool('b')], { b: no }, ['x']],
+    [
+      'false switch through prefixVariable renders nothing',
+      [word('x'), ...flag({ prefixVariable: '--debug', suffixGlobal: '--end' })],
+      [bool('b')],
+      { b: no },
+      ['x'],
+    ],
     ['switch keeps the global suffix', flag({ prefixGlobal: '--debug', suffixGlobal: '--end' }), [bool('b')], { b: yes }, ['--debug', '--end']],
     ['custom true with default false: true renders as IM2', flag({ prefixGlobal: '--mode' }), [bool('b', 'fast', null)], { b: yes }, ['--mode', 'fast']],
     ['custom true with default false: false is a switch', [word('x'), ...flag({ prefixGlobal: '--mode' })], [bool('b', 'fast', null)], { b: no }, ['x']],
-    ['a boolean glued to its prefix keeps its value', flag({ prefixVariable: '--debug=', isPrefixVariablePartOfArg: true }), [bool('b')], { b: no }, ['--debug=false']],
-    ['a boolean glued to its suffix keeps its value', flag({ prefixGlobal: '-D', suffixVariable: '!', isSuffixVariablePartOfArg: true }), [bool('b')], { b: yes }, ['-D', 'true!']],
+    [
+      'a boolean glued to its prefix keeps its value',
+      flag({ prefixVariable: '--debug=', isPrefixVariablePartOfArg: true }),
+      [bool('b')],
+      { b: no },
+      ['--debug=false'],
+    ],
+    [
+      'a boolean glued to its suffix keeps its value',
+      flag({ prefixGlobal: '-D', suffixVariable: '!', isSuffixVariablePartOfArg: true }),
+      [bool('b')],
+      { b: yes },
+      ['-D', 'true!'],
+    ],
     [
       'a false switch next to another value keeps the prefix',
       [v(['b', 'n'], { prefixGlobal: '--opts' })],
@@ -148,7 +212,13 @@ describe('renderInvocation', () => {
     ['bool_flag emits nothing without a value', [{ type: 'bool_flag', variableName: 'b', flag: '--fast' }], [bool('b')], {}, []],
     ['env references on the command line are $VAR', [word('echo'), { type: 'env', variable: 'HOME' }], [], {}, ['echo', '$HOME']],
     ['words render as they are', [word('a b'), word('')], [], {}, ['a b', '']],
-    ['input files go through the file mapper', [v(['in'], { prefixGlobal: '-i' })], [p('input_file', 'in')], { in: { type: 'file', path: '/123/data/a.csv' } }, ['-i', '/work/a.csv']],
+    [
+      'input files go through the file mapper',
+      [v(['in'], { prefixGlobal: '-i' })],
+      [p('input_file', 'in')],
+      { in: { type: 'file', path: '/123/data/a.csv' } },
+      ['-i', '/work/a.csv'],
+    ],
     ['input directories go through the file mapper', [v(['d'])], [p('input_directory', 'd')], { d: { type: 'file', path: '/123/data' } }, ['/work/data']],
     ['peers render their hostname', [v(['p'])], [p('peer', 'p')], { p: { type: 'peer', hostname: 'db', jobId: '9' } }, ['db']],
     ['license servers render their id', [v(['l'])], [p('license_server', 'l')], { l: { type: 'license_server', id: 'lic-1' } }, ['lic-1']],
@@ -160,7 +230,13 @@ describe('renderInvocation', () => {
     ['boolean defaults feed bool_flag', [{ type: 'bool_flag', variableName: 'b', flag: '--on' }], [opt('boolean', 'b', { defaultValue: true })], {}, ['--on']],
     ['a given value beats the default', [v(['n'])], [p('integer', 'n', { defaultValue: 5 })], { n: int(6) }, ['6']],
     ['a default of the wrong type is no default', [v(['n'])], [opt('integer', 'n', { defaultValue: 'five' })], {}, []],
-    ['file defaults are never used: UCloud did not authorise them', [v(['f'])], [opt('input_file', 'f', { defaultValue: { type: 'file', path: '/other-user/secret' } })], {}, []],
+    [
+      'file defaults are never used: UCloud did not authorise them',
+      [v(['f'])],
+      [opt('input_file', 'f', { defaultValue: { type: 'file', path: '/other-user/secret' } })],
+      {},
+      [],
+    ],
     ['values for unknown parameters are ignored', [word('x')], [], { stray: text('y') }, ['x']],
   ];
   it.each(cases)('%s', (_name, invocation, parameters, values, expected) => {

@@ -53,7 +53,10 @@ describe('jinja values', () => {
   it('a jinja part among others is not a jinja application', () => {
     const job = withValues({});
     const app = appOf(job);
-    app.invocation = [{ type: 'word', word: 'run' }, { type: 'jinja', template: 'x' }];
+    app.invocation = [
+      { type: 'word', word: 'run' },
+      { type: 'jinja', template: 'x' },
+    ];
     expect(jinjaTemplateOf(app)).toBeUndefined();
     expect(jinjaInvocation(job, app, files)).toBeUndefined();
   });

@@ -16,7 +16,10 @@ function mutate(name: string, f: (j: Job) => void): Job {
   return j;
 }
 const invocationOf = (j: Job) => j.status!.resolvedApplication!.invocation;
-const withResources = (...resources: AppParameterValue[]) => (j: Job) => void (j.specification.resources = resources);
+const withResources =
+  (...resources: AppParameterValue[]) =>
+  (j: Job) =>
+    void (j.specification.resources = resources);
 const withParameter = (name: string, value: AppParameterValue) => (j: Job) => void (j.specification.parameters![name] = value);
 
 describe('fixtures', () => {
@@ -33,7 +36,15 @@ describe('jobToSpec', () => {
       jobId: '54112',
       owner: { createdBy: 'user' },
       application: { name: 'acme-batch', version: '1.0.0' },
-      product: { id: 'example-compute-1', category: 'example-compute', provider: 'example', cpu: 1, memoryInGigs: 2, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
+      product: {
+        id: 'example-compute-1',
+        category: 'example-compute',
+        provider: 'example',
+        cpu: 1,
+        memoryInGigs: 2,
+        gpu: 0,
+        unitOfPrice: 'CREDITS_PER_MINUTE',
+      },
       replicas: 1,
       image: 'acme/batch:1.0.0',
       command: ['acme-batch', '--debug', 'Hello, World!'],
@@ -53,7 +64,15 @@ describe('jobToSpec', () => {
       jobId: '61207',
       owner: { createdBy: 'alice#4821', project: 'p-4242' },
       application: { name: 'acme-mpi', version: '2.1.0' },
-      product: { id: 'example-compute-8', category: 'example-compute', provider: 'example', cpu: 8, memoryInGigs: 16, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' },
+      product: {
+        id: 'example-compute-8',
+        category: 'example-compute',
+        provider: 'example',
+        cpu: 8,
+        memoryInGigs: 16,
+        gpu: 0,
+        unitOfPrice: 'CREDITS_PER_MINUTE',
+      },
       replicas: 3,
       image: 'acme/mpi:2.1.0',
       command: [
@@ -108,7 +127,10 @@ describe('jobToSpec', () => {
 
   it('names a job with an id that is not DNS-safe by hash, and keeps the id in the annotation', () => {
     const id = 'Job_With/Odd:Chars';
-    const r = jobToResource(mutate(SIMPLE, (j) => (j.id = id)), config);
+    const r = jobToResource(
+      mutate(SIMPLE, (j) => (j.id = id)),
+      config,
+    );
     expect(r.metadata.name).toMatch(/^j-[0-9a-f]{16}$/);
     expect(r.metadata.labels!['ucloud.dk/job-id']).toMatch(/^[0-9a-f]{16}$/);
     expect(r.metadata.annotations).toEqual({ 'ucloud.dk/job-id': id });
@@ -150,7 +172,10 @@ describe('jobToSpec', () => {
       ['changeWorkingDirectory unset (UCloud defaults it to true)', { runAsRoot: false }, '/work'],
       ['changeWorkingDirectory false', { changeWorkingDirectory: false }, undefined],
     ])('working directory with %s', (_name, container, workingDir) => {
-      const spec = jobToSpec(mutate(SIMPLE, (j) => (invocationOf(j).container = container)), config);
+      const spec = jobToSpec(
+        mutate(SIMPLE, (j) => (invocationOf(j).container = container)),
+        config,
+      );
       expect(spec.workingDir).toBe(workingDir);
     });
 
@@ -165,7 +190,12 @@ describe('jobToSpec', () => {
         config,
       );
       expect({ webPort: spec.webPort, vncPort: spec.vncPort }).toEqual({ webPort: 8888, vncPort: 5900 });
-      expect(jobToSpec(mutate(SIMPLE, (j) => (invocationOf(j).web = {})), config).webPort).toBe(80);
+      expect(
+        jobToSpec(
+          mutate(SIMPLE, (j) => (invocationOf(j).web = {})),
+          config,
+        ).webPort,
+      ).toBe(80);
     });
 
     it('records sshEnabled, restartOnExit and a missing time allocation', () => {
@@ -178,7 +208,10 @@ describe('jobToSpec', () => {
     });
 
     it('leaves out what UCloud did not send', () => {
-      const spec = jobToSpec(mutate(SIMPLE, (j) => (j.createdAt = null)), config);
+      const spec = jobToSpec(
+        mutate(SIMPLE, (j) => (j.createdAt = null)),
+        config,
+      );
       expect(spec).not.toHaveProperty('ucloudCreatedAt');
       expect(spec).not.toHaveProperty('webPort');
       expect(spec.owner).toEqual({ createdBy: 'user' });
@@ -260,11 +293,37 @@ describe('jobToSpec', () => {
       'UNSUPPORTED_BACKEND',
       'status.resolvedApplication.invocation.tool.tool.description.backend',
     ],
-    ['a tool without an image', SIMPLE, (j) => (invocationOf(j).tool.tool!.description.image = ''), 'MISSING_IMAGE', 'status.resolvedApplication.invocation.tool.tool.description.image'],
-    ['an unresolved tool', SIMPLE, (j) => (invocationOf(j).tool.tool = null), 'MISSING_IMAGE', 'status.resolvedApplication.invocation.tool.tool.description.image'],
+    [
+      'a tool without an image',
+      SIMPLE,
+      (j) => (invocationOf(j).tool.tool!.description.image = ''),
+      'MISSING_IMAGE',
+      'status.resolvedApplication.invocation.tool.tool.description.image',
+    ],
+    [
+      'an unresolved tool',
+      SIMPLE,
+      (j) => (invocationOf(j).tool.tool = null),
+      'MISSING_IMAGE',
+      'status.resolvedApplication.invocation.tool.tool.description.image',
+    ],
     ['multi-node not allowed', SIMPLE, (j) => (j.specification.replicas = 2), 'MULTI_NODE_NOT_ALLOWED', 'specification.replicas'],
-    ['a resource escaping the storage', SIMPLE, withResources({ type: 'file', path: '/home/../../etc' }), 'INVALID_PATH', 'specification.resources[0]', withStorage],
-    ['an encoded escape', SIMPLE, withResources({ type: 'file', path: '/a/b' }, { type: 'file', path: '/a/%2e%2e/b' }), 'INVALID_PATH', 'specification.resources[1]', withStorage],
+    [
+      'a resource escaping the storage',
+      SIMPLE,
+      withResources({ type: 'file', path: '/home/../../etc' }),
+      'INVALID_PATH',
+      'specification.resources[0]',
+      withStorage,
+    ],
+    [
+      'an encoded escape',
+      SIMPLE,
+      withResources({ type: 'file', path: '/a/b' }, { type: 'file', path: '/a/%2e%2e/b' }),
+      'INVALID_PATH',
+      'specification.resources[1]',
+      withStorage,
+    ],
     ['a relative path', SIMPLE, withResources({ type: 'file', path: 'etc/passwd' }), 'INVALID_PATH', 'specification.resources[0]', withStorage],
     ['the storage root', SIMPLE, withResources({ type: 'file', path: '/' }), 'INVALID_PATH', 'specification.resources[0]', withStorage],
     [
@@ -277,10 +336,34 @@ describe('jobToSpec', () => {
     ],
     ['files without shared storage', MULTI, () => {}, 'NO_SHARED_STORAGE', 'specification.parameters.mesh'],
     ['a resource without shared storage', SIMPLE, withResources({ type: 'file', path: '/a/b' }), 'NO_SHARED_STORAGE', 'specification.resources[0]'],
-    ['an upper-case peer hostname', SIMPLE, withResources({ type: 'peer', hostname: 'Database', jobId: '1' }), 'INVALID_PEER_HOSTNAME', 'specification.resources[0]'],
-    ['a peer hostname with a dot', SIMPLE, withResources({ type: 'peer', hostname: 'db.example', jobId: '1' }), 'INVALID_PEER_HOSTNAME', 'specification.resources[0]'],
-    ['a peer hostname ending in a dash', SIMPLE, withResources({ type: 'peer', hostname: 'db-', jobId: '1' }), 'INVALID_PEER_HOSTNAME', 'specification.resources[0]'],
-    ['a peer parameter with a bad hostname', SIMPLE, withParameter('db', { type: 'peer', hostname: 'my_db', jobId: '1' }), 'INVALID_PEER_HOSTNAME', 'specification.parameters.db'],
+    [
+      'an upper-case peer hostname',
+      SIMPLE,
+      withResources({ type: 'peer', hostname: 'Database', jobId: '1' }),
+      'INVALID_PEER_HOSTNAME',
+      'specification.resources[0]',
+    ],
+    [
+      'a peer hostname with a dot',
+      SIMPLE,
+      withResources({ type: 'peer', hostname: 'db.example', jobId: '1' }),
+      'INVALID_PEER_HOSTNAME',
+      'specification.resources[0]',
+    ],
+    [
+      'a peer hostname ending in a dash',
+      SIMPLE,
+      withResources({ type: 'peer', hostname: 'db-', jobId: '1' }),
+      'INVALID_PEER_HOSTNAME',
+      'specification.resources[0]',
+    ],
+    [
+      'a peer parameter with a bad hostname',
+      SIMPLE,
+      withParameter('db', { type: 'peer', hostname: 'my_db', jobId: '1' }),
+      'INVALID_PEER_HOSTNAME',
+      'specification.parameters.db',
+    ],
     [
       'one hostname for two peers',
       SIMPLE,
@@ -297,13 +380,32 @@ describe('jobToSpec', () => {
     ['a workflow resource', SIMPLE, withResources({ type: 'workflow' }), 'UNSUPPORTED_RESOURCE', 'specification.resources[0]'],
     ['a modules resource', SIMPLE, withResources({ type: 'modules' }), 'UNSUPPORTED_RESOURCE', 'specification.resources[0]'],
     ['an API server resource', SIMPLE, withResources({ type: 'api_server' }), 'UNSUPPORTED_RESOURCE', 'specification.resources[0]'],
-    ['a block storage parameter value', SIMPLE, withParameter('disk', { type: 'block_storage', id: 'b' }), 'UNSUPPORTED_RESOURCE', 'specification.parameters.disk'],
-    ['a private network parameter value', SIMPLE, withParameter('net', { type: 'private_network', id: 'p' }), 'UNSUPPORTED_RESOURCE', 'specification.parameters.net'],
+    [
+      'a block storage parameter value',
+      SIMPLE,
+      withParameter('disk', { type: 'block_storage', id: 'b' }),
+      'UNSUPPORTED_RESOURCE',
+      'specification.parameters.disk',
+    ],
+    [
+      'a private network parameter value',
+      SIMPLE,
+      withParameter('net', { type: 'private_network', id: 'p' }),
+      'UNSUPPORTED_RESOURCE',
+      'specification.parameters.net',
+    ],
     ['a module list to load', SIMPLE, withParameter('mods', { type: 'modules', modules: ['gcc/13'] }), 'UNSUPPORTED_RESOURCE', 'specification.parameters.mods'],
     ['a missing required parameter', SIMPLE, (j) => delete j.specification.parameters!.value, 'MISSING_PARAMETER', 'specification.parameters.value'],
     ['no parameters at all', SIMPLE, (j) => (j.specification.parameters = null), 'MISSING_PARAMETER', 'specification.parameters.debug'],
     ['a parameter of the wrong type', SIMPLE, withParameter('value', { type: 'integer', value: 3 }), 'INVALID_PARAMETER', 'specification.parameters.value'],
-    ['a file where a number belongs', MULTI, withParameter('iterations', { type: 'file', path: '/p-4242/x' }), 'INVALID_PARAMETER', 'specification.parameters.iterations', withStorage],
+    [
+      'a file where a number belongs',
+      MULTI,
+      withParameter('iterations', { type: 'file', path: '/p-4242/x' }),
+      'INVALID_PARAMETER',
+      'specification.parameters.iterations',
+      withStorage,
+    ],
     ['an empty invocation', SIMPLE, (j) => (invocationOf(j).invocation = []), 'EMPTY_INVOCATION', 'status.resolvedApplication.invocation.invocation'],
     [
       'an invocation starting with an empty word',

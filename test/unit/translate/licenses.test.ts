@@ -16,7 +16,12 @@ describe('license string', () => {
   });
 
   it('masks license keys when the configuration is logged', () => {
-    const config = unitConfig({ licenses: [{ product: 'p', address: 'a', port: 1, license: 'SECRET-KEY' }, { product: 'q', address: 'b' }] });
+    const config = unitConfig({
+      licenses: [
+        { product: 'p', address: 'a', port: 1, license: 'SECRET-KEY' },
+        { product: 'q', address: 'b' },
+      ],
+    });
     const logged = JSON.stringify(describeConfig(config));
     expect(logged).not.toContain('SECRET-KEY');
     expect(logged).toContain('"license":"[set]"');

@@ -55,9 +55,9 @@ describe('toSubPath', () => {
     fc.string({ maxLength: 6 }),
     fc.string({ unit: 'binary', maxLength: 4 }),
   );
-  const hostilePath = fc.tuple(fc.array(hostileSegment, { maxLength: 8 }), fc.constantFrom('', '/', '//'), fc.constantFrom('', '/', '//')).map(
-    ([segments, lead, trail]) => lead + segments.join('/') + trail,
-  );
+  const hostilePath = fc
+    .tuple(fc.array(hostileSegment, { maxLength: 8 }), fc.constantFrom('', '/', '//'), fc.constantFrom('', '/', '//'))
+    .map(([segments, lead, trail]) => lead + segments.join('/') + trail);
 
   it('never yields a subPath that escapes the storage root (property)', () => {
     fc.assert(
@@ -107,7 +107,7 @@ describe('mountPaths', () => {
     expect(mountPaths(['z/data', 'x/data', 'other', 'y/data'])).toEqual(['/work/data-2', '/work/data-0', '/work/other', '/work/data-1']);
   });
 
-  it("names a whole drive by its title, without IM2's \"Member Files: \" prefix, else by its id", () => {
+  it('names a whole drive by its title, without IM2\'s "Member Files: " prefix, else by its id', () => {
     const titles = new Map([
       ['4711', 'Home'],
       ['99', 'Member Files: alice#1234'],

@@ -66,7 +66,32 @@ describe('core2 values and application fields', () => {
   // Go's zero-valued AppParameterValue fields, as core2 sends them with every value.
   const goFile = (path: string, mountPath = '') =>
     parseBody(CreateBulkSchema, {
-      items: [{ ...fixtureJson(CORE2_LEGACY).items[0], specification: { ...(fixtureJson(CORE2_LEGACY).items[0]!.specification as object), resources: [{ type: 'file', path, mountPath, readOnly: false, value: null, hostname: '', jobId: '', id: '', modules: null, port: 0, tls: false, server: '', token: '', tokenType: '' }] } }],
+      items: [
+        {
+          ...fixtureJson(CORE2_LEGACY).items[0],
+          specification: {
+            ...(fixtureJson(CORE2_LEGACY).items[0]!.specification as object),
+            resources: [
+              {
+                type: 'file',
+                path,
+                mountPath,
+                readOnly: false,
+                value: null,
+                hostname: '',
+                jobId: '',
+                id: '',
+                modules: null,
+                port: 0,
+                tls: false,
+                server: '',
+                token: '',
+                tokenType: '',
+              },
+            ],
+          },
+        },
+      ],
     }).items[0]!.specification.resources![0]!;
 
   it.each([
@@ -75,13 +100,16 @@ describe('core2 values and application fields', () => {
     ['applicationType WEB without a web section', { applicationType: 'WEB', web: null }, { webPort: 80 }],
     ['a web port', { applicationType: 'WEB', web: { port: 7681 } }, { webPort: 7681 }],
   ])('%s', (_name, fields, ports) => {
-    const spec = jobToSpec(legacy((j) => Object.assign(app(j), fields)), config);
+    const spec = jobToSpec(
+      legacy((j) => Object.assign(app(j), fields)),
+      config,
+    );
     expect({ webPort: spec.webPort, vncPort: spec.vncPort }).toEqual({ webPort: undefined, vncPort: undefined, ...ports });
   });
 
   it('an ssh section with an empty mode is DISABLED, not an error', () => {
     const body = fixtureJson(CORE2_LEGACY);
-    ((body.items[0] as { status: { resolvedApplication: { invocation: Record<string, unknown> } } }).status.resolvedApplication.invocation).ssh = { mode: '' };
+    (body.items[0] as { status: { resolvedApplication: { invocation: Record<string, unknown> } } }).status.resolvedApplication.invocation.ssh = { mode: '' };
     expect(() => parseBody(CreateBulkSchema, body)).not.toThrow();
   });
 
@@ -94,7 +122,10 @@ describe('core2 values and application fields', () => {
   });
 
   it('a file value with every Go field and an empty mountPath mounts under /work', () => {
-    const spec = jobToSpec(legacy((j) => (j.specification.resources = [goFile('/123/data/')])), withStorage);
+    const spec = jobToSpec(
+      legacy((j) => (j.specification.resources = [goFile('/123/data/')])),
+      withStorage,
+    );
     expect(spec.mounts).toEqual([{ name: 'file-0', ucloudPath: '/123/data/', subPath: '123/data', mountPath: '/work/data', readOnly: false }]);
   });
 
@@ -125,13 +156,27 @@ describe('core2 values and application fields', () => {
     ['a control character', '/mnt/\u0001'],
   ])('refuses an explicit mountPath with %s', (_name, mountPath) => {
     const job = legacy((j) => (j.specification.resources = [{ type: 'file', path: '/123/data', mountPath }]));
-    expect(() => jobToSpec(job, withStorage)).toThrow(expect.objectContaining({ errorCode: 'INVALID_MOUNT_PATH', field: 'specification.resources[0].mountPath' }));
+    expect(() => jobToSpec(job, withStorage)).toThrow(
+      expect.objectContaining({ errorCode: 'INVALID_MOUNT_PATH', field: 'specification.resources[0].mountPath' }),
+    );
   });
 
   it('refuses two mounts at one explicit path, and an explicit path a default mount takes', () => {
-    const twice = legacy((j) => (j.specification.resources = [{ type: 'file', path: '/1/a', mountPath: '/mnt/x' }, { type: 'file', path: '/1/b', mountPath: '/mnt/x' }]));
+    const twice = legacy(
+      (j) =>
+        (j.specification.resources = [
+          { type: 'file', path: '/1/a', mountPath: '/mnt/x' },
+          { type: 'file', path: '/1/b', mountPath: '/mnt/x' },
+        ]),
+    );
     expect(() => jobToSpec(twice, withStorage)).toThrow(expect.objectContaining({ errorCode: 'INVALID_MOUNT_PATH' }));
-    const clash = legacy((j) => (j.specification.resources = [{ type: 'file', path: '/1/a' }, { type: 'file', path: '/1/b', mountPath: '/work/a' }]));
+    const clash = legacy(
+      (j) =>
+        (j.specification.resources = [
+          { type: 'file', path: '/1/a' },
+          { type: 'file', path: '/1/b', mountPath: '/work/a' },
+        ]),
+    );
     expect(() => jobToSpec(clash, withStorage)).toThrow(expect.objectContaining({ errorCode: 'INVALID_MOUNT_PATH' }));
   });
 
@@ -163,7 +208,10 @@ describe('core2 values and application fields', () => {
     [undefined, undefined],
     ['SOMETIMES', undefined],
   ])('category accountingFrequency %s is recorded as %s', (sent, recorded) => {
-    const spec = jobToSpec(legacy((j) => (j.status!.resolvedProduct!.category.accountingFrequency = sent)), config);
+    const spec = jobToSpec(
+      legacy((j) => (j.status!.resolvedProduct!.category.accountingFrequency = sent)),
+      config,
+    );
     expect(spec.product.accountingFrequency).toBe(recorded);
   });
 });

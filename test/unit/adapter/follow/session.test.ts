@@ -67,7 +67,9 @@ function setup(replicas = 2) {
   const gate = new SendGate(socket, 1000, 100);
   const messages: FollowResponse[] = [];
   const ended: EndReason[] = [];
-  const session = new FollowSession(job, gate, { kube, jobs: new JobStore(kube, NS), namespace: NS, logs, logger: rootLogger, pollMs: 10 }, (r) => ended.push(r));
+  const session = new FollowSession(job, gate, { kube, jobs: new JobStore(kube, NS), namespace: NS, logs, logger: rootLogger, pollMs: 10 }, (r) =>
+    ended.push(r),
+  );
   session.onMessage = (p) => {
     messages.push(p);
     gate.send(JSON.stringify(p));
@@ -75,7 +77,11 @@ function setup(replicas = 2) {
   return { kube, logs, socket, gate, session, messages, ended };
 }
 
-const textOf = (messages: FollowResponse[], rank: number) => messages.filter((m) => m.rank === rank).map((m) => m.stdout).join('');
+const textOf = (messages: FollowResponse[], rank: number) =>
+  messages
+    .filter((m) => m.rank === rank)
+    .map((m) => m.stdout)
+    .join('');
 
 describe('FollowSession', () => {
   it('forwards every rank in order, as stdout, under the session id', async () => {
@@ -201,7 +207,15 @@ describe('FollowSession of a job that ended, with a job folder', () => {
     const gate = new SendGate(new SlowSocket(), 1_000_000, 100);
     const messages: FollowResponse[] = [];
     const reasons: EndReason[] = [];
-    const deps = { kube, jobs: new JobStore(kube, NS), namespace: NS, logs, logger: rootLogger, pollMs: 10, ensureLogReader: (j: UCloudJob, r: number) => ensureLogReader(kube, j, r, config) };
+    const deps = {
+      kube,
+      jobs: new JobStore(kube, NS),
+      namespace: NS,
+      logs,
+      logger: rootLogger,
+      pollMs: 10,
+      ensureLogReader: (j: UCloudJob, r: number) => ensureLogReader(kube, j, r, config),
+    };
     const session = new FollowSession(job, gate, deps, (r) => reasons.push(r));
     session.onMessage = (p) => void messages.push(p);
     return { kube, logs, session, messages, reasons };
@@ -241,7 +255,12 @@ describe('FollowSession of a job that ended, with a job folder', () => {
     const { kube, logs } = ended(1);
     const plain = UCloudJobSchema.parse({ ...kube.peek<UCloudJob>('UCloudJob', NS, 'j-9')!, spec: { ...ucloudJob().spec, jobId: '9' } });
     const reasons: EndReason[] = [];
-    const s = new FollowSession(plain, new SendGate(new SlowSocket(), 1000, 100), { kube, jobs: new JobStore(kube, NS), namespace: NS, logs, logger: rootLogger, pollMs: 10, ensureLogReader: async () => undefined }, (r) => reasons.push(r));
+    const s = new FollowSession(
+      plain,
+      new SendGate(new SlowSocket(), 1000, 100),
+      { kube, jobs: new JobStore(kube, NS), namespace: NS, logs, logger: rootLogger, pollMs: 10, ensureLogReader: async () => undefined },
+      (r) => reasons.push(r),
+    );
     s.start();
     await eventually(() => reasons.length === 1, 'the session to end');
     expect([reasons, kube.all('Pod', NS)]).toEqual([['job-ended'], []]);

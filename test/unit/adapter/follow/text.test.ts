@@ -34,19 +34,26 @@ describe('decodeUtf8Dropping', () => {
 describe('LineSplitter', () => {
   it('reassembles lines split across chunks, whatever the split', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ maxLength: 12 }).map((s) => s.replace(/\n/g, '')), { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 8 }), (lines, cuts) => {
-        const all = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
-        const points = [...new Set(cuts.map((c) => (all.length ? c % all.length : 0)))].sort((a, b) => a - b);
-        const splitter = new LineSplitter();
-        const out: string[] = [];
-        let prev = 0;
-        for (const p of [...points, all.length]) {
-          out.push(...splitter.push(all.subarray(prev, p)).map((b) => b.toString('utf8')));
-          prev = p;
-        }
-        expect(splitter.end()).toBeUndefined();
-        expect(out).toEqual(lines);
-      }),
+      fc.property(
+        fc.array(
+          fc.string({ maxLength: 12 }).map((s) => s.replace(/\n/g, '')),
+          { maxLength: 10 },
+        ),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (lines, cuts) => {
+          const all = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
+          const points = [...new Set(cuts.map((c) => (all.length ? c % all.length : 0)))].sort((a, b) => a - b);
+          const splitter = new LineSplitter();
+          const out: string[] = [];
+          let prev = 0;
+          for (const p of [...points, all.length]) {
+            out.push(...splitter.push(all.subarray(prev, p)).map((b) => b.toString('utf8')));
+            prev = p;
+          }
+          expect(splitter.end()).toBeUndefined();
+          expect(out).toEqual(lines);
+        },
+      ),
     );
   });
 

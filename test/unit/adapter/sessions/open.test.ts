@@ -28,7 +28,12 @@ describe('interactiveSession with a session store', () => {
   afterEach(() => h.close());
 
   const open = (items: readonly unknown[], op = 'interactiveSession') => h.call('POST', jobsPath(op), { items });
-  const shell = (id: string, rank: number, owner?: unknown) => ({ job: { id, ...(owner === undefined ? {} : { owner }) }, rank, sessionType: 'SHELL', target: null });
+  const shell = (id: string, rank: number, owner?: unknown) => ({
+    job: { id, ...(owner === undefined ? {} : { owner }) },
+    rank,
+    sessionType: 'SHELL',
+    target: null,
+  });
 
   it.each(['interactiveSession', 'openInteractiveSession'])('%s opens one session per item, each rank its own', async (op) => {
     const res = await open([shell('1', 0, { createdBy: 'alice', project: 'p1' }), shell('1', 2)], op);
@@ -48,9 +53,12 @@ describe('interactiveSession with a session store', () => {
     ['another workspace', [shell('1', 0, { createdBy: 'alice', project: null })], 403, 'NOT_JOB_OWNER', undefined],
     ['another user', [shell('1', 0, { createdBy: 'bob', project: 'p1' })], 403, 'NOT_JOB_OWNER', undefined],
     ['a WEB item', [shell('1', 0), { ...shell('1', 0), sessionType: 'WEB' }], 400, 'SESSIONS_NOT_SUPPORTED', undefined],
-  ] as Array<[string, unknown[], number, string, string | undefined]>)('all or nothing, %s: the error names it and nothing is stored', async (_what, items, status, errorCode, why) => {
-    const res = await open(items);
-    expect(res).toMatchObject({ status, body: { errorCode, ...(why ? { why } : {}) } });
-    expect(secrets.objects.size).toBe(0);
-  });
+  ] as Array<[string, unknown[], number, string, string | undefined]>)(
+    'all or nothing, %s: the error names it and nothing is stored',
+    async (_what, items, status, errorCode, why) => {
+      const res = await open(items);
+      expect(res).toMatchObject({ status, body: { errorCode, ...(why ? { why } : {}) } });
+      expect(secrets.objects.size).toBe(0);
+    },
+  );
 });

@@ -51,7 +51,9 @@ describe('SSH ports at create', () => {
       const p1 = (await storedJob(kube, 'p1'))!;
       expect((await h.call('POST', jobsPath(), { items: [sshJob('p1')] })).status).toBe(200);
       expect((await storedJob(kube, 'p1'))!.spec.sshPort).toBe(p1.spec.sshPort);
-      expect(kube.peek<V1Service>('Service', NS, 'j-p1-ssh')!.spec!.ports).toEqual([{ name: 'ssh', protocol: 'TCP', port: 22, targetPort: 22, nodePort: p1.spec.sshPort }]);
+      expect(kube.peek<V1Service>('Service', NS, 'j-p1-ssh')!.spec!.ports).toEqual([
+        { name: 'ssh', protocol: 'TCP', port: 22, targetPort: 22, nodePort: p1.spec.sshPort },
+      ]);
     } finally {
       await h.close();
     }

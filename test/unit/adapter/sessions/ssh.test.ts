@@ -52,7 +52,10 @@ describe('create with SSH', () => {
     const h = await startAdapter(keys);
     try {
       const res = await h.call('POST', jobsPath(), { items: [withSsh('s-0', 'OPTIONAL', false), withSsh('s-1', 'OPTIONAL', true)] });
-      expect(res).toMatchObject({ status: 400, body: { errorCode: 'SSH_NOT_SUPPORTED', why: expect.stringMatching(/^items\[1\]\.specification\.sshEnabled: /) } });
+      expect(res).toMatchObject({
+        status: 400,
+        body: { errorCode: 'SSH_NOT_SUPPORTED', why: expect.stringMatching(/^items\[1\]\.specification\.sshEnabled: /) },
+      });
       expect(h.kube.writes()).toHaveLength(0);
       // Asking for SSH where the application does not allow it is not asking: the job runs without.
       expect((await h.call('POST', jobsPath(), { items: [withSsh('s-2', 'DISABLED', true)] })).status).toBe(200);
@@ -62,7 +65,7 @@ describe('create with SSH', () => {
     }
   });
 
-  it('installs the owner\'s keys, the Service and the NetworkPolicy, owned by the job; the pods mount the keys', async () => {
+  it("installs the owner's keys, the Service and the NetworkPolicy, owned by the job; the pods mount the keys", async () => {
     const config = adapterConfig(keys.der, {
       interactive: { ssh: { enabled: true, host: 'ssh.example.org', serviceType: 'LoadBalancer', containerPort: 2222, allowFrom: ['10.0.0.0/8'] } },
     });
@@ -88,14 +91,20 @@ describe('create with SSH', () => {
       expect(port).toBeGreaterThanOrEqual(30000);
       expect(port).toBeLessThanOrEqual(32767);
       expect((await storedJob(kube, 's-4'))!.spec.sshPort).toBeUndefined();
-      expect(svc.spec).toEqual({ type: 'LoadBalancer', selector: { 'ucloud.dk/job': 'j-s3', 'ucloud.dk/rank': '0' }, ports: [{ name: 'ssh', protocol: 'TCP', port, targetPort: 2222 }] });
+      expect(svc.spec).toEqual({
+        type: 'LoadBalancer',
+        selector: { 'ucloud.dk/job': 'j-s3', 'ucloud.dk/rank': '0' },
+        ports: [{ name: 'ssh', protocol: 'TCP', port, targetPort: 2222 }],
+      });
       expect(svc.metadata!.ownerReferences).toEqual(owner);
       const policy = kube.peek<V1NetworkPolicy>('NetworkPolicy', NS, 'j-s3-ssh')!;
       expect(policy.spec?.ingress).toEqual([{ _from: [{ ipBlock: { cidr: '10.0.0.0/8' } }], ports: [{ protocol: 'TCP', port: 2222 }] }]);
 
       const pod = buildPod(job, 0, config);
       const etc = pod.spec!.volumes!.find((v) => v.name === 'ucloud-etc')!;
-      expect(etc.projected!.sources).toContainEqual({ secret: { name: 'j-s3-ssh', items: [{ key: 'authorized_keys', path: 'ssh/authorized_keys.ucloud', mode: 0o444 }] } });
+      expect(etc.projected!.sources).toContainEqual({
+        secret: { name: 'j-s3-ssh', items: [{ key: 'authorized_keys', path: 'ssh/authorized_keys.ucloud', mode: 0o444 }] },
+      });
       const plain = buildPod((await storedJob(kube, 's-4')) as UCloudJob, 0, config);
       expect(JSON.stringify(plain)).not.toContain('-ssh');
     } finally {
@@ -108,7 +117,11 @@ describe('create with SSH', () => {
     const control = { browseSshKeys: async () => Promise.reject(new Error('core is down')) };
     const { FakeKube } = await import('../../../support/fake-kube.js');
     const kube = new FakeKube();
-    const h = await startAdapter(keys, { config, kube, deps: { interactive: { follow: true, ssh: new SshInstaller(config, kube, new MemorySecrets(), control) } } });
+    const h = await startAdapter(keys, {
+      config,
+      kube,
+      deps: { interactive: { follow: true, ssh: new SshInstaller(config, kube, new MemorySecrets(), control) } },
+    });
     try {
       const res = await h.call('POST', jobsPath(), { items: [withSsh('s-5', 'MANDATORY', null)] });
       expect(res.status).toBe(500);

@@ -13,7 +13,14 @@ describe('SessionStore', () => {
     const store = new SessionStore(secrets, 'ns', 600, clock);
     const { identifier, record } = await store.open(job, 'SHELL', 1);
     expect(identifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(record).toEqual({ type: 'SHELL', jobId: '5', rank: 1, owner: { createdBy: 'alice', project: 'p1' }, createdAt: '2030-01-01T00:00:00.000Z', expiresAt: '2030-01-01T00:10:00.000Z' });
+    expect(record).toEqual({
+      type: 'SHELL',
+      jobId: '5',
+      rank: 1,
+      owner: { createdBy: 'alice', project: 'p1' },
+      createdAt: '2030-01-01T00:00:00.000Z',
+      expiresAt: '2030-01-01T00:10:00.000Z',
+    });
     const stored = await secrets.get('ns', sessionSecretName(identifier));
     expect(stored?.metadata?.ownerReferences).toEqual([{ apiVersion: 'ucloud.dk/v1alpha1', kind: 'UCloudJob', name: 'j-5', uid: 'uid-5' }]);
     expect(JSON.stringify(stored)).not.toContain(identifier);

@@ -17,7 +17,16 @@ describe('interactiveHost', () => {
 
 describe('WebPublisher', () => {
   it('creates the Service, Ingress and policy once; a second publish reuses them', async () => {
-    const config = unitConfig({ interactive: { web: { enabled: true, scheme: 'http', domainPattern: '{job}-{rank}.apps.test', auth: { verifyUrl: 'http://op.ucloud-system.svc:8080/ucloud/example/web-auth' } } } });
+    const config = unitConfig({
+      interactive: {
+        web: {
+          enabled: true,
+          scheme: 'http',
+          domainPattern: '{job}-{rank}.apps.test',
+          auth: { verifyUrl: 'http://op.ucloud-system.svc:8080/ucloud/example/web-auth' },
+        },
+      },
+    });
     const kube = new FakeKube();
     const ingresses: string[] = [];
     const seen = new Set<string>();
@@ -32,7 +41,12 @@ describe('WebPublisher', () => {
     expect(await publisher.publish(job('7'), 'web', 1, 8888)).toBe('http://j-7-1.apps.test/');
     expect(await publisher.publish(job('7'), 'web', 1, 8888)).toBe('http://j-7-1.apps.test/');
     expect(await publisher.publish(job('7'), 'vnc', 0, 5900)).toBe('ws://vnc-7-0.apps.example.org/websockify');
-    expect(kube.all('Service').map((s: any) => s.metadata.name).sort()).toEqual(['j-7-vnc-0', 'j-7-web-1']);
+    expect(
+      kube
+        .all('Service')
+        .map((s: any) => s.metadata.name)
+        .sort(),
+    ).toEqual(['j-7-vnc-0', 'j-7-web-1']);
     expect(kube.all('NetworkPolicy')).toHaveLength(1);
     expect(ingresses).toEqual(['j-7-web-1', 'j-7-web-1', 'j-7-vnc-0']);
   });
