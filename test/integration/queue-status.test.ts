@@ -1,4 +1,4 @@
-// retrieveProducts' queueStatus on the real control plane (issue 16 item 3, ADR 0023): two kwok
+// retrieveProducts' queueStatus on the real control plane (ADR 0023): two kwok
 // nodes of their own category, each with room for exactly one rank of a whole-node product, and
 // jobs placed on them by the real scheduler. The status follows what the cluster holds: AVAILABLE
 // (two ranks fit), BUSY (one), FULL (none) while a third job waits, and AVAILABLE again once the

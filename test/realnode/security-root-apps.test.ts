@@ -1,4 +1,4 @@
-// Root applications on a real node (issue 17 item 3, docs/adr/0017). Under jobs.rootApps "im2" an
+// Root applications on a real node (docs/adr/0017). Under jobs.rootApps "im2" an
 // application that asks for root runs as UCloud's IM2 runs it, and installs a package with its
 // package manager: busybox's dpkg fetches a .deb over the pod network from a local mirror (another
 // job of the same owner, declared as its peer "mirror", serving with busybox httpd: nothing leaves

@@ -1,5 +1,5 @@
 // Product sizing (ADR 0023): IM2's rule by default, this operator's earlier rule on request, and
-// the per-category GPU resource and RuntimeClass (issue 17).
+// the per-category GPU resource and RuntimeClass.
 import { buildPod } from '../../../src/controller/desired/pod-builder.js';
 import { productResources, rankDimensions, reservedMillisPerCore } from '../../../src/controller/desired/sizing.js';
 import { unitConfig } from '../../support/config.js';

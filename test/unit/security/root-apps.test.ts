@@ -1,4 +1,4 @@
-// security: root applications (issue 17 item 3, docs/adr/0017). An application that asks for root
+// security: root applications (docs/adr/0017). An application that asks for root
 // runs as IM2 runs it only under jobs.rootApps `im2`: the image's user, privilege escalation and the
 // runtime's default capabilities. Every other job, and every job under the other profiles, keeps
 // the hardened context (no escalation, every capability dropped), and the namespace's Pod Security

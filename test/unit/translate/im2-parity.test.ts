@@ -1,5 +1,5 @@
-// What IM2 hands every job that the translation and the pod builder now carry too (issue 17 item
-// 6): UCLOUD_* variables (containers/invocation.go), the ucloud.dk/init-script label. Through
+// What IM2 hands every job that the translation and the pod builder now carry too:
+// UCLOUD_* variables (containers/invocation.go), the ucloud.dk/init-script label. Through
 // jobToSpec and buildPod together, as a job from UCloud/Core meets them.
 import { UCloudJobSchema } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { buildPod, withInitScript } from '../../../src/controller/desired/pod-builder.js';
