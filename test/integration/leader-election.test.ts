@@ -76,8 +76,10 @@ describe('leader election between two operator processes', () => {
     expect(metric(lm, 'leader_election_master_status', { name: LEASE })).toBe(1);
     expect(hasSeries(sm, 'leader_election_master_status', { name: LEASE })).toBe(true);
     expect(metric(sm, 'leader_election_master_status', { name: LEASE })).toBe(0);
-    // The standby's informers never ran: no watch to be stale.
-    expect(hasSeries(sm, 'ucloud_operator_watch_staleness_seconds')).toBe(false);
+    // The standby's controller informers never ran: no watch of jobs or pods to be stale. (Every
+    // replica watches pods' requests for retrieveProducts' queueStatus: resource pods-capacity.)
+    expect(hasSeries(sm, 'ucloud_operator_watch_staleness_seconds', { resource: 'ucloudjobs' })).toBe(false);
+    expect(hasSeries(sm, 'ucloud_operator_watch_staleness_seconds', { resource: 'pods' })).toBe(false);
     expect(hasSeries(lm, 'ucloud_operator_watch_staleness_seconds', { resource: 'pods' })).toBe(true);
     expect(metric(lm, 'controller_runtime_reconcile_total')).toBeGreaterThan(0);
     expect(metric(sm, 'controller_runtime_reconcile_total')).toBe(0);
