@@ -20,9 +20,14 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' },
       ],
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
-      complexity: ['error', 60],
+      complexity: ['error', 46],
       'max-params': ['error', 6],
     },
+  },
+  // The pure decision modules stay small: a new rule is a new named step, not another branch.
+  {
+    files: ['src/controller/job-planner.ts', 'src/controller/state-mapping.ts', 'src/controller/pod-facts.ts', 'src/controller/stuck.ts'],
+    rules: { complexity: ['error', 20] },
   },
   // Tests read arbitrary JSON answers (UCloud/Core's, the apiserver's) and assert on their shape.
   { files: ['test/**/*.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },

@@ -12,7 +12,8 @@ import { canonicalJson } from './canonical-json.js';
 import type { GangBackend } from './gang-backend.js';
 import { waitingText } from './wait-queue.js';
 import { sshAddressOf, sshStatusText } from './desired/ssh-address.js';
-import { podRank, userContainerState } from './pod-facts.js';
+import { containerFinishedAt, containerStartedAt, createdAt, podRank, scheduledAt, toTime, unschedulable } from './pod-facts.js';
+import { stuckCheckIn, stuckReason } from './stuck.js';
 
 export interface PlanInput {
   job: UCloudJob;
@@ -91,38 +92,12 @@ const KEEP_ACKNOWLEDGED = 3;
 const ms = (iso: string | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 const iso = (t: number): string => new Date(t).toISOString();
 
-function toTime(v: unknown): number | undefined {
-  // Not `instanceof Date`: a Date from another realm (client-node under Jest's VM) fails it.
-  if (Object.prototype.toString.call(v) === '[object Date]') return (v as Date).getTime();
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? undefined : t;
-  }
-  return undefined;
-}
-
-/** When the user container of a pod started running, if the pod says. */
-function containerStartedAt(pod: V1Pod): number | undefined {
-  const cs = userContainerState(pod);
-  return toTime(cs?.running?.startedAt) ?? toTime(cs?.terminated?.startedAt) ?? toTime(pod.status?.startTime);
-}
-
-/** When the pod got its node (its PodScheduled condition turned True), else undefined. */
-function scheduledAt(pod: V1Pod): number | undefined {
-  const c = pod.status?.conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'True');
-  return c ? toTime(c.lastTransitionTime) : undefined;
-}
-
 /** All ranks have a node; with when the last got it (the pods' creation if the scheduler did not say). */
 function placementOf(pods: readonly V1Pod[], replicas: number): { placed: boolean; at?: number; blocked: boolean } {
-  const blocked = pods.some((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable'));
+  const blocked = pods.some((p) => unschedulable(p) !== undefined);
   if (pods.length !== replicas || !pods.every((p) => p.spec?.nodeName)) return { placed: false, blocked };
-  const times = pods.map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp));
+  const times = pods.map((p) => scheduledAt(p) ?? createdAt(p));
   return { placed: true, blocked: false, ...(times.every((x) => x !== undefined) ? { at: Math.max(...(times as number[])) } : {}) };
-}
-
-function containerFinishedAt(pod: V1Pod): number | undefined {
-  return toTime(userContainerState(pod)?.terminated?.finishedAt);
 }
 
 /** The UCloud path of the job's /work folder: its job folder's, or the site work volume's when visible in UCloud. */
@@ -172,12 +147,23 @@ function showWaiting(
   return true;
 }
 
+/** What the not-started rules look at. */
+interface NotStarted {
+  gang?: GangInput;
+  gangSince?: number;
+  livePods: readonly V1Pod[];
+  mapped: { runningRanks: number; message: string };
+  replicas: number;
+}
+
+/** A job that has not started fails if it never fits, ran out of gang time, or is stuck. */
+function notStartedEnding(job: NotStarted, t: number, config: OperatorConfig): Ending | undefined {
+  const why = notStartedFailure(job, t, config);
+  return why ? { state: 'FAILURE', reason: Reason.Failed, message: why, at: t } : undefined;
+}
+
 /** Why a job that has not started has failed, if it has: never fits, the gang timeout, or stuck. */
-function notStartedFailure(
-  job: { gang?: GangInput; gangSince?: number; livePods: readonly V1Pod[]; mapped: { runningRanks: number; message: string }; replicas: number },
-  t: number,
-  config: OperatorConfig,
-): string | undefined {
+function notStartedFailure(job: NotStarted, t: number, config: OperatorConfig): string | undefined {
   const { gang, gangSince, livePods, mapped, replicas } = job;
   if (gang?.neverFits) return gang.neverFits;
   const timeout = config.jobs.gangTimeoutSeconds;
@@ -273,151 +259,203 @@ function endOfRanks(mapped: MappedPods, byRank: ReadonlyMap<number, V1Pod>, conf
   return config.jobs.rankEndRule === 'first' ? Math.min(...ends) : Math.max(...ends);
 }
 
+/**
+ * The plan for one look at a job, as a sequence of decisions: when it started, whether and why it
+ * ends, which ranks vanished, whether it now runs, whether it waits for room, and when to look again.
+ * A final job only keeps its record and has everything below it torn down.
+ */
 export function planJob(input: PlanInput): Plan {
-  const { job, now, config } = input;
-  const t = now.getTime();
-  const spec = job.spec;
-  const prev = job.status ?? {};
+  const prev = input.job.status ?? {};
   const status: UCloudJobStatus = structuredClone(prev);
-  const transitions: Transition[] = [];
-  const generation = job.metadata.generation;
-  const prevState: UCloudJobState = prev.state ?? 'IN_QUEUE';
-  status.state = prevState;
-  status.observedGeneration = generation;
+  status.state = prev.state ?? 'IN_QUEUE';
+  status.observedGeneration = input.job.metadata.generation;
+  return isFinal(status.state) ? planEnded(input, prev, status) : planLive(input, prev, status);
+}
 
-  // Reported with RUNNING: from then on the job's files are in its /work folder.
+/** What one pass has decided so far: the status it builds, the transitions it made, and why the job ended in it. */
+interface Pass {
+  status: UCloudJobStatus;
+  transitions: Transition[];
+  /** Reported with RUNNING: from then on the job's files are in its /work folder. */
+  output: { outputFolder?: string };
+  t: number;
+  /** Why the job ended in this pass, as the Finished condition's reason: decided with the ending, never read back from the message text. */
+  endedBecause?: FinishedReason;
+}
+
+function planLive(input: PlanInput, prev: UCloudJobStatus, status: UCloudJobStatus): Plan {
+  const { job, now, config } = input;
+  const { spec } = job;
+  const t = now.getTime();
   const folder = outputFolderOf(job, config);
-  const output = folder ? { outputFolder: folder } : {};
+  const pass: Pass = { status, transitions: [], output: folder ? { outputFolder: folder } : {}, t };
 
   const podsByRank = livePodsByRank(spec.replicas, input.pods);
   const livePods = [...podsByRank.values()];
+  const mapped = mapPodsFor(job, livePods, config, now);
+  status.readyReplicas = mapped.runningRanks;
+  status.ranks = `${mapped.runningRanks}/${spec.replicas}`;
 
-  // Why the job ended, as the Finished condition's reason: decided with the ending, never read
-  // back from the message text.
-  let endedBecause: FinishedReason | undefined;
-  const finish = (state: UCloudJobState, reason: FinishedReason, message: string, finishedAt = t): void => {
-    if (isFinal(status.state)) return;
-    endedBecause = reason;
-    // A job that ran but whose RUNNING we never observed (it finished between two looks) still
-    // gets RUNNING reported first, so UCloud's timeline and billing see that it ran.
-    if (status.state === 'IN_QUEUE' && status.startedAt !== undefined) {
-      transitions.push({ from: 'IN_QUEUE', to: 'RUNNING', message: 'The job is running' });
-      appendOutbox(status, { at: status.startedAt!, state: 'RUNNING', status: 'The job is running', ...output });
-    }
-    transitions.push({ from: status.state ?? 'IN_QUEUE', to: state, message });
-    status.state = state;
-    status.message = message;
-    status.finishedAt = iso(finishedAt);
-    appendOutbox(status, { at: iso(t), state, status: message });
-  };
+  const { allStarted, startedAt, expiresAt } = decideStart(status, spec, mapped, livePods, t);
+  const { gang, where, gangSince } = gangFacts(input.gang, livePods, spec.replicas, toTime(job.metadata.creationTimestamp) ?? t, t);
 
-  if (!isFinal(prevState)) {
-    const mapped = mapPodsFor(job, livePods, config, now);
-    status.readyReplicas = mapped.runningRanks;
-    status.ranks = `${mapped.runningRanks}/${spec.replicas}`;
+  const ending =
+    decideEnding({ spec, prev, mapped, podsByRank, expiresAt }, config, t) ??
+    (startedAt === undefined ? notStartedEnding({ gang, gangSince, livePods, mapped, replicas: spec.replicas }, t, config) : undefined);
+  if (ending) finish(pass, ending);
+  const missingRanks = isFinal(status.state) || startedAt === undefined ? [] : absentRanks(spec.replicas, podsByRank);
+  const vanished = decideVanished(missingRanks, input.firstMissingAt, config, t);
+  if (vanished) finish(pass, vanished);
+  decideRunning(pass, job, config, allStarted, mapped.message);
+  const waiting = startedAt === undefined && showWaiting(status, gang, where, spec, iso(t));
+  reportAllocation(status, spec, prev, t);
 
-    // Start of the job: the moment the last rank started running (some may already have ended).
-    const allStarted = mapped.perRank.every((r) => r.phase === 'Running' || r.phase === 'Succeeded' || r.phase === 'Failed');
-    if (!status.startedAt && allStarted && livePods.length === spec.replicas) {
-      const starts = livePods.map(containerStartedAt);
-      const startedAt = starts.every((s) => s !== undefined) ? Math.max(...(starts as number[])) : t;
-      status.startedAt = iso(Math.min(startedAt, t));
-    }
-    const startedAt = ms(status.startedAt);
-    if (startedAt !== undefined && spec.timeAllocationMillis !== undefined) {
-      status.expiresAt = iso(startedAt + spec.timeAllocationMillis);
-    }
-    const expiresAt = ms(status.expiresAt);
-
-    const createdAt = toTime(job.metadata.creationTimestamp) ?? t;
-    // With a gang backend, waiting for room is not a failure: the gang timeout counts from the
-    // moment the whole gang had its nodes, and an unschedulable rank is the queue's business.
-    const { gang, where, gangSince } = gangFacts(input.gang, livePods, spec.replicas, createdAt, t);
-
-    const ending = decideEnding({ spec, prev, mapped, podsByRank, expiresAt }, config, t);
-    if (ending) {
-      finish(ending.state, ending.reason, ending.message, ending.at);
-    } else if (startedAt === undefined) {
-      const why = notStartedFailure({ gang, gangSince, livePods, mapped, replicas: spec.replicas }, t, config);
-      if (why) finish('FAILURE', Reason.Failed, why);
-    }
-
-    const missingRanks: number[] = [];
-    if (!isFinal(status.state) && startedAt !== undefined) {
-      for (let r = 0; r < spec.replicas; r++) if (!podsByRank.has(r)) missingRanks.push(r);
-      const grace = config.jobs.vanishedPodGraceSeconds * 1000;
-      const vanished = missingRanks.filter((r) => t - (input.firstMissingAt?.get(r) ?? t) >= grace);
-      if (vanished.length) finish('FAILURE', Reason.Failed, `The pod of rank ${vanished.join(', ')} disappeared while the job was running`);
-    }
-
-    if (!isFinal(status.state) && allStarted && status.state === 'IN_QUEUE') {
-      transitions.push({ from: 'IN_QUEUE', to: 'RUNNING', message: 'The job is running' });
-      status.state = 'RUNNING';
-      status.message = 'The job is running';
-      appendOutbox(status, { at: status.startedAt ?? iso(t), state: 'RUNNING', status: 'The job is running', ...output });
-      // Once it runs, where to reach it over SSH, in IM2's words (ADR 0020): a status-only update.
-      const ssh = sshAddressOf(job, config);
-      if (ssh) appendOutbox(status, { at: status.startedAt ?? iso(t), status: sshStatusText(ssh) });
-    } else if (!isFinal(status.state)) {
-      status.message = mapped.message;
-    }
-
-    const waiting = startedAt === undefined && showWaiting(status, gang, where, spec, iso(t));
-
-    // extend: the allocation changed since we last queued it for UCloud/Core.
-    if (
-      spec.timeAllocationMillis !== undefined &&
-      prev.reportedTimeAllocationMillis !== undefined &&
-      spec.timeAllocationMillis !== prev.reportedTimeAllocationMillis &&
-      !isFinal(status.state)
-    ) {
-      appendOutbox(status, { at: iso(t), newTimeAllocation: spec.timeAllocationMillis });
-    }
-    if (spec.timeAllocationMillis !== undefined) status.reportedTimeAllocationMillis = spec.timeAllocationMillis;
-
-    showDeadline(status);
-    status.conditions = runningConditions(status, mapped.message, generation, now, endedBecause);
-    pruneOutbox(status);
-
-    const final = isFinal(status.state);
-    const createRanks: number[] = [];
-    const held = isHeld(gang, livePods);
-    if (!final && startedAt === undefined && !held) {
-      for (let r = 0; r < spec.replicas; r++) if (!podsByRank.has(r)) createRanks.push(r);
-    }
-    const expiryIn = expiresAt !== undefined ? expiresAt - t : undefined;
-    const gangIn = startedAt === undefined && gangSince !== undefined ? gangSince + config.jobs.gangTimeoutSeconds * 1000 - t : undefined;
-    const graceIn = missingRanks.length ? config.jobs.vanishedPodGraceSeconds * 1000 : undefined;
-    const stuckIn = startedAt === undefined && livePods.length ? stuckCheckIn(livePods, t, config, !gang) : undefined;
-    return {
-      status,
-      statusChanged: !sameStatus(prev, status),
-      transitions,
-      createRanks,
-      ensureSupporting: !final && !held,
-      teardown: final,
-      requeueAfterMs: final ? undefined : minDefined(expiryIn, gangIn, graceIn, stuckIn),
-      missingRanks: final ? [] : missingRanks,
-      ...placementOfPlan(gang, final || startedAt !== undefined, where, waiting),
-      checkCreditsFirst:
-        config.accounting.checkCreditsBeforeStart && !final && startedAt === undefined && !prev.insufficientFunds && createRanks.length === spec.replicas,
-    };
-  }
-
-  // Final: nothing runs any more; keep the record and make sure everything below it is gone.
   showDeadline(status);
-  status.conditions = runningConditions(status, status.message ?? '', generation, now);
+  status.conditions = runningConditions(status, mapped.message, job.metadata.generation, now, pass.endedBecause);
+  pruneOutbox(status);
+
+  const final = isFinal(status.state);
+  const held = isHeld(gang, livePods);
+  const createRanks = final || startedAt !== undefined || held ? [] : absentRanks(spec.replicas, podsByRank);
+  return {
+    status,
+    statusChanged: !sameStatus(prev, status),
+    transitions: pass.transitions,
+    createRanks,
+    ensureSupporting: !final && !held,
+    teardown: final,
+    requeueAfterMs: final ? undefined : nextLook({ expiresAt, startedAt, gangSince, missingRanks, livePods, gang }, config, t),
+    missingRanks: final ? [] : missingRanks,
+    ...placementOfPlan(gang, final || startedAt !== undefined, where, waiting),
+    checkCreditsFirst: !final && startedAt === undefined && createRanks.length === spec.replicas && checksCreditsFirst(prev, config),
+  };
+}
+
+/** Final: nothing runs any more; keep the record and make sure everything below it is gone. */
+function planEnded(input: PlanInput, prev: UCloudJobStatus, status: UCloudJobStatus): Plan {
+  showDeadline(status);
+  status.conditions = runningConditions(status, status.message ?? '', input.job.metadata.generation, input.now);
   pruneOutbox(status);
   return {
     status,
     statusChanged: !sameStatus(prev, status),
-    transitions,
+    transitions: [],
     createRanks: [],
     ensureSupporting: false,
     teardown: true,
     missingRanks: [],
     checkCreditsFirst: false,
   };
+}
+
+/** The site asks before start, and the job has not been judged unable to pay already. */
+const checksCreditsFirst = (prev: UCloudJobStatus, config: OperatorConfig): boolean => config.accounting.checkCreditsBeforeStart && !prev.insufficientFunds;
+
+/**
+ * The start of the job: the moment the last rank started running (some may already have ended),
+ * recorded once every rank's pod exists and has started; and the deadline that follows from it.
+ */
+function decideStart(
+  status: UCloudJobStatus,
+  spec: UCloudJob['spec'],
+  mapped: MappedPods,
+  livePods: readonly V1Pod[],
+  t: number,
+): { allStarted: boolean; startedAt?: number; expiresAt?: number } {
+  const allStarted = mapped.perRank.every((r) => r.phase === 'Running' || r.phase === 'Succeeded' || r.phase === 'Failed');
+  if (!status.startedAt && allStarted && livePods.length === spec.replicas) {
+    const starts = livePods.map(containerStartedAt);
+    const startedAt = starts.every((s) => s !== undefined) ? Math.max(...(starts as number[])) : t;
+    status.startedAt = iso(Math.min(startedAt, t));
+  }
+  const startedAt = ms(status.startedAt);
+  if (startedAt !== undefined && spec.timeAllocationMillis !== undefined) status.expiresAt = iso(startedAt + spec.timeAllocationMillis);
+  return { allStarted, startedAt, expiresAt: ms(status.expiresAt) };
+}
+
+/** Ends the job in this pass (a job already final stays as it ended). */
+function finish(pass: Pass, ending: Ending): void {
+  const { status, transitions, t } = pass;
+  if (isFinal(status.state)) return;
+  pass.endedBecause = ending.reason;
+  // A job that ran but whose RUNNING we never observed (it finished between two looks) still
+  // gets RUNNING reported first, so UCloud's timeline and billing see that it ran.
+  if (status.state === 'IN_QUEUE' && status.startedAt !== undefined) {
+    transitions.push({ from: 'IN_QUEUE', to: 'RUNNING', message: 'The job is running' });
+    appendOutbox(status, { at: status.startedAt, state: 'RUNNING', status: 'The job is running', ...pass.output });
+  }
+  transitions.push({ from: status.state ?? 'IN_QUEUE', to: ending.state, message: ending.message });
+  status.state = ending.state;
+  status.message = ending.message;
+  status.finishedAt = iso(ending.at);
+  appendOutbox(status, { at: iso(t), state: ending.state, status: ending.message });
+}
+
+/** The ranks in 0..replicas-1 that have no live pod. */
+function absentRanks(replicas: number, podsByRank: ReadonlyMap<number, V1Pod>): number[] {
+  const absent: number[] = [];
+  for (let r = 0; r < replicas; r++) if (!podsByRank.has(r)) absent.push(r);
+  return absent;
+}
+
+/** A running job fails once a rank's pod has been missing for jobs.vanishedPodGraceSeconds. */
+function decideVanished(missingRanks: readonly number[], firstMissingAt: PlanInput['firstMissingAt'], config: OperatorConfig, t: number): Ending | undefined {
+  const grace = config.jobs.vanishedPodGraceSeconds * 1000;
+  const vanished = missingRanks.filter((r) => t - (firstMissingAt?.get(r) ?? t) >= grace);
+  if (!vanished.length) return undefined;
+  return { state: 'FAILURE', reason: Reason.Failed, message: `The pod of rank ${vanished.join(', ')} disappeared while the job was running`, at: t };
+}
+
+/**
+ * IN_QUEUE → RUNNING once every rank has started, reported with the job's output folder and, once
+ * it runs, where to reach it over SSH in IM2's words (ADR 0020, a status-only update). A job that
+ * keeps its state shows the ranks' own message.
+ */
+function decideRunning(pass: Pass, job: UCloudJob, config: OperatorConfig, allStarted: boolean, ranksMessage: string): void {
+  const { status, t } = pass;
+  if (isFinal(status.state)) return;
+  if (!allStarted || status.state !== 'IN_QUEUE') {
+    status.message = ranksMessage;
+    return;
+  }
+  const at = status.startedAt ?? iso(t);
+  pass.transitions.push({ from: 'IN_QUEUE', to: 'RUNNING', message: 'The job is running' });
+  status.state = 'RUNNING';
+  status.message = 'The job is running';
+  appendOutbox(status, { at, state: 'RUNNING', status: 'The job is running', ...pass.output });
+  const ssh = sshAddressOf(job, config);
+  if (ssh) appendOutbox(status, { at, status: sshStatusText(ssh) });
+}
+
+/** extend: the allocation changed since we last queued it for UCloud/Core; queue the new one. */
+function reportAllocation(status: UCloudJobStatus, spec: UCloudJob['spec'], prev: UCloudJobStatus, t: number): void {
+  const allocation = spec.timeAllocationMillis;
+  if (allocation === undefined) return;
+  const reported = prev.reportedTimeAllocationMillis;
+  if (reported !== undefined && allocation !== reported && !isFinal(status.state)) appendOutbox(status, { at: iso(t), newTimeAllocation: allocation });
+  status.reportedTimeAllocationMillis = allocation;
+}
+
+/** When to look again though nothing changes: the deadline, the gang timeout, a vanished pod's grace, a stuck pod's grace. */
+function nextLook(
+  job: {
+    expiresAt?: number;
+    startedAt?: number;
+    gangSince?: number;
+    missingRanks: readonly number[];
+    livePods: readonly V1Pod[];
+    gang?: GangInput;
+  },
+  config: OperatorConfig,
+  t: number,
+): number | undefined {
+  const { expiresAt, startedAt, gangSince, missingRanks, livePods, gang } = job;
+  const notStarted = startedAt === undefined;
+  const expiryIn = expiresAt !== undefined ? expiresAt - t : undefined;
+  const gangIn = notStarted && gangSince !== undefined ? gangSince + config.jobs.gangTimeoutSeconds * 1000 - t : undefined;
+  const graceIn = missingRanks.length ? config.jobs.vanishedPodGraceSeconds * 1000 : undefined;
+  const stuckIn = notStarted && livePods.length ? stuckCheckIn(livePods, t, config, !gang) : undefined;
+  return minDefined(expiryIn, gangIn, graceIn, stuckIn);
 }
 
 /**
@@ -535,39 +573,6 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
     );
   }
   return conditions;
-}
-
-/** Provider-side faults that will not resolve by waiting: image pulls and unschedulable pods. */
-function stuckReason(pods: readonly V1Pod[], t: number, config: OperatorConfig, unschedulableFails: boolean): string | undefined {
-  for (const pod of pods) {
-    const rank = podRank(pod);
-    const age = t - (toTime(pod.metadata?.creationTimestamp) ?? t);
-    // An image is pulled once the pod has a node: a pod that waited long for one has its grace from then.
-    const pulling = t - (scheduledAt(pod) ?? toTime(pod.metadata?.creationTimestamp) ?? t);
-    const waiting = userContainerState(pod)?.waiting;
-    if (waiting && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason ?? '') && pulling >= config.jobs.imagePullGraceSeconds * 1000) {
-      return `The image of rank ${rank} could not be pulled (${waiting.reason}): ${waiting.message ?? ''}`.trim();
-    }
-    const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    if (unschedulableFails && sched?.status === 'False' && sched.reason === 'Unschedulable' && age >= config.jobs.unschedulableGraceSeconds * 1000) {
-      return `Rank ${rank} could not be scheduled within ${config.jobs.unschedulableGraceSeconds}s: ${sched.message ?? 'no node fits'}`;
-    }
-  }
-  return undefined;
-}
-
-function stuckCheckIn(pods: readonly V1Pod[], t: number, config: OperatorConfig, unschedulableFails: boolean): number | undefined {
-  if (!unschedulableFails) {
-    // Gang backends: only the image-pull grace of pods that have a node. Once it has passed there
-    // is nothing to look again for (a pull that fails later comes as a pod event), and a job that
-    // waits hours for room must not be requeued in a loop.
-    const bound = pods.filter((p) => p.spec?.nodeName).map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp) ?? t);
-    const left = bound.length ? Math.min(...bound) + config.jobs.imagePullGraceSeconds * 1000 - t : 0;
-    return left > 0 ? left : undefined;
-  }
-  const grace = Math.min(config.jobs.imagePullGraceSeconds, config.jobs.unschedulableGraceSeconds) * 1000;
-  const created = pods.map((p) => scheduledAt(p) ?? toTime(p.metadata?.creationTimestamp) ?? t);
-  return Math.max(0, Math.min(...created) + grace - t);
 }
 
 /** Status equality regardless of key order; cheap because statuses are small. Without it every

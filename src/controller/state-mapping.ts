@@ -18,7 +18,7 @@
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
 import type { UCloudJobState } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../config.js';
-import { podRank, userContainerState } from './pod-facts.js';
+import { detail, podRank, userContainerState, waitingReason } from './pod-facts.js';
 
 export type FailureRule = OperatorConfig['jobs']['failureRule'];
 export type RankEndRule = OperatorConfig['jobs']['rankEndRule'];
@@ -72,9 +72,6 @@ export function worstState<S extends UCloudJobState>(states: readonly S[]): S | 
 const MAX_MESSAGE = 4000;
 const MAX_LISTED = 5;
 
-const clean = (s: string | undefined): string => (s ?? '').replace(/\s+/g, ' ').trim();
-const detail = (s: string | undefined): string => (clean(s) ? `: ${clean(s)}` : '');
-
 function userTerminated(pod: V1Pod): V1ContainerStateTerminated | undefined {
   return userContainerState(pod)?.terminated;
 }
@@ -105,14 +102,6 @@ function disruption(pod: V1Pod): string | undefined {
     default:
       return `was stopped by the cluster (${c.reason ?? 'DisruptionTarget'})${why}`;
   }
-}
-
-function waitingReason(pod: V1Pod): string {
-  const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if (sched?.status === 'False') return `${sched.reason ?? 'Unschedulable'}${detail(sched.message)}`;
-  const waiting = userContainerState(pod)?.waiting ?? pod.status?.initContainerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
-  if (waiting?.reason) return `${waiting.reason}${detail(waiting.message)}`;
-  return pod.spec?.nodeName ? 'starting' : 'waiting to be scheduled';
 }
 
 function failedRank(rank: number, pod: V1Pod): RankStatus {

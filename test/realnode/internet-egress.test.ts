@@ -12,7 +12,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { TestStack } from '../support/harness.js';
-import { controlPodOutput, describeOnRealNodes, REAL_NODE_POD_RANGE, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
+import { controlPodOutput, describeOnRealNodes, probeShell, REAL_NODE_POD_RANGE, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
 
 const PUBLIC_IP = '192.88.99.10';
 const PRIVATE_IP = '10.123.45.10';
@@ -39,8 +39,7 @@ print("listening", flush=True)
 while True:
     c, _ = s.accept(); c.sendall(b"reachable\\n"); c.close()`;
 
-/** `probe NAME HOST PORT` prints "NAME reached" or "NAME blocked" (3 s connect budget). */
-const PROBE = `probe() { { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null; if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
+const PROBE = probeShell(3);
 
 /** `ip netns add` mounts /run/netns (once per host); the host must be left as the test found it. */
 const netnsMounted = () =>

@@ -17,24 +17,16 @@
 // routed out), the apiserver on loopback, so even a failed policy sends no packet off the host (and
 // the cluster's fence drops anything the pod range would forward outside it).
 import { execFileSync } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { clusterEnv } from '../support/cluster-env.js';
 import type { TestStack } from '../support/harness.js';
 import { runningPods } from '../support/jobs.js';
-import { controlPodOutput, describeOnRealNodes, REAL_NODE_IP, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
+import { controlPodOutput, describeOnRealNodes, probeShell, REAL_NODE_IP, runShellJob, standIn, startRealStack, thenWait } from '../support/real-node.js';
 
 const META_IP = '169.254.123.254';
 
-/** Serves one line to whoever connects: the proof a probe got through. */
-async function standIn(host: string, port: number): Promise<Server> {
-  const server = createServer((s) => s.end('reachable\n'));
-  await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, ok));
-  return server;
-}
-
-/** Shell: `probe NAME HOST PORT` prints "NAME reached" or "NAME blocked" (3 s connect budget). */
-const PROBE = `probe() { { got=$(timeout 3 nc "$2" "$3" </dev/null); } 2>/dev/null; if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
+const PROBE = probeShell(3);
 /** Shell: `api NAME HOST PORT` prints "NAME reached" when the apiserver answers there, else "NAME
  *  blocked". It sends plain HTTP to the TLS port: the apiserver's Go listener answers that with a
  *  400 "Client sent an HTTP request to an HTTPS server" (busybox wget's TLS cannot complete a

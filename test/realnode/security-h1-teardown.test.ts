@@ -10,25 +10,19 @@
 // off the machine. The allowed one is admitted as a DNS address (jobs.networkPolicy.dnsIpBlocks,
 // TCP 53): an ipBlock, so it does not depend on the job's Service, which teardown deletes first.
 import { execFileSync } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { networkPolicyName, podName } from '../../src/api/v1alpha1/names.js';
 import { eventually, type TestStack } from '../support/harness.js';
 import { noPodsLeft, terminate } from '../support/jobs.js';
-import { describeOnRealNodes, END, REAL_NODE_IP, runShellJob, startRealStack } from '../support/real-node.js';
+import { describeOnRealNodes, END, probeShell, REAL_NODE_IP, runShellJob, standIn, startRealStack } from '../support/real-node.js';
 
 const BLOCKED_IP = '169.254.123.252';
 const ALLOWED_IP = '169.254.123.253';
 const TERM_END = '__term_probes_done__';
 
-async function standIn(host: string, port: number): Promise<Server> {
-  const server = createServer((s) => s.end('reachable\n'));
-  await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, ok));
-  return server;
-}
-
-/** `probe NAME HOST PORT` prints "NAME reached" or "NAME blocked" (1 s connect budget). */
-const PROBE = `probe() { { got=$(timeout 1 nc "$2" "$3" </dev/null); } 2>/dev/null; if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
+/** 1 s per probe: the grace period must hold several rounds of both. */
+const PROBE = probeShell(1);
 
 describeOnRealNodes('security: H1 the policy outlives a terminating pod (real node)', () => {
   let stack: TestStack;

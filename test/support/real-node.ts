@@ -7,6 +7,7 @@
 //   const job = await runShellJob(stack, id, script, { replicas: 4 });
 //   const out = await job.output();                every rank's stdout up to the end marker
 import { describe } from '@jest/globals';
+import { createServer, type Server } from 'node:net';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { jobResourceName, podName } from '../../src/api/v1alpha1/names.js';
 import { clusterEnv } from './cluster-env.js';
@@ -102,6 +103,21 @@ export function shellJob(id: string, script: string, opts: ShellJobOptions = {})
 export const END = '__ucloud_test_end__';
 /** Appends the end marker and a wait: the pods (and their logs) stay until the test is done. */
 export const thenWait = (script: string) => `${script}\necho ${END}\nexec sleep 3600`;
+
+/**
+ * A stand-in for an address a job may or may not reach: a TCP server on this machine that serves
+ * one line to whoever connects, the proof a probe got through. The caller picks a host address
+ * that stays on the machine (the node IP, a link-local address it added to lo, a namespace it made).
+ */
+export async function standIn(host: string, port: number): Promise<Server> {
+  const server = createServer((s) => s.end('reachable\n'));
+  await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, ok));
+  return server;
+}
+
+/** Shell: `probe NAME HOST PORT` prints "NAME reached" or "NAME blocked" (a stand-in answered or not within `seconds`). */
+export const probeShell = (seconds = 3): string =>
+  `probe() { { got=$(timeout ${seconds} nc "$2" "$3" </dev/null); } 2>/dev/null; if [ -n "$got" ]; then echo "$1 reached"; else echo "$1 blocked"; fi; }`;
 
 export interface RunningShellJob {
   id: string;
