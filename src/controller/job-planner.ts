@@ -36,7 +36,7 @@ export interface GangInput {
   queued: boolean;
   /**
    * Why the job can never be placed on this cluster (a product larger than any node), if it
-   * cannot: waiting would be forever, so it fails. The hook for product sizing (issue 16, item 3);
+   * cannot: waiting would be forever, so it fails. The hook for product sizing (ADR 0023; not wired yet);
    * the adapter refusing such a job at create is the first line, this catches jobs already stored.
    */
   neverFits?: string;
