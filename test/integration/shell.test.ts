@@ -100,12 +100,7 @@ describe('terminal sessions', () => {
 
     term.send({ call, streamId: 'i1', payload: { type: 'input', data: 'echo hi\n' } });
     expect(await term.waitFor((f) => f.streamId === 'i1', 'the ack')).toEqual({ type: 'response', status: 200, streamId: 'i1', payload: { type: 'ack' } });
-    const output = () =>
-      term
-        .on('s')
-        .filter((f) => f.payload?.type === 'data')
-        .map((f) => f.payload.data)
-        .join('');
+    const output = () => term.dataOn('s');
     await eventually(() => output() === 'echo hi\n', 'the echoed input');
 
     term.send({ call, streamId: 'r1', payload: { type: 'resize', cols: 120, rows: 40 } });

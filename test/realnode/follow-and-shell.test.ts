@@ -62,12 +62,7 @@ exec sleep 3600`;
     const id = '90602';
     const { term } = await openRealTerminal(stack, id, { cols: 100, rows: 30 });
     const call = SHELL_CALL;
-    const output = () =>
-      term
-        .on('s')
-        .filter((f) => f.payload?.type === 'data')
-        .map((f) => f.payload.data)
-        .join('');
+    const output = () => term.dataOn('s');
     // Computed in the container: the shell's arithmetic, its user and its hostname (the pod's).
     term.send({ call, streamId: 'i1', payload: { type: 'input', data: 'echo "answer=$((6 * 7)) uid=$(id -u) host=$(hostname)"\n' } });
     await eventually(() => output().includes(`answer=42 uid=11042 host=${podName(`j-${id}`, 0)}`), 'the command output from the container', 30_000);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestStack } from '../support/harness.js';
 import { kubectl } from '../support/ops.js';
-import { describeOnRealNodes, IMAGES, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
+import { describeOnRealNodes, IMAGES, keyedLines, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
 import { runningPods } from '../support/jobs.js';
 
 const PKG = 'ucloud-hello_1.0_all.deb';
@@ -55,14 +55,6 @@ printf 'run %s\\n' "$(ucloud-hello 2>/dev/null || echo none)"
 printf 'owner %s\\n' "$(stat -c %u:%g /var/lib/ucloud-hello/state 2>/dev/null || echo none)"
 printf 'capeff %s\\n' "$(grep CapEff /proc/self/status | tr -d '\\t' | cut -d: -f2)"`;
 
-const lines = (text: string) =>
-  Object.fromEntries(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
-  );
-
 describeOnRealNodes('security: root applications on a real node', () => {
   let deb = '';
   beforeAll(() => {
@@ -83,7 +75,7 @@ describeOnRealNodes('security: root applications on a real node', () => {
     });
     const [out] = await job.output(120_000);
     await job.finish();
-    return lines(out!);
+    return keyedLines(out!);
   }
 
   describe('jobs.rootApps "im2"', () => {

@@ -9,17 +9,9 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { jobIdLabelValue } from '../../src/api/v1alpha1/names.js';
 import { type TestStack } from '../support/harness.js';
 import { localClaim } from '../support/local-volume.js';
-import { describeOnRealNodes, IMAGES, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
+import { describeOnRealNodes, IMAGES, keyedLines, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
 
 const WHO = `printf 'id %s:%s\\n' "$(id -u)" "$(id -g)"; echo hi > /work/hello && printf 'work %s\\n' "$(cat /work/hello)"`;
-
-const lines = (text: string) =>
-  Object.fromEntries(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
-  );
 
 describeOnRealNodes('users and storage on a real node', () => {
   describe('images and /work on an emptyDir', () => {
@@ -38,7 +30,7 @@ describeOnRealNodes('users and storage on a real node', () => {
       async (_user, image, id) => {
         const job = await runShellJob(stack, id, thenWait(WHO), { image });
         const [out] = await job.output();
-        expect(lines(out!)).toEqual({ id: '11042:11042', work: 'hi' });
+        expect(keyedLines(out!)).toEqual({ id: '11042:11042', work: 'hi' });
         await job.finish();
       },
       150_000,
@@ -47,7 +39,7 @@ describeOnRealNodes('users and storage on a real node', () => {
     it('an application that asks for root runs as root', async () => {
       const job = await runShellJob(stack, '90404', thenWait(WHO), { image: IMAGES.root, runAsRoot: true });
       const [out] = await job.output();
-      expect(lines(out!)).toEqual({ id: '0:0', work: 'hi' });
+      expect(keyedLines(out!)).toEqual({ id: '0:0', work: 'hi' });
       await job.finish();
     }, 150_000);
   });

@@ -248,3 +248,13 @@ export async function openRealTerminal(
   await term.waitFor((f) => f.streamId === 's' && f.payload?.type === 'initialize', 'initialize', 30_000);
   return { job, term };
 }
+
+/** `key value` lines a container printed, as a record (the value is the rest of the line). */
+export function keyedLines(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+  );
+}

@@ -47,6 +47,13 @@ export class FrameClient {
   on(streamId: string): Frame[] {
     return this.frames.filter((f) => f.streamId === streamId);
   }
+  /** The terminal output a stream has carried so far: its `data` frames' text, in order. */
+  dataOn(streamId: string): string {
+    return this.on(streamId)
+      .filter((f) => f.payload?.type === 'data')
+      .map((f) => f.payload.data)
+      .join('');
+  }
 
   /** Waits for a frame matching `pred` and returns it. */
   waitFor(pred: (f: Frame) => boolean, what: string, timeoutMs = 30_000): Promise<Frame> {
