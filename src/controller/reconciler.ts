@@ -21,11 +21,11 @@ import { peerAliasService, peerEndpointSlices, peerServiceName, rankAddresses, t
 import { dueWindows } from './accounting.js';
 import { livePodsByRank, planJob, type GangInput, type Plan } from './job-planner.js';
 import { GangBackendResolver, type GangBackend } from './gang-backend.js';
-import { WaitQueue } from './wait-queue.js';
+import { WaitQueue, before, type WaitEntry } from './wait-queue.js';
 import { needsPodGroup, podGroupFor, podGroupName } from './desired/pod-group-builder.js';
 import { specProblems } from './spec-check.js';
 import { JobEventRecorder, jobRef, type EventType } from './job-events.js';
-import { keyOf, objectKey } from '../k8s/object-key.js';
+import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
 
 export interface ReconcilerDeps {
   kube: KubePort;
@@ -425,7 +425,7 @@ export class Reconciler {
    */
   private gangInput(job: UCloudJob, key: string, backend: GangBackend, pods: readonly V1Pod[]): GangInput | undefined {
     if (backend === 'none' || isFinal(job.status?.state) || job.status?.startedAt) return undefined;
-    const entry = { key, category: job.spec.product.category, createdAt: Date.parse(String(job.metadata.creationTimestamp ?? '')) || 0 };
+    const entry = waitEntry(job, key);
     const ahead = this.waitQueue.ahead(entry);
     const admitted = livePodsByRank(job.spec.replicas, pods).size > 0;
     const fifo = this.deps.config.jobs.gang.fifo && !admitted;
@@ -440,15 +440,14 @@ export class Reconciler {
   /** An earlier job of the same category (creation time, then name) that has neither started nor been placed. */
   private earlierUnplaced(job: UCloudJob, entry: { key: string; createdAt: number }): boolean {
     const ns = job.metadata.namespace!;
-    for (const raw of this.deps.listJobs() as UCloudJob[]) {
+    for (const raw of this.deps.listJobs()) {
       const other = raw?.metadata?.name;
       if (!other || other === job.metadata.name || raw.spec?.product?.category !== job.spec.product.category) continue;
       if (isFinal(raw.status?.state) || raw.status?.startedAt || raw.metadata.deletionTimestamp) continue;
       // A job that cannot be acted on will never be placed: it must not hold the queue.
       if (getCondition(raw.status?.conditions, ConditionType.InvalidSpec)?.status === 'True') continue;
-      const key = `${ns}/${other}`;
-      const createdAt = Date.parse(String(raw.metadata.creationTimestamp ?? '')) || 0;
-      if (createdAt > entry.createdAt || (createdAt === entry.createdAt && key > entry.key)) continue;
+      const key = objectKey(ns, other);
+      if (!before(waitEntry(raw, key), entry)) continue;
       if (this.waitQueue.has(key)) return true;
       const live = [...livePodsByRank(raw.spec.replicas, this.deps.podsOf(ns, other)).values()];
       if (live.length < raw.spec.replicas || live.some((p) => !p.spec?.nodeName)) return true;
@@ -473,7 +472,7 @@ export class Reconciler {
     }
     const gangAdmitted = this.deps.config.jobs.gang.fifo && backend === 'native' && needsPodGroup(job) && plan.createRanks.length > 0;
     if (p.waiting || p.blocked || gangAdmitted) {
-      this.waitQueue.add({ key, category: job.spec.product.category, createdAt: Date.parse(String(job.metadata.creationTimestamp ?? '')) || 0 });
+      this.waitQueue.add(waitEntry(job, key));
     }
   }
 
@@ -485,8 +484,8 @@ export class Reconciler {
   private wakeFirst(category: string): void {
     const next = this.waitQueue.first(category);
     if (next && this.deps.requeue) {
-      const slash = next.indexOf('/');
-      this.deps.requeue(next.slice(0, slash), next.slice(slash + 1));
+      const { namespace, name } = splitKey(next);
+      this.deps.requeue(namespace, name);
     }
   }
 
@@ -557,4 +556,9 @@ function stateReason(state: string): string {
     default:
       return 'Queued';
   }
+}
+
+/** A job's entry in the wait queue: its key, product category and creation time (ms; 0 if unknown). */
+function waitEntry(job: UCloudJob, key: string): WaitEntry {
+  return { key, category: job.spec.product.category, createdAt: Date.parse(String(job.metadata.creationTimestamp ?? '')) || 0 };
 }

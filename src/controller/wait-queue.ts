@@ -15,7 +15,9 @@ export interface WaitEntry {
   createdAt: number;
 }
 
-const before = (a: WaitEntry, b: Pick<WaitEntry, 'key' | 'createdAt'>): boolean => a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.key < b.key);
+/** Whether `a` is served before `b`: earlier creation, then key. */
+export const before = (a: Pick<WaitEntry, 'key' | 'createdAt'>, b: Pick<WaitEntry, 'key' | 'createdAt'>): boolean =>
+  a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.key < b.key);
 
 export class WaitQueue {
   private readonly byCategory = new Map<string, Map<string, WaitEntry>>();
