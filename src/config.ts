@@ -460,6 +460,8 @@ export const ConfigSchema = z.object({
   reporting: z
     .object({
       batchWindowMs: z.number().int().min(0).default(50),
+      /** How far the window may widen while updates arrive faster than one per batchWindowMs (the latency budget). */
+      maxBatchDelayMs: z.number().int().min(0).max(5000).default(500),
       maxItemsPerCall: z.number().int().min(1).max(1000).default(1000),
       retryAttempts: z.number().int().min(1).default(5),
     })

@@ -4,7 +4,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { isFinal } from './api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from './config.js';
 import { describeConfig } from './config.js';
 import { createAdapterApp } from './adapter/app.js';
@@ -129,19 +128,10 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           // A termination written while the job watch was down is not in the cache either.
           cachesCurrent: () => controller.pods.watching && controller.jobs.watching,
           now: opts.now,
-          onInsufficientFunds: (ns, name) => controller.queue.add(`${ns}/${name}`),
         })
       : undefined;
-  if (controller && accounting) {
-    controller.onJobFinal.push(() => accounting.trigger());
-    // The reconciler's "final" hook can fire before the informer cache holds the final status
-    // (finishedAt) that the last charge window is computed from; a pass run then finds nothing
-    // due and the charge would wait a whole interval. So also trigger when the cache sees a final
-    // job change (its final status arriving, or its watermark after a charge: then a no-op pass).
-    controller.jobs.onChange((job, kind) => {
-      if (kind !== 'delete' && isFinal(job.status?.state) && job.status?.finishedAt) accounting.trigger();
-    });
-  }
+  // Accounting is a controller of its own: the job informer feeds it final jobs with a window due.
+  if (controller && accounting) controller.jobs.onChange((job, kind) => accounting.observe(job, kind));
   // The jobs-by-state gauge reads the reconciler's cache, only while this replica reconciles.
   metrics.observeJobs(() => (dutiesRunning && controller ? controller.jobs.list() : undefined));
   metrics.observeBacklog(() => (dutiesRunning && controller ? controller.reporter.backlog() : undefined));

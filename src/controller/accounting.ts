@@ -9,21 +9,26 @@
 // correct whether UCloud/Core overwrites by chargeId (core2, isDeltaCharge=false) or ignores a
 // duplicate chargeId (Kotlin Core's duplicateCharges): nothing is charged twice and nothing is
 // lost. The watermark (periods acknowledged) lives in status.accounting. docs/adr/0005.
+// A controller of its own (docs/adr/0028): the UCloudJob informer queues every final job with a
+// window still due (its last one), charged within a short batching window; running jobs' windows
+// are charged by the periodic pass, which is also the safety net for anything the feed missed.
 // core2 refuses a whole chargeCredits batch (400) when one job in it is unknown, after charging
 // the items before it; the client splits such a batch, so one forgotten job does not leave every
 // other job uncharged, and a job Core has no record of is marked unknownToCore (docs/adr/0015).
-import { isFinal, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import { isFinal, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { JobsControlPort } from '../ucloud/control-client.js';
+import type { ChangeKind } from '../k8s/informer.js';
+import { ReadYourWrites } from '../k8s/read-your-writes.js';
+import { WorkQueue } from '../k8s/workqueue.js';
 import { markUnknownToCore } from './unknown-to-core.js';
+import { markNoCredits } from './no-credits.js';
 import { JobEventRecorder, jobRef } from './job-events.js';
 import { keyOf } from '../k8s/object-key.js';
 
 const MINUTE = 60_000;
-const FOLLOW_UPS = 3;
-const FOLLOW_UP_MS = 1000;
 
 /**
  * Length of one price period in ms; undefined for PER_UNIT (charged once, as one period).
@@ -181,19 +186,27 @@ export interface AccountingDeps {
    */
   persistEveryMs?: number;
   now?: () => Date;
-  /** Called for jobs UCloud/Core says have no credits left (the reconciler stops them). */
-  onInsufficientFunds?: (namespace: string, name: string) => void;
+  /** How long a final job waits for others to batch with it (ms); 100 unless a test says. */
+  finalWindowMs?: number;
+}
+
+/** A watermark Core acknowledged that the job's status may not show yet (written or write-behind). */
+interface Watermark {
+  periods: number;
+  lastChargeId: string;
 }
 
 export class Accounting {
   private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  /** Extra passes, a second apart, after a trigger: the cache may not show the ended job yet. */
-  private followUps = 0;
+  private running?: Promise<unknown>;
   private stopped = true;
-  /** Watermarks acknowledged by UCloud/Core but not yet written to the jobs' status (by job key). */
-  private readonly acked = new Map<string, { uid?: string; periods: number; lastChargeId: string }>();
+  private queue = new WorkQueue('accounting');
+  private loop?: Promise<void>;
+  /** Passes and final-job batches one at a time: they read and write the same watermarks. */
+  private serial: Promise<unknown> = Promise.resolve();
+  private retryDelayMs = 500;
+  /** Watermarks acknowledged by UCloud/Core that the cache may not show yet (persistEveryMs write-behind, or a write in flight). */
+  private readonly watermarks = new ReadYourWrites<UCloudJob, Watermark>((cached, w) => (cached.status?.accounting?.chargedPeriods ?? 0) >= w.periods);
   /** Jobs (by uid) whose charges Core refused although it knows them: one Event each, not one a pass. */
   private readonly refusedNoted = new Set<string>();
 
@@ -204,43 +217,70 @@ export class Accounting {
   }
 
   start(): void {
+    if (!this.stopped) return;
     this.stopped = false;
+    this.queue = new WorkQueue('accounting');
+    this.loop = this.run();
     this.schedule(this.deps.intervalMs);
+    for (const job of this.deps.listJobs()) this.observe(job, 'add');
   }
 
-  /**
-   * Runs a pass soon (a job just finished: its last window is due), and a few more a second apart,
-   * because the job's final status may reach the informer cache after the first one.
-   */
-  trigger(): void {
-    if (this.stopped) return;
-    this.followUps = FOLLOW_UPS;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.schedule(100);
+  /** The informer's feed: a final job with a window due (or a remembered watermark unwritten) is queued. */
+  observe(job: UCloudJob, kind: ChangeKind): void {
+    const key = keyOf(job);
+    if (kind === 'delete') return this.watermarks.forget(key);
+    if (this.stopped || !isFinal(job.status?.state) || !job.spec?.jobId) return;
+    const view = this.withAcked(key, job);
+    if (view !== job || dueWindows(view, this.now(), this.deps.intervalMs, this.deps.minuteMillis).length) this.queue.add(key);
+  }
+
+  private now(): Date {
+    return (this.deps.now ?? (() => new Date()))();
   }
 
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.running = this.pass()
-        .then(() => undefined)
         .catch((e: unknown) => this.deps.logger.warn('Accounting pass failed; will retry', { err: e }))
         .finally(() => {
           this.running = undefined;
-          if (this.stopped) return;
-          if (this.again) {
-            this.again = false;
-            this.schedule(100);
-          } else if (this.followUps > 0) {
-            this.followUps--;
-            this.schedule(Math.min(FOLLOW_UP_MS, this.deps.intervalMs));
-          } else this.schedule(this.deps.intervalMs);
+          if (!this.stopped) this.schedule(this.deps.intervalMs);
         });
     }, delayMs);
     this.timer.unref();
+  }
+
+  /** Final jobs, batched: the first opens a short window, everything queued by its end goes in one call. */
+  private async run(): Promise<void> {
+    for (;;) {
+      const first = await this.queue.get();
+      if (first === undefined) return;
+      if (!this.stopped) await new Promise((r) => setTimeout(r, this.deps.finalWindowMs ?? 100));
+      const keys = [first];
+      while (this.queue.length) {
+        const k = await this.queue.get();
+        if (k !== undefined) keys.push(k);
+      }
+      const wanted = new Set(keys);
+      const jobs = this.deps.listJobs().filter((j) => wanted.has(keyOf(j)));
+      try {
+        await this.exclusive(() => this.chargeJobs(jobs, false));
+        this.retryDelayMs = 500;
+      } catch (e) {
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
+        this.deps.logger.warn('Charging ended jobs failed; will retry', { jobs: keys.length, retryInMs: this.retryDelayMs, err: e });
+        for (const k of keys) this.queue.addAfter(k, this.retryDelayMs);
+      } finally {
+        for (const k of keys) this.queue.done(k);
+      }
+    }
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.serial.then(fn, fn);
+    this.serial = next.catch(() => undefined);
+    return next;
   }
 
   /**
@@ -249,12 +289,8 @@ export class Accounting {
    * incarnation of the name.
    */
   private withAcked(key: string, job: UCloudJob): UCloudJob {
-    const mem = this.acked.get(key);
-    const cached = job.status?.accounting?.chargedPeriods ?? 0;
-    if (!mem || mem.uid !== job.metadata.uid || mem.periods <= cached) {
-      if (mem) this.acked.delete(key);
-      return job;
-    }
+    const mem = this.watermarks.pending(key, job);
+    if (!mem) return job;
     return { ...job, status: { ...job.status, accounting: { ...job.status?.accounting, chargedPeriods: mem.periods, lastChargeId: mem.lastChargeId } } };
   }
 
@@ -262,12 +298,13 @@ export class Accounting {
   private async writeAcked(jobs: readonly UCloudJob[], now: Date, deadline = Infinity): Promise<void> {
     await runLimited(jobs, 16, async (job) => {
       const key = keyOf(job);
-      const mem = this.acked.get(key);
+      const mem = this.watermarks.pending(key, job);
       if (!mem || Date.now() > deadline) return;
       try {
-        await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, {
+        const stored = await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, {
           accounting: { chargedPeriods: mem.periods, lastChargeId: mem.lastChargeId, chargedAt: now.toISOString() },
         });
+        this.watermarks.wrote(key, stored, mem);
       } catch (e) {
         this.deps.logger.warn('Could not record charge watermark', { job: job.metadata.name, err: e });
       }
@@ -281,26 +318,28 @@ export class Accounting {
   async stop(flushMs = 10_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.queue.shutDown();
+    await this.loop;
     await this.running;
-    const unwritten = this.deps.listJobs().filter((job) => {
-      const key = keyOf(job);
-      const mem = this.acked.get(key);
-      return mem && mem.uid === job.metadata.uid && mem.periods > (job.status?.accounting?.chargedPeriods ?? 0);
-    });
-    await this.writeAcked(unwritten, (this.deps.now ?? (() => new Date()))(), Date.now() + flushMs);
+    await this.serial;
+    const unwritten = this.deps.listJobs().filter((job) => this.watermarks.pending(keyOf(job), job));
+    await this.writeAcked(unwritten, this.now(), Date.now() + flushMs);
   }
 
   /**
-   * What is due now over every cached job: the windows to charge, and the final jobs whose last
-   * window was only remembered (their watermark must be written). One rule for a pass and for the
-   * uncharged-windows gauge.
+   * What is due now over `jobs`: the windows to charge, and the final jobs whose last window was
+   * only remembered (their watermark must be written). One rule for a pass, a batch of final jobs
+   * and the uncharged-windows gauge.
    */
-  private collectDue(now: Date): { due: Array<{ job: UCloudJob; windows: ChargeWindow[] }>; settled: UCloudJob[]; seen: Set<string> } {
+  private collectDue(
+    jobs: readonly UCloudJob[],
+    now: Date,
+  ): { due: Array<{ job: UCloudJob; windows: ChargeWindow[] }>; settled: UCloudJob[]; seen: Set<string> } {
     const due: Array<{ job: UCloudJob; windows: ChargeWindow[] }> = [];
     const cachesCurrent = this.deps.cachesCurrent?.() ?? true;
     const seen = new Set<string>();
     const settled: UCloudJob[] = [];
-    for (const cached of this.deps.listJobs()) {
+    for (const cached of jobs) {
       if (!cached?.spec?.jobId || !cached.metadata?.name) continue;
       const key = keyOf(cached);
       seen.add(key);
@@ -324,10 +363,9 @@ export class Accounting {
    * jobs some are always due; one that has waited for many intervals means charging fails.
    */
   uncharged(): { windows: number; oldestClosedAt?: number } {
-    const now = (this.deps.now ?? (() => new Date()))();
     let windows = 0;
     let oldestClosedAt: number | undefined;
-    for (const { job, windows: ws } of this.collectDue(now).due) {
+    for (const { job, windows: ws } of this.collectDue(this.deps.listJobs(), this.now()).due) {
       windows += ws.length;
       const closed = windowClosedAt(job, ws[0]!, this.deps.minuteMillis);
       if (Number.isFinite(closed) && (oldestClosedAt === undefined || closed < oldestClosedAt)) oldestClosedAt = closed;
@@ -336,10 +374,14 @@ export class Accounting {
   }
 
   /** One pass over every cached job: charge what is due, then record the watermarks. */
-  async pass(): Promise<{ items: number; jobs: number }> {
-    const now = (this.deps.now ?? (() => new Date()))();
-    const { due, settled, seen } = this.collectDue(now);
-    for (const key of this.acked.keys()) if (!seen.has(key)) this.acked.delete(key);
+  pass(): Promise<{ items: number; jobs: number }> {
+    return this.exclusive(() => this.chargeJobs(this.deps.listJobs(), true));
+  }
+
+  private async chargeJobs(jobs: readonly UCloudJob[], everyJob: boolean): Promise<{ items: number; jobs: number }> {
+    const now = this.now();
+    const { due, settled, seen } = this.collectDue(jobs, now);
+    if (everyJob) this.watermarks.retain((key) => seen.has(key));
     await this.writeAcked(settled, now);
     const items = due.flatMap((d) => d.windows);
     if (!items.length) return { items: 0, jobs: 0 };
@@ -351,33 +393,35 @@ export class Accounting {
     this.deps.metrics?.chargedPeriods.inc(takenItems.reduce((s, i) => s + i.periods, 0));
     await this.onRejected(due, rejected, now);
     const broke = new Set(result.insufficientFunds.map((f) => f.id));
-    const at = now.toISOString();
-    const persistEvery = this.deps.persistEveryMs ?? 0;
-    await runLimited(taken, 16, async ({ job, windows }) => {
-      const last = windows[windows.length - 1]!;
-      const key = keyOf(job);
-      this.acked.set(key, { uid: job.metadata.uid, periods: last.chargedPeriodsAfter, lastChargeId: last.chargeId });
-      const patch: Partial<UCloudJobStatus> = {
-        accounting: { chargedPeriods: last.chargedPeriodsAfter, lastChargeId: last.chargeId, chargedAt: at },
-      };
-      if (broke.has(job.spec.jobId) && !isFinal(job.status?.state)) patch.insufficientFunds = true;
-      const writtenAt = job.status?.accounting?.chargedAt ? Date.parse(job.status.accounting.chargedAt) : NaN;
-      const persist = isFinal(job.status?.state) || patch.insufficientFunds || !(now.getTime() - writtenAt < persistEvery);
-      if (persist) {
-        try {
-          await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, patch);
-        } catch (e) {
-          // The next pass resends the same windows (identical chargeIds), so nothing is lost.
-          this.acked.delete(key);
-          this.deps.logger.warn('Could not record charge watermark', { job: job.metadata.name, err: e });
-        }
-      }
-      if (patch.insufficientFunds) {
-        this.deps.logger.info('UCloud/Core reports insufficient funds; stopping job', { jobId: job.spec.jobId });
-        this.deps.onInsufficientFunds?.(job.metadata.namespace!, job.metadata.name);
-      }
-    });
+    await runLimited(taken, 16, (d) => this.record(d.job, d.windows, broke.has(d.job.spec.jobId), now));
     return { items: takenItems.length, jobs: taken.length };
+  }
+
+  /**
+   * Records the windows Core took: in memory at once, in the job's status when it is final, out
+   * of credits, or its last write is persistEveryMs old. "No credits" is written by its one
+   * writer (no-credits.ts), in the same patch as the watermark.
+   */
+  private async record(job: UCloudJob, windows: ChargeWindow[], broke: boolean, now: Date): Promise<void> {
+    const last = windows[windows.length - 1]!;
+    const key = keyOf(job);
+    const mark: Watermark = { periods: last.chargedPeriodsAfter, lastChargeId: last.chargeId };
+    this.watermarks.wrote(key, undefined, mark, job.metadata.uid);
+    const accounting = { chargedPeriods: mark.periods, lastChargeId: mark.lastChargeId, chargedAt: now.toISOString() };
+    const final = isFinal(job.status?.state);
+    if (broke && !final) {
+      if (!(await markNoCredits(this.deps.kube, this.deps.logger, job, { accounting }))) this.watermarks.forget(key);
+      return;
+    }
+    const writtenAt = job.status?.accounting?.chargedAt ? Date.parse(job.status.accounting.chargedAt) : NaN;
+    if (!final && now.getTime() - writtenAt < (this.deps.persistEveryMs ?? 0)) return;
+    try {
+      this.watermarks.wrote(key, await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, { accounting }), mark);
+    } catch (e) {
+      // The next pass resends the same windows (identical chargeIds), so nothing is lost.
+      this.watermarks.forget(key);
+      this.deps.logger.warn('Could not record charge watermark', { job: job.metadata.name, err: e });
+    }
   }
 
   /**

@@ -50,8 +50,6 @@ export class Controller {
   private readonly peers = new PeerIndex();
   /** Per job key: the fields whose change needs a reconcile (see reconcileRelevant). */
   private readonly relevant = new Map<string, string>();
-  /** Hooks other components (accounting) use to learn about jobs. */
-  readonly onJobFinal: Array<(namespace: string, name: string) => void> = [];
 
   constructor(private readonly deps: ControllerDeps) {
     const { kc, kube, config, logger, metrics } = deps;
@@ -111,6 +109,7 @@ export class Controller {
       logger: logger.child({ component: 'reporter' }),
       metrics,
       batchWindowMs: config.reporting.batchWindowMs,
+      maxBatchDelayMs: config.reporting.maxBatchDelayMs,
       maxItemsPerCall: config.reporting.maxItemsPerCall,
     });
     this.reconciler = new Reconciler({
@@ -128,11 +127,11 @@ export class Controller {
         networkPolicy: this.children.networkpolicies.get(n, networkPolicyName(name)),
       }),
       namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => splitKey(key).name),
-      onOutboxPending: (n, name, written) => this.reporter.notify(n, name, written),
-      onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),
       requeue: (n, name) => this.queue.add(`${n}/${name}`),
       now: deps.now,
     });
+    // The reporter is a controller of its own, fed by the same informer through its own predicate.
+    this.jobs.onChange((job, kind) => this.reporter.observe(job, kind));
     this.jobs.onChange((job, kind) => {
       const key = keyOf(job);
       if (kind === 'delete') {

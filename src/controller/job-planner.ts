@@ -3,7 +3,7 @@
 // must be torn down, and when to look again. No I/O here, so every rule is table-testable and the
 // reconciler stays a thin loop of "plan, persist status, act".
 import type { V1Pod } from '@kubernetes/client-node';
-import { isFinal, unacknowledged, type OutboxEntry, type UCloudJob, type UCloudJobState, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import { isFinal, type OutboxEntry, type UCloudJob, type UCloudJobState, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import { jobIdLabelValue } from '../api/v1alpha1/names.js';
 import type { OperatorConfig } from '../config.js';
 import { ConditionType, Reason, setCondition } from './conditions.js';
@@ -542,23 +542,9 @@ function runningConditions(status: UCloudJobStatus, waiting: string, generation:
     },
     now,
   );
-  const pending = unacknowledged(status).length;
+  // Reported is the reporter's (it owns the outbox and writes the condition with each
+  // acknowledgement, docs/adr/0028); the plan keeps whatever it says.
   const unknown = status.unknownToCore;
-  conditions = setCondition(
-    conditions,
-    {
-      type: ConditionType.Reported,
-      status: pending || unknown ? 'False' : 'True',
-      reason: unknown ? Reason.UnknownToCore : pending ? Reason.UpdatesPending : Reason.Acknowledged,
-      message: unknown
-        ? `UCloud/Core does not know this job: ${pending} update(s) will not be sent`
-        : pending
-          ? `${pending} update(s) not yet acknowledged by UCloud/Core`
-          : 'UCloud/Core has every update',
-      observedGeneration: generation,
-    },
-    now,
-  );
   if (unknown) {
     conditions = setCondition(
       conditions,

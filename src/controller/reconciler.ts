@@ -19,6 +19,7 @@ import { headlessService } from './desired/service-builder.js';
 import { networkPolicyFor } from './desired/network-policy-builder.js';
 import { peerAliasService, peerEndpointSlices, peerServiceName, rankAddresses, type PeerAddresses } from './desired/peer-aliases.js';
 import { dueWindows } from './accounting.js';
+import { markNoCredits } from './no-credits.js';
 import { livePodsByRank, planJob, type GangInput, type Plan } from './job-planner.js';
 import { GangBackendResolver, type GangBackend } from './gang-backend.js';
 import { WaitQueue, before, type WaitEntry } from './wait-queue.js';
@@ -41,9 +42,6 @@ export interface ReconcilerDeps {
   childrenOf?: (namespace: string, name: string) => { configMap?: ChildIdentity; service?: ChildIdentity; networkPolicy?: ChildIdentity };
   /** Names of the jobs that named this one as a peer (an index); without it listJobs is scanned. */
   namingJobs?: (namespace: string, name: string) => readonly string[];
-  /** `written`: the UCloudJob as just stored, which the caches may not have yet. */
-  onOutboxPending: (namespace: string, name: string, written?: UCloudJob) => void;
-  onJobFinal?: (namespace: string, name: string) => void;
   /** Reconcile this job soon (the wait queue's next job, when room may have freed). */
   requeue?: (namespace: string, name: string) => void;
   /** Why a job can never be placed here, if it cannot (product sizing; docs/adr/0025): it fails instead of waiting. */
@@ -111,14 +109,16 @@ export class Reconciler {
     const missing = this.firstMissingAt.get(key) ?? new Map<number, number>();
     const backend = isFinal(job.status?.state) ? 'none' : await this.gangBackend.backend();
     const gang = this.gangInput(job, key, backend, pods);
-    let plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing, gang });
+    const plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing, gang });
     this.updateWaitQueue(job, key, plan, backend);
 
     if (plan.checkCreditsFirst && this.deps.control) {
       const res = await this.deps.control.checkCredits([{ id: job.spec.jobId, chargeId: `${job.spec.jobId}_check`, units: job.spec.replicas, periods: 1 }]);
+      // "No credits" has one writer (no-credits.ts); the mark's watch event brings the job back
+      // here, and the planner ends it then.
       if (res.insufficientFunds.some((f) => f.id === job.spec.jobId)) {
-        plan = planJob({ job: { ...job, status: { ...job.status, insufficientFunds: true } }, pods, now, config: this.deps.config, gang });
-        this.updateWaitQueue(job, key, plan, backend);
+        if (!(await markNoCredits(this.deps.kube, this.deps.logger, job))) throw new Error('could not record insufficient funds');
+        return {};
       }
     }
 
@@ -139,14 +139,11 @@ export class Reconciler {
         throw e;
       }
     }
-    // Tell the reporter first: UCloud/Core hears of the change while we write Events and tear down.
-    if (unacknowledged(plan.status).length) this.deps.onOutboxPending(namespace, name, stored);
     // Transitions always come with a status change, so they are in `stored`.
     for (const tr of plan.transitions) {
       log.info('Job state changed', { from: tr.from, to: tr.to, message: tr.message });
       await this.event(job, tr.to === 'FAILURE' || tr.to === 'EXPIRED' ? 'Warning' : 'Normal', stateReason(tr.to), tr.message);
     }
-    if (isFinal(plan.status.state) && plan.transitions.length) this.deps.onJobFinal?.(namespace, name);
 
     // A job that has just ended is torn down on its next turn in the queue: when many end at once,
     // every final state is written (and reported) before the first teardown's deletes.

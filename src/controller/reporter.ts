@@ -1,19 +1,28 @@
 // Delivers each UCloudJob's outbox (status.outbox: updates the reconciler decided) to UCloud/Core
 // through JobsControl.update, batched across jobs, and records the acknowledgement in the CR.
+// A controller of its own (docs/adr/0028): the UCloudJob informer feeds a keyed queue with the
+// jobs that owe Core something (unacknowledged entries, or a Reported condition that disagrees);
+// one call is in flight at a time, and the window before the next widens with the arrival rate
+// (batch-window.ts). The reporter owns status.outbox.acknowledgedSeq and the Reported condition.
 // Delivery is at-least-once: a crash between Core's answer and the acknowledgement patch resends
-// the same updates, which Core treats as no-ops (same state, same text). Nothing is ever lost:
-// the outbox is in etcd, and a periodic sweep finds whatever a restart or an outage left behind.
-import { unacknowledged, type UCloudJob, type OutboxEntry, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
-import type { KubePort } from '../k8s/kube-port.js';
+// the same updates, which Core treats as no-ops (expectedState, ADR 0009). Nothing is ever lost:
+// the outbox is in etcd, and a periodic sweep (a safety net) finds whatever the feed missed.
+import { unacknowledged, type Condition, type UCloudJob, type OutboxEntry, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
+import type { ChangeKind } from '../k8s/informer.js';
+import type { JsonPatchOp, KubePort } from '../k8s/kube-port.js';
+import { toKubeError } from '../k8s/errors.js';
+import { ReadYourWrites } from '../k8s/read-your-writes.js';
+import { WorkQueue } from '../k8s/workqueue.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics, OutboxBacklog } from '../observability/metrics.js';
 import type { JobsControlPort, RejectedJob } from '../ucloud/control-client.js';
 import type { JobUpdate } from '../ucloud/control-api.js';
 import type { JobState } from '../ucloud/job.js';
-import { trimJob } from './job-trim.js';
 import { markUnknownToCore } from './unknown-to-core.js';
 import { JobEventRecorder } from './job-events.js';
-import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
+import { ConditionType, Reason, getCondition, setCondition } from './conditions.js';
+import { batchDelay } from './batch-window.js';
+import { keyOf, splitKey } from '../k8s/object-key.js';
 
 export interface ReporterDeps {
   kube: KubePort;
@@ -24,9 +33,61 @@ export interface ReporterDeps {
   listJobs: () => readonly UCloudJob[];
   logger: Logger;
   metrics?: OperatorMetrics;
+  /** The window for a change that comes alone. */
   batchWindowMs: number;
+  /** The latency budget the window may widen to while changes come faster (reporting.maxBatchDelayMs). */
+  maxBatchDelayMs?: number;
   maxItemsPerCall: number;
   sweepIntervalMs?: number;
+}
+
+/** Changes one call should carry before it goes out at once: 60 keeps a steady stream ≤ 20 calls per 1,000. */
+const TARGET_PER_CALL = 60;
+/** The queue key that stands for verify's list of jobs this cluster does not know. */
+const VERIFY_KEY = '\u0000verify';
+
+/** What this process acknowledged that the cache may not show yet. */
+interface Ack {
+  seq: number;
+  /** The conditions as the acknowledgement left them (the next one patches by index). */
+  conditions?: Condition[];
+}
+
+/**
+ * The Reported condition for a job's outbox: True once UCloud/Core has every update, False with
+ * how many wait (and, when a call failed, why), False UnknownToCore for a job Core has no record of.
+ */
+export function reportedCondition(
+  status: UCloudJobStatus | undefined,
+  acked: number,
+  generation?: number,
+  failure?: string,
+): Omit<Condition, 'lastTransitionTime'> {
+  const pending = unacknowledged(status, acked).length;
+  const unknown = status?.unknownToCore;
+  const base = { type: ConditionType.Reported, status: pending || unknown ? ('False' as const) : ('True' as const), observedGeneration: generation };
+  if (unknown) return { ...base, reason: Reason.UnknownToCore, message: `UCloud/Core does not know this job: ${pending} update(s) will not be sent` };
+  if (!pending) return { ...base, reason: Reason.Acknowledged, message: 'UCloud/Core has every update' };
+  const why = failure ? `; UCloud/Core did not take them yet (${failure.slice(0, 200)})` : '';
+  return { ...base, reason: Reason.UpdatesPending, message: `${pending} update(s) not yet acknowledged by UCloud/Core${why}` };
+}
+
+/**
+ * JSON-patch operations that set the Reported condition in `conditions` (as the patch will find
+ * them) without replacing the list the reconciler writes too; none when it already says `next`
+ * or the job has no conditions yet (its first reconcile writes them).
+ */
+export function reportedOps(conditions: readonly Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: Date): JsonPatchOp[] {
+  if (!conditions) return [];
+  const i = conditions.findIndex((c) => c.type === ConditionType.Reported);
+  const prev = conditions[i];
+  if (prev && prev.status === next.status && prev.reason === next.reason && prev.message === next.message) return [];
+  const value = getCondition(setCondition(conditions, next, now), ConditionType.Reported);
+  if (i < 0) return [{ op: 'add', path: '/status/conditions/-', value }];
+  return [
+    { op: 'test', path: `/status/conditions/${i}/type`, value: ConditionType.Reported },
+    { op: 'replace', path: `/status/conditions/${i}`, value },
+  ];
 }
 
 interface Item {
@@ -72,43 +133,67 @@ export function toJobUpdate(e: OutboxEntry, leaving?: JobState): JobUpdate {
 }
 
 export class Reporter {
-  private readonly pending = new Set<string>();
-  /** Acknowledgements newer than the cache (the patch's watch event may not have arrived yet). */
-  private readonly acked = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
+  private queue: WorkQueue;
+  /** Acknowledgements (and the conditions they left) the cache may not show yet. */
+  private readonly acks = new ReadYourWrites<UCloudJob, Ack>((cached, a) => (cached.status?.outbox?.acknowledgedSeq ?? 0) >= a.seq);
+  /** unknownToCore marks this process wrote, until the cache shows them. */
+  private readonly marks = new ReadYourWrites<UCloudJob, true>((cached) => cached.status?.unknownToCore !== undefined);
+  /** When each queued job was first seen owing Core something (the window's latency budget). */
+  private readonly firstSeen = new Map<string, number>();
+  /** Arrival times within the last second (the window's arrival rate). */
+  private arrivals: number[] = [];
+  private wake?: () => void;
+  private loop?: Promise<void>;
   private sweepTimer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
   private retryDelayMs = 500;
-  private stopped = false;
+  private stopped = true;
   private readonly unknownJobs = new Set<string>();
-  /** Jobs (by uid) marked unknown to Core whose mark the cache may not show yet. */
-  private readonly unknownToCore = new Set<string>();
   private readonly acking = new Set<Promise<void>>();
-  /** Jobs as last written by the reconciler, until the cache has caught up with them. */
-  private readonly written = new Map<string, UCloudJob>();
+  /** Per job, the acknowledgement or condition patch in flight: they go out in order. */
+  private readonly chains = new Map<string, Promise<void>>();
+  /** Calls to JobsControl.update this process made (bench and tests read it). */
+  updateCalls = 0;
 
   private readonly events: JobEventRecorder;
 
   constructor(private readonly deps: ReporterDeps) {
     this.events = new JobEventRecorder(deps.kube, deps.logger);
+    this.queue = new WorkQueue('reporter');
   }
 
   start(): void {
+    if (!this.stopped) return;
     this.stopped = false;
+    this.queue = new WorkQueue('reporter');
+    this.loop = this.run();
     this.sweep();
   }
 
-  /**
-   * `written`: the job as the reconciler just stored it. The informer cache gets it only with the
-   * watch event; reading the cache now would find nothing to send and leave it to the sweep.
-   */
-  notify(namespace: string, name: string, written?: UCloudJob): void {
+  /** The informer's feed: queues a job that owes Core an update or its Reported condition. */
+  observe(job: UCloudJob, kind: ChangeKind): void {
+    const key = keyOf(job);
+    if (kind === 'delete') {
+      this.acks.forget(key);
+      this.marks.forget(key);
+      return;
+    }
+    if (this.owes(key, job)) this.enqueue(key, true);
+  }
+
+  private owes(key: string, job: UCloudJob): boolean {
+    const s = job.status;
+    if (this.marks.pending(key, job)) return false; // marked just now; its condition is written with the mark
+    if (s?.unknownToCore) return getCondition(s.conditions, ConditionType.Reported)?.reason !== Reason.UnknownToCore && !!s.conditions;
+    return unacknowledged(s, this.acks.pending(key, job)?.seq ?? 0).length > 0;
+  }
+
+  private enqueue(key: string, arrival: boolean): void {
     if (this.stopped) return;
-    // Trimmed like the cache's copies: thousands can wait here while the watch lags behind a burst.
-    const key = objectKey(namespace, name);
-    if (written) this.written.set(key, trimJob(written));
-    this.pending.add(key);
-    this.schedule(this.deps.batchWindowMs);
+    const now = Date.now();
+    if (!this.firstSeen.has(key)) this.firstSeen.set(key, now);
+    if (arrival) this.arrivals.push(now);
+    this.queue.add(key);
+    this.wake?.();
   }
 
   /**
@@ -121,7 +206,7 @@ export class Reporter {
     for (const job of this.deps.listJobs()) {
       // A job Core has no record of owes Core nothing: its updates are never sent (ADR 0015).
       if (job.status?.unknownToCore) continue;
-      const pending = unacknowledged(job.status, this.acked.get(keyOf(job)) ?? 0);
+      const pending = unacknowledged(job.status, this.acks.pending(keyOf(job), job)?.seq ?? 0);
       if (!pending.length) continue;
       updates += pending.length;
       const at = Date.parse(pending[0]!.at);
@@ -133,35 +218,28 @@ export class Reporter {
   /** verify: jobs UCloud/Core knows and this cluster does not are reported as FAILURE. */
   reportUnknown(jobIds: readonly string[]): void {
     for (const id of jobIds) this.unknownJobs.add(id);
-    this.schedule(this.deps.batchWindowMs);
+    this.enqueue(VERIFY_KEY, false);
   }
 
-  /** Sends what is pending now and waits for it (graceful shutdown). */
+  /** Sends what is queued now and waits for it and the acknowledgements (graceful shutdown). */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.timer);
     clearTimeout(this.sweepTimer);
-    await this.flushing;
-    if (this.pending.size || this.unknownJobs.size) await this.flush().catch(() => undefined);
+    this.queue.shutDown();
+    this.wake?.();
+    await this.loop;
     await Promise.all([...this.acking]);
   }
 
+  /** The safety net: whatever the feed missed (a lost event, a failed acknowledgement) is queued again. */
   private sweep(): void {
-    // Drops written copies the cache has caught up with (and ones of jobs long gone).
-    for (const key of [...this.written.keys()]) {
-      const { namespace, name } = splitKey(key);
-      if (!this.deps.getJob(namespace, name) && !this.pending.has(key)) this.written.delete(key);
-      else this.current(key, namespace, name);
-    }
+    this.acks.retain((key) => this.getByKey(key) !== undefined);
+    this.marks.retain((key) => this.getByKey(key) !== undefined);
     for (const job of this.deps.listJobs()) {
       const key = keyOf(job);
-      if (job.status?.unknownToCore) {
-        this.unknownToCore.delete(job.metadata.uid ?? key); // the cache shows the mark now
-        continue;
-      }
-      if (unacknowledged(job.status, this.acked.get(key) ?? 0).length) this.pending.add(key);
+      if (this.owes(key, job)) this.enqueue(key, false);
     }
-    if (this.pending.size) this.schedule(0);
     const every = this.deps.sweepIntervalMs ?? 5000;
     if (!this.stopped && every > 0) {
       this.sweepTimer = setTimeout(() => this.sweep(), every);
@@ -169,33 +247,75 @@ export class Reporter {
     }
   }
 
-  private schedule(delayMs: number): void {
-    // After stop() only stop's own final flush runs; a timer here would outlive the process's work.
-    if (this.stopped || this.timer || this.flushing) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flushing = this.flush()
-        .catch((e: unknown) => this.deps.logger.error('Reporting to UCloud/Core failed', { err: e }))
-        .finally(() => {
-          this.flushing = undefined;
-          if (this.pending.size || this.unknownJobs.size) this.schedule(this.retryDelayMs);
-        });
-    }, delayMs);
+  private getByKey(key: string): UCloudJob | undefined {
+    const { namespace, name } = splitKey(key);
+    return this.deps.getJob(namespace, name);
   }
 
-  private collect(): Item[] {
+  /** One batch at a time: the first key opens a window, everything queued by its end goes in one call. */
+  private async run(): Promise<void> {
+    for (;;) {
+      const first = await this.queue.get();
+      if (first === undefined) return;
+      const keys = [first];
+      await this.window(first);
+      while (this.queue.length && keys.length < this.deps.maxItemsPerCall) {
+        const k = await this.queue.get();
+        if (k !== undefined) keys.push(k);
+      }
+      try {
+        await this.flush(keys);
+      } catch (e) {
+        this.deps.logger.error('Reporting to UCloud/Core failed', { err: e });
+        for (const k of keys) this.queue.addAfter(k, this.retryDelayMs);
+      } finally {
+        for (const k of keys) this.queue.done(k);
+      }
+    }
+  }
+
+  /** Waits as batchDelay says, looking again whenever a change arrives; at once when stopping. */
+  private async window(first: string): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      const now = Date.now();
+      while (this.arrivals.length && this.arrivals[0]! < now - 1000) this.arrivals.shift();
+      const delay = batchDelay({
+        backlog: 1 + this.queue.length,
+        arrivalsPerSec: this.arrivals.length,
+        oldestWaitMs: now - (this.firstSeen.get(first) ?? now),
+        baseMs: this.deps.batchWindowMs,
+        maxDelayMs: Math.max(this.deps.maxBatchDelayMs ?? this.deps.batchWindowMs, this.deps.batchWindowMs),
+        targetPerCall: Math.min(TARGET_PER_CALL, this.deps.maxItemsPerCall),
+      });
+      if (delay <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, delay);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wake = done;
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private collect(keys: readonly string[]): Item[] {
     const items: Item[] = [];
-    for (const key of [...this.pending]) {
+    for (const key of keys) {
+      const job = this.getByKey(key);
+      if (!job) continue;
       const { namespace, name } = splitKey(key);
-      const job = this.current(key, namespace, name);
-      this.pending.delete(key);
-      // Core has no such job: nothing sent for it could succeed (status.unknownToCore).
-      if (!job || job.status?.unknownToCore || this.unknownToCore.has(job.metadata.uid ?? key)) continue;
-      const cachedAck = job.status?.outbox?.acknowledgedSeq ?? 0;
-      const mem = this.acked.get(key) ?? 0;
-      if (mem <= cachedAck) this.acked.delete(key);
+      if (this.marks.pending(key, job)) continue;
+      // Core has no such job: nothing sent for it could succeed (status.unknownToCore); only the
+      // Reported condition says so.
+      if (job.status?.unknownToCore) {
+        this.writeReported(key, job);
+        continue;
+      }
       const left = statesLeft(job.status);
-      for (const entry of unacknowledged(job.status, mem)) {
+      for (const entry of unacknowledged(job.status, this.acks.pending(key, job)?.seq ?? 0)) {
         const leaving = left.get(entry.seq);
         items.push({ key, namespace, name, jobId: job.spec.jobId, entry, ...(leaving ? { leaving } : {}) });
       }
@@ -203,48 +323,37 @@ export class Reporter {
     return items;
   }
 
-  /** The newer of the cached job and the one last written (outbox entries only ever get added). */
-  private current(key: string, namespace: string, name: string): UCloudJob | undefined {
-    const cached = this.deps.getJob(namespace, name);
-    const written = this.written.get(key);
-    if (!written) return cached;
-    const lastSeq = (j: UCloudJob | undefined) => j?.status?.outbox?.entries.at(-1)?.seq ?? 0;
-    // A cache that caught up, or holds a different incarnation of the name, wins for good.
-    if (cached && (cached.metadata.uid !== written.metadata.uid || lastSeq(cached) >= lastSeq(written))) {
-      this.written.delete(key);
-      return cached;
-    }
-    return written;
-  }
-
-  private async flush(): Promise<void> {
-    const unknown = [...this.unknownJobs];
-    if (unknown.length) {
-      // A job Core cannot find for this either is dropped from the verify list with the rest:
-      // it is not ours to report on then.
-      await this.deps.control.deliverUpdates(unknown.map((id) => ({ id, update: { state: 'FAILURE', status: 'UCloud/Compute lost track of this job' } })));
-      for (const id of unknown) this.unknownJobs.delete(id);
-    }
-    const items = this.collect();
-    let failed = false;
+  private async flush(keys: readonly string[]): Promise<void> {
+    if (keys.includes(VERIFY_KEY)) await this.sendUnknown();
+    const items = this.collect(keys);
+    for (const k of keys) this.firstSeen.delete(k);
     for (let i = 0; i < items.length; i += this.deps.maxItemsPerCall) {
       const chunk = items.slice(i, i + this.deps.maxItemsPerCall);
       try {
         await this.send(chunk);
         this.retryDelayMs = 500;
       } catch (e) {
-        failed = true;
-        for (const it of items.slice(i)) this.pending.add(it.key);
+        const rest = items.slice(i);
         this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
-        this.deps.logger.warn('UCloud/Core did not take job updates; will retry', {
-          items: items.length - i,
-          retryInMs: this.retryDelayMs,
-          err: e,
-        });
-        break;
+        this.deps.logger.warn('UCloud/Core did not take job updates; will retry', { items: rest.length, retryInMs: this.retryDelayMs, err: e });
+        for (const key of new Set(rest.map((it) => it.key))) {
+          this.queue.addAfter(key, this.retryDelayMs);
+          const job = this.getByKey(key);
+          if (job) this.writeReported(key, job, e instanceof Error ? e.message : String(e));
+        }
+        return;
       }
     }
-    if (!failed) this.retryDelayMs = 500;
+  }
+
+  private async sendUnknown(): Promise<void> {
+    const unknown = [...this.unknownJobs];
+    if (!unknown.length) return;
+    // A job Core cannot find for this either is dropped from the verify list with the rest:
+    // it is not ours to report on then.
+    this.updateCalls++;
+    await this.deps.control.deliverUpdates(unknown.map((id) => ({ id, update: { state: 'FAILURE', status: 'UCloud/Compute lost track of this job' } })));
+    for (const id of unknown) this.unknownJobs.delete(id);
   }
 
   /**
@@ -254,6 +363,7 @@ export class Reporter {
    * dropped with an UpdateRejected Event (resending cannot help); Core could not be asked → kept.
    */
   private async send(chunk: Item[]): Promise<void> {
+    this.updateCalls++;
     const outcome = await this.deps.control.deliverUpdates(chunk.map((it) => ({ id: it.jobId, update: toJobUpdate(it.entry, it.leaving) })));
     const refused = new Map<string, RejectedJob>(outcome.rejected.map((r) => [r.id, r]));
     const done = chunk.filter((it) => refused.get(it.jobId)?.verdict !== 'unknown_job' && refused.get(it.jobId)?.verdict !== 'undetermined');
@@ -261,21 +371,10 @@ export class Reporter {
       const its = chunk.filter((it) => it.jobId === r.id);
       const first = its[0];
       if (!first) continue;
-      if (r.verdict === 'undetermined') {
-        this.pending.add(first.key);
-      } else if (r.verdict === 'unknown_job') {
-        const job = this.current(first.key, first.namespace, first.name);
-        if (job && job.spec.jobId === r.id) {
-          const uid = job.metadata.uid ?? first.key;
-          if (await markUnknownToCore(this.deps.kube, this.deps.logger, job, { call: 'update', why: r.error.why }, new Date())) this.unknownToCore.add(uid);
-          else this.pending.add(first.key);
-        }
-      } else {
-        this.deps.logger.warn('UCloud/Core rejected job updates; dropping them', {
-          jobId: r.id,
-          seqs: its.map((it) => it.entry.seq),
-          why: r.error.why,
-        });
+      if (r.verdict === 'undetermined') this.queue.addAfter(first.key, this.retryDelayMs);
+      else if (r.verdict === 'unknown_job') await this.markUnknown(first, r);
+      else {
+        this.deps.logger.warn('UCloud/Core rejected job updates; dropping them', { jobId: r.id, seqs: its.map((it) => it.entry.seq), why: r.error.why });
         await this.events.record(
           { namespace: first.namespace, name: first.name },
           'Warning',
@@ -286,32 +385,84 @@ export class Reporter {
       }
     }
     if (!done.length) return;
-    // The acknowledgement patches are not awaited here: the next batch must not queue behind a
-    // hundred status patches (report latency). `acked` is set synchronously, so nothing is resent
-    // meanwhile; stop() waits for them.
-    const acking = this.acknowledge(done).finally(() => this.acking.delete(acking));
-    this.acking.add(acking);
+    this.acknowledge(done);
   }
 
-  private async acknowledge(chunk: Item[]): Promise<void> {
+  private async markUnknown(it: Item, r: RejectedJob): Promise<void> {
+    const job = this.getByKey(it.key);
+    if (!job || job.spec.jobId !== r.id) return;
+    if (await markUnknownToCore(this.deps.kube, this.deps.logger, job, { call: 'update', why: r.error.why }, new Date())) {
+      this.marks.wrote(it.key, undefined, true, job.metadata.uid);
+      this.writeReported(it.key, { ...job, status: { ...job.status, unknownToCore: { at: new Date().toISOString(), call: 'update', why: r.error.why } } });
+    } else this.queue.addAfter(it.key, this.retryDelayMs);
+  }
+
+  /**
+   * Records the acknowledgements, with the Reported condition they make true, in one patch per
+   * job. Not awaited by the batch loop: the next call must not queue behind a hundred status
+   * patches (report latency). The read-your-writes copy is set at once, so nothing is resent
+   * meanwhile; stop() waits for them.
+   */
+  private acknowledge(chunk: Item[]): void {
     const maxSeq = new Map<string, Item>();
     for (const it of chunk) {
       const prev = maxSeq.get(it.key);
       if (!prev || prev.entry.seq < it.entry.seq) maxSeq.set(it.key, it);
       if (it.entry.state) this.deps.metrics?.stateReports.inc({ state: it.entry.state });
     }
-    await Promise.all(
-      [...maxSeq.values()].map(async (it) => {
-        this.acked.set(it.key, Math.max(this.acked.get(it.key) ?? 0, it.entry.seq));
-        try {
-          await this.deps.kube.ucloudJobs.mergePatchStatus(it.namespace, it.name, {
-            outbox: { acknowledgedSeq: it.entry.seq } as UCloudJobStatus['outbox'],
-          });
-        } catch (e) {
-          // Gone: nothing left to acknowledge. Otherwise the sweep will resend and re-acknowledge.
-          this.deps.logger.warn('Could not record acknowledgement', { job: it.key, seq: it.entry.seq, err: e });
-        }
-      }),
-    );
+    for (const it of maxSeq.values()) {
+      const job = this.getByKey(it.key);
+      if (!job) continue;
+      const seq = Math.max(this.acks.pending(it.key, job)?.seq ?? 0, it.entry.seq);
+      this.acks.wrote(it.key, undefined, { seq, conditions: this.conditionsOf(it.key, job) }, job.metadata.uid);
+      this.chain(it.key, () => this.patchReport(it.key, seq));
+    }
+  }
+
+  /** The Reported condition alone (a failed call, a job unknown to Core); never rewritten unchanged. */
+  private writeReported(key: string, job: UCloudJob, failure?: string): void {
+    const next = reportedCondition(job.status, this.acks.pending(key, job)?.seq ?? 0, job.metadata.generation, failure);
+    const prev = getCondition(this.conditionsOf(key, job), ConditionType.Reported);
+    if (prev && prev.status === next.status && (failure || prev.reason === next.reason)) return;
+    this.chain(key, () => this.patchReport(key));
+  }
+
+  private conditionsOf(key: string, job: UCloudJob): Condition[] | undefined {
+    return this.acks.pending(key, job)?.conditions ?? job.status?.conditions;
+  }
+
+  private chain(key: string, fn: () => Promise<void>): void {
+    const p = (this.chains.get(key) ?? Promise.resolve()).then(fn).finally(() => {
+      this.acking.delete(p);
+      if (this.chains.get(key) === p) this.chains.delete(key);
+    });
+    this.chains.set(key, p);
+    this.acking.add(p);
+  }
+
+  /**
+   * One status patch: acknowledgedSeq (when `seq`) and the Reported condition as the job then
+   * stands. The condition is patched by index with a test, so the reconciler's conditions are
+   * never overwritten; if the list moved meanwhile, the patch is built again from a fresh read.
+   */
+  private async patchReport(key: string, seq?: number, attempt = 0): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const job = attempt ? await this.deps.kube.ucloudJobs.get(namespace, name).catch(() => undefined) : this.getByKey(key);
+    if (!job) return;
+    const acked = Math.max(seq ?? 0, attempt ? 0 : (this.acks.pending(key, job)?.seq ?? 0), job.status?.outbox?.acknowledgedSeq ?? 0);
+    const conditions = attempt ? job.status?.conditions : this.conditionsOf(key, job);
+    const ops: JsonPatchOp[] = reportedOps(conditions, reportedCondition(job.status, acked, job.metadata.generation), new Date());
+    if (seq !== undefined && seq > (job.status?.outbox?.acknowledgedSeq ?? 0))
+      ops.unshift({ op: 'replace', path: '/status/outbox/acknowledgedSeq', value: seq });
+    if (!ops.length) return;
+    try {
+      const stored = await this.deps.kube.ucloudJobs.jsonPatchStatus(namespace, name, ops);
+      if (seq !== undefined) this.acks.wrote(key, stored, { seq, conditions: stored.status?.conditions });
+    } catch (e) {
+      if (toKubeError(e).code === 422 && attempt === 0) return this.patchReport(key, seq, 1);
+      // Gone: nothing left to acknowledge. Otherwise the sweep resends and acknowledges again.
+      if (seq !== undefined) this.acks.forget(key);
+      this.deps.logger.warn('Could not record acknowledgement', { job: key, seq, err: e });
+    }
   }
 }

@@ -29,6 +29,7 @@ import type { OperatorMetrics } from '../observability/metrics.js';
 import type { CreateResult, KubeEvent, KubePort, ListPage, NamespacedApi, UCloudJobApi } from './kube-port.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 async function wrap<T>(p: Promise<T>): Promise<T> {
   try {
@@ -199,6 +200,8 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
       ),
     mergePatchStatus: (namespace, name, status: Partial<UCloudJobStatus>) =>
       wrap(custom.patchNamespacedCustomObjectStatus({ ...crd, namespace, name, body: { status }, fieldManager }, mergePatch) as Promise<UCloudJob>),
+    jsonPatchStatus: (namespace, name, ops) =>
+      wrap(custom.patchNamespacedCustomObjectStatus({ ...crd, namespace, name, body: ops, fieldManager }, jsonPatch) as Promise<UCloudJob>),
     mergePatchMetadata: (namespace, name, metadata) =>
       wrap(custom.patchNamespacedCustomObject({ ...crd, namespace, name, body: { metadata }, fieldManager }, mergePatch) as Promise<UCloudJob>),
     delete: (namespace, name) => deleteIgnoringMissing(() => custom.deleteNamespacedCustomObject({ ...crd, namespace, name })),

@@ -39,8 +39,15 @@ export interface UCloudJobApi {
   mergePatchStatus(namespace: string, name: string, status: Partial<UCloudJobStatus>): Promise<UCloudJob>;
   /** JSON merge patch of metadata (labels, annotations, finalizers). */
   mergePatchMetadata(namespace: string, name: string, metadata: Record<string, unknown>): Promise<UCloudJob>;
+  /**
+   * RFC 6902 JSON patch of status (paths start with /status): one element of a list (a condition)
+   * without replacing the list other writers share; a failed `test` is a 422 and changes nothing.
+   */
+  jsonPatchStatus(namespace: string, name: string, ops: readonly JsonPatchOp[]): Promise<UCloudJob>;
   delete(namespace: string, name: string): Promise<void>;
 }
+
+export type JsonPatchOp = { op: 'test' | 'replace' | 'add'; path: string; value: unknown };
 
 export interface NamespacedApi<T> {
   get(namespace: string, name: string): Promise<T | undefined>;

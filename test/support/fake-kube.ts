@@ -22,7 +22,7 @@ import type { V1ConfigMap, V1EndpointSlice, V1Lease, V1NetworkPolicy, V1Node, V1
 import type { UCloudJob, UCloudJobStatus } from '../../src/api/v1alpha1/ucloudjob.js';
 import type { PodGroup } from '../../src/api/scheduling/pod-group.js';
 import { KubeError } from '../../src/k8s/errors.js';
-import type { CreateResult, KubeEvent, KubePort, ListPage, Listed, NamespacedApi, UCloudJobApi } from '../../src/k8s/kube-port.js';
+import type { CreateResult, JsonPatchOp, KubeEvent, KubePort, ListPage, Listed, NamespacedApi, UCloudJobApi } from '../../src/k8s/kube-port.js';
 
 export type FakeKind = 'UCloudJob' | 'PodGroup' | 'Pod' | 'ConfigMap' | 'Service' | 'NetworkPolicy' | 'EndpointSlice' | 'Lease' | 'Node' | 'Event';
 
@@ -39,6 +39,7 @@ export const WRITE_OPS: ReadonlySet<string> = new Set([
   'replaceStatus',
   'mergePatchStatus',
   'mergePatchMetadata',
+  'jsonPatchStatus',
   'delete',
   'recordEvent',
 ]);
@@ -87,6 +88,32 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     else out[k] = mergePatch(out[k], v);
   }
   return out;
+}
+
+/** One RFC 6902 operation (test, replace, add; `-` appends) on status paths, like the apiserver: a failed test or a missing parent is 422. */
+function applyJsonPatchOp(obj: Obj, o: JsonPatchOp): void {
+  const parts = o.path
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (parts[0] !== 'status') throw new KubeError(422, 'Invalid', `FakeKube: only /status paths are patched here: ${o.path}`);
+  const last = parts.pop()!;
+  let parent: unknown = obj;
+  for (const p of parts) parent = (parent as Record<string, unknown> | undefined)?.[p];
+  const invalid = (why: string) => new KubeError(422, 'Invalid', `the server rejected our request due to an error in our request: ${why}`);
+  if (parent === null || typeof parent !== 'object') throw invalid(`missing path ${o.path}`);
+  const container = parent as Record<string, unknown> & unknown[];
+  const index = Array.isArray(container) ? (last === '-' ? container.length : Number(last)) : undefined;
+  if (index !== undefined && !(Number.isInteger(index) && index >= 0 && index <= container.length)) throw invalid(`bad index ${o.path}`);
+  if (o.op === 'test') {
+    const at = index !== undefined ? container[index] : container[last];
+    if (!deepEqual(at, o.value)) throw invalid(`testing value ${o.path} failed`);
+  } else if (o.op === 'replace') {
+    if (index !== undefined ? index >= container.length : !(last in container)) throw invalid(`replace of missing ${o.path}`);
+    if (index !== undefined) container[index] = clone(o.value);
+    else container[last] = clone(o.value);
+  } else if (index !== undefined) container.splice(index, 0, clone(o.value));
+  else container[last] = clone(o.value);
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
@@ -421,6 +448,13 @@ export class FakeKube implements KubePort {
         const merged = mergePatch(prev.status, status);
         if (merged === undefined) delete next.status;
         else next.status = merged;
+        return this.commit(K, prev, next) as unknown as UCloudJob;
+      },
+      jsonPatchStatus: async (namespace, name, ops) => {
+        this.enter('jsonPatchStatus', K, name, namespace);
+        const prev = this.current(K, namespace, name, undefined);
+        const next = clone(prev);
+        for (const o of ops) applyJsonPatchOp(next, o);
         return this.commit(K, prev, next) as unknown as UCloudJob;
       },
       mergePatchMetadata: async (namespace, name, metadata) => this.patchMeta(K, namespace, name, metadata) as unknown as UCloudJob,

@@ -21,7 +21,6 @@ export function reconcilerOver(kube: FakeKube, overrides: Partial<ReconcilerDeps
     getJob: (namespace, name) => kube.peek<UCloudJob>('UCloudJob', namespace, name),
     listJobs: () => kube.all<UCloudJob>('UCloudJob', NS),
     podsOf: podsOfJob(kube),
-    onOutboxPending: () => undefined,
     ...overrides,
   });
 }

@@ -1,7 +1,6 @@
-// The Accounting loop against the in-memory apiserver: a triggered pass charges what is due and
-// records the watermark, and when the job's final status reaches the cache only after the
-// triggered pass, a follow-up pass a second later still charges the last window (not one whole
-// accounting interval later). Fake timers: nothing here waits on the wall clock.
+// The Accounting controller against the in-memory apiserver: a pass charges what is due and
+// records the watermark, and a final job the informer delivers is charged its last window within
+// the batching window (not one whole accounting interval later). Fake timers: nothing here waits on the wall clock.
 import { jest } from '@jest/globals';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { Accounting } from '../../../src/controller/accounting.js';
@@ -59,7 +58,7 @@ describe('Accounting passes', () => {
     jest.useRealTimers();
   });
 
-  it('a job whose final status reaches the cache after the triggered pass is charged by a follow-up pass', async () => {
+  it('a job is charged its last window as soon as the informer delivers its final status, not a whole interval later', async () => {
     const kube = new FakeKube();
     const running: UCloudJob = {
       ...job({ jobId: '77' }),
@@ -72,16 +71,23 @@ describe('Accounting passes', () => {
     const accounting = new Accounting({ kube, control, listJobs: () => [cached], logger: rootLogger, intervalMs: MIN });
     accounting.start();
 
-    // The reconciler has written SUCCESS; the cache still says RUNNING for the triggered pass.
-    accounting.trigger();
-    await jest.advanceTimersByTimeAsync(150);
+    // A running job's incomplete window is not due: the feed queues nothing.
+    accounting.observe(cached, 'update');
+    await jest.advanceTimersByTimeAsync(1000);
     expect(control.charged).toEqual([]);
 
-    // Without the follow-up the next pass would be a whole interval (a minute) away.
+    // The cache delivers the final status: charged within the batching window, not a minute later.
     cached = final;
-    await jest.advanceTimersByTimeAsync(1000);
+    accounting.observe(cached, 'update');
+    await jest.advanceTimersByTimeAsync(150);
     expect(control.charged).toEqual([[{ id: '77', chargeId: `77_${START + 2 * MIN}`, units: 1, periods: 1 }]]);
     expect(kube.peek<UCloudJob>('UCloudJob', NS, 'j-77')?.status?.accounting?.chargedPeriods).toBe(3);
+
+    // Its own watermark patch arriving through the informer is not charged again.
+    cached = kube.peek<UCloudJob>('UCloudJob', NS, 'j-77')!;
+    accounting.observe(cached, 'update');
+    await jest.advanceTimersByTimeAsync(150);
+    expect(control.charged).toHaveLength(1);
     await accounting.stop();
   });
 

@@ -164,15 +164,16 @@ describe('Reporter', () => {
     ]);
   });
 
-  it('sends what the reconciler just wrote even before the cache has it (no wait for the sweep)', async () => {
+  it('sends a job as soon as the informer delivers its new outbox entry (no wait for the sweep)', async () => {
     core.registerJobs(['7']);
     const stale = job({ jobId: '7' }, 'uid-7');
+    let cache: UCloudJob = stale;
     const control = new JobsControlClient({ coreUrl: core.url, refreshToken: core.refreshToken, logger: rootLogger });
     const r = new Reporter({
       kube,
       control,
-      getJob: () => stale, // the cache: no outbox yet
-      listJobs: () => [stale],
+      getJob: () => cache,
+      listJobs: () => [cache],
       logger: rootLogger,
       batchWindowMs: 5,
       maxItemsPerCall: 1000,
@@ -180,9 +181,40 @@ describe('Reporter', () => {
     });
     reporters.push(r);
     r.start();
-    r.notify(NS, 'j-7', { ...stale, status: { state: 'RUNNING', outbox: { acknowledgedSeq: 0, entries: [entry(1, 'RUNNING')] } } });
+    cache = { ...stale, status: { state: 'RUNNING', outbox: { acknowledgedSeq: 0, entries: [entry(1, 'RUNNING')] } } };
+    r.observe(cache, 'update');
     await core.waitFor(() => core.updates.length === 1, 5000, 'the update');
     expect(core.updates[0]).toMatchObject({ id: '7', update: { state: 'RUNNING' } });
+  });
+
+  it('the acknowledgement sets the Reported condition in the same patch, leaving the other conditions as they are', async () => {
+    await storeJob('8', [entry(1, 'RUNNING')]);
+    const running = { type: 'Running', status: 'True' as const, reason: 'AllRanksRunning', message: 'all', lastTransitionTime: new Date(0).toISOString() };
+    await kube.ucloudJobs.mergePatchStatus(NS, 'j-8', { conditions: [running] });
+    reporter().start();
+    await until(async () => (await acknowledged('8')) === 1, 'the acknowledgement');
+    const stored = await kube.ucloudJobs.get(NS, 'j-8');
+    expect(stored!.status!.conditions).toEqual([running, expect.objectContaining({ type: 'Reported', status: 'True', reason: 'Acknowledged' })]);
+    expect(kube.calls.filter((o) => o.op === 'jsonPatchStatus' && o.name === 'j-8')).toHaveLength(1);
+  });
+
+  it('while UCloud/Core takes nothing, Reported turns False once per job, saying why', async () => {
+    core.setFaults({ failRate: 1, statusOnFail: 503 });
+    await storeJob('9', [entry(1, 'RUNNING')]);
+    const reported = {
+      type: 'Reported',
+      status: 'True' as const,
+      reason: 'Acknowledged',
+      message: 'UCloud/Core has every update',
+      lastTransitionTime: new Date(0).toISOString(),
+    };
+    await kube.ucloudJobs.mergePatchStatus(NS, 'j-9', { conditions: [reported] });
+    reporter().start();
+    await core.waitFor(() => core.faultsInjected >= 3, 10_000, 'failed attempts');
+    const cond = (await kube.ucloudJobs.get(NS, 'j-9'))!.status!.conditions!.find((c) => c.type === 'Reported');
+    expect(cond).toMatchObject({ status: 'False', reason: 'UpdatesPending' });
+    expect(cond!.message).toContain('1 update(s) not yet acknowledged');
+    expect(kube.calls.filter((o) => o.op === 'jsonPatchStatus' && o.name === 'j-9')).toHaveLength(1);
   });
 
   it('splits a large backlog into calls of at most maxItemsPerCall items', async () => {
@@ -206,6 +238,8 @@ describe('Reporter', () => {
   it('a job Core does not know is marked unknownToCore and never sent again; everyone else is delivered', async () => {
     await storeJob('20', [entry(1, 'RUNNING')]);
     await storeJob('21', [entry(1, 'RUNNING'), entry(2, 'SUCCESS', 'done')], 0, false); // Core gave up on its create
+    const finished = { type: 'Finished', status: 'False' as const, reason: 'InProgress', message: 'not yet', lastTransitionTime: new Date(0).toISOString() };
+    await kube.ucloudJobs.mergePatchStatus(NS, 'j-21', { conditions: [finished] });
     await storeJob('22', [entry(1, 'RUNNING')]);
     reporter().start();
     await core.waitFor(() => core.jobStates('20').length === 1 && core.jobStates('22').length === 1, 5000, 'the known jobs');
@@ -216,6 +250,10 @@ describe('Reporter', () => {
     const events = kube.events.filter((e) => e.reason === 'UnknownToCore');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'Warning', regarding: expect.objectContaining({ name: 'j-21' }) });
+    await until(
+      async () => (await kube.ucloudJobs.get(NS, 'j-21'))?.status?.conditions?.find((c) => c.type === 'Reported')?.reason === 'UnknownToCore',
+      'Reported saying nothing will be sent',
+    );
     // Later sweeps leave it alone: no more calls name 21.
     const callsBefore = core.calls.length;
     await new Promise((r) => setTimeout(r, 150));
