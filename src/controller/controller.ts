@@ -260,10 +260,10 @@ export class Controller {
 
 /**
  * What of a UCloudJob the reconciler acts on: its spec (generation), deletion, metadata, the
- * state it decided, the no-credits flag accounting sets, whether UCloud/Core has every update (the
- * Reported condition), and for a final job the charge watermark (retention waits for it). Not the
- * acknowledgement sequence or the watermark of a running job: those change all the time and
- * change no decision.
+ * state it decided, the no-credits flag, and for a final job whether UCloud/Core has every update
+ * and the charge watermark (retention waits for both). Not the acknowledgements of a running job
+ * (the reporter writes the Reported condition itself, ADR 0028) or its watermark: those change
+ * all the time and change no decision.
  */
 export function reconcileRelevant(job: UCloudJob): string {
   const s = job.status;
@@ -278,7 +278,7 @@ export function reconcileRelevant(job: UCloudJob): string {
     s?.state,
     s?.insufficientFunds,
     s?.unknownToCore !== undefined,
-    pending > 0,
+    final && pending > 0,
     final ? (s?.accounting?.chargedPeriods ?? 0) : 0,
     // A status the reconciler did not write (edited, or a schema violation) must be re-checked.
     s?.observedGeneration,
