@@ -78,6 +78,27 @@ describe('FakeKube', () => {
     await expect(kube.ucloudJobs.mergePatchStatus(NS, 'missing', {})).rejects.toMatchObject({ code: 404 });
   });
 
+  it('jsonPatchStatus applies test, replace and add like the apiserver; a failed test is 422 and changes nothing', async () => {
+    const kube = new FakeKube();
+    await kube.ucloudJobs.create(job());
+    const c = (type: string) => ({ type, status: 'True' as const, reason: 'R', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' });
+    await kube.ucloudJobs.mergePatchStatus(NS, 'j-1', { conditions: [c('Running')], outbox: { acknowledgedSeq: 0, entries: [] } });
+    const added = await kube.ucloudJobs.jsonPatchStatus(NS, 'j-1', [
+      { op: 'replace', path: '/status/outbox/acknowledgedSeq', value: 2 },
+      { op: 'add', path: '/status/conditions/-', value: c('Reported') },
+    ]);
+    expect(added.status?.outbox?.acknowledgedSeq).toBe(2);
+    expect(added.status?.conditions?.map((x) => x.type)).toEqual(['Running', 'Reported']);
+    const before = await kube.ucloudJobs.get(NS, 'j-1');
+    await expect(
+      kube.ucloudJobs.jsonPatchStatus(NS, 'j-1', [
+        { op: 'replace', path: '/status/outbox/acknowledgedSeq', value: 3 },
+        { op: 'test', path: '/status/conditions/0/type', value: 'Reported' },
+      ]),
+    ).rejects.toMatchObject({ code: 422 });
+    expect(await kube.ucloudJobs.get(NS, 'j-1')).toEqual(before);
+  });
+
   it('mergePatch follows RFC 7386', () => {
     expect(mergePatch({ a: 'b', c: { d: 'e', f: 'g' } }, { a: 'z', c: { f: null } })).toEqual({ a: 'z', c: { d: 'e' } });
     expect(mergePatch({ a: [1, 2] }, { a: [3] })).toEqual({ a: [3] });
