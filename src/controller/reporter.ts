@@ -218,7 +218,9 @@ export class Reporter {
   /** verify: jobs UCloud/Core knows and this cluster does not are reported as FAILURE. */
   reportUnknown(jobIds: readonly string[]): void {
     for (const id of jobIds) this.unknownJobs.add(id);
-    this.enqueue(VERIFY_KEY, false);
+    // Any replica may be asked to verify; one that does not report (a standby) sends these itself.
+    if (this.stopped) void this.sendUnknown().catch((e: unknown) => this.deps.logger.warn('Reporting unknown jobs to UCloud/Core failed', { err: e }));
+    else this.enqueue(VERIFY_KEY, false);
   }
 
   /** Sends what is queued now and waits for it and the acknowledgements (graceful shutdown). */
