@@ -278,6 +278,9 @@ export class Reporter {
 
   /** Waits as batchDelay says, looking again whenever a change arrives; at once when stopping. */
   private async window(first: string): Promise<void> {
+    // A key queued again while its batch was in flight (the queue's dirty re-add) has no
+    // first-seen time: its wait counts from now, so the budget still closes the window.
+    if (!this.firstSeen.has(first)) this.firstSeen.set(first, Date.now());
     for (;;) {
       if (this.stopped) return;
       const now = Date.now();

@@ -217,6 +217,36 @@ describe('Reporter', () => {
     expect(kube.calls.filter((o) => o.op === 'jsonPatchStatus' && o.name === 'j-9')).toHaveLength(1);
   });
 
+  it('a job queued again while its batch was being formed does not hold up the jobs behind it', async () => {
+    core.registerJobs(['30', '31']);
+    const control = new JobsControlClient({ coreUrl: core.url, refreshToken: core.refreshToken, logger: rootLogger });
+    const withOutbox = (id: string, entries: OutboxEntry[]): UCloudJob => ({
+      ...job({ jobId: id }, `uid-${id}`),
+      status: { state: 'RUNNING', outbox: { acknowledgedSeq: 0, entries } },
+    });
+    const cache = new Map<string, UCloudJob>([['j-30', withOutbox('30', [entry(1, 'RUNNING')])]]);
+    const r = new Reporter({
+      kube,
+      control,
+      getJob: (_ns, name) => cache.get(name),
+      listJobs: () => [...cache.values()],
+      logger: rootLogger,
+      batchWindowMs: 300, // a window long enough for the change below to land inside it
+      maxItemsPerCall: 1000,
+      sweepIntervalMs: 0, // no sweep to rescue anything
+    });
+    reporters.push(r);
+    r.start();
+    // j-30 changes again while its first batch is being formed: queued again behind itself.
+    cache.set('j-30', withOutbox('30', [entry(1, 'RUNNING'), entry(2, 'SUCCESS', 'done')]));
+    r.observe(cache.get('j-30')!, 'update');
+    await core.waitFor(() => core.jobStates('30').includes('SUCCESS'), 5000, 'both updates of 30');
+    // Then another job changes; it must not wait behind 30's second turn for ever.
+    cache.set('j-31', withOutbox('31', [entry(1, 'RUNNING')]));
+    r.observe(cache.get('j-31')!, 'update');
+    await core.waitFor(() => core.jobStates('31').includes('RUNNING'), 5000, 'the update of 31');
+  });
+
   it('splits a large backlog into calls of at most maxItemsPerCall items', async () => {
     for (let i = 10; i < 15; i++) await storeJob(String(i), [entry(1, 'RUNNING')]);
     reporter({ maxItemsPerCall: 2 }).start();
