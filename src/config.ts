@@ -187,14 +187,32 @@ export const ConfigSchema = z.object({
       /**
        * All-or-nothing admission of a job's ranks and the queue in front of it (docs/adr/0025).
        * `auto`: Kubernetes' native gang scheduling (scheduling.k8s.io/v1alpha2 PodGroup) when the
-       * apiserver serves it, else none; `none`: each rank's pod is scheduled on its own (before 0025).
+       * apiserver serves it, else none; `none`: each rank's pod is scheduled on its own (before 0025);
+       * `kueue`: a Kueue Workload per job, its pods created once Kueue admits it (never chosen by `auto`).
        */
       gang: z
         .object({
-          backend: z.enum(['auto', 'native', 'none']).default('auto'),
+          backend: z.enum(['auto', 'native', 'kueue', 'none']).default('auto'),
           /** With a gang backend: once a job of a product category cannot be placed, later jobs of
-           *  that category wait behind it (their pods are not created) until it is placed. */
+           *  that category wait behind it (their pods are not created) until it is placed. With
+           *  `kueue` the order is Kueue's (its ClusterQueue's queueingStrategy). */
           fifo: z.boolean().default(true),
+          /** With backend kueue: which LocalQueue (in the jobs' namespace) a job's Workload goes to. */
+          kueue: z
+            .object({
+              /** Every job's LocalQueue, unless projectQueueName applies. */
+              queueName: z.string().max(253).regex(DNS_SUBDOMAIN, 'a LocalQueue name').default('ucloud'),
+              /** For jobs in a UCloud project: this, with `{project}` replaced by the project id (e.g. `project-{project}`). */
+              projectQueueName: z
+                .string()
+                .regex(
+                  /^[a-z0-9][-a-z0-9.]*\{project\}[-a-z0-9.]*$|^\{project\}[-a-z0-9.]*$/,
+                  'a LocalQueue name with {project} in it, e.g. "project-{project}"',
+                )
+                .max(200)
+                .optional(),
+            })
+            .prefault({}),
         })
         .prefault({}),
       /** With backend none: all ranks must run within this of the job's creation, else FAILURE.

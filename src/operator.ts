@@ -113,6 +113,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   logger.info('Starting ucloud-operator', { config: describeConfig(config) });
 
   const controller = opts.reconcile === false ? undefined : new Controller({ kc: countedKc, kube, control, config, logger, metrics, now: opts.now });
+  // A backend the site chose but the cluster lacks (Kueue not installed): refuse to start.
+  await controller?.reconciler.gangBackend.requireServed();
   const accounting =
     controller && config.accounting.enabled
       ? new Accounting({

@@ -34,6 +34,8 @@ export interface GangInput {
   ahead: number;
   /** The job is in the wait queue (so its text is the queue's even before the scheduler tried it). */
   queued: boolean;
+  /** The status text while it waits, when the backend words it (Kueue's reason), instead of the queue's. */
+  waitingText?: string;
   /**
    * Why the job can never be placed on this cluster (a product larger than any node), if it
    * cannot: waiting would be forever, so it fails. The hook for product sizing (ADR 0023; not wired yet);
@@ -141,7 +143,7 @@ function showWaiting(
   at: string,
 ): boolean {
   if (!gang || isFinal(status.state) || where.placed || !(gang.held || gang.queued || where.blocked)) return false;
-  const text = waitingText(spec.replicas, spec.product.id, gang.ahead);
+  const text = gang.waitingText ?? waitingText(spec.replicas, spec.product.id, gang.ahead);
   status.message = text;
   sayWaiting(status, text, at);
   return true;

@@ -23,6 +23,7 @@ import type { AgentOptions } from 'node:https';
 import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 import { GROUP, PLURAL, VERSION, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import { POD_GROUP_GROUP, POD_GROUP_PLURAL, POD_GROUP_VERSION, type PodGroup } from '../api/scheduling/pod-group.js';
+import { KUEUE_GROUP, KUEUE_VERSION, RESOURCE_FLAVOR_PLURAL, WORKLOAD_PLURAL, type ResourceFlavor, type Workload } from '../api/kueue/workload.js';
 import { isAlreadyExists, isNotFound, toKubeError } from './errors.js';
 import { withRequestCounting } from './request-metrics.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
@@ -264,6 +265,21 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
     del: (name, namespace, body) => custom.deleteNamespacedCustomObject({ ...pg, namespace, name, body }),
   });
 
+  const wl = { group: KUEUE_GROUP, version: KUEUE_VERSION, plural: WORKLOAD_PLURAL };
+  const workloads = namespaced<Workload>({
+    read: (name, namespace) => custom.getNamespacedCustomObject({ ...wl, namespace, name }) as Promise<Workload>,
+    list: async (namespace, labelSelector, page) => {
+      const res = (await custom.listNamespacedCustomObject({ ...wl, namespace, labelSelector, limit: page.limit, _continue: page.continue })) as {
+        items: Workload[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      };
+      return { items: res.items, metadata: { resourceVersion: res.metadata?.resourceVersion, _continue: res.metadata?.continue } };
+    },
+    create: (namespace, body) => custom.createNamespacedCustomObject({ ...wl, namespace, body, fieldManager }) as Promise<Workload>,
+    replace: (name, namespace, body) => custom.replaceNamespacedCustomObject({ ...wl, namespace, name, body, fieldManager }) as Promise<Workload>,
+    del: (name, namespace, body) => custom.deleteNamespacedCustomObject({ ...wl, namespace, name, body }),
+  });
+
   const reportingInstance = process.env.POD_NAME ?? 'ucloud-operator';
   return {
     ucloudJobs,
@@ -274,6 +290,21 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
     endpointSlices,
     leases,
     podGroups,
+    workloads,
+    replaceWorkloadStatus: (w) =>
+      wrap(
+        custom.replaceNamespacedCustomObjectStatus({
+          ...wl,
+          namespace: w.metadata.namespace!,
+          name: w.metadata.name,
+          body: w,
+          fieldManager,
+        }) as Promise<Workload>,
+      ),
+    getResourceFlavor: (name) =>
+      getOrUndefined(
+        custom.getClusterCustomObject({ group: KUEUE_GROUP, version: KUEUE_VERSION, plural: RESOURCE_FLAVOR_PLURAL, name }) as Promise<ResourceFlavor>,
+      ),
     servesResource: async (group, version, resource) => {
       try {
         const list = await custom.getAPIResources({ group, version });
