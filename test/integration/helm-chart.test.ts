@@ -321,6 +321,24 @@ describe('the Helm chart', () => {
       [['ingresses'], ['get', 'create', 'delete']],
     ]);
 
+    // Kueue (jobs.gangBackend kueue) adds its Workloads in the jobs namespace and reading flavors, only then.
+    const kueue = await render(['--set', 'jobs.gangBackend=kueue', '--set', 'jobs.kueueProjectQueueName=project-{project}']);
+    const kueueRules = kueue
+      .filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')
+      .flatMap((r) => r.rules.map((rule: Obj) => ({ kind: r.kind, ...rule })))
+      .filter((rule: Obj) => rule.apiGroups.includes('kueue.x-k8s.io'));
+    expect(kueueRules.map((r: Obj) => [r.kind, r.resources, r.verbs])).toEqual([
+      ['ClusterRole', ['resourceflavors'], ['get']],
+      ['Role', ['workloads'], ['get', 'list', 'watch', 'create', 'delete']],
+      ['Role', ['workloads/status'], ['update']],
+    ]);
+    const kueueConfig = JSON.parse(kueue.find((o) => o.kind === 'ConfigMap' && o.data?.['config.json']).data['config.json']);
+    expect(parseConfig({ ...kueueConfig, ucloud: { ...kueueConfig.ucloud, refreshToken: 't', publicKey: 'k' } }).jobs.gang).toMatchObject({
+      backend: 'kueue',
+      kueue: { queueName: 'ucloud', projectQueueName: 'project-{project}' },
+    });
+    expect(rules.filter((rule: Obj) => rule.apiGroups.includes('kueue.x-k8s.io'))).toEqual([]);
+
     const namespaced = await render(['--set', 'rbac.clusterNodesRead=false']);
     const userRole = (o: Obj) => /-ucloudjob-(viewer|editor)$/.test(o.metadata.name);
     expect(namespaced.filter((o) => (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') && !userRole(o))).toEqual([]);
