@@ -6,22 +6,13 @@
 // resourceflavor_types.go (ResourceFlavorSpec.nodeLabels, nodeTaints, tolerations). Plain JSON
 // through the custom-objects API, as PodGroups are.
 import { z } from 'zod';
-import { ObjectMetaSchema } from '../v1alpha1/ucloudjob.js';
+import { ObjectMetaSchema, OwnerReferenceSchema } from '../v1alpha1/ucloudjob.js';
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
 export const KUEUE_VERSION = 'v1beta2';
 export const WORKLOAD_PLURAL = 'workloads';
 export const RESOURCE_FLAVOR_PLURAL = 'resourceflavors';
 export const KUEUE_API_VERSION = `${KUEUE_GROUP}/${KUEUE_VERSION}`;
-
-const OwnerReferenceSchema = z.object({
-  apiVersion: z.string(),
-  kind: z.string(),
-  name: z.string(),
-  uid: z.string(),
-  controller: z.boolean().optional(),
-  blockOwnerDeletion: z.boolean().optional(),
-});
 
 const ConditionSchema = z.object({
   type: z.string(),
