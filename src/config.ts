@@ -385,6 +385,23 @@ export const ConfigSchema = z.object({
         .prefault({}),
       /** How often follow looks for a rank's pod that has not started and checks whether the job ended. */
       followPollSeconds: z.number().min(0.05).max(60).default(2),
+      /**
+       * Utilization charts on follow (docs/adr/0027): rank 0's CPU, memory and network from its
+       * kubelet's Summary API, polled only while someone follows the job. Needs RBAC nodes/stats
+       * (get) and nodes (get), and kubelets with webhook authentication and authorization whose
+       * serving certificates the cluster CA (or kubeletCaFile) signs.
+       */
+      utilization: z
+        .object({
+          enabled: z.boolean().default(true),
+          /** How often a followed job's node is polled (the kubelet itself refreshes its stats about every 10 s). */
+          intervalSeconds: z.number().min(1).max(300).default(5),
+          /** PEM bundle that signs the kubelets' serving certificates (default: the cluster CA). */
+          kubeletCaFile: z.string().min(1).optional(),
+          /** At most this many nodes are polled at once; followers beyond it get no charts. */
+          maxNodes: z.number().int().min(1).max(100_000).default(1000),
+        })
+        .prefault({}),
       /** Back-pressure: log reading pauses while more than this waits to be sent on a follow socket. */
       followBufferBytes: z
         .number()

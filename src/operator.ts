@@ -34,7 +34,7 @@ export interface OperatorOptions {
   /** Leadership was lost (main.ts exits so the pod restarts as a clean standby). */
   onLostLeadership?: () => void;
   /** Pod-log and exec ports for follow and terminals (default: the cluster of `kc`). */
-  interactive?: Pick<InteractiveOptions, 'logSource' | 'exec' | 'secrets'>;
+  interactive?: Pick<InteractiveOptions, 'logSource' | 'exec' | 'secrets' | 'kubeletStats'>;
 }
 
 export interface RunningOperator {

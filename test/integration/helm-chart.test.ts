@@ -292,6 +292,23 @@ describe('the Helm chart', () => {
     expect((await configOf()).jobs).not.toHaveProperty('jobFolder');
   });
 
+  it('passes jobs.utilization to the operator as interactive.utilization, merged with extraConfig', async () => {
+    const configOf = async (args: string[] = []) =>
+      JSON.parse((await render(args)).find((o) => o.kind === 'ConfigMap' && o.data?.['config.json']).data['config.json']);
+    expect((await configOf()).interactive).toEqual({ utilization: { enabled: true, intervalSeconds: 5 } });
+    const config = await configOf([
+      '--set',
+      'jobs.utilization.enabled=false,jobs.utilization.kubeletCaFile=/etc/kubelet-ca/ca.crt',
+      '--set-json',
+      'extraConfig={"interactive":{"terminals":true}}',
+      '--set',
+      'rbac.interactiveSessions=true',
+    ]);
+    expect(config.interactive).toEqual({ terminals: true, utilization: { enabled: false, intervalSeconds: 5, kubeletCaFile: '/etc/kubelet-ca/ca.crt' } });
+    const parsed = parseConfig({ ...config, ucloud: { ...config.ucloud, refreshToken: 't', publicKey: 'k' } });
+    expect(parsed.interactive.utilization).toMatchObject({ enabled: false, kubeletCaFile: '/etc/kubelet-ca/ca.crt' });
+  });
+
   it('renders least-privilege RBAC, namespaced when asked', async () => {
     const objs = await render();
     const roles = objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
@@ -303,11 +320,17 @@ describe('the Helm chart', () => {
       expect(rule.verbs).not.toContain('*');
       for (const v of ['escalate', 'bind', 'impersonate', 'deletecollection']) expect(rule.verbs).not.toContain(v);
       expect(rule.resources).not.toContain('pods/exec');
+      // The kubelet's proxy would also allow exec into every pod through the kubelet.
+      expect(rule.resources).not.toContain('nodes/proxy');
     }
     // Cluster-wide: reading Nodes only (the user roles below are for people, bound by no one here).
     const operatorRoles = roles.filter((r) => !/-ucloudjob-(viewer|editor)$/.test(r.metadata.name));
     const clusterRules = operatorRoles.filter((r) => r.kind === 'ClusterRole').flatMap((r) => r.rules.map((rule: Obj) => ({ kind: r.kind, ...rule })));
-    expect(clusterRules.map((r) => [r.resources, r.verbs])).toEqual([[['nodes'], ['get', 'list']]]);
+    // ...and, for utilization charts on follow (jobs.utilization, on by default), nodes/stats.
+    expect(clusterRules.map((r) => [r.resources, r.verbs])).toEqual([
+      [['nodes'], ['get', 'list']],
+      [['nodes/stats'], ['get']],
+    ]);
 
     // Interactive features add Secrets (list for the sweep of expired sessions, no watch) and exec, only when asked.
     const interactive = await render(['--set', 'rbac.interactiveSessions=true,rbac.webIngress=true']);
@@ -339,9 +362,15 @@ describe('the Helm chart', () => {
     });
     expect(rules.filter((rule: Obj) => rule.apiGroups.includes('kueue.x-k8s.io'))).toEqual([]);
 
-    const namespaced = await render(['--set', 'rbac.clusterNodesRead=false']);
     const userRole = (o: Obj) => /-ucloudjob-(viewer|editor)$/.test(o.metadata.name);
-    expect(namespaced.filter((o) => (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') && !userRole(o))).toEqual([]);
+    const clusterWide = (objs: Obj[]) => objs.filter((o) => (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') && !userRole(o));
+    const statsOnly = clusterWide(await render(['--set', 'rbac.clusterNodesRead=false']));
+    expect(statsOnly.filter((o) => o.kind === 'ClusterRole').flatMap((r) => r.rules.map((rule: Obj) => [rule.resources, rule.verbs]))).toEqual([
+      [['nodes'], ['get']],
+      [['nodes/stats'], ['get']],
+    ]);
+    const namespaced = await render(['--set', 'rbac.clusterNodesRead=false,jobs.utilization.enabled=false']);
+    expect(clusterWide(namespaced)).toEqual([]);
     const noRbac = await render(['--set', 'rbac.create=false']);
     expect(noRbac.filter((o) => /Role/.test(o.kind))).toEqual([]);
   });
