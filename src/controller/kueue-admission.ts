@@ -13,6 +13,7 @@ import type { KubePort } from '../k8s/kube-port.js';
 import {
   admittedFlavors,
   admittedPlacement,
+  evictionOf,
   finishedCondition,
   isAdmitted,
   isFinished,
@@ -48,6 +49,11 @@ export class KueueAdmission {
     if (!workload) workload = (await this.kube.workloads.create(job.metadata.namespace!, workloadFor(job, this.config))).object;
     const admitted = isAdmitted(workload);
     return { admitted, text: admitted ? '' : kueueWaitingText(queue, workload), workload };
+  }
+
+  /** A started job whose Workload Kueue has evicted (preemption, a stopped queue): it ends (job-planner). */
+  async preempted(job: UCloudJob): Promise<{ message: string; at: number } | undefined> {
+    return evictionOf(await this.get(job));
   }
 
   /** What an admitted Workload adds to each pod (Kueue's FromAssignment: the flavors' nodeLabels and tolerations). */

@@ -118,7 +118,8 @@ export class Reconciler {
     const backend = isFinal(job.status?.state) ? 'none' : await this.gangBackend.backend();
     const kueue = backend === 'kueue' && !job.status?.startedAt ? await this.kueueState(raw, job, pods) : undefined;
     const gang = this.gangInput(job, key, backend, pods, kueue);
-    let plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing, gang });
+    const preempted = backend === 'kueue' && job.status?.startedAt ? await this.kueue.preempted(job) : undefined;
+    let plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing, gang, preempted });
     this.updateWaitQueue(job, key, plan, backend);
 
     if (plan.checkCreditsFirst && this.deps.control) {

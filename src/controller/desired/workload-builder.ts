@@ -70,6 +70,13 @@ export function isAdmitted(w: Workload | undefined): boolean {
   return conditionOf(w, WorkloadCondition.Admitted)?.status === 'True' && w?.status?.admission !== undefined;
 }
 
+/** Kueue has evicted the Workload (Evicted=True): its message and when, if so. */
+export function evictionOf(w: Workload | undefined): { message: string; at: number } | undefined {
+  const c = conditionOf(w, WorkloadCondition.Evicted);
+  if (c?.status !== 'True') return undefined;
+  return { message: `${c.reason ?? 'Evicted'}: ${c.message ?? ''}`.replace(/: $/, ''), at: Date.parse(String(c.lastTransitionTime ?? '')) || Date.now() };
+}
+
 export function isFinished(w: Workload | undefined): boolean {
   return conditionOf(w, WorkloadCondition.Finished)?.status === 'True';
 }

@@ -16,7 +16,7 @@ const QUOTA = "couldn't assign flavors to pod set main: insufficient unused quot
 
 describe('reconciler: kueue gang backend', () => {
   function setup() {
-    const now = new Date(T0);
+    let now = new Date(T0);
     const kube = new FakeKube(() => now);
     kube.seed('UCloudJob', job({ jobId: '1', replicas: 2 }, 'uid-1'));
     kube.seed('ResourceFlavor', { metadata: { name: 'fast' }, spec: { nodeLabels: { pool: 'fast' } } });
@@ -25,7 +25,8 @@ describe('reconciler: kueue gang backend', () => {
     const pods = () => podsOfJob(kube)(NS, 'j-1');
     const status = () => kube.peek<UCloudJob>('UCloudJob', NS, 'j-1')!.status!;
     const kueueSays = (change: (w: Workload) => void) => kube.mutate<Workload>('Workload', NS, 'j-1', change);
-    return { kube, reconciler, pods, status, kueueSays, config };
+    const advance = (ms: number) => (now = new Date(now.getTime() + ms));
+    return { kube, reconciler, pods, status, kueueSays, config, advance };
   }
 
   it('creates only the Workload until Kueue admits it, and says why the job waits', async () => {
@@ -101,6 +102,47 @@ describe('reconciler: kueue gang backend', () => {
     expect(finished).toBeGreaterThanOrEqual(0);
     expect(kube.calls.slice(finished).some((c) => c.op === 'delete' && c.kind === 'Workload')).toBe(true);
     expect(kube.peek('Workload', NS, 'j-1')).toBeUndefined();
+  });
+
+  it('ends a running job whose Workload Kueue evicts, FAILURE at the eviction, and charges it only up to then', async () => {
+    const { kube, reconciler, pods, status, kueueSays, advance } = setup();
+    await reconciler.reconcile(NS, 'j-1');
+    kueueSays(
+      (x) =>
+        (x.status = {
+          conditions: [{ type: 'Admitted', status: 'True' }],
+          admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'main', flavors: { cpu: 'fast' } }] },
+        }),
+    );
+    await reconciler.reconcile(NS, 'j-1');
+    for (const p of pods())
+      kube.mutate<V1Pod>('Pod', NS, p.metadata!.name!, (pod) => {
+        pod.spec!.nodeName = 'node-a';
+        pod.status = {
+          phase: 'Running',
+          conditions: [{ type: 'Ready', status: 'True' }],
+          containerStatuses: [{ name: 'user', ready: true, restartCount: 0, image: 'x', imageID: 'x', state: { running: { startedAt: new Date(T0) } } }],
+        };
+      });
+    await reconciler.reconcile(NS, 'j-1');
+    expect(status().state).toBe('RUNNING');
+
+    const evictedAt = '2026-12-07T10:00:10Z';
+    advance(60_000);
+    kueueSays((x) =>
+      x.status!.conditions!.push({
+        type: 'Evicted',
+        status: 'True',
+        reason: 'Preempted',
+        message: 'Preempted to accommodate a workload with higher priority',
+        lastTransitionTime: evictedAt,
+      }),
+    );
+    await reconciler.reconcile(NS, 'j-1');
+    expect(status().state).toBe('FAILURE');
+    expect(status().message).toBe('Preempted by Kueue: Preempted: Preempted to accommodate a workload with higher priority');
+    // Charged up to the eviction, not to when the operator noticed it.
+    expect(status().finishedAt).toBe('2026-12-07T10:00:10.000Z');
   });
 
   it('refuses to start when the apiserver does not serve Kueue, and says what to do', async () => {
