@@ -26,7 +26,30 @@ describe('reconciler: kueue gang backend', () => {
     const status = () => kube.peek<UCloudJob>('UCloudJob', NS, 'j-1')!.status!;
     const kueueSays = (change: (w: Workload) => void) => kube.mutate<Workload>('Workload', NS, 'j-1', change);
     const advance = (ms: number) => (now = new Date(now.getTime() + ms));
-    return { kube, reconciler, pods, status, kueueSays, config, advance };
+    /** Kueue admits the job (quota in flavor fast) and the reconciler creates its pods. */
+    const admitted = async () => {
+      await reconciler.reconcile(NS, 'j-1');
+      kueueSays(
+        (x) =>
+          (x.status = {
+            conditions: [
+              { type: 'QuotaReserved', status: 'True' },
+              { type: 'Admitted', status: 'True' },
+            ],
+            admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'main', flavors: { cpu: 'fast', memory: 'fast' }, count: 2 }] },
+          }),
+      );
+      await reconciler.reconcile(NS, 'j-1');
+    };
+    /** What the kubelet would write on every rank's pod. */
+    const ranksAre = (status: V1Pod['status']) => {
+      for (const p of pods())
+        kube.mutate<V1Pod>('Pod', NS, p.metadata!.name!, (pod) => {
+          pod.spec!.nodeName = 'node-a';
+          pod.status = status;
+        });
+    };
+    return { kube, reconciler, pods, status, kueueSays, config, advance, admitted, ranksAre };
   }
 
   it('creates only the Workload until Kueue admits it, and says why the job waits', async () => {
@@ -55,46 +78,23 @@ describe('reconciler: kueue gang backend', () => {
   });
 
   it("creates every rank's pod once admitted, with the admitted flavor's node labels", async () => {
-    const { reconciler, pods, kueueSays } = setup();
-    await reconciler.reconcile(NS, 'j-1');
-    kueueSays(
-      (x) =>
-        (x.status = {
-          conditions: [
-            { type: 'QuotaReserved', status: 'True' },
-            { type: 'Admitted', status: 'True' },
-          ],
-          admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'main', flavors: { cpu: 'fast', memory: 'fast' }, count: 2 }] },
-        }),
-    );
-    await reconciler.reconcile(NS, 'j-1');
+    const { pods, admitted } = setup();
+    await admitted();
     expect(pods()).toHaveLength(2);
     for (const p of pods()) expect(p.spec?.nodeSelector).toMatchObject({ pool: 'fast' });
     expect(pods().every((p) => p.spec?.schedulingGroup === undefined)).toBe(true);
   });
 
   it('marks the Workload Finished once no rank runs, and deletes it with the other children', async () => {
-    const { kube, reconciler, pods, kueueSays } = setup();
-    await reconciler.reconcile(NS, 'j-1');
-    kueueSays(
-      (x) =>
-        (x.status = {
-          conditions: [{ type: 'Admitted', status: 'True' }],
-          admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'main', flavors: { cpu: 'fast' } }] },
-        }),
-    );
-    await reconciler.reconcile(NS, 'j-1');
+    const { kube, reconciler, admitted, ranksAre } = setup();
+    await admitted();
     // Both ranks ran and exited 0.
-    for (const p of pods())
-      kube.mutate<V1Pod>('Pod', NS, p.metadata!.name!, (pod) => {
-        pod.spec!.nodeName = 'node-a';
-        pod.status = {
-          phase: 'Succeeded',
-          containerStatuses: [
-            { name: 'user', ready: false, restartCount: 0, image: 'x', imageID: 'x', state: { terminated: { exitCode: 0, finishedAt: new Date(T0) } } },
-          ],
-        };
-      });
+    ranksAre({
+      phase: 'Succeeded',
+      containerStatuses: [
+        { name: 'user', ready: false, restartCount: 0, image: 'x', imageID: 'x', state: { terminated: { exitCode: 0, finishedAt: new Date(T0) } } },
+      ],
+    });
     await reconciler.reconcile(NS, 'j-1'); // SUCCESS
     await reconciler.reconcile(NS, 'j-1'); // teardown: pods deleted, none ran: Finished
     await reconciler.reconcile(NS, 'j-1'); // the pods are gone: the Workload goes
@@ -105,25 +105,13 @@ describe('reconciler: kueue gang backend', () => {
   });
 
   it('ends a running job whose Workload Kueue evicts, FAILURE at the eviction, and charges it only up to then', async () => {
-    const { kube, reconciler, pods, status, kueueSays, advance } = setup();
-    await reconciler.reconcile(NS, 'j-1');
-    kueueSays(
-      (x) =>
-        (x.status = {
-          conditions: [{ type: 'Admitted', status: 'True' }],
-          admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'main', flavors: { cpu: 'fast' } }] },
-        }),
-    );
-    await reconciler.reconcile(NS, 'j-1');
-    for (const p of pods())
-      kube.mutate<V1Pod>('Pod', NS, p.metadata!.name!, (pod) => {
-        pod.spec!.nodeName = 'node-a';
-        pod.status = {
-          phase: 'Running',
-          conditions: [{ type: 'Ready', status: 'True' }],
-          containerStatuses: [{ name: 'user', ready: true, restartCount: 0, image: 'x', imageID: 'x', state: { running: { startedAt: new Date(T0) } } }],
-        };
-      });
+    const { reconciler, status, kueueSays, advance, admitted, ranksAre } = setup();
+    await admitted();
+    ranksAre({
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: 'True' }],
+      containerStatuses: [{ name: 'user', ready: true, restartCount: 0, image: 'x', imageID: 'x', state: { running: { startedAt: new Date(T0) } } }],
+    });
     await reconciler.reconcile(NS, 'j-1');
     expect(status().state).toBe('RUNNING');
 
