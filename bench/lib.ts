@@ -239,7 +239,7 @@ export async function operatorMetrics(probeUrl: string): Promise<Record<string, 
   const text = await (await fetch(`${probeUrl}/metrics`)).text();
   const out: Record<string, number> = {};
   const wanted =
-    /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes)\b/;
+    /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|ucloud_operator_stored_job_reads_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes)\b/;
   for (const line of text.split('\n')) {
     if (!wanted.test(line)) continue;
     const sp = line.lastIndexOf(' ');
