@@ -26,6 +26,7 @@ import { needsPodGroup, podGroupFor, podGroupName } from './desired/pod-group-bu
 import { KueueAdmission, type KueueState } from './kueue-admission.js';
 import type { Workload } from '../api/kueue/workload.js';
 import { specProblems } from './spec-check.js';
+import { specElided } from './job-trim.js';
 import { JobEventRecorder, jobRef, type EventType } from './job-events.js';
 import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
 
@@ -167,7 +168,7 @@ export class Reconciler {
     }
     const current = stored ?? ({ ...raw, status: plan.status } as UCloudJob);
     try {
-      if (plan.ensureSupporting) await this.ensureSupporting(job);
+      if (plan.ensureSupporting) await this.ensureSupporting(job, specElided(raw));
     } catch (e) {
       throw await this.createRefused(current, Reason.FailedCreateChild, "the job's ConfigMap, Service or NetworkPolicy", e);
     }
@@ -275,7 +276,8 @@ export class Reconciler {
     return out;
   }
 
-  private async ensureSupporting(job: UCloudJob): Promise<void> {
+  /** `elided`: the cached job lacks its ConfigMap's file contents (job-trim.ts); they are read if the ConfigMap is written. */
+  private async ensureSupporting(job: UCloudJob, elided = false): Promise<void> {
     const ns = job.metadata.namespace!;
     const uid = job.metadata.uid ?? job.metadata.name;
     const policy: V1NetworkPolicy = networkPolicyFor(job, this.deps.config, this.peersOfOthers(job));
@@ -291,7 +293,7 @@ export class Reconciler {
       this.ensured.set(uid, fingerprint);
       return;
     }
-    await this.deps.kube.configMaps.create(ns, configMap(job, this.deps.config));
+    await this.deps.kube.configMaps.create(ns, configMap(elided ? await this.storedJob(job) : job, this.deps.config));
     await this.deps.kube.services.create(ns, headlessService(job, this.deps.config));
     const res = await this.deps.kube.networkPolicies.create(ns, policy);
     if (!res.created && policySpecHash(res.object.spec) !== policySpecHash(policy.spec)) {
@@ -302,6 +304,19 @@ export class Reconciler {
     }
     await this.ensurePeerAliases(job, slices);
     if ((this.childChanges.get(uid) ?? 0) === changesBefore) this.ensured.set(uid, fingerprint);
+  }
+
+  /** The job as stored, with the ConfigMap contents the cache leaves out, for the same spec as `job`. */
+  private async storedJob(job: UCloudJob): Promise<UCloudJob> {
+    this.deps.metrics?.storedJobReads.inc();
+    const parsed = UCloudJobSchema.safeParse(await this.deps.kube.ucloudJobs.get(job.metadata.namespace!, job.metadata.name));
+    const m = parsed.data?.metadata;
+    // A spec changed since the cached copy (or the job went): the watch brings the job back with
+    // it, and the ConfigMap is written from that one.
+    if (!parsed.success || m?.uid !== job.metadata.uid || m?.generation !== job.metadata.generation) {
+      throw new Error(`UCloudJob ${keyOf(job)} changed since it was cached; its ConfigMap waits for the new version`);
+    }
+    return parsed.data;
   }
 
   /**

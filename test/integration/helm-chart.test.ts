@@ -191,6 +191,21 @@ describe('the Helm chart', () => {
     expect(env.SHUTDOWN_DEADLINE_MS).toBe('55000');
   });
 
+  it("sets V8's heap limits from runtime and the memory limit, and glibc's allocator unless told 0", async () => {
+    const envOf = async (args: string[]) => {
+      const dep = (await render(args)).find((o) => o.kind === 'Deployment');
+      return Object.fromEntries(dep.spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
+    };
+    expect(await envOf([])).toMatchObject({
+      NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=4',
+      MALLOC_ARENA_MAX: '2',
+      MALLOC_TRIM_THRESHOLD_: '131072',
+    });
+    const custom = await envOf(['--set', 'resources.limits.memory=1Gi,runtime.heapPercentOfLimit=50,runtime.maxSemiSpaceMiB=8,runtime.mallocArenaMax=0']);
+    expect(custom.NODE_OPTIONS).toBe('--max-old-space-size=512 --max-semi-space-size=8');
+    expect(custom).not.toHaveProperty('MALLOC_ARENA_MAX');
+  });
+
   it('security: H1/M8 ships a default-deny policy for the jobs namespace and a policy for the operator', async () => {
     const objs = await render(['--set', 'jobsNamespace=ucloud-jobs,networkPolicy.adapterFrom[0].ipBlock.cidr=10.0.0.0/8']);
     const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
