@@ -33,6 +33,8 @@ export interface ControllerDeps {
   config: OperatorConfig;
   logger: Logger;
   metrics: OperatorMetrics;
+  /** Why a job can no longer be placed on the cluster's nodes (never-fits.ts), for its waiting text. */
+  neverFits?: (job: UCloudJob) => string | undefined;
   now?: () => Date;
 }
 
@@ -131,6 +133,7 @@ export class Controller {
       onOutboxPending: (n, name, written) => this.reporter.notify(n, name, written),
       onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),
       requeue: (n, name) => this.queue.add(`${n}/${name}`),
+      neverFits: deps.neverFits,
       now: deps.now,
     });
     this.jobs.onChange((job, kind) => {

@@ -46,7 +46,7 @@ export interface ReconcilerDeps {
   onJobFinal?: (namespace: string, name: string) => void;
   /** Reconcile this job soon (the wait queue's next job, when room may have freed). */
   requeue?: (namespace: string, name: string) => void;
-  /** Why a job can never be placed here, if it cannot (product sizing; docs/adr/0025): it fails instead of waiting. */
+  /** Why a job can no longer be placed on the cluster's nodes (never-fits.ts): it waits, saying so, and holds no one. */
   neverFits?: (job: UCloudJob) => string | undefined;
   now?: () => Date;
 }
@@ -450,7 +450,8 @@ export class Reconciler {
       if (!before(waitEntry(raw, key), entry)) continue;
       if (this.waitQueue.has(key)) return true;
       const live = [...livePodsByRank(raw.spec.replicas, this.deps.podsOf(ns, other)).values()];
-      if (live.length < raw.spec.replicas || live.some((p) => !p.spec?.nodeName)) return true;
+      // Nor may one whose ranks no node can hold now (it waits outside the queue).
+      if ((live.length < raw.spec.replicas || live.some((p) => !p.spec?.nodeName)) && !this.deps.neverFits?.(raw)) return true;
     }
     return false;
   }
@@ -466,7 +467,8 @@ export class Reconciler {
     const p = plan.placement;
     // A job that starts or ends may be what a held gang waits for (earlierUnplaced): its turn may have come.
     if (plan.transitions.length && !this.waitQueue.has(key)) this.wakeFirst(job.spec.product.category);
-    if (backend === 'none' || !p || p.placed) {
+    // A job no node can hold now waits outside the queue: at its head it would hold every later job.
+    if (backend === 'none' || !p || p.placed || this.deps.neverFits?.(job)) {
       this.leaveWaitQueue(key);
       return;
     }
