@@ -4,12 +4,11 @@
 // image without bash is told apart. The scripts are the user's files, on a real PersistentVolume
 // mounted as a UCloud folder; the image with bash is the test images' busybox plus Debian's
 // bash-static (scripts/cluster/node-images).
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { type TestStack } from '../support/harness.js';
 import { createJobs, crWhen } from '../support/jobs.js';
-import { localClaim } from '../support/local-volume.js';
+import { localClaim, removeLocalClaim } from '../support/local-volume.js';
 import { describeOnRealNodes, IMAGES, shellJob, shellJobHandle, startRealStack, thenWait } from '../support/real-node.js';
 
 describeOnRealNodes('the init script on a real node', () => {
@@ -29,11 +28,7 @@ describeOnRealNodes('the init script on a real node', () => {
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
-    await stack?.ns.kc
-      .makeApiClient(CoreV1Api)
-      .deletePersistentVolume({ name: `${stack.ns.name}-shared` })
-      .catch(() => undefined);
-    if (shared) rmSync(shared, { recursive: true, force: true });
+    if (stack) await removeLocalClaim(stack.ns.kc, stack.ns.name, 'shared', shared);
   }, 120_000);
 
   /** A job whose program says it ran (stdout and a file in the user's folder), labelled with an init script. */
@@ -54,17 +49,19 @@ describeOnRealNodes('the init script on a real node', () => {
     await handle.finish();
   }, 180_000);
 
+  /** The job ends FAILURE with `message`, and its program never ran. */
+  async function failsWithout(id: string, script: string, image: string, message: string): Promise<void> {
+    expect((await createJobs(stack, labelled(id, script, image))).status).toBe(200);
+    const ended = await crWhen(stack, id, (j) => j.status?.state === 'FAILURE', `job ${id} FAILURE`, 120_000);
+    expect(ended.status?.message).toBe(`The job failed: rank 0 did not start its program: ${message}`);
+    expect(existsSync(resolve(shared, `p-9/program-ran-${id}`))).toBe(false);
+  }
+
   it('ends the job FAILURE, saying the init script failed, without starting the program', async () => {
-    expect((await createJobs(stack, labelled('90602', '/work/p-9/Scripts/init-fail.sh', IMAGES.bash))).status).toBe(200);
-    const ended = await crWhen(stack, '90602', (j) => j.status?.state === 'FAILURE', 'job 90602 FAILURE', 120_000);
-    expect(ended.status?.message).toBe('The job failed: rank 0 did not start its program: its init script exited with code 4');
-    expect(existsSync(resolve(shared, 'p-9/program-ran-90602'))).toBe(false);
+    await failsWithout('90602', '/work/p-9/Scripts/init-fail.sh', IMAGES.bash, 'its init script exited with code 4');
   }, 180_000);
 
   it('tells an image without bash apart from a script that failed', async () => {
-    expect((await createJobs(stack, labelled('90603', '/work/p-9/Scripts/init-ok.sh', IMAGES.ucloud))).status).toBe(200);
-    const ended = await crWhen(stack, '90603', (j) => j.status?.state === 'FAILURE', 'job 90603 FAILURE', 120_000);
-    expect(ended.status?.message).toBe('The job failed: rank 0 did not start its program: its init script could not run: the image has no bash');
-    expect(existsSync(resolve(shared, 'p-9/program-ran-90603'))).toBe(false);
+    await failsWithout('90603', '/work/p-9/Scripts/init-ok.sh', IMAGES.ucloud, 'its init script could not run: the image has no bash');
   }, 180_000);
 });

@@ -1,6 +1,17 @@
 // A node as the apiserver lists it, for the capacity rules (queue status, never-fits): labelled
 // with a product category (ucloud.dk/machine), 64 cores and 256 GiB unless told otherwise.
 import type { V1Node } from '@kubernetes/client-node';
+import { unitConfig } from './config.js';
+
+/** Category c: a whole-node product (64 cores, 256 GB), a half-node one and a small one; g: one GPU product. */
+export const capacityConfig = unitConfig({
+  products: [
+    { id: 'c-64', category: 'c', cpu: 64, memoryInGigs: 256 },
+    { id: 'c-32', category: 'c', cpu: 32, memoryInGigs: 128 },
+    { id: 'c-1', category: 'c', cpu: 1, memoryInGigs: 4 },
+    { id: 'g-1', category: 'g', cpu: 8, memoryInGigs: 32, gpu: 1 },
+  ],
+});
 
 export function testNode(
   name: string,

@@ -1,17 +1,9 @@
 // Whether a job's ranks can ever be placed: IM2's trySchedule (scheduler.go) over the category's
 // nodes as if they were empty, with the pod builder's sizing (GB, the CPU reserve; ADR 0023).
 import { neverFitsReason } from '../../../src/adapter/never-fits.js';
-import { testNode as node } from '../../support/nodes.js';
-import { unitConfig } from '../../support/config.js';
+import { capacityConfig, testNode as node } from '../../support/nodes.js';
 
-const config = unitConfig({
-  products: [
-    { id: 'c-64', category: 'c', cpu: 64, memoryInGigs: 256 },
-    { id: 'c-32', category: 'c', cpu: 32, memoryInGigs: 128 },
-    { id: 'c-1', category: 'c', cpu: 1, memoryInGigs: 4 },
-    { id: 'g-1', category: 'g', cpu: 8, memoryInGigs: 32, gpu: 1 },
-  ],
-});
+const config = capacityConfig;
 const product = (id: string) => {
   const p = config.products.find((x) => x.id === id)!;
   return { id: p.id, category: p.category, cpu: p.cpu, memoryInGigs: p.memoryInGigs ?? 0, gpu: p.gpu ?? 0 };
