@@ -15,6 +15,15 @@
 //   5. a job whose create failed at Core (a kill or a restart mid-call: Core deletes the job, as
 //      core2's jobCreateThroughProvider does; the user resubmits it under a new id) is, if the
 //      operator created it all the same, stopped and marked unknownToCore, never left running.
+// Sampled every 500 ms all along, two more invariants (ADR 0025; the backend is `auto`, which is
+// native on the local control plane, so multi-rank jobs get a PodGroup; CHAOS_GANG=1 makes it
+// `native` on eight dedicated kwok nodes of two ranks each (bench/gang-drain.ts), with most jobs
+// multi-rank, so that jobs queue):
+//   6. no partial gang holds a node: no job, not final, with some ranks bound while another has no
+//      node, in two samples in a row with the same ranks bound (one sample may fall between the
+//      bind calls of a gang the scheduler placed at once);
+//   7. nothing is charged while a job is queued: a job without startedAt has no charge at Core
+//      (charges read before the job, so a start in between cannot hide one).
 // Prints the counts (jobs, kills, faults, inputs, invariant checks) and exits non-zero on a violation.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -27,6 +36,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { UCloudCoreEmulator, mulberry32 } from '../test/support/ucloud-core-emulator.js';
 import { EXIT_AFTER, EXIT_CODE } from '../test/support/workload.js';
 import type { Job } from '../src/ucloud/job.js';
+import { gangCategory, gangNodes } from './gang-drain.js';
 import { CLUSTER_DIR, REPO, createNamespace, kubeConfig, log, ports, rawConfig, simpleJob, sleep, startOperatorProcess, type OperatorProcess } from './lib.js';
 
 const JOBS = Number(process.env.CHAOS_JOBS ?? 300);
@@ -35,6 +45,10 @@ const FAULT_RATE = Number(process.env.CHAOS_FAULT_RATE ?? 0.3);
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 100000);
 const MINUTE_MS = 100; // one price "minute": charge windows of 2 s (intervalSeconds 2)
 const SETTLE_MS = Number(process.env.CHAOS_SETTLE_MS ?? 240_000);
+const GANG = process.env.CHAOS_GANG === '1';
+const GANG_ENV = GANG ? ' CHAOS_GANG=1' : '';
+// Ranks 1, 2, 4: the shares of 1 and of 1 or 2.
+const [ONE_RANK, UP_TO_TWO] = GANG ? [0.3, 0.6] : [0.7, 0.9];
 
 type Fate = 'succeed' | 'fail' | 'terminate' | 'expire';
 
@@ -66,7 +80,13 @@ const counts = {
   terminates: 0,
   invariantChecks: 0,
   violations: 0,
+  gangSamples: 0,
+  /** Samples that caught a gang between its bind calls (partial once, not twice in a row). */
+  bindingSamples: 0,
+  maxWaiting: 0,
 };
+/** Jobs seen IN_QUEUE with the queue's text (ADR 0025), by name. */
+const waited = new Set<string>();
 const violations: string[] = [];
 function check(ok: boolean, what: string): void {
   counts.invariantChecks++;
@@ -135,20 +155,29 @@ async function main(): Promise<void> {
   /** The last state UCloud/Core holds for the job is a final one (Core's states: a wider set than the CR's). */
   const finalAtCore = (p: Planned): boolean => ['SUCCESS', 'FAILURE', 'EXPIRED'].includes(core.jobStates(p.id).at(-1) ?? '');
   const ns = await createNamespace(kc, 'chaos');
+  const gang = await gangSetup(kc, ns);
   const raw = rawConfig(ns, core, {
+    ...gang.config,
     accounting: { intervalSeconds: 2, minuteMillis: MINUTE_MS },
     reporting: { batchWindowMs: 50, retryAttempts: 3 },
     reconciler: { workers: 4, resyncSeconds: 30 },
     // The oracle below judges a job's end from all of its pods (the final state is what every rank
     // decided), i.e. the rank-end rule `all`; `first` has its own deterministic tests (ADR 0021).
-    jobs: { gangTimeoutSeconds: 3600, unschedulableGraceSeconds: 3600, vanishedPodGraceSeconds: 30, rankEndRule: 'all' },
+    jobs: {
+      gangTimeoutSeconds: 3600,
+      unschedulableGraceSeconds: 3600,
+      vanishedPodGraceSeconds: 30,
+      rankEndRule: 'all',
+      ...gang.jobs,
+    },
   });
   const logFile = resolve(CLUSTER_DIR, `chaos-operator-${ns}.log`);
-  log(`chaos: ${JOBS} jobs, ${KILLS} kills, ${FAULT_RATE * 100}% control faults, seed ${SEED}, namespace ${ns}, log ${logFile}`);
+  log(`chaos: ${JOBS} jobs, ${KILLS} kills, ${FAULT_RATE * 100}% control faults, seed ${SEED}${GANG_ENV}, namespace ${ns}, log ${logFile}`);
   const history = new PodHistory(kc, ns);
   await history.start();
 
-  // Plan: ranks 1 (70%), 2 (20%), 4 (10%); fates succeed 45%, fail 20%, terminate 20%, expire 15%.
+  // Plan: ranks 1 (70%), 2 (20%), 4 (10%) (gangs: 30%, 30%, 40%); fates succeed 45%, fail 20%,
+  // terminate 20%, expire 15%.
   const plan: Planned[] = Array.from({ length: JOBS }, (_, i) => {
     const r = rnd();
     const f = rnd();
@@ -156,7 +185,7 @@ async function main(): Promise<void> {
     return {
       id,
       name: jobResourceName(id),
-      ranks: r < 0.7 ? 1 : r < 0.9 ? 2 : 4,
+      ranks: r < ONE_RANK ? 1 : r < UP_TO_TWO ? 2 : 4,
       fate: f < 0.45 ? 'succeed' : f < 0.65 ? 'fail' : f < 0.85 ? 'terminate' : 'expire',
       created: false,
       acted: false,
@@ -302,6 +331,15 @@ async function main(): Promise<void> {
     }
   })();
 
+  let sampling = true;
+  const sampler = (async () => {
+    let before = new Map<string, string>();
+    while (sampling) {
+      await sleep(500);
+      before = await sampleGangs({ plan, core, coreApi, custom, ns }, before).catch(() => new Map<string, string>()); // the apiserver restarting: start again
+    }
+  })();
+
   await createAll;
   await killer;
   log(`all ${JOBS} jobs created, ${counts.kills} kills done; letting the operator settle (faults stay on)`);
@@ -332,6 +370,8 @@ async function main(): Promise<void> {
   }
   driving = false;
   await driver;
+  sampling = false;
+  await sampler;
   core.setFaults({ failRate: 0, timeoutRate: 0 });
   await sleep(2000);
   history.stop();
@@ -422,6 +462,7 @@ async function main(): Promise<void> {
   await op.exited;
   await core.close();
   await coreApi.deleteNamespace({ name: ns }).catch(() => undefined);
+  await gang.removeNodes();
 
   const fates = plan.reduce<Record<string, number>>((m, p) => ((m[p.fate] = (m[p.fate] ?? 0) + 1), m), {});
   const ranks = plan.reduce<Record<string, number>>((m, p) => ((m[p.ranks] = (m[p.ranks] ?? 0) + 1), m), {});
@@ -432,15 +473,66 @@ async function main(): Promise<void> {
       `  inputs: adapter calls ${counts.adapterCalls} (${counts.adapterRetries} retried), terminates ${counts.terminates}, pod exit patches ${counts.podPatches}\n` +
       `  creates Core gave up on (resubmitted under a new id) ${counts.abandoned}, of which the operator had made a UCloudJob ${counts.abandonedWithCr}\n` +
       `  updates received ${core.updates.length}, charges received ${core.charges.length}\n` +
+      gangSummary() +
       `  invariant checks ${counts.invariantChecks}, violations ${counts.violations}; jobs whose updates Core saw replayed (at-least-once) ${counts.replayedJobs}\n`,
   );
   for (const v of violations.slice(0, 40)) process.stdout.write(`  VIOLATION ${v}\n`);
   for (const r of replays.slice(0, 10)) process.stdout.write(`  replayed ${r}\n`);
   if (counts.violations)
     process.stdout.write(
-      `  replay: CHAOS_SEED=${SEED} CHAOS_JOBS=${JOBS} CHAOS_KILLS=${KILLS} CHAOS_FAULT_RATE=${FAULT_RATE} CHAOS_SKIP_FUZZ=1 npm run chaos (operator log ${logFile})\n`,
+      `  replay: CHAOS_SEED=${SEED} CHAOS_JOBS=${JOBS} CHAOS_KILLS=${KILLS} CHAOS_FAULT_RATE=${FAULT_RATE}${GANG_ENV} CHAOS_SKIP_FUZZ=1 npm run chaos (operator log ${logFile})\n`,
     );
   process.exitCode = counts.violations ? 1 : 0;
+}
+
+/** Invariants 6 and 7 at one moment; returns the partial gangs seen (job → its bound ranks). */
+/** With CHAOS_GANG, the dedicated nodes and the configuration that puts the jobs on them; else nothing. */
+async function gangSetup(
+  kc: ReturnType<typeof kubeConfig>,
+  ns: string,
+): Promise<{ removeNodes: () => Promise<void>; config: Record<string, unknown>; jobs: Record<string, unknown> }> {
+  if (!GANG) return { removeNodes: async () => undefined, config: {}, jobs: {} };
+  return { removeNodes: await gangNodes(kc, ns), config: gangCategory(ns), jobs: { gang: { backend: 'native' }, ephemeralStorage: { default: '1Gi' } } };
+}
+
+function gangSummary(): string {
+  return `  ${GANG ? 'native gangs on 8 two-rank nodes' : 'gangs'}: ${counts.gangSamples} samples, ${waited.size} jobs waited IN_QUEUE (at most ${counts.maxWaiting} at once), ${counts.bindingSamples} samples between a gang's bind calls\n`;
+}
+
+async function sampleGangs(
+  { plan, core, coreApi, custom, ns }: { plan: Planned[]; core: UCloudCoreEmulator; coreApi: CoreV1Api; custom: CustomObjectsApi; ns: string },
+  before: Map<string, string>,
+): Promise<Map<string, string>> {
+  const charged = new Map(plan.map((p) => [p.name, core.chargedPeriods(p.id)]));
+  const pods = (await coreApi.listNamespacedPod({ namespace: ns, labelSelector: 'ucloud.dk/job' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const jobs = ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns })) as { items: UCloudJob[] }).items;
+  const crs = new Map(jobs.map((j) => [j.metadata.name, j]));
+  counts.gangSamples++;
+  let waiting = 0;
+  for (const j of jobs) {
+    if (j.status?.state === 'IN_QUEUE' && j.status.message?.startsWith('Waiting for')) {
+      waiting++;
+      waited.add(j.metadata.name);
+    }
+    if (!j.status?.startedAt)
+      check(!charged.get(j.metadata.name), `${j.spec.jobId}: charged ${charged.get(j.metadata.name)} periods while not started (${j.status?.state})`);
+  }
+  counts.maxWaiting = Math.max(counts.maxWaiting, waiting);
+  const byJob = new Map<string, V1Pod[]>();
+  for (const p of pods) byJob.set(p.metadata!.labels!['ucloud.dk/job']!, [...(byJob.get(p.metadata!.labels!['ucloud.dk/job']!) ?? []), p]);
+  const partial = new Map<string, string>();
+  for (const [name, ps] of byJob) {
+    const cr = crs.get(name);
+    // A final job is being torn down (its state is written before its pods go).
+    if (!cr || isFinal(cr.status?.state)) continue;
+    const bound = ps.filter((p) => p.spec?.nodeName).map((p) => p.metadata!.name!);
+    if (!bound.length || bound.length >= cr.spec.replicas) continue;
+    const set = bound.sort().join(',');
+    partial.set(name, set);
+    if (before.get(name) === set) check(false, `${cr.spec.jobId}: a partial gang holds nodes across two samples (${set} bound of ${cr.spec.replicas} ranks)`);
+    else counts.bindingSamples++;
+  }
+  return partial;
 }
 
 /** max(1, ceil((finishedAt - startedAt) / period)): the running time in price periods (ADR 0005). */

@@ -41,7 +41,8 @@ export interface DrainResult {
   samples: number;
 }
 
-async function nodes(kc: KubeConfig, tag: string): Promise<() => Promise<void>> {
+/** NODES dedicated kwok nodes of two ranks each, labelled and tainted with `tag`; resolves to their removal. */
+export async function gangNodes(kc: KubeConfig, tag: string): Promise<() => Promise<void>> {
   const core = kc.makeApiClient(CoreV1Api);
   const names = Array.from({ length: NODES }, (_, i) => `kwok-${tag}-${i}`);
   for (const name of names) {
@@ -74,12 +75,19 @@ async function nodes(kc: KubeConfig, tag: string): Promise<() => Promise<void>> 
   };
 }
 
+/** Configuration that puts example-compute on the gangNodes of `tag` only. */
+export function gangCategory(tag: string): Record<string, unknown> {
+  return {
+    useMachineSelector: false,
+    categories: { 'example-compute': { nodeSelector: { [TAINT]: tag }, tolerations: [{ key: TAINT, operator: 'Equal', value: tag, effect: 'NoSchedule' }] } },
+  };
+}
+
 export async function drain(kc: KubeConfig, core: UCloudCoreEmulator, backend: 'native' | 'none', n: number, idBase: number): Promise<DrainResult> {
   const ns = await createNamespace(kc, `bb-gang-${backend}`);
-  const removeNodes = await nodes(kc, ns);
+  const removeNodes = await gangNodes(kc, ns);
   const raw = rawConfig(ns, core, {
-    useMachineSelector: false,
-    categories: { 'example-compute': { nodeSelector: { [TAINT]: ns }, tolerations: [{ key: TAINT, operator: 'Equal', value: ns, effect: 'NoSchedule' }] } },
+    ...gangCategory(ns),
     // none: today's rules, with timeouts short enough that two half-placed gangs stuck on each
     // other give up (and free their nodes) within the run.
     jobs: {

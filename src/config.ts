@@ -182,6 +182,9 @@ export const ConfigSchema = z.object({
         .object({
           memoryUnit: z.enum(['GB', 'GiB']).default('GB'),
           systemReservedCpuMillis: z.number().int().min(0).max(1_000_000).default(500),
+          /** Refuse at create a job whose ranks no node of its category could ever hold, even
+           *  empty (never-fits.ts). Off for a cluster whose autoscaler adds larger nodes on demand. */
+          refuseWhatNeverFits: z.boolean().default(true),
         })
         .prefault({}),
       /**

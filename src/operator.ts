@@ -111,9 +111,15 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     });
   logger.info('Starting ucloud-operator', { config: describeConfig(config) });
 
-  const controller = opts.reconcile === false ? undefined : new Controller({ kc: countedKc, kube, control, config, logger, metrics, now: opts.now });
+  // Every replica answers retrieveProducts, so each keeps its own view of the capacity.
+  const capacity = new CapacityCache({ kc: countedKc, kube, config, logger: logger.child({ component: 'capacity' }), metrics });
+  const controller =
+    opts.reconcile === false
+      ? undefined
+      : new Controller({ kc: countedKc, kube, control, config, logger, metrics, neverFits: (job) => capacity.neverFits(job.spec), now: opts.now });
   // A backend the site chose but the cluster lacks (Kueue not installed): refuse to start.
   await controller?.reconciler.gangBackend.requireServed();
+  capacity.start();
   const accounting =
     controller && config.accounting.enabled
       ? new Accounting({
@@ -201,9 +207,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     now: opts.now,
     ...opts.interactive,
   });
-  // Every replica answers retrieveProducts, so each keeps its own view of the capacity.
-  const capacity = new CapacityCache({ kc: countedKc, kube, config, logger: logger.child({ component: 'capacity' }), metrics });
-  capacity.start();
   const app = createAdapterApp({
     capacity,
     driveTitle: control.driveTitle?.bind(control),

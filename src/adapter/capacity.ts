@@ -13,6 +13,7 @@ import { Informer } from '../k8s/informer.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
+import { neverFitsReason, type Sized } from './never-fits.js';
 import { queueStatuses, type JobQueueStatus, type PodUsage } from './queue-status.js';
 import { parseQuantity } from './utilization.js';
 
@@ -130,12 +131,37 @@ export class CapacityCache {
     return this.nodeRefresh;
   }
 
+  /**
+   * The last node list (undefined until one succeeded), refreshed when it is due: the first call
+   * waits for the list; later ones answer from the last list while it refreshes.
+   */
+  async knownNodes(): Promise<readonly V1Node[] | undefined> {
+    if (this.due() && !this.nodes) await this.refreshNodes();
+    return this.lastNodes();
+  }
+
+  /** The last node list without waiting (a refresh starts in the background when due). */
+  lastNodes(): readonly V1Node[] | undefined {
+    if (this.due()) void this.refreshNodes();
+    return this.nodes;
+  }
+
+  /**
+   * Why a stored job's ranks can no longer be placed on the last known nodes (never-fits.ts), for
+   * its waiting text; undefined when they can, while no nodes are known, or with the check off.
+   */
+  neverFits(job: { product: Sized; replicas: number }): string | undefined {
+    const nodes = this.deps.config.jobs.sizing.refuseWhatNeverFits ? this.lastNodes() : undefined;
+    return nodes && neverFitsReason(job.product, job.replicas, this.deps.config, nodes);
+  }
+
+  private due(): boolean {
+    return this.now() - this.nodesTried >= (this.deps.nodeRefreshMs ?? 10_000);
+  }
+
   /** Every product's queue status, or undefined while there is nothing to judge it by yet. */
   async queueStatuses(): Promise<Map<string, JobQueueStatus> | undefined> {
-    const due = this.now() - this.nodesTried >= (this.deps.nodeRefreshMs ?? 10_000);
-    // The first call waits for the list; later ones answer from the last list while it refreshes.
-    if (due && !this.nodes) await this.refreshNodes();
-    else if (due) void this.refreshNodes();
+    await this.knownNodes();
     if (!this.nodes || !this.pods.hasSynced) return undefined;
     const memo = this.memo;
     if (memo && memo.podsVersion === this.podsVersion && memo.nodesAt === this.nodesAt) return memo.statuses;

@@ -1,6 +1,7 @@
 // What a provider call handler gets: its dependencies and a way to name the jobs it touched in
 // the access log. Handlers take the parsed JSON body and return the JSON answer, so they know
 // nothing of Express.
+import type { V1Node } from '@kubernetes/client-node';
 import type { OperatorConfig } from '../config.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
@@ -31,7 +32,11 @@ export interface CallContext {
   /** Hands each SSH job its own port (with ssh). */
   sshPorts?: SshPortAllocator;
   /** Live capacity for retrieveProducts' queueStatus (capacity.ts); absent: no queueStatus is sent. */
-  capacity?: { queueStatuses(): Promise<ReadonlyMap<string, JobQueueStatus> | undefined> };
+  capacity?: {
+    queueStatuses(): Promise<ReadonlyMap<string, JobQueueStatus> | undefined>;
+    /** The cluster's nodes for create's never-fits check (never-fits.ts); undefined until they are known. */
+    knownNodes?(): Promise<readonly V1Node[] | undefined>;
+  };
   /** A drive's title at UCloud/Core (JobsControlPort.driveTitle); absent: whole drives are named by id. */
   driveTitle?: (driveId: string) => Promise<string | undefined>;
   /** A license's product at UCloud/Core (JobsControlPort.licenseProduct); absent: license parameters stay ids. */

@@ -10,6 +10,7 @@ import type { Job } from '../ucloud/job.js';
 import { mapLimited } from './concurrency.js';
 import { BULK_CONCURRENCY, type CallContext } from './context.js';
 import { ProviderError } from './errors.js';
+import { neverFitsReason } from './never-fits.js';
 import { CreateBulkSchema, parseBody } from './schemas.js';
 import { sshWanted } from './sessions/ssh.js';
 
@@ -161,6 +162,21 @@ async function portless(resources: UCloudJob[], ctx: CallContext): Promise<UClou
   return resources.filter((r) => r.spec.sshPort === undefined);
 }
 
+/**
+ * Refuses the call if a job's ranks can never be placed on the cluster's nodes (never-fits.ts).
+ * Only once the nodes are known (never on a guess at start-up), and not for a job already stored:
+ * a repeated create of an accepted job must not make Core delete a job that runs here.
+ */
+async function checkFits(resources: readonly UCloudJob[], ctx: CallContext): Promise<void> {
+  if (!ctx.config.jobs.sizing.refuseWhatNeverFits) return;
+  const nodes = await ctx.capacity?.knownNodes?.();
+  if (!nodes) return;
+  for (const [i, r] of resources.entries()) {
+    const why = neverFitsReason(r.spec.product, r.spec.replicas, ctx.config, nodes);
+    if (why && !(await ctx.jobs.get(r.spec.jobId))) throw new ProviderError(400, `items[${i}].specification.product: ${why}`, 'PRODUCT_NEVER_FITS');
+  }
+}
+
 export async function createJobs(body: unknown, ctx: CallContext): Promise<{ responses: null[] }> {
   const { items } = parseBody(CreateBulkSchema, body);
   ctx.noteJobs(items.map((j) => j.id));
@@ -169,6 +185,7 @@ export async function createJobs(body: unknown, ctx: CallContext): Promise<{ res
   const ssh = sshOf(items, ctx);
   resources.forEach((r, i) => (r.spec.sshEnabled = ssh[i]!));
   await checkPeers(items, ctx);
+  await checkFits(resources, ctx);
 
   // Each SSH job's own port, in its spec before it is stored (ADR 0020); a repeated create keeps
   // the port the stored job already has.

@@ -19,7 +19,7 @@
 // Pure: the caller supplies the nodes and the job pods (capacity.ts keeps them cached).
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import type { OperatorConfig } from '../config.js';
-import { rankDimensions, systemReservedCpuMillis } from '../controller/desired/sizing.js';
+import { rankDimensions, systemReservedCpuMillis, type ProductShape } from '../controller/desired/sizing.js';
 import { categoryNodeSelector, parseQuantity } from './utilization.js';
 
 export const QUEUE_STATUSES = ['AVAILABLE', 'BUSY', 'FULL'] as const;
@@ -31,7 +31,7 @@ export interface PodUsage {
   requests: Record<string, number>;
 }
 
-type Amounts = Record<string, number>;
+export type Amounts = Record<string, number>;
 
 const PRESSURE = new Set(['MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable']);
 
@@ -53,7 +53,8 @@ function tolerates(tolerations: readonly Toleration[], taint: V1Taint): boolean 
   );
 }
 
-function inCategory(node: V1Node, category: string, config: OperatorConfig): boolean {
+/** A node the category's pods may land on: its node selector matches and every hard taint is tolerated. */
+export function inCategory(node: V1Node, category: string, config: OperatorConfig): boolean {
   const labels = node.metadata?.labels ?? {};
   if (!Object.entries(categoryNodeSelector(config, category)).every(([k, v]) => labels[k] === v)) return false;
   const tolerations = config.categories[category]?.tolerations ?? [];
@@ -61,7 +62,7 @@ function inCategory(node: V1Node, category: string, config: OperatorConfig): boo
 }
 
 /** A resource list as numbers: cpu in millicores, the rest as the quantity's value. */
-function amounts(list: Record<string, string> | undefined, resources: readonly string[]): Amounts {
+export function amounts(list: Record<string, string> | undefined, resources: readonly string[]): Amounts {
   const out: Amounts = {};
   for (const r of resources) {
     const q = parseQuantity(list?.[r]);
@@ -71,7 +72,7 @@ function amounts(list: Record<string, string> | undefined, resources: readonly s
 }
 
 /** How many ranks of `need` a node still takes, counting at most `upTo`. */
-function ranksThatFit(node: { capacity: Amounts; allocatable: Amounts }, pods: Amounts, reserve: Amounts, need: Amounts, upTo: number): number {
+export function ranksThatFit(node: { capacity: Amounts; allocatable: Amounts }, pods: Amounts, reserve: Amounts, need: Amounts, upTo: number): number {
   let fit = upTo;
   for (const [r, n] of Object.entries(need)) {
     if (n <= 0) continue;
@@ -84,6 +85,15 @@ function ranksThatFit(node: { capacity: Amounts; allocatable: Amounts }, pods: A
   return fit;
 }
 
+/** What one rank of a product needs of a node, and what the node keeps for itself (ADR 0023). */
+export function rankNeed(product: ProductShape, config: OperatorConfig): { need: Amounts; reserve: Amounts } {
+  const d = rankDimensions(product, config);
+  return {
+    need: { cpu: d.cpuRequestMillis, memory: d.memoryBytes, ...(d.gpu > 0 ? { [d.gpuResource]: d.gpu } : {}) },
+    reserve: { cpu: systemReservedCpuMillis(product.category, config) },
+  };
+}
+
 /** The queue status of every configured product, by product id. */
 export function queueStatuses(config: OperatorConfig, nodes: readonly V1Node[], pods: readonly PodUsage[]): Map<string, JobQueueStatus> {
   const usedByNode = new Map<string, Amounts>();
@@ -94,10 +104,8 @@ export function queueStatuses(config: OperatorConfig, nodes: readonly V1Node[], 
   }
   const out = new Map<string, JobQueueStatus>();
   for (const product of config.products) {
-    const d = rankDimensions(product, config);
-    const need: Amounts = { cpu: d.cpuRequestMillis, memory: d.memoryBytes, ...(d.gpu > 0 ? { [d.gpuResource]: d.gpu } : {}) };
+    const { need, reserve } = rankNeed(product, config);
     const resources = Object.keys(need);
-    const reserve = { cpu: systemReservedCpuMillis(product.category, config) };
     let fit = 0;
     for (const node of nodes) {
       if (fit >= 2) break;

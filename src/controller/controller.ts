@@ -34,6 +34,8 @@ export interface ControllerDeps {
   config: OperatorConfig;
   logger: Logger;
   metrics: OperatorMetrics;
+  /** Why a job can no longer be placed on the cluster's nodes (never-fits.ts), for its waiting text. */
+  neverFits?: (job: UCloudJob) => string | undefined;
   now?: () => Date;
 }
 
@@ -144,6 +146,7 @@ export class Controller {
       namingJobs: (n, name) => this.jobsNaming(n, name).map((key) => splitKey(key).name),
       requeue: (n, name) => this.queue.add(`${n}/${name}`),
       ...(this.workloads ? { workloadOf: (n: string, name: string) => this.workloads!.get(n, name) } : {}),
+      neverFits: deps.neverFits,
       now: deps.now,
     });
     // The reporter is a controller of its own, fed by the same informer through its own predicate.

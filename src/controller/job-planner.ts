@@ -39,9 +39,10 @@ export interface GangInput {
   /** The status text while it waits, when the backend words it (Kueue's reason), instead of the queue's. */
   waitingText?: string;
   /**
-   * Why the job can never be placed on this cluster (a product larger than any node), if it
-   * cannot: waiting would be forever, so it fails. The hook for product sizing (ADR 0023; not wired yet);
-   * the adapter refusing such a job at create is the first line, this catches jobs already stored.
+   * Why the job's ranks cannot be placed even on its category's nodes emptied, as the cluster is
+   * now (never-fits.ts; nodes were removed after it was accepted). It keeps waiting, as IM2's
+   * queue keeps such a job, but its text says so instead of counting jobs ahead; create refuses
+   * such a job in the first place.
    */
   neverFits?: string;
 }
@@ -145,7 +146,7 @@ function showWaiting(
   at: string,
 ): boolean {
   if (!gang || isFinal(status.state) || where.placed || !(gang.held || gang.queued || where.blocked)) return false;
-  const text = gang.waitingText ?? waitingText(spec.replicas, spec.product.id, gang.ahead);
+  const text = gang.waitingText ?? waitingText(spec.replicas, spec.product.id, gang.neverFits ?? gang.ahead);
   status.message = text;
   sayWaiting(status, text, at);
   return true;
@@ -160,16 +161,15 @@ interface NotStarted {
   replicas: number;
 }
 
-/** A job that has not started fails if it never fits, ran out of gang time, or is stuck. */
+/** A job that has not started fails if it ran out of gang time or is stuck. */
 function notStartedEnding(job: NotStarted, t: number, config: OperatorConfig): Ending | undefined {
   const why = notStartedFailure(job, t, config);
   return why ? { state: 'FAILURE', reason: Reason.Failed, message: why, at: t } : undefined;
 }
 
-/** Why a job that has not started has failed, if it has: never fits, the gang timeout, or stuck. */
+/** Why a job that has not started has failed, if it has: the gang timeout, or stuck. */
 function notStartedFailure(job: NotStarted, t: number, config: OperatorConfig): string | undefined {
   const { gang, gangSince, livePods, mapped, replicas } = job;
-  if (gang?.neverFits) return gang.neverFits;
   const timeout = config.jobs.gangTimeoutSeconds;
   if (gangSince !== undefined && t - gangSince >= timeout * 1000) {
     return `Not all ranks were running within ${timeout}s${gang ? ' of being placed' : ''} (${mapped.runningRanks}/${replicas} running): ${mapped.message}`;

@@ -5,6 +5,9 @@ import type { V1ContainerState, V1ContainerStatus, V1Pod } from '@kubernetes/cli
 import { LABEL_RANK } from '../api/v1alpha1/ucloudjob.js';
 import { USER_CONTAINER } from '../api/v1alpha1/names.js';
 
+/** How the init-script runner (pod-builder.ts withInitScript) tells the state mapping why a rank never started its program. */
+export const INIT_SCRIPT_FAILED = 'init-script: ';
+
 /** The pod's rank from its label: a non-negative integer in decimal digits, else undefined. */
 export function podRank(pod: V1Pod): number | undefined {
   const v = pod.metadata?.labels?.[LABEL_RANK];

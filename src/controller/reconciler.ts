@@ -49,7 +49,7 @@ export interface ReconcilerDeps {
   requeue?: (namespace: string, name: string) => void;
   /** The job's Kueue Workload as the Workload cache holds it (backend kueue); without it, read from the apiserver. */
   workloadOf?: (namespace: string, name: string) => Workload | undefined;
-  /** Why a job can never be placed here, if it cannot (product sizing; docs/adr/0025): it fails instead of waiting. */
+  /** Why a job can no longer be placed on the cluster's nodes (never-fits.ts): it waits, saying so, and holds no one. */
   neverFits?: (job: UCloudJob) => string | undefined;
   now?: () => Date;
 }
@@ -470,7 +470,8 @@ export class Reconciler {
       if (!before(waitEntry(raw, key), entry)) continue;
       if (this.waitQueue.has(key)) return true;
       const live = [...livePodsByRank(raw.spec.replicas, this.deps.podsOf(ns, other)).values()];
-      if (live.length < raw.spec.replicas || live.some((p) => !p.spec?.nodeName)) return true;
+      // Nor may one whose ranks no node can hold now (it waits outside the queue).
+      if ((live.length < raw.spec.replicas || live.some((p) => !p.spec?.nodeName)) && !this.deps.neverFits?.(raw)) return true;
     }
     return false;
   }
@@ -486,7 +487,8 @@ export class Reconciler {
     const p = plan.placement;
     // A job that starts or ends may be what a held gang waits for (earlierUnplaced): its turn may have come.
     if (plan.transitions.length && !this.waitQueue.has(key)) this.wakeFirst(job.spec.product.category);
-    if (backend === 'none' || backend === 'kueue' || !p || p.placed) {
+    // A job no node can hold now waits outside the queue: at its head it would hold every later job.
+    if (backend === 'none' || backend === 'kueue' || !p || p.placed || this.deps.neverFits?.(job)) {
       this.leaveWaitQueue(key);
       return;
     }

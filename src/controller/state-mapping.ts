@@ -18,7 +18,7 @@
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
 import type { UCloudJobState } from '../api/v1alpha1/ucloudjob.js';
 import type { OperatorConfig } from '../config.js';
-import { detail, podRank, userContainerState, waitingReason } from './pod-facts.js';
+import { detail, INIT_SCRIPT_FAILED, podRank, userContainerState, waitingReason } from './pod-facts.js';
 
 export type FailureRule = OperatorConfig['jobs']['failureRule'];
 export type RankEndRule = OperatorConfig['jobs']['rankEndRule'];
@@ -104,6 +104,12 @@ function disruption(pod: V1Pod): string | undefined {
   }
 }
 
+/** The init-script runner's own words (pod-builder.ts withInitScript), for a rank whose program never started. */
+function initScriptFailure(term: V1ContainerStateTerminated): string | undefined {
+  const said = term.message?.split('\n')[0];
+  return said?.startsWith(INIT_SCRIPT_FAILED) ? `did not start its program: its init script ${said.slice(INIT_SCRIPT_FAILED.length, 200)}` : undefined;
+}
+
 function failedRank(rank: number, pod: V1Pod): RankStatus {
   const st = pod.status ?? {};
   if (st.reason === 'Evicted') return fault(rank, `was evicted${detail(st.message)}`);
@@ -115,6 +121,8 @@ function failedRank(rank: number, pod: V1Pod): RankStatus {
   if (!term)
     return fault(rank, st.reason ? `was rejected by its node (${st.reason})${detail(st.message)}` : `failed before its program ran${detail(st.message)}`);
   if (term.reason === 'OOMKilled') return { rank, phase: 'Failed', reason: 'was OOM killed', exitCode: term.exitCode ?? 137 };
+  const script = initScriptFailure(term);
+  if (script) return { rank, phase: 'Failed', reason: script, exitCode: term.exitCode };
   if (term.reason === 'ContainerStatusUnknown') return fault(rank, `was lost: its container could not be found${detail(term.message)}`, term.exitCode);
   // restartPolicy Never makes an exit 0 Succeeded; Failed with 0 means something else stopped it.
   if (term.exitCode === 0) return fault(rank, `failed although its program exited with code 0${detail(st.reason ?? term.reason)}`, 0);

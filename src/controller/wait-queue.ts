@@ -79,7 +79,10 @@ export function aheadText(n: number): string {
   return `${Math.floor(n / step) * step}+ jobs ahead`;
 }
 
-/** The status text of a waiting job, as UCloud/Core shows it: "Waiting for 4 × u1-standard-8; 2 jobs ahead". */
-export function waitingText(replicas: number, productId: string, ahead: number): string {
-  return `Waiting for ${replicas} × ${productId}; ${aheadText(ahead)}`;
+/**
+ * The status text of a waiting job, as UCloud/Core shows it: "Waiting for 4 × u1-standard-8; 2 jobs
+ * ahead", or with why no node can take it (a job that cannot fit is not in the queue, ahead of nobody).
+ */
+export function waitingText(replicas: number, productId: string, ahead: number | string): string {
+  return `Waiting for ${replicas} × ${productId}; ${typeof ahead === 'string' ? ahead : aheadText(ahead)}`;
 }

@@ -30,7 +30,7 @@ describe('malformed UCloudJobs written directly to the apiserver', () => {
   let stack: TestStack;
   beforeAll(async () => {
     // backend none: the unschedulable rule below is that backend's (with a gang backend such a job
-    // waits; a product that can never fit is to be refused at create, docs/adr/0025).
+    // waits; a product that can never fit is refused at create, docs/adr/0023).
     stack = await startStack({ jobs: { gang: { backend: 'none' }, unschedulableGraceSeconds: 2, gangTimeoutSeconds: 60 } });
   }, T);
   afterAll(async () => {

@@ -6,40 +6,18 @@
 // them (allocatable below capacity): a product of the node's whole 8 cores and 32 GB only fits
 // because the CPU request leaves IM2's reserve and memory is counted in GB.
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { eventually, startStack, testKubeConfig, type TestStack } from '../support/harness.js';
 import { batchJob } from '../support/job-factory.js';
+import { kwokNode } from '../support/nodes.js';
 import { createJobs, crWhen, noPodsLeft, runningPods, terminate } from '../support/jobs.js';
 
 const category = `queue-${randomBytes(3).toString('hex')}`;
 const nodeNames = [0, 1].map((i) => `kwok-${category}-${i}`);
 const WHOLE = { id: `${category}-8`, category, cpu: 8, memoryInGigs: 32, gpu: 0, unitOfPrice: 'CREDITS_PER_MINUTE' };
 
-function kwokNode(name: string): V1Node {
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name,
-      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-      labels: { 'kubernetes.io/hostname': name, type: 'kwok', 'ucloud.dk/machine': category },
-    },
-    // Tainted so that no other test's pods land here; the category tolerates it.
-    spec: { providerID: `kwok://${name}`, taints: [{ key: 'ucloud.dk/queue-test', value: category, effect: 'NoSchedule' }] },
-    status: {
-      capacity: { cpu: '8', memory: '32Gi', pods: '110', 'ephemeral-storage': '1Ti' },
-      allocatable: { cpu: '7500m', memory: '32256Mi', pods: '110', 'ephemeral-storage': '1Ti' },
-    },
-  };
-}
-
-function wholeNodeJob(id: string) {
-  const job = batchJob(id) as { specification: { product: unknown }; status: { resolvedProduct: object } };
-  job.specification.product = { id: WHOLE.id, category, provider: 'example' };
-  Object.assign(job.status.resolvedProduct, { name: WHOLE.id, category: { name: category, provider: 'example' }, cpu: 8, memoryInGigs: 32, gpu: 0 });
-  return job;
-}
+const wholeNodeJob = (id: string) => batchJob(id, { product: WHOLE });
 
 describe('queueStatus of retrieveProducts', () => {
   const core = testKubeConfig().makeApiClient(CoreV1Api);
@@ -57,7 +35,7 @@ describe('queueStatus of retrieveProducts', () => {
   const statusBecomes = (expected: string) => eventually(async () => (await queueStatus()) === expected || undefined, `queueStatus ${expected}`, 30_000);
 
   beforeAll(async () => {
-    for (const name of nodeNames) await core.createNode({ body: kwokNode(name) });
+    for (const name of nodeNames) await core.createNode({ body: kwokNode(name, category, 'ucloud.dk/queue-test') });
     // kwok marks them Ready; the operator then sees them at its first node list.
     await eventually(async () => {
       const nodes = await Promise.all(nodeNames.map((name) => core.readNode({ name })));

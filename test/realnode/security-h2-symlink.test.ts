@@ -18,7 +18,7 @@ import { CoreV1Api, type V1ContainerStateWaiting } from '@kubernetes/client-node
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { CLUSTER_DIR } from '../support/cluster-env.js';
 import { eventually, type TestStack } from '../support/harness.js';
-import { localClaim } from '../support/local-volume.js';
+import { localClaim, removeLocalClaim } from '../support/local-volume.js';
 import { describeOnRealNodes, runShellJob, startRealStack, thenWait } from '../support/real-node.js';
 
 const OWN = 'p-1001';
@@ -91,11 +91,7 @@ describeOnRealNodes('security: H2 a symlink to another drive (real node)', () =>
     });
     afterAll(async () => {
       await stack?.stop();
-      await stack?.ns.kc
-        .makeApiClient(CoreV1Api)
-        .deletePersistentVolume({ name: `${stack.ns.name}-shared` })
-        .catch(() => undefined);
-      if (root) rmSync(root, { recursive: true, force: true });
+      if (stack) await removeLocalClaim(stack.ns.kc, stack.ns.name, 'shared', root);
     }, 120_000);
 
     it("the kubelet follows the link inside the one volume: the second job reads and overwrites the victim's file", async () => {

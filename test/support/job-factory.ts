@@ -30,6 +30,8 @@ export interface BatchJobOptions {
   timeAllocationSeconds?: number;
   /** Extra specification.resources (peers, files). */
   resources?: unknown[];
+  /** Another configured product: asked for and resolved by Core as this one. */
+  product?: { id: string; category: string; cpu: number; memoryInGigs: number; gpu: number };
 }
 
 /** specJob() with `replicas` ranks (the application then allows them) and no time limit unless given. */
@@ -40,6 +42,12 @@ export function batchJob(id: string, opts: BatchJobOptions = {}): Record<string,
   const t = opts.timeAllocationSeconds;
   job.specification.timeAllocation = t === undefined ? null : { hours: Math.floor(t / 3600), minutes: Math.floor((t % 3600) / 60), seconds: t % 60 };
   if (opts.resources) job.specification.resources = opts.resources;
+  const p = opts.product;
+  if (p) {
+    job.specification.product = { id: p.id, category: p.category, provider: 'example' };
+    const resolved = (job.status as unknown as { resolvedProduct: object }).resolvedProduct;
+    Object.assign(resolved, { name: p.id, category: { name: p.category, provider: 'example' }, cpu: p.cpu, memoryInGigs: p.memoryInGigs, gpu: p.gpu });
+  }
   return job;
 }
 

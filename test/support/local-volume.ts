@@ -1,6 +1,6 @@
 // A `local` PersistentVolume on real node 0 over a host directory a test owns, pre-bound to a claim
 // in the test's namespace: real storage for real-node tests, without a provisioner.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { CLUSTER_DIR } from './cluster-env.js';
@@ -39,4 +39,13 @@ export async function localClaim(
   });
   await eventually(async () => (await core.readNamespacedPersistentVolumeClaim({ name: claim, namespace })).status?.phase === 'Bound', `claim ${claim} bound`);
   return dir;
+}
+
+/** Deletes the PV of localClaim (the claim goes with the namespace) and its host directory. */
+export async function removeLocalClaim(kc: KubeConfig, namespace: string, claim: string, dir: string | undefined): Promise<void> {
+  await kc
+    .makeApiClient(CoreV1Api)
+    .deletePersistentVolume({ name: `${namespace}-${claim}` })
+    .catch(() => undefined);
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }

@@ -28,6 +28,8 @@ export const IMAGES = {
   root: 'localhost/ucloud-root:local',
   /** busybox, USER 11042:11042 */
   ucloud: 'localhost/ucloud-11042:local',
+  /** busybox and bash, USER 11042:11042 */
+  bash: 'localhost/ucloud-bash:local',
 } as const;
 export const REAL_CATEGORY = 'real-compute';
 export const REAL_PRODUCT = 'real-compute-1';

@@ -230,6 +230,20 @@ const rows: Row[] = [
     { ...fail('The job failed: rank 0 was OOM killed', 0, true), perRank: [{ rank: 0, phase: 'Failed', reason: 'was OOM killed', exitCode: 137 }] },
   ],
   ['a kill by signal', EXIT, 1, [exited(0, 137)], fail('The job failed: rank 0 exited with code 137 (signal 9)', 0, true)],
+  [
+    'an init script that failed, in the words of its runner (the termination message)',
+    EXIT,
+    1,
+    [pod(0, { phase: 'Failed', nodeName: 'n1', state: terminated(4, 'Error', { message: 'init-script: exited with code 4\n' }) })],
+    fail('The job failed: rank 0 did not start its program: its init script exited with code 4', 0, true),
+  ],
+  [
+    'an init script in an image without bash',
+    EXIT,
+    1,
+    [pod(0, { phase: 'Failed', nodeName: 'n1', state: terminated(127, 'Error', { message: 'init-script: could not run: the image has no bash\n' }) })],
+    fail('The job failed: rank 0 did not start its program: its init script could not run: the image has no bash', 0, true),
+  ],
   ['a failure while another rank is missing', EXIT, 2, [exited(0, 1)], fail('The job failed: rank 0 exited with code 1')],
   [
     'many failures, listed up to five',

@@ -29,6 +29,7 @@ import { ETC_UCLOUD, RANK_FILE, rankFiles } from './rank-files.js';
 import { publicSshAddress, sshAddressOf } from './ssh-address.js';
 import { memoryQuantity, productResources } from './sizing.js';
 import { USER_CONTAINER } from '../../api/v1alpha1/names.js';
+import { INIT_SCRIPT_FAILED } from '../pod-facts.js';
 
 /** jobs.ephemeralStorage: the product's own quantity, else the default. */
 export function ephemeralStorageOf(productId: string, config: OperatorConfig): string {
@@ -136,13 +137,25 @@ function volumes(job: UCloudJob, config: OperatorConfig): { volumes: V1Volume[];
 export const escapeKubeletExpansion = (text: string): string => text.replaceAll('$', '$$$$');
 
 /**
- * The ucloud.dk/init-script label, as IM2's job script runs it (containers/invocation.go): `bash
- * <script>` first, whatever it exits with, then `exec` of the program. The script path and the
- * argv stay arguments of the shell ($0, "$@"), never part of the script text, so neither is
- * re-parsed; like IM2's, the image needs bash for it.
+ * Runs the ucloud.dk/init-script label's script with bash, then `exec`s the program, as IM2's job
+ * script does (containers/invocation.go: `bash <script>` then `exec <command>`), so what the
+ * script leaves in the container (files, installed packages) is there for the program. One
+ * deviation: a script that fails ends the rank with its exit code instead of starting the program
+ * anyway, and says so (stderr, and the container's termination message, which the state mapping
+ * turns into the job's status); IM2 carries on, and the program then fails later for a reason
+ * the user has to dig out (a package the script did not install). An image without bash is told
+ * apart from a script that failed. The script path and the argv stay arguments of the shell ($0,
+ * "$@"), never part of the script text, so neither is re-parsed.
  */
+const INIT_SCRIPT_RUNNER = [
+  `say() { echo "ucloud: the init script $1" >&2; echo "${INIT_SCRIPT_FAILED}$1" 2>/dev/null >/dev/termination-log; }`,
+  `command -v bash >/dev/null || { say "could not run: the image has no bash"; exit 127; }`,
+  `bash "$0" || { s=$?; say "exited with code $s"; exit $s; }`,
+  `exec "$@"`,
+].join('\n');
+
 export function withInitScript(command: readonly string[], initScript: string | undefined): string[] {
-  return initScript === undefined ? [...command] : ['/bin/sh', '-c', 'bash "$0"; exec "$@"', initScript, ...command];
+  return initScript === undefined ? [...command] : ['/bin/sh', '-c', INIT_SCRIPT_RUNNER, initScript, ...command];
 }
 
 /** The NVIDIA container runtime reads these from the environment (devices, capabilities, driver

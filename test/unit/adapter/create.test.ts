@@ -1,11 +1,13 @@
+import type { V1Node } from '@kubernetes/client-node';
 import { jobResourceName } from '../../../src/api/v1alpha1/names.js';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { KubeError } from '../../../src/k8s/errors.js';
 import { jobToResource } from '../../../src/translate/job-to-spec.js';
 import type { Job } from '../../../src/ucloud/job.js';
 import { FakeKube } from '../../support/fake-kube.js';
+import { testNode } from '../../support/nodes.js';
 import { fixtureJson, SIMPLE_BATCH as SIMPLE } from '../../support/fixtures.js';
-import { jobsPath, makeKeys, NS, simpleJob, startAdapter, storedJob, type Harness, type Keys } from './support.js';
+import { counter, jobsPath, makeKeys, NS, simpleJob, startAdapter, storedJob, type Harness, type Keys } from './support.js';
 
 let keys: Keys;
 let h: Harness;
@@ -212,4 +214,53 @@ describe('create', () => {
 test('withPeer puts the peer where asked', () => {
   const j: Job = withPeer('a', 'b', 'parameter');
   expect(j.specification.parameters!.server).toEqual({ type: 'peer', hostname: 'server', jobId: 'b' });
+});
+
+describe('create of a job the cluster can never hold', () => {
+  const small = testNode('small', { category: 'example-compute', cpu: '1', memory: '4Gi' });
+  const ranks = (id: string, n: number) =>
+    simpleJob(id, (j) => {
+      j.specification.replicas = n;
+      j.status!.resolvedApplication!.invocation.allowMultiNode = true;
+    });
+  const withNodes = async (nodes: V1Node[] | undefined) => {
+    const kube = h.kube;
+    await h.close();
+    h = await startAdapter(keys, { kube, deps: { capacity: { queueStatuses: async () => undefined, knownNodes: async () => nodes } } });
+  };
+
+  it('is refused with a 400, a why naming the product and the nodes, and nothing written', async () => {
+    await withNodes([small]);
+    const res = await create([simpleJob('nf-1')]);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      errorCode: 'PRODUCT_NEVER_FITS',
+      why: 'items[0].specification.product: product example-compute-1 can never run here: one rank needs 0.937 CPU, 2 GB memory, more than any of the 1 node of category example-compute has (after the 500m CPU a node keeps for itself)',
+    });
+    expect(h.kube.all('UCloudJob')).toEqual([]);
+    expect(await counter(h.metrics, 'ucloud_operator_adapter_rejected_total', { reason: 'product_never_fits' })).toBe(1);
+  });
+
+  it('is refused when its ranks need more nodes at once than there are, accepted when they fit', async () => {
+    await withNodes([testNode('a', { category: 'example-compute', cpu: '1' }), testNode('b', { category: 'example-compute', cpu: '2' })]);
+    const three = await create([ranks('nf-3', 3)]);
+    expect(three.body).toMatchObject({
+      errorCode: 'PRODUCT_NEVER_FITS',
+      why: expect.stringMatching(/can never run 3 ranks at once here: the 2 nodes .* hold at most 1/),
+    });
+    const one = await create([simpleJob('nf-4')]);
+    expect(one.status).toBe(200);
+  });
+
+  it('is accepted while the nodes are not known yet (start-up, or no permission to list them)', async () => {
+    await withNodes(undefined);
+    expect((await create([ranks('nf-5', 50)])).status).toBe(200);
+  });
+
+  it('is accepted as a repeated create of a job already stored (Core would delete a job that runs here)', async () => {
+    await withNodes(undefined);
+    expect((await create([simpleJob('nf-6')])).status).toBe(200);
+    await withNodes([small]);
+    expect((await create([simpleJob('nf-6')])).status).toBe(200);
+  });
 });

@@ -1,46 +1,13 @@
 // retrieveProducts' queueStatus as IM2 decides it (monitoring.go: one and two ranks placed dry on
 // the category's nodes; scheduler.go trySchedule), over nodes and job pods given as data.
 import type { V1Node } from '@kubernetes/client-node';
+import { capacityConfig, testNode as node } from '../../support/nodes.js';
 import { podUsage } from '../../../src/adapter/capacity.js';
 import { computeSupport } from '../../../src/adapter/products.js';
 import { queueStatuses, type PodUsage } from '../../../src/adapter/queue-status.js';
 import { unitConfig } from '../../support/config.js';
 
-function node(
-  name: string,
-  opts: {
-    category?: string;
-    cpu?: string;
-    memory?: string;
-    allocatableCpu?: string;
-    gpus?: Record<string, string>;
-    ready?: boolean;
-    pressure?: string;
-    cordoned?: boolean;
-    taint?: string;
-  } = {},
-): V1Node {
-  const capacity = { cpu: opts.cpu ?? '64', memory: opts.memory ?? '256Gi', pods: '110', ...opts.gpus };
-  return {
-    metadata: { name, labels: { 'ucloud.dk/machine': opts.category ?? 'c' } },
-    spec: { unschedulable: opts.cordoned, taints: opts.taint ? [{ key: opts.taint, effect: 'NoSchedule' }] : undefined },
-    status: {
-      capacity,
-      allocatable: { ...capacity, ...(opts.allocatableCpu ? { cpu: opts.allocatableCpu } : {}) },
-      conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True' }, ...(opts.pressure ? [{ type: opts.pressure, status: 'True' }] : [])],
-    },
-  };
-}
-
-// Category c: a whole-node product (64 cores, 256 GB), a half-node one and a small one.
-const config = unitConfig({
-  products: [
-    { id: 'c-64', category: 'c', cpu: 64, memoryInGigs: 256 },
-    { id: 'c-32', category: 'c', cpu: 32, memoryInGigs: 128 },
-    { id: 'c-1', category: 'c', cpu: 1, memoryInGigs: 4 },
-    { id: 'g-1', category: 'g', cpu: 8, memoryInGigs: 32, gpu: 1 },
-  ],
-});
+const config = capacityConfig;
 // The pods of the products above as the pod builder sizes them (63488 m per 64 cores, GB).
 const using = (nodeName: string, cpuMillis: number, memoryBytes: number, extra: Record<string, number> = {}): PodUsage => ({
   nodeName,

@@ -197,11 +197,14 @@ describe('the PodGroup of a multi-rank job', () => {
   });
 });
 
-describe('a job that can never be placed', () => {
-  it("fails with the sizing hook's reason instead of waiting forever", () => {
-    const s = step(job(), all(unschedulable), 60, gang({ ahead: 0, neverFits: 'example-compute-1 × 4 needs more than any node of example-compute has' }));
-    expect(s.plan.status.state).toBe('FAILURE');
-    expect(s.plan.status.message).toBe('example-compute-1 × 4 needs more than any node of example-compute has');
-    expect(s.plan.teardown).toBe(true);
+describe('a job accepted before its nodes went away', () => {
+  it('keeps waiting, IM2 queues such a job, with a text that says no node can hold it now instead of counting jobs ahead', () => {
+    const why =
+      'product example-compute-1 can never run 4 ranks at once here: the 2 nodes of category example-compute hold at most 2 of its ranks together, even when empty';
+    const s = step(job(), all(unschedulable), 3600, gang({ ahead: 0, neverFits: why }));
+    expect(s.plan.status.state).toBe('IN_QUEUE');
+    expect(s.plan.teardown).toBe(false);
+    expect(s.plan.status.message).toBe(`Waiting for 4 × example-compute-1; ${why}`);
+    expect(s.plan.status.outbox?.entries.at(-1)?.status).toBe(`Waiting for 4 × example-compute-1; ${why}`);
   });
 });

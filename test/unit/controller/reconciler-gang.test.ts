@@ -15,7 +15,7 @@ import { podsOfJob, reconcilerOver } from '../../support/reconciler.js';
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
 
 describe('reconciler: native gang backend and the wait queue', () => {
-  function setup(backend: 'auto' | 'none' = 'auto') {
+  function setup(backend: 'auto' | 'none' = 'auto', neverFits?: (j: UCloudJob) => string | undefined) {
     let now = new Date(T0 + 60_000);
     const kube = new FakeKube(() => now);
     kube.served.add('scheduling.k8s.io/v1alpha2/podgroups');
@@ -29,6 +29,7 @@ describe('reconciler: native gang backend and the wait queue', () => {
       config: unitConfig({ namespace: NS, jobs: { gang: { backend } } }),
       requeue: (_ns, name) => requeued.push(name),
       now: () => now,
+      ...(neverFits ? { neverFits } : {}),
     });
     /** What kube-scheduler would write: every rank bound, or every rank refused. */
     const schedule = (name: string, verdict: 'bound' | 'unschedulable') => {
@@ -87,6 +88,19 @@ describe('reconciler: native gang backend and the wait queue', () => {
     expect(message('j-2')).toBe('Waiting for 2 × example-compute-1; no jobs ahead');
     await reconciler.reconcile(NS, 'j-3');
     expect(pods('j-3')).toEqual([]);
+  });
+
+  it('a first job whose ranks no node can hold any more waits, saying so, without holding later jobs of its category', async () => {
+    const why =
+      'product example-compute-1 can never run 2 ranks at once here: the 1 node of category example-compute hold at most 1 of its ranks together, even when empty';
+    const { reconciler, schedule, pods, message } = setup('auto', (j) => (j.spec.jobId === '1' ? why : undefined));
+    await reconciler.reconcile(NS, 'j-1');
+    schedule('j-1', 'unschedulable');
+    await reconciler.reconcile(NS, 'j-1');
+    expect(message('j-1')).toBe(`Waiting for 2 × example-compute-1; ${why}`);
+    expect(reconciler.waitQueue.has(`${NS}/j-1`)).toBe(false);
+    await reconciler.reconcile(NS, 'j-2');
+    expect(pods('j-2')).toHaveLength(2);
   });
 
   it("recreates a waiting gang's PodGroup that someone deleted, at the next resync at the latest", async () => {
