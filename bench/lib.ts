@@ -65,7 +65,8 @@ export function rawConfig(ns: string, core: UCloudCoreEmulator, extra: Record<st
   return {
     ...emulatorConfig(ns, core),
     products: PRODUCTS,
-    reconciler: { workers: 16, resyncSeconds: 300 },
+    // The operator's default worker count unless BENCH_WORKERS says otherwise (to compare counts).
+    reconciler: { ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}), resyncSeconds: 300 },
     reporting: { batchWindowMs: 50 },
     accounting: { intervalSeconds: 60 },
     // backend none: figures a-h measure what they measured before gang admission (ADR 0025);
@@ -116,7 +117,12 @@ export async function startOperatorProcess(
     config: { ...raw, http: { host: '127.0.0.1', port: opts.adapterPort, probePort: opts.probePort } },
     kubeconfig: resolve(CLUSTER_DIR, 'kubeconfig'),
     inheritEnv: true,
-    env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' },
+    // BENCH_OPERATOR_NODE_OPTIONS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for the operator only
+    // (a profile is written when it exits on SIGTERM; a SIGKILLed one writes none).
+    env: {
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      ...(process.env.BENCH_OPERATOR_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}),
+    },
     logFile,
     until: 'ready',
     timeoutMs: 120_000,
@@ -213,7 +219,7 @@ export async function operatorMetrics(probeUrl: string): Promise<Record<string, 
   const text = await (await fetch(`${probeUrl}/metrics`)).text();
   const out: Record<string, number> = {};
   const wanted =
-    /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes)\b/;
+    /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes|rest_client_requests_total|ucloud_operator_events_not_recorded_total)\b/;
   for (const line of text.split('\n')) {
     if (!wanted.test(line)) continue;
     const sp = line.lastIndexOf(' ');

@@ -250,6 +250,13 @@ export class OperatorMetrics {
     help: "Reconciles that found a job's ConfigMap, Service and NetworkPolicy in place in the caches (no apiserver calls)",
     registers: [this.registry],
   });
+  /** Events queued by a reconcile (job-events.ts emit) that were not written: `error` or `overflow`. */
+  readonly eventsNotRecorded = new Counter({
+    name: 'ucloud_operator_events_not_recorded_total',
+    help: 'Kubernetes Events that could not be written (cause: error) or were dropped because the Event queue was full (cause: overflow)',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
   readonly watchLastEvent = new Gauge({
     name: 'ucloud_operator_watch_last_event_timestamp_seconds',
     help: 'Unix time of the last watch event or relist, by resource',
