@@ -256,7 +256,7 @@ export class Controller {
     this.queue.shutDown();
     await Promise.all(this.workers);
     this.workers = [];
-    await this.reconciler.eventsIdle();
+    await this.reconciler.closeEvents();
     await this.reporter.stop();
     await Promise.all([this.jobs.stop(), this.pods.stop(), ...Object.values(this.children).map((c) => c.stop())]);
   }

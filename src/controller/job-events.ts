@@ -69,7 +69,17 @@ export class JobEventRecorder {
     this.pump();
   }
 
-  /** Resolves once every emitted Event is written or given up (tests; shutdown). */
+  /**
+   * Shutdown: drops what is still waiting (counted, cause `shutdown`: a long backlog must not
+   * outlast the pod's termination grace period) and resolves once the writes in flight end.
+   */
+  close(): Promise<void> {
+    if (this.backlog.length) this.metrics?.eventsNotRecorded.inc({ cause: 'shutdown' }, this.backlog.length);
+    this.backlog.length = 0;
+    return this.idle();
+  }
+
+  /** Resolves once every emitted Event is written or given up (tests). */
   idle(): Promise<void> {
     if (!this.inFlight && !this.backlog.length) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));

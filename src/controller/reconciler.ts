@@ -418,9 +418,14 @@ export class Reconciler {
     return out;
   }
 
-  /** Resolves once every queued Event is written or given up (shutdown; tests). */
+  /** Resolves once every queued Event is written or given up (tests). */
   eventsIdle(): Promise<void> {
     return this.events.idle();
+  }
+
+  /** Shutdown: drops the Events still waiting, resolves once those being written are. */
+  closeEvents(): Promise<void> {
+    return this.events.close();
   }
 
   /** A child object was deleted or edited by someone else: verify every child on the next reconcile. */
