@@ -21,6 +21,9 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production
+# Memory (docs/adr/0030-memory-runtime.md): a small V8 young generation and few glibc arenas that
+# give freed memory back. The chart sets these again from its `runtime` values, with the heap limit.
+ENV NODE_OPTIONS=--max-semi-space-size=4 MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072
 COPY --from=build --chown=65532:65532 /app/package.json ./
 COPY --from=build --chown=65532:65532 /app/node_modules ./node_modules
 COPY --from=build --chown=65532:65532 /app/dist ./dist

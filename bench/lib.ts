@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { load } from 'js-yaml';
 import type { UCloudJob } from '../src/api/v1alpha1/ucloudjob.js';
 import { parseConfig, type OperatorConfig } from '../src/config.js';
 import { jobToResource } from '../src/translate/job-to-spec.js';
@@ -117,16 +118,44 @@ export async function startOperatorProcess(
     config: { ...raw, http: { host: '127.0.0.1', port: opts.adapterPort, probePort: opts.probePort } },
     kubeconfig: resolve(CLUSTER_DIR, 'kubeconfig'),
     inheritEnv: true,
-    // BENCH_OPERATOR_NODE_OPTIONS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for the operator only
-    // (a profile is written when it exits on SIGTERM; a SIGKILLed one writes none).
-    env: {
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-      ...(process.env.BENCH_OPERATOR_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}),
-    },
+    // BENCH_OPERATOR_NODE_OPTIONS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, added for the operator
+    // only (a profile is written when it exits on SIGTERM; a SIGKILLed one writes none).
+    env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...withOperatorNodeOptions(siteRuntimeEnv()) },
     logFile,
     until: 'ready',
     timeoutMs: 120_000,
   });
+}
+
+interface ChartRuntime {
+  resources?: { limits?: { memory?: string } };
+  runtime: { heapPercentOfLimit: number; maxSemiSpaceMiB: number; mallocArenaMax: number; mallocTrimThresholdBytes: number };
+}
+
+/**
+ * The heap limits and allocator settings the chart's default values give the operator (its
+ * Deployment template renders the same from them), so the benchmarks measure what a site runs
+ * (docs/adr/0030-memory-runtime.md). BENCH_RUNTIME=node-defaults measures without them.
+ */
+/** The site runtime's environment with BENCH_OPERATOR_NODE_OPTIONS added to its NODE_OPTIONS. */
+function withOperatorNodeOptions(env: Record<string, string>): Record<string, string> {
+  const extra = process.env.BENCH_OPERATOR_NODE_OPTIONS;
+  return extra ? { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} ${extra}`.trim() } : env;
+}
+
+export function siteRuntimeEnv(): Record<string, string> {
+  if (process.env.BENCH_RUNTIME === 'node-defaults') return {};
+  const values = load(readFileSync(resolve(REPO, 'charts/ucloud-operator/values.yaml'), 'utf8')) as ChartRuntime;
+  const limit = /^(\d+)(Mi|Gi)$/.exec(values.resources?.limits?.memory ?? '512Mi');
+  const limitMiB = limit ? Number(limit[1]) * (limit[2] === 'Gi' ? 1024 : 1) : 512;
+  const r = values.runtime;
+  const node = `--max-old-space-size=${Math.floor((limitMiB * r.heapPercentOfLimit) / 100)} --max-semi-space-size=${r.maxSemiSpaceMiB}`;
+  return {
+    // Added to what the bench was given (memory-probe's --heapsnapshot-signal).
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${node}`.trim(),
+    ...(r.mallocArenaMax ? { MALLOC_ARENA_MAX: String(r.mallocArenaMax) } : {}),
+    ...(r.mallocTrimThresholdBytes ? { MALLOC_TRIM_THRESHOLD_: String(r.mallocTrimThresholdBytes) } : {}),
+  };
 }
 
 // Below the kernel's ephemeral range (32768-60999), so no client socket holds one; the control
@@ -219,7 +248,7 @@ export async function operatorMetrics(probeUrl: string): Promise<Record<string, 
   const text = await (await fetch(`${probeUrl}/metrics`)).text();
   const out: Record<string, number> = {};
   const wanted =
-    /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes|rest_client_requests_total|ucloud_operator_events_not_recorded_total)\b/;
+    /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|ucloud_operator_stored_job_reads_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes|rest_client_requests_total|ucloud_operator_events_not_recorded_total)\b/;
   for (const line of text.split('\n')) {
     if (!wanted.test(line)) continue;
     const sp = line.lastIndexOf(' ');

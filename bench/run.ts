@@ -40,6 +40,7 @@ import {
   simpleJob,
   simpleResource,
   sleep,
+  siteRuntimeEnv,
   startOperatorProcess,
   waitUntil,
   type OperatorProcess,
@@ -602,7 +603,11 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
     baselineName: 'plain client-node informers of the same objects',
     target: '<= 300 MiB (10,000 jobs)',
     met: opIdle.rssMb <= 300,
-    detail: { queueDrainedAfterRestartMs: drainedAfterRestartMs, operatorMetrics: await operatorMetrics(op.probeUrl).catch(() => ({})) },
+    detail: {
+      queueDrainedAfterRestartMs: drainedAfterRestartMs,
+      runtimeEnv: siteRuntimeEnv(),
+      operatorMetrics: await operatorMetrics(op.probeUrl).catch(() => ({})),
+    },
   });
   record({
     id: 'e2',

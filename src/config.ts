@@ -187,14 +187,32 @@ export const ConfigSchema = z.object({
       /**
        * All-or-nothing admission of a job's ranks and the queue in front of it (docs/adr/0025).
        * `auto`: Kubernetes' native gang scheduling (scheduling.k8s.io/v1alpha2 PodGroup) when the
-       * apiserver serves it, else none; `none`: each rank's pod is scheduled on its own (before 0025).
+       * apiserver serves it, else none; `none`: each rank's pod is scheduled on its own (before 0025);
+       * `kueue`: a Kueue Workload per job, its pods created once Kueue admits it (never chosen by `auto`).
        */
       gang: z
         .object({
-          backend: z.enum(['auto', 'native', 'none']).default('auto'),
+          backend: z.enum(['auto', 'native', 'kueue', 'none']).default('auto'),
           /** With a gang backend: once a job of a product category cannot be placed, later jobs of
-           *  that category wait behind it (their pods are not created) until it is placed. */
+           *  that category wait behind it (their pods are not created) until it is placed. With
+           *  `kueue` the order is Kueue's (its ClusterQueue's queueingStrategy). */
           fifo: z.boolean().default(true),
+          /** With backend kueue: which LocalQueue (in the jobs' namespace) a job's Workload goes to. */
+          kueue: z
+            .object({
+              /** Every job's LocalQueue, unless projectQueueName applies. */
+              queueName: z.string().max(253).regex(DNS_SUBDOMAIN, 'a LocalQueue name').default('ucloud'),
+              /** For jobs in a UCloud project: this, with `{project}` replaced by the project id (e.g. `project-{project}`). */
+              projectQueueName: z
+                .string()
+                .regex(
+                  /^[a-z0-9][-a-z0-9.]*\{project\}[-a-z0-9.]*$|^\{project\}[-a-z0-9.]*$/,
+                  'a LocalQueue name with {project} in it, e.g. "project-{project}"',
+                )
+                .max(200)
+                .optional(),
+            })
+            .prefault({}),
         })
         .prefault({}),
       /** With backend none: all ranks must run within this of the job's creation, else FAILURE.
@@ -367,6 +385,23 @@ export const ConfigSchema = z.object({
         .prefault({}),
       /** How often follow looks for a rank's pod that has not started and checks whether the job ended. */
       followPollSeconds: z.number().min(0.05).max(60).default(2),
+      /**
+       * Utilization charts on follow (docs/adr/0027): rank 0's CPU, memory and network from its
+       * kubelet's Summary API, polled only while someone follows the job. Needs RBAC nodes/stats
+       * (get) and nodes (get), and kubelets with webhook authentication and authorization whose
+       * serving certificates the cluster CA (or kubeletCaFile) signs.
+       */
+      utilization: z
+        .object({
+          enabled: z.boolean().default(true),
+          /** How often a followed job's node is polled (the kubelet itself refreshes its stats about every 10 s). */
+          intervalSeconds: z.number().min(1).max(300).default(5),
+          /** PEM bundle that signs the kubelets' serving certificates (default: the cluster CA). */
+          kubeletCaFile: z.string().min(1).optional(),
+          /** At most this many nodes are polled at once; followers beyond it get no charts. */
+          maxNodes: z.number().int().min(1).max(100_000).default(1000),
+        })
+        .prefault({}),
       /** Back-pressure: log reading pauses while more than this waits to be sent on a follow socket. */
       followBufferBytes: z
         .number()

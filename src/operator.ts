@@ -34,7 +34,7 @@ export interface OperatorOptions {
   /** Leadership was lost (main.ts exits so the pod restarts as a clean standby). */
   onLostLeadership?: () => void;
   /** Pod-log and exec ports for follow and terminals (default: the cluster of `kc`). */
-  interactive?: Pick<InteractiveOptions, 'logSource' | 'exec' | 'secrets'>;
+  interactive?: Pick<InteractiveOptions, 'logSource' | 'exec' | 'secrets' | 'kubeletStats'>;
 }
 
 export interface RunningOperator {
@@ -115,6 +115,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   logger.info('Starting ucloud-operator', { config: describeConfig(config) });
 
   const controller = opts.reconcile === false ? undefined : new Controller({ kc: countedKc, kube, control, config, logger, metrics, now: opts.now });
+  // A backend the site chose but the cluster lacks (Kueue not installed): refuse to start.
+  await controller?.reconciler.gangBackend.requireServed();
   const accounting =
     controller && config.accounting.enabled
       ? new Accounting({

@@ -9,6 +9,8 @@ import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import type { AdapterDeps } from './app.js';
 import { createKubeLogSource, type LogSource } from './follow/log-source.js';
+import { createKubeletStats, type KubeletStatsPort } from './follow/kubelet-summary.js';
+import { UtilizationHub } from './follow/utilization-hub.js';
 import { createKubeExecPort, type ExecPort } from './sessions/exec.js';
 import { createSecretApi, type SecretApi } from './sessions/secret-api.js';
 import { SshInstaller, type SshKeySource } from './sessions/ssh.js';
@@ -27,6 +29,8 @@ export interface InteractiveOptions {
   metrics?: OperatorMetrics;
   now?: () => Date;
   logSource?: LogSource;
+  /** Where utilization charts come from (default: the kubelets, with the credentials of `kc`). */
+  kubeletStats?: KubeletStatsPort;
   exec?: ExecPort;
   secrets?: SecretApi;
   ingresses?: IngressApi;
@@ -52,6 +56,15 @@ export function createInteractive(opts: InteractiveOptions): {
   const webAuth = webSessions
     ? new WebAuth(webSessions, new JobStore(opts.kube, config.namespace), { secure: webConfig.scheme === 'https', now: opts.now })
     : undefined;
+  const util = config.interactive.utilization;
+  const utilization = util.enabled
+    ? new UtilizationHub({
+        stats: opts.kubeletStats ?? createKubeletStats(opts.kc, { caFile: util.kubeletCaFile }),
+        logger: opts.logger.child({ component: 'utilization' }),
+        intervalMs: util.intervalSeconds * 1000,
+        maxNodes: util.maxNodes,
+      })
+    : undefined;
   const gateway = createWebSocketGateway({
     config,
     kube: opts.kube,
@@ -60,6 +73,7 @@ export function createInteractive(opts: InteractiveOptions): {
     logs: opts.logSource ?? createKubeLogSource(opts.kc),
     exec: sessions ? (opts.exec ?? createKubeExecPort(opts.kc)) : undefined,
     sessions,
+    utilization,
     now: opts.now,
     terminal: {
       flow: { highWaterBytes: config.interactive.terminal.highWaterBytes, maxBufferedBytes: config.interactive.terminal.maxBufferedBytes },

@@ -20,6 +20,7 @@ import { JobStore } from './job-store.js';
 import type { ExecPort } from './sessions/exec.js';
 import { NegativeCache, serveShellSocket, type ShellRegistry, type TerminalFlow } from './sessions/shell.js';
 import type { SessionStore } from './sessions/store.js';
+import type { UtilizationHub } from './follow/utilization-hub.js';
 
 export interface WebSocketGatewayDeps {
   config: OperatorConfig;
@@ -33,6 +34,8 @@ export interface WebSocketGatewayDeps {
   verifyToken?: CoreTokenVerifier;
   /** Follow tunables (tests shorten the poll). */
   follow?: { pollMs?: number; highWaterBytes?: number; lowWaterBytes?: number; keepAliveMs?: number };
+  /** Utilization charts on follow (docs/adr/0027); none without it. */
+  utilization?: UtilizationHub;
   /** Terminal tunables: back-pressure and the initialize timeout. */
   terminal?: { flow?: TerminalFlow; initTimeoutMs?: number; maxPending?: number; maxPendingPerClient?: number; jobCheckMs?: number };
   now?: () => Date;
@@ -97,6 +100,7 @@ export function createWebSocketGateway(deps: WebSocketGatewayDeps): WebSocketGat
       lowWaterBytes: deps.follow?.lowWaterBytes,
       keepAliveMs: deps.follow?.keepAliveMs ?? 30_000,
       ensureLogReader: (job, rank) => ensureLogReader(deps.kube, job, rank, config),
+      utilization: deps.utilization,
     });
 
   /** The client of a terminal socket: the address the nearest proxy saw, else the peer's. */
@@ -182,6 +186,7 @@ export function createWebSocketGateway(deps: WebSocketGatewayDeps): WebSocketGat
     },
     async close() {
       follow.stopAll();
+      deps.utilization?.stop();
       for (const s of [...shells]) s.close();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -26,6 +26,8 @@ export const Reason = {
   Expired: 'Expired',
   Terminated: 'Terminated',
   NoCredits: 'InsufficientFunds',
+  /** Kueue took a running job's admission back (its Workload Evicted: a higher-priority Workload, a stopped queue). */
+  Preempted: 'Preempted',
   InProgress: 'InProgress',
   UpdatesPending: 'UpdatesPending',
   Acknowledged: 'Acknowledged',

@@ -2,6 +2,7 @@
 // event handlers only enqueue keys, workers reconcile by key from the cache, failures are
 // retried with per-key backoff, and a periodic resync re-queues every job so time-based rules
 // (expiry, grace periods) fire even when nothing changes.
+import { KUEUE_GROUP, KUEUE_VERSION, WORKLOAD_PLURAL, type Workload } from '../api/kueue/workload.js';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { GROUP, LABEL_JOB, LABEL_MANAGED_BY, MANAGED_BY, PLURAL, VERSION, isFinal, unacknowledged, type UCloudJob } from '../api/v1alpha1/ucloudjob.js';
 import { configMapName, jobResourceName, networkPolicyName, serviceName } from '../api/v1alpha1/names.js';
@@ -43,6 +44,8 @@ export class Controller {
   readonly pods: Informer<V1Pod>;
   /** The jobs' ConfigMaps, Services and NetworkPolicies, by identity only: to repair what others delete. */
   readonly children: Record<ChildResource, Informer<ChildIdentity>>;
+  /** With the kueue gang backend only: the jobs' Workloads, whose admission wakes the job. */
+  readonly workloads?: Informer<Workload>;
   readonly reporter: Reporter;
   readonly reconciler: Reconciler;
   private workers: Promise<void>[] = [];
@@ -104,6 +107,18 @@ export class Controller {
         kube.networkPolicies.list(ns, selector, page),
       ),
     };
+    if (config.jobs.gang.backend === 'kueue') {
+      this.workloads = new Informer<Workload>({
+        kc,
+        path: `/apis/${KUEUE_GROUP}/${KUEUE_VERSION}/namespaces/${ns}/${WORKLOAD_PLURAL}`,
+        list: (page) => kube.workloads.list(ns, selector, page),
+        labelSelector: selector,
+        resource: WORKLOAD_PLURAL,
+        logger,
+        metrics,
+        relistIntervalMs,
+      });
+    }
     this.reporter = new Reporter({
       kube,
       control: deps.control,
@@ -132,6 +147,7 @@ export class Controller {
       onOutboxPending: (n, name, written) => this.reporter.notify(n, name, written),
       onJobFinal: (n, name) => this.onJobFinal.forEach((f) => f(n, name)),
       requeue: (n, name) => this.queue.add(`${n}/${name}`),
+      ...(this.workloads ? { workloadOf: (n: string, name: string) => this.workloads!.get(n, name) } : {}),
       now: deps.now,
     });
     this.jobs.onChange((job, kind) => {
@@ -158,6 +174,11 @@ export class Controller {
     for (const [resource, inf] of Object.entries(this.children) as Array<[ChildResource, Informer<ChildIdentity>]>) {
       inf.onChange((obj, kind) => this.onChildChange(obj, kind, resource));
     }
+    // Kueue admitting (or evicting) a Workload is what a waiting job waits for.
+    this.workloads?.onChange((w) => {
+      const owner = w.metadata?.labels?.[LABEL_JOB];
+      if (owner) this.queue.add(objectKey(w.metadata?.namespace, owner));
+    });
     this.pods.onChange((pod) => {
       const owner = pod.metadata?.labels?.[LABEL_JOB];
       if (!owner) return;
@@ -193,13 +214,13 @@ export class Controller {
   }
 
   get hasSynced(): boolean {
-    return this.jobs.hasSynced && this.pods.hasSynced && Object.values(this.children).every((c) => c.hasSynced);
+    return this.jobs.hasSynced && this.pods.hasSynced && Object.values(this.children).every((c) => c.hasSynced) && (this.workloads?.hasSynced ?? true);
   }
 
   async start(): Promise<void> {
     this.running = true;
     // Pods first: a job reconciled before its pods are cached would try to create them again.
-    await Promise.all([this.pods.start(), ...Object.values(this.children).map((c) => c.start())]);
+    await Promise.all([this.pods.start(), ...Object.values(this.children).map((c) => c.start()), this.workloads?.start()]);
     await this.jobs.start();
     this.reporter.start();
     this.deps.metrics.maxConcurrentReconciles.set({ controller: CONTROLLER_NAME }, this.deps.config.reconciler.workers);
@@ -258,7 +279,7 @@ export class Controller {
     this.workers = [];
     await this.reconciler.closeEvents();
     await this.reporter.stop();
-    await Promise.all([this.jobs.stop(), this.pods.stop(), ...Object.values(this.children).map((c) => c.stop())]);
+    await Promise.all([this.jobs.stop(), this.pods.stop(), ...Object.values(this.children).map((c) => c.stop()), this.workloads?.stop()]);
   }
 }
 

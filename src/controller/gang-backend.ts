@@ -4,12 +4,16 @@
 // so the next reconcile asks again. Discovery says what the apiserver serves, not what the
 // scheduler does: a site that serves the API must also run kube-scheduler with the gang plugin
 // (feature gates GenericWorkload and GangScheduling), as scripts/cluster-up does.
+// `kueue` is never detected, only chosen: whether a cluster's jobs go through Kueue's quotas is a
+// site's decision (which ClusterQueue, whose quota), not something the API's presence implies;
+// a site that names it and does not serve Kueue's API gets an operator that refuses to start.
+import { KUEUE_GROUP, KUEUE_VERSION, WORKLOAD_PLURAL } from '../api/kueue/workload.js';
 import { POD_GROUP_GROUP, POD_GROUP_PLURAL, POD_GROUP_VERSION } from '../api/scheduling/pod-group.js';
 import type { OperatorConfig } from '../config.js';
 import type { KubePort } from '../k8s/kube-port.js';
 import type { Logger } from '../observability/log.js';
 
-export type GangBackend = 'native' | 'none';
+export type GangBackend = 'native' | 'kueue' | 'none';
 
 export class GangBackendResolver {
   private detected?: Promise<GangBackend>;
@@ -31,6 +35,19 @@ export class GangBackendResolver {
   /** A PodGroup call failed as if the API were not served: detect again next time. */
   forget(): void {
     if (this.config.jobs.gang.backend === 'auto') this.detected = undefined;
+  }
+
+  /**
+   * With `kueue`: throws, saying what to do, when the apiserver does not serve Kueue's Workloads
+   * (the operator's start-up fails on it rather than leave every job waiting for an admission
+   * that no one will give).
+   */
+  async requireServed(): Promise<void> {
+    if (this.config.jobs.gang.backend !== 'kueue') return;
+    if (await this.kube.servesResource(KUEUE_GROUP, KUEUE_VERSION, WORKLOAD_PLURAL)) return;
+    throw new Error(
+      `jobs.gang.backend is kueue, but the apiserver does not serve ${WORKLOAD_PLURAL}.${KUEUE_GROUP}/${KUEUE_VERSION}: install Kueue (v0.17 or later) or set jobs.gang.backend to auto, native or none`,
+    );
   }
 
   private async detect(): Promise<GangBackend> {

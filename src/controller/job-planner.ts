@@ -24,6 +24,8 @@ export interface PlanInput {
   firstMissingAt?: ReadonlyMap<number, number>;
   /** Gang admission and the wait queue (docs/adr/0025); absent = backend none. */
   gang?: GangInput;
+  /** A started job's admission was taken back (Kueue evicted its Workload, docs/adr/0025): it ends then, charged up to then. Only for started jobs. */
+  preempted?: { message: string; at: number };
 }
 
 export interface GangInput {
@@ -34,6 +36,8 @@ export interface GangInput {
   ahead: number;
   /** The job is in the wait queue (so its text is the queue's even before the scheduler tried it). */
   queued: boolean;
+  /** The status text while it waits, when the backend words it (Kueue's reason), instead of the queue's. */
+  waitingText?: string;
   /**
    * Why the job can never be placed on this cluster (a product larger than any node), if it
    * cannot: waiting would be forever, so it fails. The hook for product sizing (ADR 0023; not wired yet);
@@ -141,7 +145,7 @@ function showWaiting(
   at: string,
 ): boolean {
   if (!gang || isFinal(status.state) || where.placed || !(gang.held || gang.queued || where.blocked)) return false;
-  const text = waitingText(spec.replicas, spec.product.id, gang.ahead);
+  const text = gang.waitingText ?? waitingText(spec.replicas, spec.product.id, gang.ahead);
   status.message = text;
   sayWaiting(status, text, at);
   return true;
@@ -300,7 +304,7 @@ function planLive(input: PlanInput, prev: UCloudJobStatus, status: UCloudJobStat
   const { gang, where, gangSince } = gangFacts(input.gang, livePods, spec.replicas, toTime(job.metadata.creationTimestamp) ?? t, t);
 
   const ending =
-    decideEnding({ spec, prev, mapped, podsByRank, expiresAt }, config, t) ??
+    decideEnding({ spec, prev, mapped, podsByRank, expiresAt, preempted: input.preempted }, config, t) ??
     (startedAt === undefined ? notStartedEnding({ gang, gangSince, livePods, mapped, replicas: spec.replicas }, t, config) : undefined);
   if (ending) finish(pass, ending);
   const missingRanks = isFinal(status.state) || startedAt === undefined ? [] : absentRanks(spec.replicas, podsByRank);
@@ -465,11 +469,18 @@ function nextLook(
  * operator would have done. Equal moments keep this order.
  */
 function decideEnding(
-  job: { spec: UCloudJob['spec']; prev: UCloudJobStatus; mapped: MappedPods; podsByRank: ReadonlyMap<number, V1Pod>; expiresAt: number | undefined },
+  job: {
+    spec: UCloudJob['spec'];
+    prev: UCloudJobStatus;
+    mapped: MappedPods;
+    podsByRank: ReadonlyMap<number, V1Pod>;
+    expiresAt: number | undefined;
+    preempted?: PlanInput['preempted'];
+  },
   config: OperatorConfig,
   t: number,
 ): Ending | undefined {
-  const { spec, prev, mapped, podsByRank, expiresAt } = job;
+  const { spec, prev, mapped, podsByRank, expiresAt, preempted } = job;
   const endings: Ending[] = [];
   if (mapped.finished && (mapped.state === 'SUCCESS' || mapped.state === 'FAILURE')) {
     const reason = mapped.state === 'SUCCESS' ? Reason.Succeeded : Reason.Failed;
@@ -485,6 +496,8 @@ function decideEnding(
     endings.push({ state: 'SUCCESS', reason: Reason.Terminated, message: 'Job was terminated by the user', at });
   }
   if (prev.insufficientFunds) endings.push({ state: 'SUCCESS', reason: Reason.NoCredits, message: 'terminated (no credits)', at: t });
+  if (preempted)
+    endings.push({ state: 'FAILURE', reason: Reason.Preempted, message: `Preempted by Kueue: ${preempted.message}`, at: Math.min(preempted.at, t) });
   if (prev.unknownToCore) {
     endings.push({ state: 'FAILURE', reason: Reason.UnknownToCore, message: UNKNOWN_TO_CORE_MESSAGE, at: Math.min(ms(prev.unknownToCore.at) ?? t, t) });
   }

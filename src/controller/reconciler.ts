@@ -14,7 +14,7 @@ import type { JobsControlPort } from '../ucloud/control-client.js';
 import { policySpecHash, type ChildIdentity } from './child-trim.js';
 import { ConditionType, Reason, getCondition, setCondition } from './conditions.js';
 import { configMap } from './desired/rank-files.js';
-import { buildPod } from './desired/pod-builder.js';
+import { buildPod, type PodOptions } from './desired/pod-builder.js';
 import { headlessService } from './desired/service-builder.js';
 import { networkPolicyFor } from './desired/network-policy-builder.js';
 import { peerAliasService, peerEndpointSlices, peerServiceName, rankAddresses, type PeerAddresses } from './desired/peer-aliases.js';
@@ -23,7 +23,10 @@ import { livePodsByRank, planJob, type GangInput, type Plan } from './job-planne
 import { GangBackendResolver, type GangBackend } from './gang-backend.js';
 import { WaitQueue, before, type WaitEntry } from './wait-queue.js';
 import { needsPodGroup, podGroupFor, podGroupName } from './desired/pod-group-builder.js';
+import { KueueAdmission, type KueueState } from './kueue-admission.js';
+import type { Workload } from '../api/kueue/workload.js';
 import { specProblems } from './spec-check.js';
+import { specElided } from './job-trim.js';
 import { JobEventRecorder, jobRef, type EventType } from './job-events.js';
 import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
 
@@ -46,6 +49,8 @@ export interface ReconcilerDeps {
   onJobFinal?: (namespace: string, name: string) => void;
   /** Reconcile this job soon (the wait queue's next job, when room may have freed). */
   requeue?: (namespace: string, name: string) => void;
+  /** The job's Kueue Workload as the Workload cache holds it (backend kueue); without it, read from the apiserver. */
+  workloadOf?: (namespace: string, name: string) => Workload | undefined;
   /** Why a job can never be placed here, if it cannot (product sizing; docs/adr/0025): it fails instead of waiting. */
   neverFits?: (job: UCloudJob) => string | undefined;
   now?: () => Date;
@@ -75,6 +80,7 @@ export class Reconciler {
   /** Jobs waiting for room, per product category, first come first served (docs/adr/0025). */
   readonly waitQueue = new WaitQueue();
   readonly gangBackend: GangBackendResolver;
+  private readonly kueue: KueueAdmission;
   /** uid of jobs whose PodGroup is known to exist → when that was last checked (ms). */
   private readonly podGroupEnsured = new Map<string, number>();
 
@@ -83,6 +89,7 @@ export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {
     this.events = new JobEventRecorder(deps.kube, deps.logger, deps.metrics);
     this.gangBackend = new GangBackendResolver(deps.kube, deps.config, deps.logger);
+    this.kueue = new KueueAdmission(deps.kube, deps.config, deps.workloadOf, deps.now);
   }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
@@ -110,8 +117,10 @@ export class Reconciler {
     const pods = this.deps.podsOf(namespace, name);
     const missing = this.firstMissingAt.get(key) ?? new Map<number, number>();
     const backend = isFinal(job.status?.state) ? 'none' : await this.gangBackend.backend();
-    const gang = this.gangInput(job, key, backend, pods);
-    let plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing, gang });
+    const kueue = backend === 'kueue' && !job.status?.startedAt ? await this.kueueState(raw, job, pods) : undefined;
+    const gang = this.gangInput(job, key, backend, pods, kueue);
+    const preempted = backend === 'kueue' && job.status?.startedAt ? await this.kueue.preempted(job) : undefined;
+    let plan = planJob({ job, pods, now, config: this.deps.config, firstMissingAt: missing, gang, preempted });
     this.updateWaitQueue(job, key, plan, backend);
 
     if (plan.checkCreditsFirst && this.deps.control) {
@@ -161,20 +170,14 @@ export class Reconciler {
     }
     const current = stored ?? ({ ...raw, status: plan.status } as UCloudJob);
     try {
-      if (plan.ensureSupporting) await this.ensureSupporting(job);
+      if (plan.ensureSupporting) await this.ensureSupporting(job, specElided(raw));
     } catch (e) {
       throw await this.createRefused(current, Reason.FailedCreateChild, "the job's ConfigMap, Service or NetworkPolicy", e);
     }
-    // A waiting gang's PodGroup is checked again once per resync: deleted by someone, its pods
-    // would wait for it forever (the gang plugin keeps them out of the scheduling queue).
-    const waitingGang = plan.placement && !plan.placement.placed && !plan.createRanks.length;
-    const podGroup =
-      backend === 'native' && needsPodGroup(job) && (plan.createRanks.length || waitingGang)
-        ? await this.ensurePodGroup(current, job, plan.createRanks.length ? 0 : this.deps.config.reconciler.resyncSeconds * 1000, now.getTime())
-        : undefined;
+    const podOptions = await this.gangPodOptions(current, job, plan, backend, now, kueue);
     for (const rank of plan.createRanks) {
       try {
-        await this.deps.kube.pods.create(namespace, buildPod(job, rank, this.deps.config, { podGroup }));
+        await this.deps.kube.pods.create(namespace, buildPod(job, rank, this.deps.config, podOptions));
       } catch (e) {
         throw await this.createRefused(current, Reason.FailedCreatePod, `pod ${podName(name, rank)}`, e);
       }
@@ -275,7 +278,8 @@ export class Reconciler {
     return out;
   }
 
-  private async ensureSupporting(job: UCloudJob): Promise<void> {
+  /** `elided`: the cached job lacks its ConfigMap's file contents (job-trim.ts); they are read if the ConfigMap is written. */
+  private async ensureSupporting(job: UCloudJob, elided = false): Promise<void> {
     const ns = job.metadata.namespace!;
     const uid = job.metadata.uid ?? job.metadata.name;
     const policy: V1NetworkPolicy = networkPolicyFor(job, this.deps.config, this.peersOfOthers(job));
@@ -291,7 +295,7 @@ export class Reconciler {
       this.ensured.set(uid, fingerprint);
       return;
     }
-    await this.deps.kube.configMaps.create(ns, configMap(job, this.deps.config));
+    await this.deps.kube.configMaps.create(ns, configMap(elided ? await this.storedJob(job) : job, this.deps.config));
     await this.deps.kube.services.create(ns, headlessService(job, this.deps.config));
     const res = await this.deps.kube.networkPolicies.create(ns, policy);
     if (!res.created && policySpecHash(res.object.spec) !== policySpecHash(policy.spec)) {
@@ -302,6 +306,19 @@ export class Reconciler {
     }
     await this.ensurePeerAliases(job, slices);
     if ((this.childChanges.get(uid) ?? 0) === changesBefore) this.ensured.set(uid, fingerprint);
+  }
+
+  /** The job as stored, with the ConfigMap contents the cache leaves out, for the same spec as `job`. */
+  private async storedJob(job: UCloudJob): Promise<UCloudJob> {
+    this.deps.metrics?.storedJobReads.inc();
+    const parsed = UCloudJobSchema.safeParse(await this.deps.kube.ucloudJobs.get(job.metadata.namespace!, job.metadata.name));
+    const m = parsed.data?.metadata;
+    // A spec changed since the cached copy (or the job went): the watch brings the job back with
+    // it, and the ConfigMap is written from that one.
+    if (!parsed.success || m?.uid !== job.metadata.uid || m?.generation !== job.metadata.generation) {
+      throw new Error(`UCloudJob ${keyOf(job)} changed since it was cached; its ConfigMap waits for the new version`);
+    }
+    return parsed.data;
   }
 
   /**
@@ -374,6 +391,9 @@ export class Reconciler {
       await allSettledOrThrow(deletes);
       return true;
     }
+    const kueue = this.deps.config.jobs.gang.backend === 'kueue';
+    // Kueue's quota goes back as soon as no rank holds a node, not only once the pods are deleted.
+    if (kueue) deletes.push(this.kueue.release(job, pods, false));
     const childrenDeleted = this.childrenDeleted.has(uid);
     if (!childrenDeleted) deletes.push(...this.childDeletes(job, pods));
     await allSettledOrThrow(deletes);
@@ -382,6 +402,7 @@ export class Reconciler {
     const left = await this.deps.kube.pods.list(ns, `${LABEL_JOB}=${name}`);
     if (left.items.length) return false;
     await this.deps.kube.networkPolicies.delete(ns, networkPolicyName(name));
+    if (kueue) await this.kueue.release(job, [], true);
     this.ensured.delete(uid);
     this.childChanges.delete(uid);
     this.childrenDeleted.delete(uid);
@@ -452,8 +473,10 @@ export class Reconciler {
    * The job's place in the wait queue (wait-queue.ts), before planning. Held: jobs.gang.fifo, the
    * job has no pods yet and an earlier job of its category is waiting.
    */
-  private gangInput(job: UCloudJob, key: string, backend: GangBackend, pods: readonly V1Pod[]): GangInput | undefined {
+  private gangInput(job: UCloudJob, key: string, backend: GangBackend, pods: readonly V1Pod[], kueue?: KueueState): GangInput | undefined {
     if (backend === 'none' || isFinal(job.status?.state) || job.status?.startedAt) return undefined;
+    // Kueue orders and admits (its ClusterQueue's queueing strategy): not admitted, the job waits with Kueue's reason.
+    if (kueue) return { backend, held: !kueue.admitted, ahead: 0, queued: !kueue.admitted, ...(kueue.admitted ? {} : { waitingText: kueue.text }) };
     const entry = waitEntry(job, key);
     const ahead = this.waitQueue.ahead(entry);
     const admitted = livePodsByRank(job.spec.replicas, pods).size > 0;
@@ -495,7 +518,7 @@ export class Reconciler {
     const p = plan.placement;
     // A job that starts or ends may be what a held gang waits for (earlierUnplaced): its turn may have come.
     if (plan.transitions.length && !this.waitQueue.has(key)) this.wakeFirst(job.spec.product.category);
-    if (backend === 'none' || !p || p.placed) {
+    if (backend === 'none' || backend === 'kueue' || !p || p.placed) {
       this.leaveWaitQueue(key);
       return;
     }
@@ -515,6 +538,30 @@ export class Reconciler {
     if (next && this.deps.requeue) {
       const { namespace, name } = splitKey(next);
       this.deps.requeue(namespace, name);
+    }
+  }
+
+  /**
+   * What the gang backend adds to the pods about to be created: the native backend's PodGroup
+   * (ensured first), Kueue's admitted placement. A waiting gang's PodGroup is checked again once
+   * per resync: deleted by someone, its pods would wait for it forever (the gang plugin keeps them
+   * out of the scheduling queue).
+   */
+  private async gangPodOptions(current: UCloudJob, job: UCloudJob, plan: Plan, backend: GangBackend, now: Date, kueue?: KueueState): Promise<PodOptions> {
+    const creating = plan.createRanks.length > 0;
+    if (backend === 'kueue') return creating && kueue ? { admitted: await this.kueue.placement(kueue.workload) } : {};
+    const waitingGang = plan.placement && !plan.placement.placed && !creating;
+    if (backend !== 'native' || !needsPodGroup(job) || !(creating || waitingGang)) return {};
+    const recheckAfterMs = creating ? 0 : this.deps.config.reconciler.resyncSeconds * 1000;
+    return { podGroup: await this.ensurePodGroup(current, job, recheckAfterMs, now.getTime()) };
+  }
+
+  /** Where the job stands with Kueue (its Workload created if missing); a refused create is said as for any child. */
+  private async kueueState(raw: UCloudJob, job: UCloudJob, pods: readonly V1Pod[]): Promise<KueueState> {
+    try {
+      return await this.kueue.state(job, livePodsByRank(job.spec.replicas, pods).size > 0);
+    } catch (e) {
+      throw await this.createRefused(raw, Reason.FailedCreateChild, `Workload ${job.metadata.name}`, e);
     }
   }
 

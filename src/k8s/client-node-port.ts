@@ -23,6 +23,7 @@ import type { AgentOptions } from 'node:https';
 import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 import { GROUP, PLURAL, VERSION, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import { POD_GROUP_GROUP, POD_GROUP_PLURAL, POD_GROUP_VERSION, type PodGroup } from '../api/scheduling/pod-group.js';
+import { KUEUE_GROUP, KUEUE_VERSION, RESOURCE_FLAVOR_PLURAL, WORKLOAD_PLURAL, type ResourceFlavor, type Workload } from '../api/kueue/workload.js';
 import { isAlreadyExists, isNotFound, toKubeError } from './errors.js';
 import { withRequestCounting } from './request-metrics.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
@@ -159,6 +160,11 @@ export function createClientNodePort(
   const events = kc.makeApiClient(EventsV1Api);
   const crd = { group: GROUP, version: VERSION, plural: PLURAL };
 
+  /** PUT of a custom object, or of its status subresource (409 when its resourceVersion is stale). */
+  const replaceCustom = <T extends { metadata: { namespace?: string; name: string } }>(res: typeof crd, obj: T, subresource?: 'status') => {
+    const req = { ...res, namespace: obj.metadata.namespace!, name: obj.metadata.name, body: obj, fieldManager };
+    return wrap((subresource ? custom.replaceNamespacedCustomObjectStatus(req) : custom.replaceNamespacedCustomObject(req)) as Promise<T>);
+  };
   const ucloudJobs: UCloudJobApi = {
     get: (namespace, name) => getOrUndefined(custom.getNamespacedCustomObject({ ...crd, namespace, name }) as Promise<UCloudJob>),
     list: async (namespace, page = {}) => {
@@ -182,26 +188,8 @@ export function createClientNodePort(
           }) as Promise<UCloudJob>,
         () => ucloudJobs.get(job.metadata.namespace!, job.metadata.name),
       ),
-    replace: (job) =>
-      wrap(
-        custom.replaceNamespacedCustomObject({
-          ...crd,
-          namespace: job.metadata.namespace!,
-          name: job.metadata.name,
-          body: job,
-          fieldManager,
-        }) as Promise<UCloudJob>,
-      ),
-    replaceStatus: (job) =>
-      wrap(
-        custom.replaceNamespacedCustomObjectStatus({
-          ...crd,
-          namespace: job.metadata.namespace!,
-          name: job.metadata.name,
-          body: job,
-          fieldManager,
-        }) as Promise<UCloudJob>,
-      ),
+    replace: (job) => replaceCustom(crd, job),
+    replaceStatus: (job) => replaceCustom(crd, job, 'status'),
     mergePatchStatus: (namespace, name, status: Partial<UCloudJobStatus>) =>
       wrap(custom.patchNamespacedCustomObjectStatus({ ...crd, namespace, name, body: { status }, fieldManager }, mergePatch) as Promise<UCloudJob>),
     mergePatchMetadata: (namespace, name, metadata) =>
@@ -252,22 +240,25 @@ export function createClientNodePort(
     del: (name, namespace, body) => coord.deleteNamespacedLease({ name, namespace, body }),
   });
 
-  // No client-node model for v1alpha2 (it knows v1alpha1's PodGroup only): plain JSON, which also
-  // keeps fields a typed model would drop on the way out.
-  const pg = { group: POD_GROUP_GROUP, version: POD_GROUP_VERSION, plural: POD_GROUP_PLURAL };
-  const podGroups = namespaced<PodGroup>({
-    read: (name, namespace) => custom.getNamespacedCustomObject({ ...pg, namespace, name }) as Promise<PodGroup>,
-    list: async (namespace, labelSelector, page) => {
-      const res = (await custom.listNamespacedCustomObject({ ...pg, namespace, labelSelector, limit: page.limit, _continue: page.continue })) as {
-        items: PodGroup[];
-        metadata?: { resourceVersion?: string; continue?: string };
-      };
-      return { items: res.items, metadata: { resourceVersion: res.metadata?.resourceVersion, _continue: res.metadata?.continue } };
-    },
-    create: (namespace, body) => custom.createNamespacedCustomObject({ ...pg, namespace, body, fieldManager }) as Promise<PodGroup>,
-    replace: (name, namespace, body) => custom.replaceNamespacedCustomObject({ ...pg, namespace, name, body, fieldManager }) as Promise<PodGroup>,
-    del: (name, namespace, body) => custom.deleteNamespacedCustomObject({ ...pg, namespace, name, body }),
-  });
+  // No client-node model for v1alpha2 PodGroups or Kueue's Workloads: plain JSON through the
+  // custom-objects API, which also keeps fields a typed model would drop on the way out.
+  const customNamespaced = <T>(res: { group: string; version: string; plural: string }) =>
+    namespaced<T>({
+      read: (name, namespace) => custom.getNamespacedCustomObject({ ...res, namespace, name }) as Promise<T>,
+      list: async (namespace, labelSelector, page) => {
+        const out = (await custom.listNamespacedCustomObject({ ...res, namespace, labelSelector, limit: page.limit, _continue: page.continue })) as {
+          items: T[];
+          metadata?: { resourceVersion?: string; continue?: string };
+        };
+        return { items: out.items, metadata: { resourceVersion: out.metadata?.resourceVersion, _continue: out.metadata?.continue } };
+      },
+      create: (namespace, body) => custom.createNamespacedCustomObject({ ...res, namespace, body, fieldManager }) as Promise<T>,
+      replace: (name, namespace, body) => custom.replaceNamespacedCustomObject({ ...res, namespace, name, body, fieldManager }) as Promise<T>,
+      del: (name, namespace, body) => custom.deleteNamespacedCustomObject({ ...res, namespace, name, body }),
+    });
+  const podGroups = customNamespaced<PodGroup>({ group: POD_GROUP_GROUP, version: POD_GROUP_VERSION, plural: POD_GROUP_PLURAL });
+  const wl = { group: KUEUE_GROUP, version: KUEUE_VERSION, plural: WORKLOAD_PLURAL };
+  const workloads = customNamespaced<Workload>(wl);
 
   const reportingInstance = process.env.POD_NAME ?? 'ucloud-operator';
   return {
@@ -279,6 +270,12 @@ export function createClientNodePort(
     endpointSlices,
     leases,
     podGroups,
+    workloads,
+    replaceWorkloadStatus: (w) => replaceCustom(wl, w, 'status'),
+    getResourceFlavor: (name) =>
+      getOrUndefined(
+        custom.getClusterCustomObject({ group: KUEUE_GROUP, version: KUEUE_VERSION, plural: RESOURCE_FLAVOR_PLURAL, name }) as Promise<ResourceFlavor>,
+      ),
     servesResource: async (group, version, resource) => {
       try {
         const list = await custom.getAPIResources({ group, version });

@@ -5,6 +5,7 @@
 import type { V1ConfigMap, V1EndpointSlice, V1NetworkPolicy, V1Node, V1Pod, V1Service, V1Lease } from '@kubernetes/client-node';
 import type { UCloudJob, UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import type { PodGroup } from '../api/scheduling/pod-group.js';
+import type { ResourceFlavor, Workload } from '../api/kueue/workload.js';
 
 /** Creates return `created: false` with the existing object when it is already there (409 AlreadyExists). */
 export interface CreateResult<T> {
@@ -73,6 +74,12 @@ export interface KubePort {
   leases: NamespacedApi<V1Lease>;
   /** scheduling.k8s.io/v1alpha2 PodGroups: a multi-rank job's gang (docs/adr/0025). */
   podGroups: NamespacedApi<PodGroup>;
+  /** kueue.x-k8s.io/v1beta2 Workloads: a job's admission with the kueue gang backend (docs/adr/0025). */
+  workloads: NamespacedApi<Workload>;
+  /** Replaces a Workload's status (its Finished condition); 409 when resourceVersion is stale. */
+  replaceWorkloadStatus(workload: Workload): Promise<Workload>;
+  /** A Kueue ResourceFlavor (cluster-scoped), undefined when missing. */
+  getResourceFlavor(name: string): Promise<ResourceFlavor | undefined>;
   /** Whether the apiserver serves `resource` in `group/version` (discovery; false on 404). */
   servesResource(group: string, version: string, resource: string): Promise<boolean>;
   listNodes(labelSelector?: string): Promise<V1Node[]>;

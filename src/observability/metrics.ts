@@ -257,6 +257,11 @@ export class OperatorMetrics {
     labelNames: ['cause'] as const,
     registers: [this.registry],
   });
+  readonly storedJobReads = new Counter({
+    name: 'ucloud_operator_stored_job_reads_total',
+    help: 'Reads of a stored UCloudJob for the ConfigMap contents the job cache leaves out (docs/adr/0030)',
+    registers: [this.registry],
+  });
   readonly watchLastEvent = new Gauge({
     name: 'ucloud_operator_watch_last_event_timestamp_seconds',
     help: 'Unix time of the last watch event or relist, by resource',

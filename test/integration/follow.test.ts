@@ -11,7 +11,7 @@ import { createKubeLogSource } from '../../src/adapter/follow/log-source.js';
 import { podName } from '../../src/api/v1alpha1/names.js';
 import { eventually, startStack, type TestStack } from '../support/harness.js';
 import { PodLogStandIn } from '../support/pod-log-stand-in.js';
-import { FrameClient, type Frame } from '../support/ws-frames.js';
+import { FrameClient } from '../support/ws-frames.js';
 import { batchJob } from '../support/job-factory.js';
 
 const JOB_ID = '77001';
@@ -45,11 +45,6 @@ describe('follow over the WebSocket endpoint', () => {
   const call = () => `jobs.provider.${stack.core.providerId}.follow`;
   const wsUrl = () => `${stack.operator.adapterUrl.replace('http', 'ws')}/ucloud/jobs.provider.${stack.core.providerId}/websocket`;
   const connect = async () => FrameClient.connect(wsUrl(), { authorization: `Bearer ${await stack.core.signCoreToken()}` });
-  const stdoutOf = (frames: Frame[], streamId: string, rank: number) =>
-    frames
-      .filter((f) => f.type === 'message' && f.streamId === streamId && f.payload?.rank === rank)
-      .map((f) => f.payload.stdout ?? '')
-      .join('');
 
   beforeAll(async () => {
     logs = await PodLogStandIn.start();
@@ -90,7 +85,7 @@ describe('follow over the WebSocket endpoint', () => {
     expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
 
     for (const r of [0, 1]) {
-      await eventually(() => stdoutOf(client.frames, '0', r) === rankLog(r).expected, `rank ${r}'s log`);
+      await eventually(() => client.followText('0', r) === rankLog(r).expected, `rank ${r}'s log`);
     }
     // Every message of the session: request streamId in the envelope, session id in the payload.
     for (const f of client.on('0')) expect(f.payload.streamId).toBe(sessionId);
@@ -100,7 +95,7 @@ describe('follow over the WebSocket endpoint', () => {
 
     // New output reaches the client while following.
     logs.append(podName(JOB_NAME, 1), Buffer.from(`${stamp(9)} rank 1 late line\n`));
-    await eventually(() => stdoutOf(client.frames, '0', 1).endsWith('rank 1 late line\n'), 'the appended line');
+    await eventually(() => client.followText('0', 1).endsWith('rank 1 late line\n'), 'the appended line');
 
     client.send({ call: call(), streamId: '1', payload: { type: 'cancel', streamId: sessionId } });
     await client.waitFor((f) => f.streamId === '1' && f.type === 'response', 'the cancel response');
@@ -120,7 +115,7 @@ describe('follow over the WebSocket endpoint', () => {
   it('a closed socket closes its log connections; the job ending ends the session', async () => {
     const a = await connect();
     a.send({ call: call(), streamId: 'a', payload: { type: 'init', job } });
-    await eventually(() => stdoutOf(a.frames, 'a', 0) === rankLog(0).expected, 'rank 0 on socket a');
+    await eventually(() => a.followText('a', 0) === rankLog(0).expected, 'rank 0 on socket a');
     await eventually(() => logs.openStreams === 2, 'two log streams for socket a');
     await a.close();
     await eventually(() => logs.openConnections === 0, 'every log connection closed after the socket closed');
@@ -128,7 +123,7 @@ describe('follow over the WebSocket endpoint', () => {
     // core2 style: one init with streamId "ignored", never a cancel.
     const b = await connect();
     b.send({ call: call(), streamId: 'ignored', payload: { type: 'init', job } });
-    await eventually(() => stdoutOf(b.frames, 'ignored', 1).startsWith(rankLog(1).expected), 'rank 1 on socket b');
+    await eventually(() => b.followText('ignored', 1).startsWith(rankLog(1).expected), 'rank 1 on socket b');
     await eventually(() => logs.openStreams === 2, 'two log streams for socket b');
     const term = await stack.core.callProvider(stack.operator.adapterUrl, 'POST', `/ucloud/${stack.core.providerId}/jobs/terminate`, {
       items: [{ id: JOB_ID }],

@@ -191,6 +191,21 @@ describe('the Helm chart', () => {
     expect(env.SHUTDOWN_DEADLINE_MS).toBe('55000');
   });
 
+  it("sets V8's heap limits from runtime and the memory limit, and glibc's allocator unless told 0", async () => {
+    const envOf = async (args: string[]) => {
+      const dep = (await render(args)).find((o) => o.kind === 'Deployment');
+      return Object.fromEntries(dep.spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
+    };
+    expect(await envOf([])).toMatchObject({
+      NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=4',
+      MALLOC_ARENA_MAX: '2',
+      MALLOC_TRIM_THRESHOLD_: '131072',
+    });
+    const custom = await envOf(['--set', 'resources.limits.memory=1Gi,runtime.heapPercentOfLimit=50,runtime.maxSemiSpaceMiB=8,runtime.mallocArenaMax=0']);
+    expect(custom.NODE_OPTIONS).toBe('--max-old-space-size=512 --max-semi-space-size=8');
+    expect(custom).not.toHaveProperty('MALLOC_ARENA_MAX');
+  });
+
   it('security: H1/M8 ships a default-deny policy for the jobs namespace and a policy for the operator', async () => {
     const objs = await render(['--set', 'jobsNamespace=ucloud-jobs,networkPolicy.adapterFrom[0].ipBlock.cidr=10.0.0.0/8']);
     const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
@@ -292,6 +307,23 @@ describe('the Helm chart', () => {
     expect((await configOf()).jobs).not.toHaveProperty('jobFolder');
   });
 
+  it('passes jobs.utilization to the operator as interactive.utilization, merged with extraConfig', async () => {
+    const configOf = async (args: string[] = []) =>
+      JSON.parse((await render(args)).find((o) => o.kind === 'ConfigMap' && o.data?.['config.json']).data['config.json']);
+    expect((await configOf()).interactive).toEqual({ utilization: { enabled: true, intervalSeconds: 5 } });
+    const config = await configOf([
+      '--set',
+      'jobs.utilization.enabled=false,jobs.utilization.kubeletCaFile=/etc/kubelet-ca/ca.crt',
+      '--set-json',
+      'extraConfig={"interactive":{"terminals":true}}',
+      '--set',
+      'rbac.interactiveSessions=true',
+    ]);
+    expect(config.interactive).toEqual({ terminals: true, utilization: { enabled: false, intervalSeconds: 5, kubeletCaFile: '/etc/kubelet-ca/ca.crt' } });
+    const parsed = parseConfig({ ...config, ucloud: { ...config.ucloud, refreshToken: 't', publicKey: 'k' } });
+    expect(parsed.interactive.utilization).toMatchObject({ enabled: false, kubeletCaFile: '/etc/kubelet-ca/ca.crt' });
+  });
+
   it('renders least-privilege RBAC, namespaced when asked', async () => {
     const objs = await render();
     const roles = objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
@@ -303,11 +335,17 @@ describe('the Helm chart', () => {
       expect(rule.verbs).not.toContain('*');
       for (const v of ['escalate', 'bind', 'impersonate', 'deletecollection']) expect(rule.verbs).not.toContain(v);
       expect(rule.resources).not.toContain('pods/exec');
+      // The kubelet's proxy would also allow exec into every pod through the kubelet.
+      expect(rule.resources).not.toContain('nodes/proxy');
     }
     // Cluster-wide: reading Nodes only (the user roles below are for people, bound by no one here).
     const operatorRoles = roles.filter((r) => !/-ucloudjob-(viewer|editor)$/.test(r.metadata.name));
     const clusterRules = operatorRoles.filter((r) => r.kind === 'ClusterRole').flatMap((r) => r.rules.map((rule: Obj) => ({ kind: r.kind, ...rule })));
-    expect(clusterRules.map((r) => [r.resources, r.verbs])).toEqual([[['nodes'], ['get', 'list']]]);
+    // ...and, for utilization charts on follow (jobs.utilization, on by default), nodes/stats.
+    expect(clusterRules.map((r) => [r.resources, r.verbs])).toEqual([
+      [['nodes'], ['get', 'list']],
+      [['nodes/stats'], ['get']],
+    ]);
 
     // Interactive features add Secrets (list for the sweep of expired sessions, no watch) and exec, only when asked.
     const interactive = await render(['--set', 'rbac.interactiveSessions=true,rbac.webIngress=true']);
@@ -321,9 +359,33 @@ describe('the Helm chart', () => {
       [['ingresses'], ['get', 'create', 'delete']],
     ]);
 
-    const namespaced = await render(['--set', 'rbac.clusterNodesRead=false']);
+    // Kueue (jobs.gangBackend kueue) adds its Workloads in the jobs namespace and reading flavors, only then.
+    const kueue = await render(['--set', 'jobs.gangBackend=kueue', '--set', 'jobs.kueueProjectQueueName=project-{project}']);
+    const kueueRules = kueue
+      .filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')
+      .flatMap((r) => r.rules.map((rule: Obj) => ({ kind: r.kind, ...rule })))
+      .filter((rule: Obj) => rule.apiGroups.includes('kueue.x-k8s.io'));
+    expect(kueueRules.map((r: Obj) => [r.kind, r.resources, r.verbs])).toEqual([
+      ['ClusterRole', ['resourceflavors'], ['get']],
+      ['Role', ['workloads'], ['get', 'list', 'watch', 'create', 'delete']],
+      ['Role', ['workloads/status'], ['update']],
+    ]);
+    const kueueConfig = JSON.parse(kueue.find((o) => o.kind === 'ConfigMap' && o.data?.['config.json']).data['config.json']);
+    expect(parseConfig({ ...kueueConfig, ucloud: { ...kueueConfig.ucloud, refreshToken: 't', publicKey: 'k' } }).jobs.gang).toMatchObject({
+      backend: 'kueue',
+      kueue: { queueName: 'ucloud', projectQueueName: 'project-{project}' },
+    });
+    expect(rules.filter((rule: Obj) => rule.apiGroups.includes('kueue.x-k8s.io'))).toEqual([]);
+
     const userRole = (o: Obj) => /-ucloudjob-(viewer|editor)$/.test(o.metadata.name);
-    expect(namespaced.filter((o) => (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') && !userRole(o))).toEqual([]);
+    const clusterWide = (objs: Obj[]) => objs.filter((o) => (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') && !userRole(o));
+    const statsOnly = clusterWide(await render(['--set', 'rbac.clusterNodesRead=false']));
+    expect(statsOnly.filter((o) => o.kind === 'ClusterRole').flatMap((r) => r.rules.map((rule: Obj) => [rule.resources, rule.verbs]))).toEqual([
+      [['nodes'], ['get']],
+      [['nodes/stats'], ['get']],
+    ]);
+    const namespaced = await render(['--set', 'rbac.clusterNodesRead=false,jobs.utilization.enabled=false']);
+    expect(clusterWide(namespaced)).toEqual([]);
     const noRbac = await render(['--set', 'rbac.create=false']);
     expect(noRbac.filter((o) => /Role/.test(o.kind))).toEqual([]);
   });

@@ -102,6 +102,10 @@ describe('the operator with only the chart RBAC', () => {
       ['create', 'leases.coordination.k8s.io', r.ns.name, true],
       ['update', lease, r.ns.name, true],
       ['list', 'nodes', null, true],
+      // Utilization charts read the kubelet's stats, never its proxy (exec through the kubelet).
+      ['get', 'nodes#stats', null, true],
+      ['get', 'nodes#proxy', null, false],
+      ['create', 'nodes#proxy', null, false],
       // Denied: secrets, exec, other namespaces, other leases, cluster-wide writes.
       ['get', 'secrets', r.ns.name, false],
       ['list', 'secrets', r.ns.name, false],
@@ -227,7 +231,10 @@ describe('the chart RBAC with rbac.interactiveSessions for SSH keys', () => {
   it("installs a job's SSH keys Secret, Service and NetworkPolicy with the service-account token", async () => {
     const kc = await serviceAccountKubeConfig(r.ops.name, `${release}-ucloud-operator`);
     const cm = await r.ops.kube.configMaps.get(r.ops.name, `${release}-ucloud-operator`);
-    expect(JSON.parse(cm!.data!['config.json']!).interactive).toEqual({ ssh: { enabled: true, host: 'ssh.example.org' } });
+    expect(JSON.parse(cm!.data!['config.json']!).interactive).toEqual({
+      ssh: { enabled: true, host: 'ssh.example.org' },
+      utilization: { enabled: true, intervalSeconds: 5 },
+    });
     const credentials = { refreshToken: r.core.refreshToken, publicKey: r.core.publicKeyBase64Der() };
     const config = await chartOperatorConfig(r.ops.kube, r.ops.name, release, credentials, 'rbac-ssh-pod');
     r.operator = await startOperator({ config, kc });

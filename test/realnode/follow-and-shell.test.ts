@@ -6,7 +6,7 @@ import { podName } from '../../src/api/v1alpha1/names.js';
 import { eventually, type TestStack } from '../support/harness.js';
 import { crWhen, runningPods } from '../support/jobs.js';
 import { describeOnRealNodes, openRealTerminal, runShellJob, SHELL_CALL, shellJob, startRealStack } from '../support/real-node.js';
-import { FrameClient, type Frame } from '../support/ws-frames.js';
+import { FrameClient } from '../support/ws-frames.js';
 
 const LINES = 20_000;
 
@@ -16,12 +16,6 @@ describeOnRealNodes('follow and shell on a real node', () => {
     stack = await startRealStack({ interactive: { terminals: true, followPollSeconds: 0.2 } });
   });
   afterAll(async () => stack?.stop(), 120_000);
-
-  const stdoutOf = (frames: Frame[], streamId: string, rank: number) =>
-    frames
-      .filter((f) => f.type === 'message' && f.streamId === streamId && f.payload?.rank === rank)
-      .map((f) => f.payload.stdout ?? '')
-      .join('');
 
   it('follow streams real stdout and stderr, and a fast writer to its last line', async () => {
     const id = '90601';
@@ -37,13 +31,13 @@ exec sleep 3600`;
     client.send({ call: `jobs.provider.${stack.core.providerId}.follow`, streamId: 'f', payload: { type: 'init', job: shellJob(id, script) } });
     const text = await eventually(
       () => {
-        const t = stdoutOf(client.frames, 'f', 0);
+        const t = client.followText('f', 0);
         return t.includes('last line\n') ? t : undefined;
       },
       'the last line through follow',
       90_000,
     ).catch((e: Error) => {
-      const t = stdoutOf(client.frames, 'f', 0);
+      const t = client.followText('f', 0);
       throw new Error(
         `${e.message}; ${client.frames.length} frames, ${t.length} chars, first ${JSON.stringify(client.frames.slice(0, 3))}, tail ${JSON.stringify(t.slice(-200))}`,
       );

@@ -14,7 +14,7 @@ import { podName } from '../../src/api/v1alpha1/names.js';
 import { eventually, type TestStack } from '../support/harness.js';
 import { crWhen, runningPods } from '../support/jobs.js';
 import { describeOnRealNodes, runShellJob, shellJob, startRealStack } from '../support/real-node.js';
-import { FrameClient, type Frame } from '../support/ws-frames.js';
+import { FrameClient } from '../support/ws-frames.js';
 
 /** interactive.followBufferBytes for this stack (the smallest allowed is 16 KiB). */
 const HIGH_WATER = 64 * 1024;
@@ -35,12 +35,6 @@ describeOnRealNodes('follow back-pressure on a real node', () => {
     stack = await startRealStack({ interactive: { followPollSeconds: 0.2, followBufferBytes: HIGH_WATER } });
   });
   afterAll(async () => stack?.stop(), 120_000);
-
-  const stdoutOf = (frames: Frame[]) =>
-    frames
-      .filter((f) => f.type === 'message' && f.streamId === 'f' && f.payload?.rank === 0)
-      .map((f) => f.payload.stdout ?? '')
-      .join('');
 
   it('a follower that stops reading while a container floods stdout holds the send buffer at the bound, then gets every line', async () => {
     const id = '90611';
@@ -72,7 +66,7 @@ exec sleep 3600`;
     );
     const peakWhileStalled = registry.peakBufferedBytes;
     expect(peakWhileStalled).toBeLessThanOrEqual(HIGH_WATER + CHUNK_ALLOWANCE);
-    expect(stdoutOf(client.frames)).not.toContain(DONE);
+    expect(client.followText('f', 0)).not.toContain(DONE);
 
     // Reading again: every line arrives, in order, none lost or repeated, the last one included.
     client.ws.resume();
@@ -82,7 +76,7 @@ exec sleep 3600`;
       'the last line after the follower reads again',
       120_000,
     );
-    const text = stdoutOf(client.frames);
+    const text = client.followText('f', 0);
     const lines = text.split('\n');
     const firstWrong = lines.slice(0, LINES).findIndex((l, i) => l !== floodLine(i + 1));
     expect({ lines: lines.length, firstWrong, wrong: firstWrong < 0 ? null : lines[firstWrong]!.slice(0, 40) }).toEqual({

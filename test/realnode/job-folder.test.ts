@@ -84,10 +84,7 @@ describeOnRealNodes('the job folder on a real node', () => {
     const client = await FrameClient.connect(wsUrl, { authorization: `Bearer ${await stack.core.signCoreToken()}` });
     client.send({ call: `jobs.provider.${stack.core.providerId}.follow`, streamId: 'f', payload: { type: 'init', job } });
     await client.waitFor((f) => f.streamId === 'f' && f.type === 'response', 'the replay to end', 120_000);
-    const replayed = client.frames
-      .filter((f) => f.type === 'message' && f.streamId === 'f' && f.payload?.rank === 0)
-      .map((f) => f.payload.stdout ?? '')
-      .join('');
+    const replayed = client.followText('f', 0);
     expect(replayed).toBe(log);
     await client.close();
   }, 300_000);

@@ -21,10 +21,12 @@ import { randomUUID } from 'node:crypto';
 import type { V1ConfigMap, V1EndpointSlice, V1Lease, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { UCloudJob, UCloudJobStatus } from '../../src/api/v1alpha1/ucloudjob.js';
 import type { PodGroup } from '../../src/api/scheduling/pod-group.js';
+import type { ResourceFlavor, Workload } from '../../src/api/kueue/workload.js';
 import { KubeError } from '../../src/k8s/errors.js';
 import type { CreateResult, KubeEvent, KubePort, ListPage, Listed, NamespacedApi, UCloudJobApi } from '../../src/k8s/kube-port.js';
 
-export type FakeKind = 'UCloudJob' | 'PodGroup' | 'Pod' | 'ConfigMap' | 'Service' | 'NetworkPolicy' | 'EndpointSlice' | 'Lease' | 'Node' | 'Event';
+export type FakeKind =
+  'UCloudJob' | 'PodGroup' | 'Workload' | 'ResourceFlavor' | 'Pod' | 'ConfigMap' | 'Service' | 'NetworkPolicy' | 'EndpointSlice' | 'Lease' | 'Node' | 'Event';
 
 export interface FakeCall {
   op: string;
@@ -150,6 +152,7 @@ export class FakeKube implements KubePort {
   readonly endpointSlices: NamespacedApi<V1EndpointSlice>;
   readonly leases: NamespacedApi<V1Lease>;
   readonly podGroups: NamespacedApi<PodGroup>;
+  readonly workloads: NamespacedApi<Workload>;
   /** `group/version/resource` keys discovery answers as served (servesResource); tests add to it. */
   readonly served = new Set<string>();
 
@@ -162,6 +165,7 @@ export class FakeKube implements KubePort {
     this.endpointSlices = this.namespaced<V1EndpointSlice>('EndpointSlice');
     this.leases = this.namespaced<V1Lease>('Lease');
     this.podGroups = this.namespaced<PodGroup>('PodGroup');
+    this.workloads = this.namespaced<Workload>('Workload');
     this.ucloudJobs = this.ucloudJobApi();
   }
 
@@ -227,6 +231,17 @@ export class FakeKube implements KubePort {
     this.enter('list', 'Node', '');
     const match = parseLabelSelector(labelSelector);
     return this.all<V1Node>('Node').filter((n) => match(n.metadata?.labels ?? {}));
+  }
+
+  async replaceWorkloadStatus(w: Workload): Promise<Workload> {
+    const { namespace, name } = w.metadata;
+    this.enter('replaceStatus', 'Workload', name, namespace);
+    const prev = this.current('Workload', namespace, name, w.metadata.resourceVersion);
+    return this.commit('Workload', prev, { ...clone(prev), status: clone(w.status) }) as unknown as Workload;
+  }
+
+  async getResourceFlavor(name: string): Promise<ResourceFlavor | undefined> {
+    return this.getObj('ResourceFlavor', '', name) as ResourceFlavor | undefined;
   }
 
   async servesResource(group: string, version: string, resource: string): Promise<boolean> {

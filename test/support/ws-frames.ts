@@ -55,6 +55,17 @@ export class FrameClient {
       .join('');
   }
 
+  /**
+   * A follow stream's log text of one rank so far, as UCloud's web client reads it: the messages
+   * without a `channel` (those with one carry utilization charts, docs/adr/0027).
+   */
+  followText(streamId: string, rank: number): string {
+    return this.on(streamId)
+      .filter((f) => f.type === 'message' && f.payload?.rank === rank && f.payload?.channel == null)
+      .map((f) => f.payload.stdout ?? '')
+      .join('');
+  }
+
   /** Waits for a frame matching `pred` and returns it. */
   waitFor(pred: (f: Frame) => boolean, what: string, timeoutMs = 30_000): Promise<Frame> {
     return eventually(() => this.frames.find(pred), what, timeoutMs);

@@ -40,6 +40,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- else -}}{{ .Values.jobs.rootApps }}{{- end -}}
 {{- end -}}
 
+{{- /* jobs.gang.kueue of the operator's configuration: the LocalQueue mapping (projectQueueName only when set). */ -}}
+{{- define "ucloud-operator.kueueQueues" -}}
+{{- $q := dict "queueName" .Values.jobs.kueueQueueName -}}
+{{- if .Values.jobs.kueueProjectQueueName -}}{{- $_ := set $q "projectQueueName" .Values.jobs.kueueProjectQueueName -}}{{- end -}}
+{{- toJson $q -}}
+{{- end -}}
+
 {{- /* The Pod Security Admission level the job pods of the root profile pass (src/controller/desired/root-profile.ts). */ -}}
 {{- define "ucloud-operator.podSecurityLevel" -}}
 {{- if eq (include "ucloud-operator.rootApps" .) "non-root" -}}restricted{{- else -}}baseline{{- end -}}

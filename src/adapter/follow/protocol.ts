@@ -42,12 +42,17 @@ export function parseFollowRequest(payload: unknown): { ok: true; value: FollowR
   return { ok: false, why: `payload.${fieldPath(issue.path)}: ${issue.message}` };
 }
 
-/** JobsProviderFollowResponse. `channel` (IM2's UI widgets) is never sent. */
+/**
+ * JobsProviderFollowResponse. `channel` is set only on IM2's utilization charts ("ui",
+ * "utilization-data"; UCloud's provider-integration/shared/pkg/orchestrators/jobs.go JobLogMessage,
+ * docs/adr/0027); log text has none.
+ */
 export interface FollowResponse {
   streamId: string;
   rank: number;
   stdout: string | null;
   stderr: string | null;
+  channel?: string;
 }
 
 export const messageFrame = (streamId: string, payload: unknown) => JSON.stringify({ type: 'message', streamId, payload });

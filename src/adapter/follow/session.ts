@@ -21,6 +21,8 @@ import type { LogSource } from './log-source.js';
 import type { FollowResponse } from './protocol.js';
 import type { SendGate } from './send-gate.js';
 import { decodeUtf8Dropping, LineSplitter, splitStamp } from './text.js';
+import type { UtilizationHub } from './utilization-hub.js';
+import { UtilizationFollower } from './utilization-follower.js';
 
 export interface FollowDeps {
   kube: KubePort;
@@ -32,6 +34,8 @@ export interface FollowDeps {
   pollMs: number;
   /** Creates rank r's log-reader pod (and its policy) if missing; without it ended jobs are not replayed. */
   ensureLogReader?: (job: UCloudJob, rank: number) => Promise<void>;
+  /** Utilization charts of a running job's rank 0 (docs/adr/0027); without it none are sent. */
+  utilization?: UtilizationHub;
 }
 
 /** Why a session ended: cancel and close are the client's doing, the others the job's. */
@@ -51,6 +55,7 @@ export class FollowSession {
   readonly id = randomUUID();
   private readonly abort = new AbortController();
   private endReason: EndReason | undefined;
+  private utilization: UtilizationFollower | undefined;
   /** Open log streams, for tests and metrics. */
   openStreams = 0;
 
@@ -84,6 +89,7 @@ export class FollowSession {
     if (this.endReason) return;
     this.endReason = reason;
     this.abort.abort();
+    this.utilization?.stop();
     this.onEnd(reason);
   }
 
@@ -111,6 +117,16 @@ export class FollowSession {
   private send(rank: number, stdout: string): void {
     const payload: FollowResponse = { streamId: this.id, rank, stdout, stderr: null };
     this.onMessage(payload);
+  }
+
+  /** Charts follow rank 0's pod once it has started on a node; never for a replay. */
+  private startUtilization(rank: number, pod: V1Pod | undefined): void {
+    const hub = this.deps.utilization;
+    if (rank !== 0 || !hub || this.utilization || !pod || this.signal.aborted) return;
+    this.utilization = new UtilizationFollower(hub, this.gate, (channel, stdout) =>
+      this.onMessage({ streamId: this.id, rank: 0, stdout, stderr: null, channel }),
+    );
+    this.utilization.start(pod);
   }
 
   /** Set by the connection: how a message reaches the socket (wrapped in its request's envelope). */
@@ -148,6 +164,7 @@ export class FollowSession {
         await this.pause();
         continue;
       }
+      if (!replay) this.startUtilization(rank, current);
       let stream: Readable | undefined;
       try {
         stream = await this.deps.logs.open({ namespace: ns, pod, container, sinceTime: lastStamp, signal: this.signal });

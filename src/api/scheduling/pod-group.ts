@@ -3,21 +3,12 @@
 // k8s.io/api/scheduling/v1alpha2 types.go (PodGroup, PodGroupSpec, GangSchedulingPolicy); client-node
 // 2.0 has no model for v1alpha2, so PodGroups travel as plain JSON through the custom-objects API.
 import { z } from 'zod';
-import { ObjectMetaSchema } from '../v1alpha1/ucloudjob.js';
+import { ObjectMetaSchema, OwnerReferenceSchema } from '../v1alpha1/ucloudjob.js';
 
 export const POD_GROUP_GROUP = 'scheduling.k8s.io';
 export const POD_GROUP_VERSION = 'v1alpha2';
 export const POD_GROUP_PLURAL = 'podgroups';
 export const POD_GROUP_API_VERSION = `${POD_GROUP_GROUP}/${POD_GROUP_VERSION}`;
-
-const OwnerReferenceSchema = z.object({
-  apiVersion: z.string(),
-  kind: z.string(),
-  name: z.string(),
-  uid: z.string(),
-  controller: z.boolean().optional(),
-  blockOwnerDeletion: z.boolean().optional(),
-});
 
 /** Exactly one of basic and gang (a union in upstream's validation). minCount ≥ 1. */
 export const PodGroupSchedulingPolicySchema = z.union([

@@ -233,6 +233,16 @@ export function unacknowledged(status: UCloudJobStatus | undefined, ackedInMemor
   return box.entries.filter((e) => e.seq > acked);
 }
 
+/** An ownerReference as the operator writes it on the objects it owns (and reads back). */
+export const OwnerReferenceSchema = z.object({
+  apiVersion: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  controller: z.boolean().optional(),
+  blockOwnerDeletion: z.boolean().optional(),
+});
+
 export const ObjectMetaSchema = z.object({
   name: z.string(),
   namespace: z.string().optional(),

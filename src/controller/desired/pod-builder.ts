@@ -215,6 +215,17 @@ export function placement(job: UCloudJob, config: OperatorConfig): { nodeSelecto
   };
 }
 
+/** The site's placement with Kueue's admission added: the admission's labels win, tolerations add up. */
+function withAdmission(site: ReturnType<typeof placement>, admitted: PodOptions['admitted']): ReturnType<typeof placement> {
+  if (!admitted) return site;
+  const nodeSelector = { ...site.nodeSelector, ...admitted.nodeSelector };
+  const tolerations = [...(site.tolerations ?? []), ...admitted.tolerations];
+  return {
+    ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
+    ...(tolerations.length ? { tolerations } : {}),
+  };
+}
+
 function podSecurityContext(runAsRoot: boolean, uid: number): V1PodSecurityContext {
   const seccompProfile = { type: 'RuntimeDefault' };
   // OnRootMismatch: a large shared claim is not walked on every start once its root is right.
@@ -226,6 +237,8 @@ function podSecurityContext(runAsRoot: boolean, uid: number): V1PodSecurityConte
 export interface PodOptions {
   /** The job's PodGroup (native gang backend, docs/adr/0025): the pod's spec.schedulingGroup. */
   podGroup?: string;
+  /** What Kueue's admission adds (kueue gang backend): its flavors' nodeSelector and tolerations. */
+  admitted?: { nodeSelector: Record<string, string>; tolerations: V1Toleration[] };
 }
 
 export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig, opts: PodOptions = {}): V1Pod {
@@ -296,7 +309,7 @@ export function buildPod(job: UCloudJob, rank: number, config: OperatorConfig, o
       ...(jinja ? { initContainers: jinja.initContainers } : {}),
       containers: [container],
       volumes: vols,
-      ...placement(job, config),
+      ...withAdmission(placement(job, config), opts.admitted),
     },
   };
 }
