@@ -66,7 +66,8 @@ export function rawConfig(ns: string, core: UCloudCoreEmulator, extra: Record<st
   return {
     ...emulatorConfig(ns, core),
     products: PRODUCTS,
-    reconciler: { workers: 16, resyncSeconds: 300 },
+    // The operator's default worker count unless BENCH_WORKERS says otherwise (to compare counts).
+    reconciler: { ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}), resyncSeconds: 300 },
     reporting: { batchWindowMs: 50 },
     accounting: { intervalSeconds: 60 },
     // backend none: figures a-h measure what they measured before gang admission (ADR 0025);
@@ -117,7 +118,9 @@ export async function startOperatorProcess(
     config: { ...raw, http: { host: '127.0.0.1', port: opts.adapterPort, probePort: opts.probePort } },
     kubeconfig: resolve(CLUSTER_DIR, 'kubeconfig'),
     inheritEnv: true,
-    env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...siteRuntimeEnv() },
+    // BENCH_OPERATOR_NODE_OPTIONS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, added for the operator
+    // only (a profile is written when it exits on SIGTERM; a SIGKILLed one writes none).
+    env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...withOperatorNodeOptions(siteRuntimeEnv()) },
     logFile,
     until: 'ready',
     timeoutMs: 120_000,
@@ -134,6 +137,12 @@ interface ChartRuntime {
  * Deployment template renders the same from them), so the benchmarks measure what a site runs
  * (docs/adr/0030-memory-runtime.md). BENCH_RUNTIME=node-defaults measures without them.
  */
+/** The site runtime's environment with BENCH_OPERATOR_NODE_OPTIONS added to its NODE_OPTIONS. */
+function withOperatorNodeOptions(env: Record<string, string>): Record<string, string> {
+  const extra = process.env.BENCH_OPERATOR_NODE_OPTIONS;
+  return extra ? { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} ${extra}`.trim() } : env;
+}
+
 export function siteRuntimeEnv(): Record<string, string> {
   if (process.env.BENCH_RUNTIME === 'node-defaults') return {};
   const values = load(readFileSync(resolve(REPO, 'charts/ucloud-operator/values.yaml'), 'utf8')) as ChartRuntime;
@@ -239,7 +248,7 @@ export async function operatorMetrics(probeUrl: string): Promise<Record<string, 
   const text = await (await fetch(`${probeUrl}/metrics`)).text();
   const out: Record<string, number> = {};
   const wanted =
-    /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|ucloud_operator_stored_job_reads_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes)\b/;
+    /^(controller_runtime_reconcile_total|controller_runtime_reconcile_time_seconds_(sum|count)|workqueue_adds_total|workqueue_retries_total|workqueue_queue_duration_seconds_(sum|count)|workqueue_depth|ucloud_operator_jobs_control_requests_total|ucloud_operator_children_verified_from_cache_total|ucloud_operator_stored_job_reads_total|nodejs_heap_size_(used|total)_bytes|nodejs_external_memory_bytes|rest_client_requests_total|ucloud_operator_events_not_recorded_total)\b/;
   for (const line of text.split('\n')) {
     if (!wanted.test(line)) continue;
     const sp = line.lastIndexOf(' ');

@@ -96,7 +96,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const { config, kc } = opts;
   const logger = opts.logger ?? rootLogger.child({ component: 'operator' });
   const metrics = opts.metrics ?? new OperatorMetrics();
-  const kube = opts.kube ?? createClientNodePort(kc, undefined, { metrics });
+  // Every reconcile worker can hold a connection, with room left for the Event queue, the
+  // reporter, accounting and the adapter: workers beyond the pool would only queue in undici.
+  const kube = opts.kube ?? createClientNodePort(kc, undefined, { metrics, maxConnections: Math.max(32, config.reconciler.workers + 16) });
   // The informers' watches and lists are counted in rest_client_requests_total too.
   const countedKc = withRequestCounting(kc, (labels) => metrics.restClientRequests.inc(labels));
   const control =

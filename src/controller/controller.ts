@@ -17,6 +17,7 @@ import { livePodsByRank, ranksEndedAt } from './job-planner.js';
 import { Reconciler } from './reconciler.js';
 import { Reporter } from './reporter.js';
 import { trimPod } from './pod-trim.js';
+import { userContainerState } from './pod-facts.js';
 import { trimToIdentity, type ChildIdentity } from './child-trim.js';
 import { trimJob } from './job-trim.js';
 import { PeerIndex } from './peer-index.js';
@@ -164,7 +165,7 @@ export class Controller {
         this.relevant.set(key, fp);
         if (unchanged) return;
       }
-      this.queue.add(key);
+      this.queue.add(key, { first: kind !== 'delete' && endsNow(job, this.pods.byIndex(job.metadata.name)) });
       // Peering is symmetric: a job naming another as a peer changes the other's NetworkPolicy,
       // and a job that names this one must learn when it ends (its policy and aliases drop it).
       const named = kind === 'delete' ? [] : (job.spec?.peers ?? []).map((p) => jobResourceName(p.jobId));
@@ -183,7 +184,8 @@ export class Controller {
     this.pods.onChange((pod) => {
       const owner = pod.metadata?.labels?.[LABEL_JOB];
       if (!owner) return;
-      this.queue.add(objectKey(pod.metadata?.namespace, owner));
+      const job = this.jobs.get(pod.metadata!.namespace!, owner);
+      this.queue.add(objectKey(pod.metadata?.namespace, owner), { first: !!job && endsNow(job, [pod]) });
       // Jobs that name the owner as a peer publish its pods' addresses (peer-aliases.ts).
       for (const key of this.jobsNaming(pod.metadata!.namespace!, owner)) this.queue.add(key);
     });
@@ -277,9 +279,21 @@ export class Controller {
     this.queue.shutDown();
     await Promise.all(this.workers);
     this.workers = [];
+    await this.reconciler.closeEvents();
     await this.reporter.stop();
     await Promise.all([this.jobs.stop(), this.pods.stop(), ...Object.values(this.children).map((c) => c.stop()), this.workloads?.stop()]);
   }
+}
+
+/**
+ * A job that is not final while a rank of it has ended: its next reconcile decides (and reports) an
+ * end, so it goes ahead of routine work in the queue, e.g. of the thousands of running jobs a
+ * restarted operator looks at once. Once its final state is stored it is routine again (a job
+ * that runs on after one rank ended, under rankEndRule `all`, goes first on its few pod events).
+ */
+export function endsNow(job: UCloudJob, pods: readonly V1Pod[]): boolean {
+  if (isFinal(job.status?.state)) return false;
+  return pods.some((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' || !!userContainerState(p)?.terminated);
 }
 
 /**

@@ -85,7 +85,7 @@ export class Reconciler {
   private readonly events: JobEventRecorder;
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.events = new JobEventRecorder(deps.kube, deps.logger);
+    this.events = new JobEventRecorder(deps.kube, deps.logger, deps.metrics);
     this.gangBackend = new GangBackendResolver(deps.kube, deps.config, deps.logger);
     this.kueue = new KueueAdmission(deps.kube, deps.config, deps.workloadOf, deps.now);
   }
@@ -149,9 +149,11 @@ export class Reconciler {
       }
     }
     // Transitions always come with a status change, so they are in `stored`.
+    // Queued, not awaited: the state is stored, and the Event (a courtesy) must not hold this
+    // worker from the next job's status write while many jobs end at once.
     for (const tr of plan.transitions) {
       log.info('Job state changed', { from: tr.from, to: tr.to, message: tr.message });
-      await this.event(job, tr.to === 'FAILURE' || tr.to === 'EXPIRED' ? 'Warning' : 'Normal', stateReason(tr.to), tr.message);
+      this.events.emit(jobRef(job), tr.to === 'FAILURE' || tr.to === 'EXPIRED' ? 'Warning' : 'Normal', stateReason(tr.to), 'Reconcile', tr.message);
     }
 
     // A job that has just ended is torn down on its next turn in the queue: when many end at once,
@@ -375,36 +377,24 @@ export class Reconciler {
     const ns = job.metadata.namespace!;
     const name = job.metadata.name;
     const uid = job.metadata.uid ?? name;
+    // The deletes of one teardown are independent of each other (only the policy waits, below):
+    // sent together, a teardown costs one apiserver round trip instead of one per child.
+    const deletes: Array<Promise<unknown>> = [];
     for (const pod of pods) {
       if (pod.metadata?.deletionTimestamp) continue;
-      await this.deps.kube.pods.delete(ns, pod.metadata!.name!, { gracePeriodSeconds: 10 });
+      deletes.push(this.deps.kube.pods.delete(ns, pod.metadata!.name!, { gracePeriodSeconds: 10 }));
     }
-    if (this.tornDown.has(uid)) return true;
+    if (this.tornDown.has(uid)) {
+      await allSettledOrThrow(deletes);
+      return true;
+    }
     const kueue = this.deps.config.jobs.gang.backend === 'kueue';
     // Kueue's quota goes back as soon as no rank holds a node, not only once the pods are deleted.
-    if (kueue) await this.kueue.release(job, pods, false);
-    if (!this.childrenDeleted.has(uid)) {
-      // Ranks that never appeared in our cache may still exist (created just before a crash).
-      for (let r = 0; r < job.spec.replicas; r++) {
-        if (!pods.some((p) => p.metadata?.name === podName(name, r))) await this.deps.kube.pods.delete(ns, podName(name, r));
-      }
-      await this.deps.kube.configMaps.delete(ns, configMapName(name));
-      await this.deps.kube.services.delete(ns, serviceName(name));
-      if (needsPodGroup(job) && (await this.gangBackend.backend()) === 'native') await this.deletePodGroup(job);
-      if (job.spec.peers.length) {
-        await this.deps.kube.services.delete(ns, peerServiceName(name));
-        for (const slice of (await this.deps.kube.endpointSlices.list(ns, this.peerSliceSelector(name))).items) {
-          await this.deps.kube.endpointSlices.delete(ns, slice.metadata!.name!);
-        }
-      }
-      if (job.spec.sshEnabled) {
-        // SSH access (adapter/sessions/ssh.ts): the exposed port goes with the ranks (its policy only
-        // admits; the job's own policy still confines the pod); the key Secret goes with the UCloudJob.
-        await this.deps.kube.services.delete(ns, sshObjectName(name));
-        await this.deps.kube.networkPolicies.delete(ns, sshObjectName(name));
-      }
-      this.childrenDeleted.add(uid);
-    }
+    if (kueue) deletes.push(this.kueue.release(job, pods, false));
+    const childrenDeleted = this.childrenDeleted.has(uid);
+    if (!childrenDeleted) deletes.push(...this.childDeletes(job, pods));
+    await allSettledOrThrow(deletes);
+    if (!childrenDeleted) this.childrenDeleted.add(uid);
     if (pods.length) return false;
     const left = await this.deps.kube.pods.list(ns, `${LABEL_JOB}=${name}`);
     if (left.items.length) return false;
@@ -415,6 +405,45 @@ export class Reconciler {
     this.childrenDeleted.delete(uid);
     this.tornDown.add(uid);
     return true;
+  }
+
+  /** The deletes of every child but the job's pods in the cache and its NetworkPolicy (teardown). */
+  private childDeletes(job: UCloudJob, pods: readonly V1Pod[]): Array<Promise<unknown>> {
+    const ns = job.metadata.namespace!;
+    const name = job.metadata.name;
+    const out: Array<Promise<unknown>> = [];
+    // Ranks that never appeared in our cache may still exist (created just before a crash).
+    for (let r = 0; r < job.spec.replicas; r++) {
+      if (!pods.some((p) => p.metadata?.name === podName(name, r))) out.push(this.deps.kube.pods.delete(ns, podName(name, r)));
+    }
+    out.push(this.deps.kube.configMaps.delete(ns, configMapName(name)));
+    out.push(this.deps.kube.services.delete(ns, serviceName(name)));
+    if (needsPodGroup(job)) out.push(this.gangBackend.backend().then((b) => (b === 'native' ? this.deletePodGroup(job) : undefined)));
+    if (job.spec.peers.length) {
+      out.push(this.deps.kube.services.delete(ns, peerServiceName(name)));
+      out.push(
+        this.deps.kube.endpointSlices
+          .list(ns, this.peerSliceSelector(name))
+          .then((l) => Promise.all(l.items.map((slice) => this.deps.kube.endpointSlices.delete(ns, slice.metadata!.name!)))),
+      );
+    }
+    if (job.spec.sshEnabled) {
+      // SSH access (adapter/sessions/ssh.ts): the exposed port goes with the ranks (its policy only
+      // admits; the job's own policy still confines the pod); the key Secret goes with the UCloudJob.
+      out.push(this.deps.kube.services.delete(ns, sshObjectName(name)));
+      out.push(this.deps.kube.networkPolicies.delete(ns, sshObjectName(name)));
+    }
+    return out;
+  }
+
+  /** Resolves once every queued Event is written or given up (tests). */
+  eventsIdle(): Promise<void> {
+    return this.events.idle();
+  }
+
+  /** Shutdown: drops the Events still waiting, resolves once those being written are. */
+  closeEvents(): Promise<void> {
+    return this.events.close();
   }
 
   /** A child object was deleted or edited by someone else: verify every child on the next reconcile. */
@@ -587,6 +616,15 @@ export class Reconciler {
   private async event(job: UCloudJob, type: EventType, reason: string, note: string): Promise<void> {
     await this.events.record(jobRef(job), type, reason, 'Reconcile', note);
   }
+}
+
+/**
+ * Waits for every call, then throws the first failure: a failed teardown is retried only once none
+ * of its deletes is still in flight, so two passes over one job never overlap.
+ */
+async function allSettledOrThrow(calls: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(calls)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function stateReason(state: string): string {

@@ -144,10 +144,15 @@ export function withKeepAlive(kc: KubeConfig, maxConnections = 32): KubeConfig {
   return view;
 }
 
-export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucloud-operator', opts: { metrics?: OperatorMetrics } = {}): KubePort {
+export function createClientNodePort(
+  kubeConfig: KubeConfig,
+  fieldManager = 'ucloud-operator',
+  opts: { metrics?: OperatorMetrics; maxConnections?: number } = {},
+): KubePort {
   // Counting wraps the pooled dispatcher (outside withKeepAlive), so counted calls still share connections.
   const metrics = opts.metrics;
-  const kc = metrics ? withRequestCounting(withKeepAlive(kubeConfig), (labels) => metrics.restClientRequests.inc(labels)) : withKeepAlive(kubeConfig);
+  const pooled = withKeepAlive(kubeConfig, opts.maxConnections);
+  const kc = metrics ? withRequestCounting(pooled, (labels) => metrics.restClientRequests.inc(labels)) : pooled;
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const net = kc.makeApiClient(NetworkingV1Api);
@@ -285,7 +290,7 @@ export function createClientNodePort(kubeConfig: KubeConfig, fieldManager = 'ucl
     },
     listNodes: async (labelSelector) => (await wrap(core.listNode({ labelSelector }))).items,
     recordEvent: async (ev: KubeEvent) => {
-      const now = new V1MicroTime();
+      const now = ev.at ? new V1MicroTime(ev.at.getTime()) : new V1MicroTime();
       await wrap(
         events.createNamespacedEvent({
           namespace: ev.namespace,

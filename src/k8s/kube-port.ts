@@ -66,6 +66,8 @@ export interface KubeEvent {
   reason: string;
   action: string;
   note: string;
+  /** When it happened, if not now (a queued Event: job-events.ts). */
+  at?: Date;
 }
 
 export interface KubePort {

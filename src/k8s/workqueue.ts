@@ -15,6 +15,8 @@ export class WorkQueue {
   /** Keys being processed, with when processing started (performance.now() ms). */
   private readonly processing = new Map<string, number>();
   private readonly dirty = new Set<string>();
+  /** Dirty keys to be queued at the front when done (add with `first`). */
+  private readonly dirtyFirst = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly addedAt = new Map<string, number>();
   private readonly delayed = new Map<string, { timer: NodeJS.Timeout; due: number }>();
@@ -33,14 +35,27 @@ export class WorkQueue {
     return this.queue.length;
   }
 
-  add(key: string): void {
+  /**
+   * `first`: the key goes to the front (moved there if it is already queued), for work that decides
+   * something others wait for (a job's final state, which UCloud/Core is told of) while routine
+   * work for thousands of keys is queued, as after a restart.
+   */
+  add(key: string, opts: { first?: boolean } = {}): void {
     if (this.shuttingDown) return;
     this.metrics?.workqueueAdds.inc({ name: this.name });
     if (this.processing.has(key)) {
       this.dirty.add(key);
+      if (opts.first) this.dirtyFirst.add(key);
       return;
     }
-    if (this.queued.has(key)) return;
+    if (this.queued.has(key)) {
+      const at = opts.first ? this.queue.indexOf(key) : -1;
+      if (at > 0) {
+        this.queue.splice(at, 1);
+        this.queue.unshift(key);
+      }
+      return;
+    }
     this.queued.add(key);
     this.addedAt.set(key, performance.now());
     const waiter = this.waiters.shift();
@@ -50,7 +65,8 @@ export class WorkQueue {
       waiter(key);
       return;
     }
-    this.queue.push(key);
+    if (opts.first) this.queue.unshift(key);
+    else this.queue.push(key);
     this.metrics?.workqueueDepth.set({ name: this.name }, this.queue.length);
   }
 
@@ -115,7 +131,8 @@ export class WorkQueue {
 
   done(key: string): void {
     this.processing.delete(key);
-    if (this.dirty.delete(key)) this.add(key);
+    const first = this.dirtyFirst.delete(key);
+    if (this.dirty.delete(key)) this.add(key, { first });
   }
 
   get inFlight(): number {

@@ -250,6 +250,13 @@ export class OperatorMetrics {
     help: "Reconciles that found a job's ConfigMap, Service and NetworkPolicy in place in the caches (no apiserver calls)",
     registers: [this.registry],
   });
+  /** Events queued by a reconcile (job-events.ts emit) that were not written: `error`, `overflow` or `shutdown`. */
+  readonly eventsNotRecorded = new Counter({
+    name: 'ucloud_operator_events_not_recorded_total',
+    help: 'Kubernetes Events that could not be written (cause: error), or were dropped because the Event queue was full (cause: overflow) or the operator stopped (cause: shutdown)',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
   readonly storedJobReads = new Counter({
     name: 'ucloud_operator_stored_job_reads_total',
     help: 'Reads of a stored UCloudJob for the ConfigMap contents the job cache leaves out (docs/adr/0030)',

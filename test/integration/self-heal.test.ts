@@ -65,8 +65,13 @@ describe('children deleted under a running job', () => {
       ]).then((objs) => objs.map((o) => `${o?.metadata?.uid}@${o?.metadata?.resourceVersion}`));
     const before = await children();
     const jobVersion = async () => (await ns.kube.ucloudJobs.get(ns.name, name))?.metadata.resourceVersion;
-    // Settled: UCloud/Core has acknowledged RUNNING (the acknowledgement is a write of its own).
-    await eventually(async () => (await ns.kube.ucloudJobs.get(ns.name, name))?.status?.outbox?.acknowledgedSeq === 1, 'the acknowledgement');
+    // Settled: UCloud/Core has acknowledged RUNNING (the acknowledgement is a write of its own) and
+    // the Reported condition says so (one more write after the acknowledgement: reading the version
+    // between the two made this test race with it).
+    await eventually(async () => {
+      const s = (await ns.kube.ucloudJobs.get(ns.name, name))?.status;
+      return s?.outbox?.acknowledgedSeq === 1 && s.conditions?.some((c) => c.type === 'Reported' && c.status === 'True');
+    }, 'the acknowledgement and the Reported condition');
     const versionBefore = await jobVersion();
     await operator.stop();
 

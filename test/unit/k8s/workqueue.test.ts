@@ -26,6 +26,27 @@ describe('WorkQueue (client-go semantics)', () => {
     expect(second).toBe('a');
   });
 
+  it('a key added first goes ahead of the queued keys, and is moved there if it was queued already', async () => {
+    const q = new WorkQueue('t');
+    for (const k of ['a', 'b', 'c', 'd']) q.add(k);
+    q.add('e', { first: true });
+    q.add('c', { first: true });
+    q.add('b'); // an ordinary add leaves a queued key where it is
+    const order: string[] = [];
+    while (q.length) order.push((await q.get())!);
+    expect(order).toEqual(['c', 'e', 'a', 'b', 'd']);
+  });
+
+  it('a key added first while in flight is queued at the front when done', async () => {
+    const q = new WorkQueue('t');
+    q.add('a');
+    const taken = await q.get();
+    q.add('b');
+    q.add('a', { first: true });
+    q.done(taken!);
+    expect(await q.get()).toBe('a');
+  });
+
   it('wakes a waiting worker when a key is added', async () => {
     const q = new WorkQueue('t');
     const got = q.get();
