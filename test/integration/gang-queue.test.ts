@@ -26,7 +26,9 @@ describe('ten 4-rank jobs on a cluster that holds two', () => {
     stack = await startStack({
       ...nodes.placement,
       jobs: { gang: { backend: 'auto' }, podAnnotations: { [EXIT_AFTER]: RUN }, ephemeralStorage: { default: '1Gi' } },
-      accounting: { intervalSeconds: 1, minuteMillis: SECOND, settleSeconds: 0 },
+      // settleSeconds as in production, scaled to 1 s periods: a running job's window is billed only once
+      // the caches can no longer show it running past its whole-second end (else a pass may bill one period more).
+      accounting: { intervalSeconds: 1, minuteMillis: SECOND, settleSeconds: 2 },
     });
   }, 120_000);
 

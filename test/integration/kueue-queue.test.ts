@@ -40,7 +40,9 @@ describe('Kueue as the gang backend', () => {
         podAnnotations: { [EXIT_AFTER]: RUN },
         ephemeralStorage: { default: '1Gi' },
       },
-      accounting: { intervalSeconds: 1, minuteMillis: SECOND, settleSeconds: 0 },
+      // settleSeconds as in production, scaled to 1 s periods: a running job's window is billed only once
+      // the caches can no longer show it running past its whole-second end (else a pass may bill one period more).
+      accounting: { intervalSeconds: 1, minuteMillis: SECOND, settleSeconds: 2 },
     });
     // As a site would set Kueue up: one flavor for these nodes, a ClusterQueue whose quota is
     // exactly two 4-rank jobs of example-compute-1 (8 ranks, as the rank pods request them), and
