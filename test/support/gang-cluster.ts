@@ -67,8 +67,12 @@ interface Sample {
 }
 
 export interface GangSampler {
-  /** Stops sampling; the partial gangs that held nodes, and how many samples were taken and fell between a gang's bind calls. */
-  stop(): Promise<{ held: string[]; samples: number; inFlight: number }>;
+  /**
+   * Stops sampling; the partial gangs that held nodes, how many samples were taken and fell between
+   * a gang's bind calls, and when each job (by its pods' `ucloud.dk/job` label) was first seen with
+   * every rank on a node.
+   */
+  stop(): Promise<{ held: string[]; samples: number; inFlight: number; placedAt: Map<string, number> }>;
 }
 
 /**
@@ -81,6 +85,7 @@ export interface GangSampler {
  */
 export function sampleGangs(ns: TestNamespace): GangSampler {
   const samples: Sample[] = [];
+  const placedAt = new Map<string, number>();
   let sampling = true;
   const loop = (async () => {
     while (sampling) {
@@ -97,7 +102,9 @@ export function sampleGangs(ns: TestNamespace): GangSampler {
           .map((p) => `${p.metadata?.name}@${p.spec?.nodeName}`)
           .sort()
           .join(',');
-      samples.push({ at: Date.now(), partial: new Map(partial.map(([j, ps]) => [j, boundSet(ps)])) });
+      const at = Date.now();
+      for (const [job, ps] of byJob) if (!placedAt.has(job) && ps.filter((p) => p.spec?.nodeName).length >= GANG_RANKS) placedAt.set(job, at);
+      samples.push({ at, partial: new Map(partial.map(([j, ps]) => [j, boundSet(ps)])) });
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -112,7 +119,7 @@ export function sampleGangs(ns: TestNamespace): GangSampler {
           if (later && samples.slice(i + 1, samples.indexOf(later) + 1).every((x) => x.partial.get(job) === bound)) held.push(`${job} holds ${bound}`);
         }
       }
-      return { held, samples: samples.length, inFlight: samples.filter((s) => s.partial.size).length };
+      return { held, samples: samples.length, inFlight: samples.filter((s) => s.partial.size).length, placedAt };
     },
   };
 }
