@@ -68,7 +68,8 @@ export function rawConfig(ns: string, core: UCloudCoreEmulator, extra: Record<st
     products: PRODUCTS,
     // The operator's default worker count unless BENCH_WORKERS says otherwise (to compare counts).
     reconciler: { ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}), resyncSeconds: 300 },
-    reporting: { batchWindowMs: 50 },
+    // The reporter's latency budget (reporting.maxBatchDelayMs) if BENCH_MAX_BATCH_DELAY_MS says (to compare budgets).
+    reporting: { batchWindowMs: 50, ...(process.env.BENCH_MAX_BATCH_DELAY_MS ? { maxBatchDelayMs: Number(process.env.BENCH_MAX_BATCH_DELAY_MS) } : {}) },
     accounting: { intervalSeconds: 60 },
     // backend none: figures a-h measure what they measured before gang admission (ADR 0025);
     // figure i compares the backends.
