@@ -499,7 +499,7 @@ export const ConfigSchema = z.object({
     .object({
       batchWindowMs: z.number().int().min(0).default(50),
       /** How far the window may widen while updates arrive faster than one per batchWindowMs (the latency budget). */
-      maxBatchDelayMs: z.number().int().min(0).max(5000).default(500),
+      maxBatchDelayMs: z.number().int().min(0).max(5000).default(700),
       maxItemsPerCall: z.number().int().min(1).max(1000).default(1000),
       retryAttempts: z.number().int().min(1).default(5),
     })

@@ -219,7 +219,7 @@ export class Accounting {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.queue = new WorkQueue('accounting');
+    this.queue = new WorkQueue('accounting', undefined, this.deps.metrics);
     this.loop = this.run();
     this.schedule(this.deps.intervalMs);
     for (const job of this.deps.listJobs()) this.observe(job, 'add');

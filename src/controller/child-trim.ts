@@ -3,6 +3,7 @@
 // already in place without asking the apiserver (docs/adr/0011). Their identity is all it keeps,
 // plus, for a NetworkPolicy, a digest of its spec: the one child whose content it verifies.
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { share, shareStrings } from '../k8s/shared-strings.js';
 import { canonicalHash } from './canonical-json.js';
 
 export type ChildIdentity = KubernetesObject & {
@@ -30,14 +31,14 @@ export function trimToIdentity(raw: unknown, withSpecHash = false): ChildIdentit
   const m = (raw as KubernetesObject).metadata ?? {};
   const spec = (raw as { spec?: unknown }).spec;
   return {
-    apiVersion: (raw as KubernetesObject).apiVersion,
-    kind: (raw as KubernetesObject).kind,
+    apiVersion: share((raw as KubernetesObject).apiVersion),
+    kind: share((raw as KubernetesObject).kind),
     metadata: {
       name: m.name,
-      namespace: m.namespace,
+      namespace: share(m.namespace),
       uid: m.uid,
       resourceVersion: m.resourceVersion,
-      labels: m.labels,
+      labels: shareStrings(m.labels),
       deletionTimestamp: m.deletionTimestamp,
     },
     ...(withSpecHash && spec !== undefined ? { specHash: policySpecHash(spec) } : {}),

@@ -221,9 +221,12 @@ export class Controller {
 
   async start(): Promise<void> {
     this.running = true;
-    // Pods first: a job reconciled before its pods are cached would try to create them again.
-    await Promise.all([this.pods.start(), ...Object.values(this.children).map((c) => c.start()), this.workloads?.start()]);
-    await this.jobs.start();
+    // Every cache lists at once (at 10,000 jobs the lists are most of a restart's time); no worker
+    // runs before all are synced, so no job is reconciled without its pods in the cache.
+    await Promise.all([this.pods.start(), ...Object.values(this.children).map((c) => c.start()), this.workloads?.start(), this.jobs.start()]);
+    // A job listed before its pods were cached was queued without knowing that a rank ended while
+    // the operator was down: those go to the front now (their final state is what Core waits for).
+    for (const job of this.jobs.list()) if (endsNow(job, this.pods.byIndex(job.metadata.name))) this.queue.add(keyOf(job), { first: true });
     this.reporter.start();
     this.deps.metrics.maxConcurrentReconciles.set({ controller: CONTROLLER_NAME }, this.deps.config.reconciler.workers);
     this.deps.metrics.activeWorkers.set({ controller: CONTROLLER_NAME }, 0);

@@ -10,6 +10,7 @@
 //     (withFullSpec). The controller never writes a spec, and the status subresource ignores the
 //     spec it is sent, so an elided copy is never written back.
 import type { UCloudJob, UCloudJobSpec } from '../api/v1alpha1/ucloudjob.js';
+import { shareStrings } from '../k8s/shared-strings.js';
 
 /** Cached jobs whose ConfigMap contents were elided (never the objects handed out by the apiserver). */
 const elided = new WeakSet<object>();
@@ -18,20 +19,22 @@ export function trimJob(raw: unknown): UCloudJob {
   const job = raw as UCloudJob & { metadata: { managedFields?: unknown } };
   const spec = job.spec as UCloudJobSpec | undefined;
   const heavy = !!spec && (spec.invocationTemplate !== undefined || spec.jobParameters !== undefined);
-  if (job.metadata?.managedFields === undefined && !heavy) return job;
   const { managedFields: _dropped, ...metadata } = job.metadata ?? {};
-  if (!heavy) return { ...job, metadata } as UCloudJob;
-  const out = {
-    ...job,
-    metadata,
-    spec: {
-      ...spec,
-      // Present but empty: still valid against the schema, and `if (spec.invocationTemplate)` holds.
-      ...(spec.invocationTemplate !== undefined ? { invocationTemplate: { template: '', values: '' } } : {}),
-      ...(spec.jobParameters !== undefined ? { jobParameters: '' } : {}),
-    },
-  } as UCloudJob;
-  elided.add(out);
+  const lighter = heavy
+    ? {
+        ...job,
+        metadata,
+        spec: {
+          ...spec,
+          // Present but empty: still valid against the schema, and `if (spec.invocationTemplate)` holds.
+          ...(spec.invocationTemplate !== undefined ? { invocationTemplate: { template: '', values: '' } } : {}),
+          ...(spec.jobParameters !== undefined ? { jobParameters: '' } : {}),
+        },
+      }
+    : { ...job, metadata };
+  // The strings every job repeats (namespace, labels, product, image, condition texts) point at one shared copy.
+  const out = shareStrings(lighter) as UCloudJob;
+  if (heavy) elided.add(out);
   return out;
 }
 

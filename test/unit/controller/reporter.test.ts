@@ -4,6 +4,7 @@
 import type { OutboxEntry, UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { Reporter } from '../../../src/controller/reporter.js';
 import { rootLogger } from '../../../src/observability/log.js';
+import { OperatorMetrics } from '../../../src/observability/metrics.js';
 import { JobsControlClient } from '../../../src/ucloud/control-client.js';
 import { FakeKube } from '../../support/fake-kube.js';
 import { UCloudCoreEmulator } from '../../support/ucloud-core-emulator.js';
@@ -245,6 +246,55 @@ describe('Reporter', () => {
     cache.set('j-31', withOutbox('31', [entry(1, 'RUNNING')]));
     r.observe(cache.get('j-31')!, 'update');
     await core.waitFor(() => core.jobStates('31').includes('RUNNING'), 5000, 'the update of 31');
+  });
+
+  it('events for a job whose updates are on their way to Core queue nothing; a newer entry does', async () => {
+    core.registerJobs(['40', '41']);
+    const real = new JobsControlClient({ coreUrl: core.url, refreshToken: core.refreshToken, logger: rootLogger });
+    // The first call is held until released, so events can land while its entries are in flight.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let entered = 0;
+    const control = {
+      deliverUpdates: async (...args: Parameters<JobsControlClient['deliverUpdates']>) => {
+        if (entered++ === 0) await held;
+        return real.deliverUpdates(...args);
+      },
+    } as unknown as JobsControlClient;
+    const withOutbox = (id: string, entries: OutboxEntry[]): UCloudJob => ({
+      ...job({ jobId: id }, `uid-${id}`),
+      status: { state: 'RUNNING', outbox: { acknowledgedSeq: 0, entries } },
+    });
+    const cache = new Map<string, UCloudJob>([['j-40', withOutbox('40', [entry(1, 'RUNNING')])]]);
+    const metrics = new OperatorMetrics({ defaultMetrics: false });
+    const adds = async () => (await metrics.workqueueAdds.get()).values.find((v) => v.labels.name === 'reporter')?.value ?? 0;
+    const r = new Reporter({
+      kube,
+      control,
+      getJob: (_ns, name) => cache.get(name),
+      listJobs: () => [...cache.values()],
+      logger: rootLogger,
+      metrics,
+      batchWindowMs: 5,
+      maxItemsPerCall: 1000,
+      sweepIntervalMs: 0,
+    });
+    reporters.push(r);
+    r.start();
+    await until(async () => entered === 1, 'the first call');
+    const before = await adds();
+    // The reconciler's further writes (a condition, readiness) arrive with the same outbox.
+    for (let i = 0; i < 5; i++) r.observe(cache.get('j-40')!, 'update');
+    expect(await adds()).toBe(before);
+    // A newer entry of the same job is owed, and so is another job's.
+    cache.set('j-40', withOutbox('40', [entry(1, 'RUNNING'), entry(2, 'SUCCESS', 'done')]));
+    r.observe(cache.get('j-40')!, 'update');
+    cache.set('j-41', withOutbox('41', [entry(1, 'RUNNING')]));
+    r.observe(cache.get('j-41')!, 'update');
+    expect(await adds()).toBe(before + 2);
+    release();
+    await core.waitFor(() => core.jobStates('40').includes('SUCCESS') && core.jobStates('41').includes('RUNNING'), 5000, 'the newer entries');
+    expect(core.updates.filter((u) => u.id === '40').map((u) => u.update.state)).toEqual(['RUNNING', 'SUCCESS']);
   });
 
   it('splits a large backlog into calls of at most maxItemsPerCall items', async () => {
