@@ -17,7 +17,7 @@ import { createClientNodePort } from './k8s/client-node-port.js';
 import { withRequestCounting } from './k8s/request-metrics.js';
 import type { KubePort } from './k8s/kube-port.js';
 import { rootLogger, type Logger } from './observability/log.js';
-import { OperatorMetrics } from './observability/metrics.js';
+import { OperatorMetrics, throttled } from './observability/metrics.js';
 import { JobsControlClient, type JobsControlPort } from './ucloud/control-client.js';
 
 export interface OperatorOptions {
@@ -144,8 +144,11 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   if (controller && accounting) controller.jobs.onChange((job, kind) => accounting.observe(job, kind));
   // The jobs-by-state gauge reads the reconciler's cache, only while this replica reconciles.
   metrics.observeJobs(() => (dutiesRunning && controller ? controller.jobs.list() : undefined));
-  metrics.observeBacklog(() => (dutiesRunning && controller ? controller.reporter.backlog() : undefined));
-  metrics.observeUncharged(() => (dutiesRunning && accounting ? accounting.uncharged() : undefined));
+  // Both walk every cached job: throttled, so a fast scraper cannot make them a CPU load at 10,000 jobs.
+  const backlog = controller && throttled(() => controller.reporter.backlog());
+  const uncharged = accounting && throttled(() => accounting.uncharged());
+  metrics.observeBacklog(() => (dutiesRunning && backlog ? backlog() : undefined));
+  metrics.observeUncharged(() => (dutiesRunning && uncharged ? uncharged() : undefined));
   let shuttingDown = false;
   let adapterListening = false;
   /** The controller (and accounting) run: started and not yet told to stop. */

@@ -28,6 +28,7 @@ import { KueueAdmission, type KueueState } from './kueue-admission.js';
 import type { Workload } from '../api/kueue/workload.js';
 import { specProblems } from './spec-check.js';
 import { specElided } from './job-trim.js';
+import { teardownDelayMs } from './teardown-timing.js';
 import { JobEventRecorder, jobRef, type EventType } from './job-events.js';
 import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
 
@@ -66,6 +67,8 @@ export class Reconciler {
   /** uid → hash of children already ensured (saves apiserver round trips on every reconcile). */
   private readonly ensured = new Map<string, string>();
   private readonly tornDown = new Set<string>();
+  /** uid → when this process first saw the job ended (bounds its wait for the report; teardown-timing.ts). */
+  private readonly endedSeenAt = new Map<string, number>();
   /** uid of jobs whose children other than pods and the NetworkPolicy are already deleted. */
   private readonly childrenDeleted = new Set<string>();
   /**
@@ -160,6 +163,12 @@ export class Reconciler {
     // every final state is written (and reported) before the first teardown's deletes.
     if (plan.teardown && plan.transitions.length) return { requeueAfterMs: 0 };
     if (plan.teardown) {
+      // Ranks that ended by themselves wait for Core to have the final state (teardown-timing.ts);
+      // the reporter's acknowledgement brings the job back.
+      const uid = job.metadata.uid ?? key;
+      if (!this.endedSeenAt.has(uid)) this.endedSeenAt.set(uid, now.getTime());
+      const wait = this.tornDown.has(uid) ? 0 : teardownDelayMs({ ...job, status: plan.status }, pods, this.endedSeenAt.get(uid)!, now.getTime());
+      if (wait > 0) return { requeueAfterMs: wait };
       // The UCloudJob owns the policy: retiring it before the last pod is gone would let the
       // garbage collector delete the policy under a terminating pod.
       if (!(await this.teardown(job, pods))) return { requeueAfterMs: TEARDOWN_RECHECK_MS };
@@ -404,6 +413,7 @@ export class Reconciler {
     this.childChanges.delete(uid);
     this.childrenDeleted.delete(uid);
     this.tornDown.add(uid);
+    this.endedSeenAt.delete(uid);
     return true;
   }
 
@@ -458,6 +468,7 @@ export class Reconciler {
     this.firstMissingAt.delete(objectKey(namespace, name));
     this.leaveWaitQueue(objectKey(namespace, name));
     if (uid) {
+      this.endedSeenAt.delete(uid);
       this.podGroupEnsured.delete(uid);
       this.ensured.delete(uid);
       this.childChanges.delete(uid);

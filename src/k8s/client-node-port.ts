@@ -6,7 +6,9 @@ import {
   CustomObjectsApi,
   DiscoveryV1Api,
   EventsV1Api,
+  HttpMethod,
   KubeConfig,
+  RequestContext,
   type Cluster,
   NetworkingV1Api,
   PatchStrategy,
@@ -20,14 +22,14 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { AgentOptions } from 'node:https';
-import { Agent as UndiciAgent, type Dispatcher } from 'undici';
+import { Agent as UndiciAgent, fetch, type Dispatcher } from 'undici';
 import { GROUP, PLURAL, VERSION, type UCloudJob, type UCloudJobStatus } from '../api/v1alpha1/ucloudjob.js';
 import { POD_GROUP_GROUP, POD_GROUP_PLURAL, POD_GROUP_VERSION, type PodGroup } from '../api/scheduling/pod-group.js';
 import { KUEUE_GROUP, KUEUE_VERSION, RESOURCE_FLAVOR_PLURAL, WORKLOAD_PLURAL, type ResourceFlavor, type Workload } from '../api/kueue/workload.js';
-import { isAlreadyExists, isNotFound, toKubeError } from './errors.js';
+import { KubeError, isAlreadyExists, isNotFound, toKubeError } from './errors.js';
 import { withRequestCounting } from './request-metrics.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
-import type { CreateResult, KubeEvent, KubePort, ListPage, NamespacedApi, UCloudJobApi } from './kube-port.js';
+import type { CreateResult, KubeEvent, KubePort, ListPage, Listed, NamespacedApi, UCloudJobApi } from './kube-port.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
@@ -80,10 +82,52 @@ interface TypedCalls<T> {
   del(name: string, namespace: string, body: object, gracePeriodSeconds?: number): Promise<unknown>;
 }
 
-function namespaced<T>(calls: TypedCalls<T>): NamespacedApi<T> {
+/** One page of a list, as the apiserver sent it. */
+type PlainList = <T>(path: string, labelSelector: string | undefined, page: ListPage) => Promise<Listed<T>>;
+
+/**
+ * Lists as plain JSON, the form watch events arrive in, for the informers (and every other list of
+ * a kind they cache). client-node's typed lists deserialise each item into model classes (Dates,
+ * nested instances, `_from`) that the informers then trim away: at 10,000 jobs that was 1.4 s of the
+ * restart's CPU plus most of its 4.2 s of garbage collection, on a 20 s start (docs/performance.md).
+ * The body is asked for uncompressed: the apiserver's gzip of a restart's ~200 MB of lists costs
+ * its CPU and ours (zlib was another 0.9 s here), and the operator reaches the apiserver over the
+ * cluster network, where bandwidth is not what a list waits for.
+ */
+function plainLister(kc: KubeConfig): PlainList {
+  return async <T>(path: string, labelSelector: string | undefined, page: ListPage): Promise<Listed<T>> => {
+    const server = kc.getCurrentCluster()?.server;
+    if (!server) throw new KubeError(0, 'NoCluster', 'the kubeconfig has no current cluster');
+    const url = new URL(server.replace(/\/$/, '') + path);
+    if (labelSelector) url.searchParams.set('labelSelector', labelSelector);
+    if (page.limit) url.searchParams.set('limit', String(page.limit));
+    if (page.continue) url.searchParams.set('continue', page.continue);
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    await kc.applySecurityAuthentication(ctx);
+    let text: string;
+    let status: number;
+    try {
+      const res = await fetch(url, {
+        headers: { ...ctx.getHeaders(), accept: 'application/json', 'accept-encoding': 'identity' },
+        dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (e) {
+      throw toKubeError(e);
+    }
+    if (status !== 200) throw toKubeError({ code: status, body: text });
+    const body = JSON.parse(text) as { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
+    return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '', continue: body.metadata?.continue || undefined };
+  };
+}
+
+/** `plain`: the kind's collection path in a namespace; its lists then go through plainLister. */
+function namespaced<T>(calls: TypedCalls<T>, plain?: { list: PlainList; path: (namespace: string) => string }): NamespacedApi<T> {
   return {
     get: (namespace, name) => getOrUndefined(calls.read(name, namespace)),
     list: async (namespace, labelSelector, page = {}) => {
+      if (plain) return plain.list<T>(plain.path(namespace), labelSelector, page);
       const res = await wrap(calls.list(namespace, labelSelector, page));
       return { items: res.items, resourceVersion: res.metadata?.resourceVersion ?? '', continue: res.metadata?._continue || undefined };
     },
@@ -154,6 +198,7 @@ export function createClientNodePort(
   const pooled = withKeepAlive(kubeConfig, opts.maxConnections);
   const kc = metrics ? withRequestCounting(pooled, (labels) => metrics.restClientRequests.inc(labels)) : pooled;
   const core = kc.makeApiClient(CoreV1Api);
+  const listPlain = plainLister(kc);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const net = kc.makeApiClient(NetworkingV1Api);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
@@ -169,14 +214,7 @@ export function createClientNodePort(
   const ucloudJobs: UCloudJobApi = {
     get: (namespace, name) => getOrUndefined(custom.getNamespacedCustomObject({ ...crd, namespace, name }) as Promise<UCloudJob>),
     list: async (namespace, page = {}) => {
-      // A custom object list is plain JSON (no model class), so `continue` keeps its wire name.
-      const res = (await wrap(
-        custom.listNamespacedCustomObject({ ...crd, namespace, limit: page.limit, _continue: page.continue, labelSelector: page.labelSelector }),
-      )) as {
-        items: unknown[];
-        metadata?: { resourceVersion?: string; continue?: string };
-      };
-      return { items: res.items, resourceVersion: res.metadata?.resourceVersion ?? '', continue: res.metadata?.continue || undefined };
+      return listPlain<unknown>(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`, page.labelSelector, page);
     },
     create: (job) =>
       createOrExisting(
@@ -200,34 +238,46 @@ export function createClientNodePort(
     delete: (namespace, name) => deleteIgnoringMissing(() => custom.deleteNamespacedCustomObject({ ...crd, namespace, name })),
   };
 
-  const pods = namespaced<V1Pod>({
-    read: (name, namespace) => core.readNamespacedPod({ name, namespace }),
-    list: (namespace, labelSelector, page) => core.listNamespacedPod({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
-    create: (namespace, body) => core.createNamespacedPod({ namespace, body, fieldManager }),
-    replace: (name, namespace, body) => core.replaceNamespacedPod({ name, namespace, body, fieldManager }),
-    del: (name, namespace, body, gracePeriodSeconds) => core.deleteNamespacedPod({ name, namespace, body, gracePeriodSeconds }),
-  });
-  const configMaps = namespaced<V1ConfigMap>({
-    read: (name, namespace) => core.readNamespacedConfigMap({ name, namespace }),
-    list: (namespace, labelSelector, page) => core.listNamespacedConfigMap({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
-    create: (namespace, body) => core.createNamespacedConfigMap({ namespace, body, fieldManager }),
-    replace: (name, namespace, body) => core.replaceNamespacedConfigMap({ name, namespace, body, fieldManager }),
-    del: (name, namespace, body) => core.deleteNamespacedConfigMap({ name, namespace, body }),
-  });
-  const services = namespaced<V1Service>({
-    read: (name, namespace) => core.readNamespacedService({ name, namespace }),
-    list: (namespace, labelSelector, page) => core.listNamespacedService({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
-    create: (namespace, body) => core.createNamespacedService({ namespace, body, fieldManager }),
-    replace: (name, namespace, body) => core.replaceNamespacedService({ name, namespace, body, fieldManager }),
-    del: (name, namespace, body) => core.deleteNamespacedService({ name, namespace, body }),
-  });
-  const networkPolicies = namespaced<V1NetworkPolicy>({
-    read: (name, namespace) => net.readNamespacedNetworkPolicy({ name, namespace }),
-    list: (namespace, labelSelector, page) => net.listNamespacedNetworkPolicy({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
-    create: (namespace, body) => net.createNamespacedNetworkPolicy({ namespace, body, fieldManager }),
-    replace: (name, namespace, body) => net.replaceNamespacedNetworkPolicy({ name, namespace, body, fieldManager }),
-    del: (name, namespace, body) => net.deleteNamespacedNetworkPolicy({ name, namespace, body }),
-  });
+  const pods = namespaced<V1Pod>(
+    {
+      read: (name, namespace) => core.readNamespacedPod({ name, namespace }),
+      list: (namespace, labelSelector, page) => core.listNamespacedPod({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
+      create: (namespace, body) => core.createNamespacedPod({ namespace, body, fieldManager }),
+      replace: (name, namespace, body) => core.replaceNamespacedPod({ name, namespace, body, fieldManager }),
+      del: (name, namespace, body, gracePeriodSeconds) => core.deleteNamespacedPod({ name, namespace, body, gracePeriodSeconds }),
+    },
+    { list: listPlain, path: (ns) => `/api/v1/namespaces/${ns}/pods` },
+  );
+  const configMaps = namespaced<V1ConfigMap>(
+    {
+      read: (name, namespace) => core.readNamespacedConfigMap({ name, namespace }),
+      list: (namespace, labelSelector, page) => core.listNamespacedConfigMap({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
+      create: (namespace, body) => core.createNamespacedConfigMap({ namespace, body, fieldManager }),
+      replace: (name, namespace, body) => core.replaceNamespacedConfigMap({ name, namespace, body, fieldManager }),
+      del: (name, namespace, body) => core.deleteNamespacedConfigMap({ name, namespace, body }),
+    },
+    { list: listPlain, path: (ns) => `/api/v1/namespaces/${ns}/configmaps` },
+  );
+  const services = namespaced<V1Service>(
+    {
+      read: (name, namespace) => core.readNamespacedService({ name, namespace }),
+      list: (namespace, labelSelector, page) => core.listNamespacedService({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
+      create: (namespace, body) => core.createNamespacedService({ namespace, body, fieldManager }),
+      replace: (name, namespace, body) => core.replaceNamespacedService({ name, namespace, body, fieldManager }),
+      del: (name, namespace, body) => core.deleteNamespacedService({ name, namespace, body }),
+    },
+    { list: listPlain, path: (ns) => `/api/v1/namespaces/${ns}/services` },
+  );
+  const networkPolicies = namespaced<V1NetworkPolicy>(
+    {
+      read: (name, namespace) => net.readNamespacedNetworkPolicy({ name, namespace }),
+      list: (namespace, labelSelector, page) => net.listNamespacedNetworkPolicy({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
+      create: (namespace, body) => net.createNamespacedNetworkPolicy({ namespace, body, fieldManager }),
+      replace: (name, namespace, body) => net.replaceNamespacedNetworkPolicy({ name, namespace, body, fieldManager }),
+      del: (name, namespace, body) => net.deleteNamespacedNetworkPolicy({ name, namespace, body }),
+    },
+    { list: listPlain, path: (ns) => `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies` },
+  );
   const endpointSlices = namespaced<V1EndpointSlice>({
     read: (name, namespace) => discovery.readNamespacedEndpointSlice({ name, namespace }),
     list: (namespace, labelSelector, page) => discovery.listNamespacedEndpointSlice({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),

@@ -354,3 +354,24 @@ export class OperatorMetrics {
     for (const [state, n] of counts) this.jobsByState.set({ state }, n);
   }
 }
+
+/**
+ * A scrape-time computation over every cached job, answered again from its last result until 50
+ * times its own cost has passed (at most 5 s). With a few jobs that is no caching at all; with
+ * 10,000 a pass costs ~100 ms (the restart's profile: the uncharged windows and the outbox backlog
+ * were 4.6 s of CPU while a poller scraped every 250 ms), and no scrape rate makes the gauges cost
+ * more than ~2 % of a core. The result is never older than 5 s and never drifts from the cache.
+ */
+export function throttled<T>(compute: () => T, clock: () => number = () => performance.now()): () => T {
+  let at = -Infinity;
+  let cost = 0;
+  let last: T;
+  return () => {
+    const now = clock();
+    if (now - at < Math.min(5000, cost * 50)) return last;
+    last = compute();
+    at = clock();
+    cost = at - now;
+    return last;
+  };
+}

@@ -96,6 +96,9 @@ describe('reconciler: kueue gang backend', () => {
       ],
     });
     await reconciler.reconcile(NS, 'j-1'); // SUCCESS
+    // Core acknowledges the final state (ranks that ended by themselves wait for it: teardown-timing.ts).
+    const outbox = kube.peek<UCloudJob>('UCloudJob', NS, 'j-1')!.status!.outbox!;
+    await kube.ucloudJobs.mergePatchStatus(NS, 'j-1', { outbox: { ...outbox, acknowledgedSeq: outbox.entries.at(-1)!.seq } });
     await reconciler.reconcile(NS, 'j-1'); // teardown: pods deleted, none ran: Finished
     await reconciler.reconcile(NS, 'j-1'); // the pods are gone: the Workload goes
     const finished = kube.calls.findIndex((c) => c.op === 'replaceStatus' && c.kind === 'Workload');
