@@ -393,7 +393,8 @@ export class Accounting {
     this.deps.metrics?.chargedPeriods.inc(takenItems.reduce((s, i) => s + i.periods, 0));
     await this.onRejected(due, rejected, now);
     const broke = new Set(result.insufficientFunds.map((f) => f.id));
-    await runLimited(taken, 16, (d) => this.record(d.job, d.windows, broke.has(d.job.spec.jobId), now));
+    // Four watermark writes at a time: the reconcile workers' status writes share the connection pool (request-slots.ts).
+    await runLimited(taken, WATERMARK_WRITES_IN_FLIGHT, (d) => this.record(d.job, d.windows, broke.has(d.job.spec.jobId), now));
     return { items: takenItems.length, jobs: taken.length };
   }
 
@@ -454,6 +455,8 @@ export class Accounting {
     }
   }
 }
+
+const WATERMARK_WRITES_IN_FLIGHT = 4;
 
 async function runLimited<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -11,6 +11,7 @@ import { unacknowledged, type Condition, type UCloudJob, type OutboxEntry, type 
 import type { ChangeKind } from '../k8s/informer.js';
 import type { JsonPatchOp, KubePort } from '../k8s/kube-port.js';
 import { toKubeError } from '../k8s/errors.js';
+import { RequestSlots } from '../k8s/request-slots.js';
 import { ReadYourWrites } from '../k8s/read-your-writes.js';
 import { WorkQueue } from '../k8s/workqueue.js';
 import type { Logger } from '../observability/log.js';
@@ -47,6 +48,8 @@ export interface ReporterDeps {
  * and the kubelets' status updates do) from closing windows at the first clump that reaches it.
  */
 const TARGET_PER_CALL = 100;
+/** Acknowledgement patches in flight at once: the reconcile workers keep the rest of the pool. */
+const ACK_PATCHES_IN_FLIGHT = 8;
 /** The queue key that stands for verify's list of jobs this cluster does not know. */
 const VERIFY_KEY = '\u0000verify';
 
@@ -157,6 +160,8 @@ export class Reporter {
   private readonly acking = new Set<Promise<void>>();
   /** Per job, the acknowledgement or condition patch in flight: they go out in order. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** Acknowledgement and condition patches in flight across jobs (request-slots.ts). */
+  private readonly patchSlots = new RequestSlots(ACK_PATCHES_IN_FLIGHT);
   /** Calls to JobsControl.update this process made (bench and tests read it). */
   updateCalls = 0;
 
@@ -459,10 +464,12 @@ export class Reporter {
   }
 
   private chain(key: string, fn: () => Promise<void>): void {
-    const p = (this.chains.get(key) ?? Promise.resolve()).then(fn).finally(() => {
-      this.acking.delete(p);
-      if (this.chains.get(key) === p) this.chains.delete(key);
-    });
+    const p = (this.chains.get(key) ?? Promise.resolve())
+      .then(() => this.patchSlots.run(fn))
+      .finally(() => {
+        this.acking.delete(p);
+        if (this.chains.get(key) === p) this.chains.delete(key);
+      });
     this.chains.set(key, p);
     this.acking.add(p);
   }
