@@ -69,6 +69,8 @@ export class Reconciler {
   private readonly tornDown = new Set<string>();
   /** uid → when this process first saw the job ended (bounds its wait for the report; teardown-timing.ts). */
   private readonly endedSeenAt = new Map<string, number>();
+  /** Status writes of the workers now in flight: teardowns of finished jobs give way to them (teardown-timing.ts). */
+  private statusWritesInFlight = 0;
   /** uid of jobs whose children other than pods and the NetworkPolicy are already deleted. */
   private readonly childrenDeleted = new Set<string>();
   /**
@@ -142,7 +144,8 @@ export class Reconciler {
     let stored: UCloudJob | undefined;
     if (plan.statusChanged) {
       try {
-        stored = await this.deps.kube.ucloudJobs.replaceStatus({ ...raw, status: plan.status } as UCloudJob);
+        this.statusWritesInFlight++;
+        stored = await this.deps.kube.ucloudJobs.replaceStatus({ ...raw, status: plan.status } as UCloudJob).finally(() => this.statusWritesInFlight--);
       } catch (e) {
         // Someone (the adapter, the reporter) wrote since our cache: the watch brings the new
         // version and the key is queued again; retrying now would only conflict again.
@@ -167,7 +170,9 @@ export class Reconciler {
       // the reporter's acknowledgement brings the job back.
       const uid = job.metadata.uid ?? key;
       if (!this.endedSeenAt.has(uid)) this.endedSeenAt.set(uid, now.getTime());
-      const wait = this.tornDown.has(uid) ? 0 : teardownDelayMs({ ...job, status: plan.status }, pods, this.endedSeenAt.get(uid)!, now.getTime());
+      const wait = this.tornDown.has(uid)
+        ? 0
+        : teardownDelayMs({ ...job, status: plan.status }, pods, this.endedSeenAt.get(uid)!, now.getTime(), this.statusWritesInFlight);
       if (wait > 0) return { requeueAfterMs: wait };
       // The UCloudJob owns the policy: retiring it before the last pod is gone would let the
       // garbage collector delete the policy under a terminating pod.

@@ -3,7 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { UCloudJob } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { USER_CONTAINER } from '../../../src/api/v1alpha1/names.js';
-import { REPORT_WAIT_MS, teardownDelayMs } from '../../../src/controller/teardown-timing.js';
+import { BUSY_RECHECK_MS, REPORT_WAIT_MS, teardownDelayMs } from '../../../src/controller/teardown-timing.js';
 import { job } from '../../support/job-factory.js';
 
 const T = Date.parse('2026-12-07T12:00:00Z');
@@ -41,6 +41,13 @@ describe('teardownDelayMs', () => {
   it('goes at once when Core has the final state, or has no record of the job', () => {
     expect(teardownDelayMs(ended(2), [pod('Succeeded', true)], T, T)).toBe(0);
     expect(teardownDelayMs(ended(1, { unknownToCore: { at: new Date(T).toISOString(), call: 'update', why: 'x' } }), [pod('Succeeded', true)], T, T)).toBe(0);
+  });
+
+  it('once reported, gives way to other jobs status writes in flight, looking again within a second, never past the bound', () => {
+    expect(teardownDelayMs(ended(2), [pod('Succeeded', true)], T, T, 3)).toBe(BUSY_RECHECK_MS);
+    expect(teardownDelayMs(ended(2), [pod('Succeeded', true)], T, T + REPORT_WAIT_MS - 10, 3)).toBe(10);
+    expect(teardownDelayMs(ended(2), [pod('Succeeded', true)], T, T + REPORT_WAIT_MS, 3)).toBe(0);
+    expect(teardownDelayMs(ended(2), [pod('Succeeded', true)], T, T, 0)).toBe(0);
   });
 
   it('goes at once while a rank still runs (expired, stopped, or another rank failed): its code must stop', () => {
