@@ -641,6 +641,20 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
   await queueDrained(op.probeUrl);
   const drainedAfterRestartMs = performance.now() - t0;
   log(`work queue drained ${(drainedAfterRestartMs / 1000).toFixed(1)} s after the restart`);
+  // The ended jobs' teardowns wait for their reports and for other jobs' status writes (at most
+  // 60 s, src/controller/teardown-timing.ts): "nothing changing" begins once their pods are gone.
+  await waitUntil(
+    async () => {
+      const pods = await api.listNamespacedPod({ namespace: set.ns, resourceVersion: '0' });
+      const names = new Set(pods.items.map((p) => p.metadata!.name!));
+      return ending.every((id) => !names.has(`j-${id}-0`));
+    },
+    'the ended jobs to be torn down',
+    TIMEOUT,
+    1000,
+  );
+  const tornDownAfterRestartMs = performance.now() - t0;
+  log(`ended jobs torn down ${(tornDownAfterRestartMs / 1000).toFixed(1)} s after the restart`);
   await sleep(3000);
   const [opIdle, baseIdle] = await Promise.all([idle(op.pid), idle(base.pid)]);
   record({
@@ -654,6 +668,7 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
     met: opIdle.rssMb <= 300,
     detail: {
       queueDrainedAfterRestartMs: drainedAfterRestartMs,
+      endedTornDownAfterRestartMs: tornDownAfterRestartMs,
       runtimeEnv: siteRuntimeEnv(),
       operatorMetrics: await operatorMetrics(op.probeUrl).catch(() => ({})),
     },
