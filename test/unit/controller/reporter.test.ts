@@ -25,6 +25,12 @@ const entry = (seq: number, state: OutboxEntry['state'], status?: string): Outbo
   ...(status ? { status } : {}),
 });
 
+/** A running job as the cache holds it, with these outbox entries and none acknowledged. */
+const withOutbox = (id: string, entries: OutboxEntry[]): UCloudJob => ({
+  ...job({ jobId: id }, `uid-${id}`),
+  status: { state: 'RUNNING', outbox: { acknowledgedSeq: 0, entries } },
+});
+
 describe('Reporter', () => {
   let core: UCloudCoreEmulator;
   let kube: FakeKube;
@@ -221,10 +227,6 @@ describe('Reporter', () => {
   it('a job queued again while its batch was being formed does not hold up the jobs behind it', async () => {
     core.registerJobs(['30', '31']);
     const control = new JobsControlClient({ coreUrl: core.url, refreshToken: core.refreshToken, logger: rootLogger });
-    const withOutbox = (id: string, entries: OutboxEntry[]): UCloudJob => ({
-      ...job({ jobId: id }, `uid-${id}`),
-      status: { state: 'RUNNING', outbox: { acknowledgedSeq: 0, entries } },
-    });
     const cache = new Map<string, UCloudJob>([['j-30', withOutbox('30', [entry(1, 'RUNNING')])]]);
     const r = new Reporter({
       kube,
@@ -261,10 +263,6 @@ describe('Reporter', () => {
         return real.deliverUpdates(...args);
       },
     } as unknown as JobsControlClient;
-    const withOutbox = (id: string, entries: OutboxEntry[]): UCloudJob => ({
-      ...job({ jobId: id }, `uid-${id}`),
-      status: { state: 'RUNNING', outbox: { acknowledgedSeq: 0, entries } },
-    });
     const cache = new Map<string, UCloudJob>([['j-40', withOutbox('40', [entry(1, 'RUNNING')])]]);
     const metrics = new OperatorMetrics({ defaultMetrics: false });
     const adds = async () => (await metrics.workqueueAdds.get()).values.find((v) => v.labels.name === 'reporter')?.value ?? 0;
