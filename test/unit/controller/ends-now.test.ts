@@ -4,7 +4,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { UCloudJob, UCloudJobStatus } from '../../../src/api/v1alpha1/ucloudjob.js';
 import { USER_CONTAINER } from '../../../src/api/v1alpha1/names.js';
-import { endsNow } from '../../../src/controller/controller.js';
+import { endsNow, startsNow } from '../../../src/controller/controller.js';
 import { job } from '../../support/job-factory.js';
 
 const at = '2026-11-22T10:00:00.000Z';
@@ -38,5 +38,18 @@ describe('endsNow', () => {
     expect(endsNow(withState('RUNNING'), [])).toBe(false);
     expect(endsNow(withState('SUCCESS'), [pod('Succeeded')])).toBe(false);
     expect(endsNow(withState('FAILURE'), [pod('Failed')])).toBe(false);
+  });
+});
+
+describe('startsNow', () => {
+  const notStarted = (state: UCloudJobStatus['state']): UCloudJob => ({ ...job({}, 'uid-1'), status: { state } });
+  it('is true for a job not started yet with a rank whose program runs', () => {
+    expect(startsNow(notStarted('IN_QUEUE'), [pod('Running')])).toBe(true);
+  });
+  it('is false once the job started, when it is final, and while no rank runs', () => {
+    expect(startsNow(withState('RUNNING'), [pod('Running')])).toBe(false);
+    expect(startsNow(notStarted('FAILURE'), [pod('Running')])).toBe(false);
+    expect(startsNow(notStarted('IN_QUEUE'), [pod('Pending', true)])).toBe(false);
+    expect(startsNow(notStarted('IN_QUEUE'), [])).toBe(false);
   });
 });
