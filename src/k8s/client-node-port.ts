@@ -123,12 +123,19 @@ function plainLister(kc: KubeConfig): PlainList {
 }
 
 /** `plain`: the kind's collection path in a namespace; its lists then go through plainLister. */
-function namespaced<T>(calls: TypedCalls<T>, plain?: { list: PlainList; path: (namespace: string) => string }): NamespacedApi<T> {
+interface PlainListing {
+  list: PlainList;
+  path: (namespace: string) => string;
+}
+function namespaced<T>(calls: TypedCalls<T>): NamespacedApi<T>;
+function namespaced<T>(calls: Omit<TypedCalls<T>, 'list'>, plain: PlainListing): NamespacedApi<T>;
+function namespaced<T>(calls: Omit<TypedCalls<T>, 'list'> & Partial<Pick<TypedCalls<T>, 'list'>>, plain?: PlainListing): NamespacedApi<T> {
   return {
     get: (namespace, name) => getOrUndefined(calls.read(name, namespace)),
     list: async (namespace, labelSelector, page = {}) => {
       if (plain) return plain.list<T>(plain.path(namespace), labelSelector, page);
-      const res = await wrap(calls.list(namespace, labelSelector, page));
+      // The overloads give every kind without a plain listing its typed list.
+      const res = await wrap(calls.list!(namespace, labelSelector, page));
       return { items: res.items, resourceVersion: res.metadata?.resourceVersion ?? '', continue: res.metadata?._continue || undefined };
     },
     create: (namespace, obj) =>
@@ -241,7 +248,6 @@ export function createClientNodePort(
   const pods = namespaced<V1Pod>(
     {
       read: (name, namespace) => core.readNamespacedPod({ name, namespace }),
-      list: (namespace, labelSelector, page) => core.listNamespacedPod({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
       create: (namespace, body) => core.createNamespacedPod({ namespace, body, fieldManager }),
       replace: (name, namespace, body) => core.replaceNamespacedPod({ name, namespace, body, fieldManager }),
       del: (name, namespace, body, gracePeriodSeconds) => core.deleteNamespacedPod({ name, namespace, body, gracePeriodSeconds }),
@@ -251,7 +257,6 @@ export function createClientNodePort(
   const configMaps = namespaced<V1ConfigMap>(
     {
       read: (name, namespace) => core.readNamespacedConfigMap({ name, namespace }),
-      list: (namespace, labelSelector, page) => core.listNamespacedConfigMap({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
       create: (namespace, body) => core.createNamespacedConfigMap({ namespace, body, fieldManager }),
       replace: (name, namespace, body) => core.replaceNamespacedConfigMap({ name, namespace, body, fieldManager }),
       del: (name, namespace, body) => core.deleteNamespacedConfigMap({ name, namespace, body }),
@@ -261,7 +266,6 @@ export function createClientNodePort(
   const services = namespaced<V1Service>(
     {
       read: (name, namespace) => core.readNamespacedService({ name, namespace }),
-      list: (namespace, labelSelector, page) => core.listNamespacedService({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
       create: (namespace, body) => core.createNamespacedService({ namespace, body, fieldManager }),
       replace: (name, namespace, body) => core.replaceNamespacedService({ name, namespace, body, fieldManager }),
       del: (name, namespace, body) => core.deleteNamespacedService({ name, namespace, body }),
@@ -271,7 +275,6 @@ export function createClientNodePort(
   const networkPolicies = namespaced<V1NetworkPolicy>(
     {
       read: (name, namespace) => net.readNamespacedNetworkPolicy({ name, namespace }),
-      list: (namespace, labelSelector, page) => net.listNamespacedNetworkPolicy({ namespace, labelSelector, limit: page.limit, _continue: page.continue }),
       create: (namespace, body) => net.createNamespacedNetworkPolicy({ namespace, body, fieldManager }),
       replace: (name, namespace, body) => net.replaceNamespacedNetworkPolicy({ name, namespace, body, fieldManager }),
       del: (name, namespace, body) => net.deleteNamespacedNetworkPolicy({ name, namespace, body }),
