@@ -461,7 +461,8 @@ function benchControlCalls(
   const idSet = new Set(jobIds);
   const wave = core.updates.filter((u) => idSet.has(u.id) && u.at <= until);
   const changes = wave.filter((u) => u.update.state !== undefined).length;
-  const updateCalls = core.calls.filter((c) => c.path.endsWith('/control/update') && c.at <= until).length;
+  const waveCalls = core.calls.filter((c) => c.path.endsWith('/control/update') && c.at <= until);
+  const updateCalls = waveCalls.length;
   const updateItems = wave.length;
   // What bounds d1: changes arriving at `rate` per second, sent once per reporter cycle (the
   // 50 ms window, the call, then >= 500 ms before the next call while more is pending), give
@@ -510,6 +511,8 @@ function benchControlCalls(
       reportedOverSeconds: spreadSeconds,
       changesPerSecond: arrivalPerSecond,
       cycleNeededForTargetMs: (50 / arrivalPerSecond) * 1000,
+      // Each call of the wave: ms after the wave's first, items carried (how the windows closed).
+      calls: waveCalls.map((c) => [c.at - (waveCalls[0]?.at ?? 0), c.items]),
     },
   });
   const charges = core.calls.filter((c) => c.path.endsWith('/control/chargeCredits'));
@@ -602,12 +605,28 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
   const readyMs = performance.now() - t0;
   const endingSet = new Set(ending);
   const staying = running.filter((id) => !endingSet.has(id));
+  // What bounds f1: every 2 s, the operator's apiserver writes so far by verb and the final states
+  // Core has, so the record shows whether the final states were written at the apiserver's pace.
+  const timeline: Array<Record<string, number>> = [];
+  const sampler = setInterval(() => {
+    const at = Math.round(performance.now() - t0);
+    void operatorMetrics(op.probeUrl)
+      .then((m) => {
+        const writes: Record<string, number> = { s: at / 1000, final: ending.filter((id) => matches(core, id, 'SUCCESS')).length };
+        for (const [k, v] of Object.entries(m)) {
+          const verb = /^rest_client_requests_total\{.*method="(\w+)"/.exec(k)?.[1];
+          if (verb && verb !== 'GET') writes[verb] = (writes[verb] ?? 0) + v;
+        }
+        timeline.push(writes);
+      })
+      .catch(() => undefined);
+  }, 2000);
   await waitUntil(
     () => ending.every((id) => matches(core, id, 'SUCCESS')) && staying.every((id) => matches(core, id, 'RUNNING')),
     'reported states to match the pods again',
     TIMEOUT,
     100,
-  );
+  ).finally(() => clearInterval(sampler));
   const recoverMs = performance.now() - t0;
   // d1 for a burst: the changes of the jobs that ended while the operator was down all arrive at once.
   const burstCalls = core.calls.slice(callsBefore).filter((c) => c.path.endsWith('/control/update'));
@@ -633,7 +652,7 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
     baselineName: 'plain client-node informer process: start -> UCloudJob and pod caches synced',
     target: '<= 30 s (5,000 jobs)',
     met: recoverMs <= 30_000,
-    detail: { operatorStartToReadyMs: readyMs, operatorMetrics: await operatorMetrics(op.probeUrl).catch(() => ({})) },
+    detail: { operatorStartToReadyMs: readyMs, timeline, operatorMetrics: await operatorMetrics(op.probeUrl).catch(() => ({})) },
   });
 
   // (e) with every job and pod cached, nothing changing: once the restart's pass over every job

@@ -137,6 +137,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           persistEveryMs: config.accounting.persistEverySeconds * 1000,
           // A termination written while the job watch was down is not in the cache either.
           cachesCurrent: () => controller.pods.watching && controller.jobs.watching,
+          priority: controller.priority,
           now: opts.now,
         })
       : undefined;

@@ -27,6 +27,7 @@ import { markUnknownToCore } from './unknown-to-core.js';
 import { markNoCredits } from './no-credits.js';
 import { JobEventRecorder, jobRef } from './job-events.js';
 import { keyOf } from '../k8s/object-key.js';
+import type { WritePriority } from '../k8s/write-priority.js';
 
 const MINUTE = 60_000;
 
@@ -188,6 +189,8 @@ export interface AccountingDeps {
   now?: () => Date;
   /** How long a final job waits for others to batch with it (ms); 100 unless a test says. */
   finalWindowMs?: number;
+  /** Watermark writes give way to the reconciler's state writes (write-priority.ts). */
+  priority?: WritePriority;
 }
 
 /** A watermark Core acknowledged that the job's status may not show yet (written or write-behind). */
@@ -213,7 +216,7 @@ export class Accounting {
   private readonly events: JobEventRecorder;
 
   constructor(private readonly deps: AccountingDeps) {
-    this.events = new JobEventRecorder(deps.kube, deps.logger);
+    this.events = new JobEventRecorder(deps.kube, deps.logger, undefined, undefined, deps.priority);
   }
 
   start(): void {
@@ -393,7 +396,8 @@ export class Accounting {
     this.deps.metrics?.chargedPeriods.inc(takenItems.reduce((s, i) => s + i.periods, 0));
     await this.onRejected(due, rejected, now);
     const broke = new Set(result.insufficientFunds.map((f) => f.id));
-    // Four watermark writes at a time: the reconcile workers' status writes share the connection pool (request-slots.ts).
+    // Four watermark writes at a time, each after the state writes in flight: the reconcile workers'
+    // status writes share the connection pool (request-slots.ts) and go first (write-priority.ts).
     await runLimited(taken, WATERMARK_WRITES_IN_FLIGHT, (d) => this.record(d.job, d.windows, broke.has(d.job.spec.jobId), now));
     return { items: takenItems.length, jobs: taken.length };
   }
@@ -417,6 +421,7 @@ export class Accounting {
     const writtenAt = job.status?.accounting?.chargedAt ? Date.parse(job.status.accounting.chargedAt) : NaN;
     if (!final && now.getTime() - writtenAt < (this.deps.persistEveryMs ?? 0)) return;
     try {
+      await this.deps.priority?.background();
       this.watermarks.wrote(key, await this.deps.kube.ucloudJobs.mergePatchStatus(job.metadata.namespace!, job.metadata.name, { accounting }), mark);
     } catch (e) {
       // The next pass resends the same windows (identical chargeIds), so nothing is lost.

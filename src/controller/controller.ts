@@ -22,6 +22,7 @@ import { trimToIdentity, type ChildIdentity } from './child-trim.js';
 import { trimJob } from './job-trim.js';
 import { PeerIndex } from './peer-index.js';
 import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
+import { WritePriority } from '../k8s/write-priority.js';
 
 export const CONTROLLER_NAME = 'ucloudjob';
 
@@ -50,6 +51,8 @@ export class Controller {
   readonly workloads?: Informer<Workload>;
   readonly reporter: Reporter;
   readonly reconciler: Reconciler;
+  /** The workers' state writes before the background writers' (write-priority.ts); accounting shares it. */
+  readonly priority = new WritePriority();
   private workers: Promise<void>[] = [];
   private resyncTimer?: NodeJS.Timeout;
   private running = false;
@@ -129,6 +132,7 @@ export class Controller {
       batchWindowMs: config.reporting.batchWindowMs,
       maxBatchDelayMs: config.reporting.maxBatchDelayMs,
       maxItemsPerCall: config.reporting.maxItemsPerCall,
+      priority: this.priority,
     });
     this.reconciler = new Reconciler({
       kube,
@@ -148,6 +152,7 @@ export class Controller {
       requeue: (n, name) => this.queue.add(`${n}/${name}`),
       ...(this.workloads ? { workloadOf: (n: string, name: string) => this.workloads!.get(n, name) } : {}),
       neverFits: deps.neverFits,
+      priority: this.priority,
       now: deps.now,
     });
     // The reporter is a controller of its own, fed by the same informer through its own predicate.

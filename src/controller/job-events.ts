@@ -6,6 +6,7 @@
 // job's status write) and the queue writes a few at a time.
 import { API_VERSION, KIND } from '../api/v1alpha1/ucloudjob.js';
 import type { KubePort } from '../k8s/kube-port.js';
+import type { WritePriority } from '../k8s/write-priority.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 
@@ -48,6 +49,8 @@ export class JobEventRecorder {
     private readonly logger: Logger,
     private readonly metrics?: Pick<OperatorMetrics, 'eventsNotRecorded'>,
     private readonly limits: EventQueueLimits = DEFAULT_LIMITS,
+    /** Queued Events give way to the state writes in flight (write-priority.ts). */
+    private readonly priority?: WritePriority,
   ) {}
 
   /** Writes the Event now; resolves once written or given up (never rejects). */
@@ -89,12 +92,18 @@ export class JobEventRecorder {
     while (this.inFlight < this.limits.maxInFlight && this.backlog.length) {
       const next = this.backlog.shift()!;
       this.inFlight++;
-      void this.write(next).finally(() => {
+      void this.writeQueued(next).finally(() => {
         this.inFlight--;
         this.pump();
         if (!this.inFlight && !this.backlog.length) this.idleWaiters.splice(0).forEach((r) => r());
       });
     }
+  }
+
+  private async writeQueued(ev: Pending): Promise<void> {
+    // Started in this turn when nothing holds it (emit's callers and tests see it begun).
+    if (this.priority?.stateWritesInFlight) await this.priority.background();
+    await this.write(ev);
   }
 
   private async write(ev: Omit<Pending, 'at'> & { at?: Date }): Promise<void> {

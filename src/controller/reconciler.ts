@@ -31,6 +31,7 @@ import { specElided } from './job-trim.js';
 import { teardownDelayMs } from './teardown-timing.js';
 import { JobEventRecorder, jobRef, type EventType } from './job-events.js';
 import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
+import { WritePriority } from '../k8s/write-priority.js';
 
 export interface ReconcilerDeps {
   kube: KubePort;
@@ -52,6 +53,8 @@ export interface ReconcilerDeps {
   workloadOf?: (namespace: string, name: string) => Workload | undefined;
   /** Why a job can no longer be placed on the cluster's nodes (never-fits.ts): it waits, saying so, and holds no one. */
   neverFits?: (job: UCloudJob) => string | undefined;
+  /** Shared with the background writers, which give way to this reconciler's state writes (write-priority.ts). */
+  priority?: WritePriority;
   now?: () => Date;
 }
 
@@ -69,8 +72,8 @@ export class Reconciler {
   private readonly tornDown = new Set<string>();
   /** uid → when this process first saw the job ended (bounds its wait for the report; teardown-timing.ts). */
   private readonly endedSeenAt = new Map<string, number>();
-  /** Status writes of the workers now in flight: teardowns of finished jobs give way to them (teardown-timing.ts). */
-  private statusWritesInFlight = 0;
+  /** The workers' state writes go first; teardowns of finished jobs give way to them too (teardown-timing.ts). */
+  private readonly priority: WritePriority;
   /** uid of jobs whose children other than pods and the NetworkPolicy are already deleted. */
   private readonly childrenDeleted = new Set<string>();
   /**
@@ -90,7 +93,8 @@ export class Reconciler {
   private readonly events: JobEventRecorder;
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.events = new JobEventRecorder(deps.kube, deps.logger, deps.metrics);
+    this.priority = deps.priority ?? new WritePriority();
+    this.events = new JobEventRecorder(deps.kube, deps.logger, deps.metrics, undefined, this.priority);
     this.gangBackend = new GangBackendResolver(deps.kube, deps.config, deps.logger);
     this.kueue = new KueueAdmission(deps.kube, deps.config, deps.workloadOf, deps.now);
   }
@@ -144,8 +148,7 @@ export class Reconciler {
     let stored: UCloudJob | undefined;
     if (plan.statusChanged) {
       try {
-        this.statusWritesInFlight++;
-        stored = await this.deps.kube.ucloudJobs.replaceStatus({ ...raw, status: plan.status } as UCloudJob).finally(() => this.statusWritesInFlight--);
+        stored = await this.priority.stateWrite(() => this.deps.kube.ucloudJobs.replaceStatus({ ...raw, status: plan.status } as UCloudJob));
       } catch (e) {
         // Someone (the adapter, the reporter) wrote since our cache: the watch brings the new
         // version and the key is queued again; retrying now would only conflict again.
@@ -172,7 +175,7 @@ export class Reconciler {
       if (!this.endedSeenAt.has(uid)) this.endedSeenAt.set(uid, now.getTime());
       const wait = this.tornDown.has(uid)
         ? 0
-        : teardownDelayMs({ ...job, status: plan.status }, pods, this.endedSeenAt.get(uid)!, now.getTime(), this.statusWritesInFlight);
+        : teardownDelayMs({ ...job, status: plan.status }, pods, this.endedSeenAt.get(uid)!, now.getTime(), this.priority.stateWritesInFlight);
       if (wait > 0) return { requeueAfterMs: wait };
       // The UCloudJob owns the policy: retiring it before the last pod is gone would let the
       // garbage collector delete the policy under a terminating pod.

@@ -12,6 +12,7 @@ import type { ChangeKind } from '../k8s/informer.js';
 import type { JsonPatchOp, KubePort } from '../k8s/kube-port.js';
 import { toKubeError } from '../k8s/errors.js';
 import { RequestSlots } from '../k8s/request-slots.js';
+import type { WritePriority } from '../k8s/write-priority.js';
 import { ReadYourWrites } from '../k8s/read-your-writes.js';
 import { WorkQueue } from '../k8s/workqueue.js';
 import type { Logger } from '../observability/log.js';
@@ -40,6 +41,8 @@ export interface ReporterDeps {
   maxBatchDelayMs?: number;
   maxItemsPerCall: number;
   sweepIntervalMs?: number;
+  /** Acknowledgements give way to the reconciler's state writes (write-priority.ts). */
+  priority?: WritePriority;
 }
 
 /**
@@ -161,14 +164,15 @@ export class Reporter {
   /** Per job, the acknowledgement or condition patch in flight: they go out in order. */
   private readonly chains = new Map<string, Promise<void>>();
   /** Acknowledgement and condition patches in flight across jobs (request-slots.ts). */
-  private readonly patchSlots = new RequestSlots(ACK_PATCHES_IN_FLIGHT);
+  private readonly patchSlots: RequestSlots;
   /** Calls to JobsControl.update this process made (bench and tests read it). */
   updateCalls = 0;
 
   private readonly events: JobEventRecorder;
 
   constructor(private readonly deps: ReporterDeps) {
-    this.events = new JobEventRecorder(deps.kube, deps.logger);
+    this.events = new JobEventRecorder(deps.kube, deps.logger, undefined, undefined, deps.priority);
+    this.patchSlots = new RequestSlots(ACK_PATCHES_IN_FLIGHT, deps.priority);
     this.queue = new WorkQueue('reporter', undefined, this.deps.metrics);
   }
 

@@ -26,13 +26,13 @@ function rankEnded(pod: V1Pod): boolean {
 
 /**
  * Milliseconds before an ended job's teardown may start (0: now). `seenEndedAt`: when this process
- * first saw it final; `statusWritesInFlight`: the reconciler's status writes of other jobs now.
+ * first saw it final; `stateWritesInFlight`: the reconciler's state writes of other jobs now (write-priority.ts).
  */
-export function teardownDelayMs(job: UCloudJob, pods: readonly V1Pod[], seenEndedAt: number, now: number, statusWritesInFlight = 0): number {
+export function teardownDelayMs(job: UCloudJob, pods: readonly V1Pod[], seenEndedAt: number, now: number, stateWritesInFlight = 0): number {
   if (!pods.every(rankEnded)) return 0;
   const left = Math.max(0, seenEndedAt + REPORT_WAIT_MS - now);
   if (left === 0) return 0;
   const reported = !!job.status?.unknownToCore || unacknowledged(job.status).length === 0;
   if (!reported) return left;
-  return statusWritesInFlight > 0 ? Math.min(BUSY_RECHECK_MS, left) : 0;
+  return stateWritesInFlight > 0 ? Math.min(BUSY_RECHECK_MS, left) : 0;
 }
