@@ -3,6 +3,8 @@
 // nodes, and the checks that every job that waited said why before it ran and was charged only
 // for the time it ran. test/integration/gang-queue.test.ts (native backend) and
 // kueue-queue.test.ts (Kueue) run the same load through them.
+// expect from @jest/globals: this folder is also built for the chaos and bench runs, which have no Jest globals.
+import { expect } from '@jest/globals';
 import { CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { eventually, testKubeConfig, type TestNamespace, type TestStack } from './harness.js';
 import { cr } from './jobs.js';
