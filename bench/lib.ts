@@ -181,6 +181,19 @@ export function procSample(pid: number): { cpuSeconds: number; rssBytes: number 
   return { cpuSeconds, rssBytes: rssKb * 1024 };
 }
 
+/** The pids of the cluster's components (cluster-up writes them to <cluster dir>/pids), where running. */
+export function clusterPids(names: readonly string[]): Record<string, number | undefined> {
+  const out: Record<string, number | undefined> = {};
+  for (const name of names) {
+    try {
+      out[name] = Number(readFileSync(resolve(CLUSTER_DIR, 'pids', `${name}.pid`), 'utf8').trim()) || undefined;
+    } catch {
+      out[name] = undefined;
+    }
+  }
+  return out;
+}
+
 export function percentile(values: readonly number[], p: number): number {
   if (!values.length) return NaN;
   const sorted = [...values].sort((a, b) => a - b);

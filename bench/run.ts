@@ -36,6 +36,7 @@ import {
   percentile,
   ports,
   procSample,
+  clusterPids,
   rawConfig,
   simpleJob,
   simpleResource,
@@ -494,16 +495,29 @@ function benchControlCalls(
     met: waveP99 <= 1000,
     detail: { p50: percentile(waveLat, 50), max: Math.max(...waveLat), samples: waveLat.length },
   });
+  // The target holds "whenever changes arrive faster than one per window" (the reporter's base
+  // window, reporting.batchWindowMs): slower, each change goes out after that window, by design
+  // (src/controller/batch-window.ts), and <= 20 calls per 1,000 would need windows of 50 changes,
+  // far past the latency budget. So the wave's own pace (pods turning Running, as a watch saw them)
+  // says whether the target applies.
+  const runningAts = jobIds.map((id) => podRunningAt(`j-${id}-0`)).filter((x): x is number => x !== undefined);
+  const runningSpread = runningAts.length > 1 ? (Math.max(...runningAts) - Math.min(...runningAts)) / 1000 : 0;
+  const podsRunningPerSecond = runningSpread > 0 ? runningAts.length / runningSpread : Infinity;
+  const baseWindowMs = operatorConfig(raw).reporting.batchWindowMs;
+  const applies = podsRunningPerSecond * (baseWindowMs / 1000) > 1;
   record({
     id: 'd1',
-    name: `JobsControl.update calls per 1,000 state changes (${changes} changes of ${jobIds.length} jobs)`,
+    name: `JobsControl.update calls per 1,000 state changes (${changes} changes of ${jobIds.length} jobs, pods Running at ${podsRunningPerSecond.toFixed(1)}/s)`,
     value: (updateCalls / changes) * 1000,
     unit: 'calls',
     baseline: 1000,
     baselineName: 'one call per change (no batching)',
-    target: '<= 20',
-    met: (updateCalls / changes) * 1000 <= 20,
+    target: `<= 20 when > 1 change per ${baseWindowMs} ms window`,
+    // Not applicable (blank) when the wave came slower than one change per base window.
+    ...(applies ? { met: (updateCalls / changes) * 1000 <= 20 } : {}),
     detail: {
+      podsRunningPerSecond,
+      targetApplies: applies,
       updateCalls,
       updateItems,
       stateChanges: changes,
@@ -607,16 +621,39 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
   const staying = running.filter((id) => !endingSet.has(id));
   // What bounds f1: every 2 s, the operator's apiserver writes so far by verb and the final states
   // Core has, so the record shows whether the final states were written at the apiserver's pace.
+  // And the CPU (% of a core) each process used in those 2 s: who the two cores went to.
   const timeline: Array<Record<string, number>> = [];
+  const cpuOf = (pid: number | undefined) =>
+    pid === undefined
+      ? undefined
+      : (() => {
+          try {
+            return procSample(pid).cpuSeconds;
+          } catch {
+            return undefined;
+          }
+        })();
+  const pids = (): Record<string, number | undefined> => ({ operator: op.pid, ...clusterPids(['kube-apiserver', 'etcd', 'kwok']) });
+  let lastCpu = { at: performance.now(), cpu: Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, cpuOf(pid)])) };
   const sampler = setInterval(() => {
-    const at = Math.round(performance.now() - t0);
+    const now = performance.now();
+    const at = Math.round(now - t0);
+    const cpu = Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, cpuOf(pid)]));
+    const cpuPercent: Record<string, number> = {};
+    for (const [k, v] of Object.entries(cpu)) {
+      const before = lastCpu.cpu[k];
+      if (v !== undefined && before !== undefined) cpuPercent[`cpu_${k}`] = Math.round(((v - before) / ((now - lastCpu.at) / 1000)) * 100);
+    }
+    lastCpu = { at: now, cpu };
     void operatorMetrics(op.probeUrl)
       .then((m) => {
-        const writes: Record<string, number> = { s: at / 1000, final: ending.filter((id) => matches(core, id, 'SUCCESS')).length };
+        const writes: Record<string, number> = { s: at / 1000, final: ending.filter((id) => matches(core, id, 'SUCCESS')).length, ...cpuPercent };
         for (const [k, v] of Object.entries(m)) {
           const verb = /^rest_client_requests_total\{.*method="(\w+)"/.exec(k)?.[1];
           if (verb && verb !== 'GET') writes[verb] = (writes[verb] ?? 0) + v;
         }
+        writes.reconciles = m['controller_runtime_reconcile_time_seconds_count{controller="ucloudjob"}'] ?? NaN;
+        writes.reconcileSeconds = m['controller_runtime_reconcile_time_seconds_sum{controller="ucloudjob"}'] ?? NaN;
         timeline.push(writes);
       })
       .catch(() => undefined);
