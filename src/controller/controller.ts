@@ -23,6 +23,7 @@ import { trimJob } from './job-trim.js';
 import { PeerIndex } from './peer-index.js';
 import { keyOf, objectKey, splitKey } from '../k8s/object-key.js';
 import { WritePriority } from '../k8s/write-priority.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 export const CONTROLLER_NAME = 'ucloudjob';
 
@@ -277,6 +278,11 @@ export class Controller {
         metrics.activeWorkers.dec({ controller: CONTROLLER_NAME });
         this.queue.done(key);
       }
+      // A reconcile that needs no apiserver call (a running job whose children the caches show)
+      // never leaves the microtask queue, and neither does queue.get() while keys wait: after a
+      // restart the workers would run 9,000 of them back to back and hold every socket's data,
+      // watch event and timer (the reporter's calls to Core among them) until the queue drained.
+      await yieldToEventLoop();
     }
   }
 
