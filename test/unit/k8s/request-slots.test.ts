@@ -1,5 +1,6 @@
 // A background writer's requests: at most `size` in flight, the rest in arrival order.
 import { RequestSlots } from '../../../src/k8s/request-slots.js';
+import { WritePriority } from '../../../src/k8s/write-priority.js';
 
 describe('RequestSlots', () => {
   it('runs at most size at once and starts the waiting ones in arrival order', async () => {
@@ -34,5 +35,20 @@ describe('RequestSlots', () => {
     const slots = new RequestSlots(1);
     await expect(slots.run(() => Promise.reject(new Error('409')))).rejects.toThrow('409');
     expect(await slots.run(() => Promise.resolve('next'))).toBe('next');
+  });
+
+  it('with a WritePriority, a request holds its slot until the state write in flight has ended', async () => {
+    const priority = new WritePriority(10_000);
+    const slots = new RequestSlots(2, priority);
+    let endWrite!: () => void;
+    const state = priority.stateWrite(() => new Promise<void>((r) => (endWrite = r)));
+    const sent: string[] = [];
+    const ack = slots.run(async () => sent.push('ack'));
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([]);
+    endWrite();
+    await state;
+    await ack;
+    expect(sent).toEqual(['ack']);
   });
 });
