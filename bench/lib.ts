@@ -181,6 +181,16 @@ export function procSample(pid: number): { cpuSeconds: number; rssBytes: number 
   return { cpuSeconds, rssBytes: rssKb * 1024 };
 }
 
+/** A process's CPU seconds so far; undefined when it is gone (or never was). */
+export function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return procSample(pid).cpuSeconds;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pids of the cluster's components (cluster-up writes them to <cluster dir>/pids), where running. */
 export function clusterPids(names: readonly string[]): Record<string, number | undefined> {
   const out: Record<string, number | undefined> = {};

@@ -37,6 +37,7 @@ import {
   ports,
   procSample,
   clusterPids,
+  cpuSecondsOf,
   rawConfig,
   simpleJob,
   simpleResource,
@@ -587,6 +588,42 @@ function matches(core: UCloudCoreEmulator, id: string, want: string): boolean {
   return s[s.length - 1] === want;
 }
 
+/**
+ * What bounds f1: every 2 s, the operator's apiserver writes so far by verb, the final states Core
+ * has, the reconciles so far, and the CPU (% of a core) each of operator, kube-apiserver, etcd and
+ * kwok used in those 2 s: whether the final states went at the apiserver's pace, and who had the cores.
+ */
+function recoveryTimeline(op: { pid: number; probeUrl: string }, core: UCloudCoreEmulator, ending: readonly string[], t0: number) {
+  const samples: Array<Record<string, number>> = [];
+  const cpuNow = () => {
+    const pids: Record<string, number | undefined> = { operator: op.pid, ...clusterPids(['kube-apiserver', 'etcd', 'kwok']) };
+    return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSecondsOf(pid)]));
+  };
+  let last = { at: performance.now(), cpu: cpuNow() };
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpu = cpuNow();
+    const sample: Record<string, number> = { s: Math.round(now - t0) / 1000, final: ending.filter((id) => matches(core, id, 'SUCCESS')).length };
+    for (const [k, v] of Object.entries(cpu)) {
+      const before = last.cpu[k];
+      if (v !== undefined && before !== undefined) sample[`cpu_${k}`] = Math.round(((v - before) / ((now - last.at) / 1000)) * 100);
+    }
+    last = { at: now, cpu };
+    void operatorMetrics(op.probeUrl)
+      .then((m) => {
+        for (const [k, v] of Object.entries(m)) {
+          const verb = /^rest_client_requests_total\{.*method="(\w+)"/.exec(k)?.[1];
+          if (verb && verb !== 'GET') sample[verb] = (sample[verb] ?? 0) + v;
+        }
+        sample.reconciles = m['controller_runtime_reconcile_time_seconds_count{controller="ucloudjob"}'] ?? NaN;
+        sample.reconcileSeconds = m['controller_runtime_reconcile_time_seconds_sum{controller="ucloudjob"}'] ?? NaN;
+        samples.push(sample);
+      })
+      .catch(() => undefined);
+  }, 2000);
+  return { samples, stop: () => clearInterval(timer) };
+}
+
 async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, set: RunningSet, finished: Set<string>): Promise<void> {
   const api = kc.makeApiClient(CoreV1Api);
   const { setHeaderOptions, PatchStrategy } = await import('@kubernetes/client-node');
@@ -619,51 +656,13 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
   const readyMs = performance.now() - t0;
   const endingSet = new Set(ending);
   const staying = running.filter((id) => !endingSet.has(id));
-  // What bounds f1: every 2 s, the operator's apiserver writes so far by verb and the final states
-  // Core has, so the record shows whether the final states were written at the apiserver's pace.
-  // And the CPU (% of a core) each process used in those 2 s: who the two cores went to.
-  const timeline: Array<Record<string, number>> = [];
-  const cpuOf = (pid: number | undefined) =>
-    pid === undefined
-      ? undefined
-      : (() => {
-          try {
-            return procSample(pid).cpuSeconds;
-          } catch {
-            return undefined;
-          }
-        })();
-  const pids = (): Record<string, number | undefined> => ({ operator: op.pid, ...clusterPids(['kube-apiserver', 'etcd', 'kwok']) });
-  let lastCpu = { at: performance.now(), cpu: Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, cpuOf(pid)])) };
-  const sampler = setInterval(() => {
-    const now = performance.now();
-    const at = Math.round(now - t0);
-    const cpu = Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, cpuOf(pid)]));
-    const cpuPercent: Record<string, number> = {};
-    for (const [k, v] of Object.entries(cpu)) {
-      const before = lastCpu.cpu[k];
-      if (v !== undefined && before !== undefined) cpuPercent[`cpu_${k}`] = Math.round(((v - before) / ((now - lastCpu.at) / 1000)) * 100);
-    }
-    lastCpu = { at: now, cpu };
-    void operatorMetrics(op.probeUrl)
-      .then((m) => {
-        const writes: Record<string, number> = { s: at / 1000, final: ending.filter((id) => matches(core, id, 'SUCCESS')).length, ...cpuPercent };
-        for (const [k, v] of Object.entries(m)) {
-          const verb = /^rest_client_requests_total\{.*method="(\w+)"/.exec(k)?.[1];
-          if (verb && verb !== 'GET') writes[verb] = (writes[verb] ?? 0) + v;
-        }
-        writes.reconciles = m['controller_runtime_reconcile_time_seconds_count{controller="ucloudjob"}'] ?? NaN;
-        writes.reconcileSeconds = m['controller_runtime_reconcile_time_seconds_sum{controller="ucloudjob"}'] ?? NaN;
-        timeline.push(writes);
-      })
-      .catch(() => undefined);
-  }, 2000);
+  const timeline = recoveryTimeline(op, core, ending, t0);
   await waitUntil(
     () => ending.every((id) => matches(core, id, 'SUCCESS')) && staying.every((id) => matches(core, id, 'RUNNING')),
     'reported states to match the pods again',
     TIMEOUT,
     100,
-  ).finally(() => clearInterval(sampler));
+  ).finally(() => timeline.stop());
   const recoverMs = performance.now() - t0;
   // d1 for a burst: the changes of the jobs that ended while the operator was down all arrive at once.
   const burstCalls = core.calls.slice(callsBefore).filter((c) => c.path.endsWith('/control/update'));
@@ -689,7 +688,7 @@ async function benchRecoveryAndScale(kc: KubeConfig, core: UCloudCoreEmulator, s
     baselineName: 'plain client-node informer process: start -> UCloudJob and pod caches synced',
     target: '<= 30 s (5,000 jobs)',
     met: recoverMs <= 30_000,
-    detail: { operatorStartToReadyMs: readyMs, timeline, operatorMetrics: await operatorMetrics(op.probeUrl).catch(() => ({})) },
+    detail: { operatorStartToReadyMs: readyMs, timeline: timeline.samples, operatorMetrics: await operatorMetrics(op.probeUrl).catch(() => ({})) },
   });
 
   // (e) with every job and pod cached, nothing changing: once the restart's pass over every job
