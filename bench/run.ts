@@ -467,8 +467,8 @@ function benchControlCalls(
   const updateCalls = waveCalls.length;
   const updateItems = wave.length;
   // What bounds d1: changes arriving at `rate` per second, sent once per reporter cycle (the
-  // 50 ms window, the call, then >= 500 ms before the next call while more is pending), give
-  // rate x cycle items per call. <= 20 calls per 1,000 changes needs >= 50 items per call.
+  // window, src/controller/batch-window.ts, then the call), give rate x cycle items per call.
+  // <= 20 calls per 1,000 changes needs >= 50 items per call.
   const ats = wave.map((u) => u.at);
   const spreadSeconds = ats.length > 1 ? (Math.max(...ats) - Math.min(...ats)) / 1000 : 0;
   const arrivalPerSecond = spreadSeconds > 0 ? changes / spreadSeconds : Infinity;

@@ -5,8 +5,8 @@
 // watcher), so what a burst of writes finishes first is what it sends first. After a restart with
 // 1,000 of 10,000 jobs ended while the operator was down, the workers' 1,000 final-state writes
 // shared the apiserver with ~2,300 writes that only follow them (acknowledgement patches of the
-// reporter, accounting's watermarks, Events): the final states, and so the reports, came at a
-// third of the rate the apiserver could write them (docs/performance.md, f1). So a background
+// reporter, accounting's watermarks, Events): the final states, and so the reports, had less than
+// half of the writes the apiserver took meanwhile (docs/performance.md, f1). So a background
 // writer waits while any state write is in flight, at most `maxWaitMs` per write: under a steady
 // stream of state writes it still makes progress, only slower.
 //
